@@ -1,0 +1,81 @@
+namespace Fleet.Actors.Core.Telemetry;
+
+/// <summary>
+/// One observation taken by a device, as a device actor hands it to the write-ahead log.
+/// It has no sequence number yet: the log assigns one when it accepts the reading.
+/// </summary>
+/// <param name="DeviceId">The configured id of the device that produced the reading.</param>
+/// <param name="TimestampMs">Milliseconds since the Unix epoch (UTC) when it was taken.</param>
+/// <param name="Value">What was observed.</param>
+public sealed record Reading(string DeviceId, long TimestampMs, ReadingValue Value);
+
+/// <summary>The body of a reading; each subtype maps to one member of the wire format's oneof.</summary>
+public abstract record ReadingValue;
+
+/// <summary>A position fix. Degrees (WGS 84), metres, metres per second.</summary>
+public sealed record PositionValue(
+    double Latitude,
+    double Longitude,
+    double Heading,
+    double? Altitude = null,
+    double? Speed = null,
+    double? Accuracy = null) : ReadingValue;
+
+/// <summary>A named scalar such as an OBD-II PID, e.g. ("engine_rpm", 1834.5, "rpm").</summary>
+public sealed record MeasurementValue(string Name, double Value, string Unit) : ReadingValue;
+
+/// <summary>An inertial sample: accelerations in m/s², angular rates in degrees per second.</summary>
+public sealed record MotionValue(
+    double AccelX,
+    double AccelY,
+    double AccelZ,
+    double? GyroX = null,
+    double? GyroY = null,
+    double? GyroZ = null) : ReadingValue;
+
+/// <summary>A detected driving event such as <c>harsh_brake</c>.</summary>
+public sealed record DrivingEventValue(string Type, double Magnitude, TimeSpan Duration) : ReadingValue;
+
+/// <summary>Operational state of the vehicle; energy and health in percent.</summary>
+public sealed record StatusValue(
+    OperationalState State,
+    double EnergyLevel,
+    double? HealthScore = null,
+    AssistState Assist = AssistState.None) : ReadingValue;
+
+/// <summary>Agent diagnostics in percent (temperature in °C); null where the machine cannot say.</summary>
+public sealed record DiagnosticsValue(
+    double? CpuUsage,
+    double? MemoryUsage,
+    double? DiskUsage,
+    double? Temperature,
+    double? NetworkQuality) : ReadingValue;
+
+/// <summary>
+/// Written by the log itself when it had to give up accepted readings: sequences
+/// <paramref name="FromSequence"/>..<paramref name="ToSequence"/> will never be sent.
+/// </summary>
+public sealed record GapValue(long FromSequence, long ToSequence, long Count, string Reason) : ReadingValue;
+
+/// <summary>Operational states of the telemetry contract.</summary>
+public enum OperationalState
+{
+    Unspecified = 0,
+    Ready = 1,
+    Busy = 2,
+    Charging = 3,
+    Maintenance = 4,
+    Error = 5,
+}
+
+/// <summary>Remote-assistance states of the telemetry contract.</summary>
+public enum AssistState
+{
+    Unspecified = 0,
+    None = 1,
+    Requested = 2,
+    Active = 3,
+}
+
+/// <summary>A reading together with the sequence number the log gave it.</summary>
+public sealed record LoggedReading(long Sequence, Reading Reading);

@@ -1,0 +1,68 @@
+namespace Fleet.Actors.Core.Telemetry;
+
+/// <summary>
+/// Decides whether a reading is physically plausible and encodable. Device actors drop (and
+/// count) what this refuses, so that garbage never gets a sequence number.
+/// </summary>
+public static class ReadingValidator
+{
+    /// <summary>Fastest plausible ground speed, m/s (about 540 km/h).</summary>
+    public const double MaxSpeed = 150;
+
+    /// <summary>Largest plausible acceleration magnitude, m/s² (16 g).</summary>
+    public const double MaxAcceleration = 160;
+
+    /// <summary>Largest plausible angular rate, degrees per second.</summary>
+    public const double MaxAngularRate = 2000;
+
+    /// <summary>Returns null when the value is acceptable, otherwise why it is not.</summary>
+    public static string? Validate(ReadingValue value) => value switch
+    {
+        PositionValue p => ValidatePosition(p),
+        MeasurementValue m => string.IsNullOrWhiteSpace(m.Name) ? "measurement has no name"
+            : !double.IsFinite(m.Value) ? $"measurement {m.Name} is not a finite number"
+            : null,
+        MotionValue m => ValidateMotion(m),
+        DrivingEventValue e => string.IsNullOrWhiteSpace(e.Type) ? "driving event has no type"
+            : !double.IsFinite(e.Magnitude) ? "driving event magnitude is not finite"
+            : e.Duration < TimeSpan.Zero ? "driving event duration is negative"
+            : null,
+        StatusValue s => !InRange(s.EnergyLevel, 0, 100) ? $"energy level {s.EnergyLevel} outside 0..100"
+            : s.HealthScore is { } h && !InRange(h, 0, 100) ? $"health score {h} outside 0..100"
+            : null,
+        DiagnosticsValue d => ValidateDiagnostics(d),
+        GapValue g => g.FromSequence < 1 || g.ToSequence < g.FromSequence || g.Count < 0 ? "gap range is invalid" : null,
+        null => "reading has no value",
+        _ => $"unknown reading type {value.GetType().Name}",
+    };
+
+    private static string? ValidatePosition(PositionValue p)
+    {
+        if (!InRange(p.Latitude, -90, 90)) return $"latitude {p.Latitude} outside -90..90";
+        if (!InRange(p.Longitude, -180, 180)) return $"longitude {p.Longitude} outside -180..180";
+        if (!InRange(p.Heading, 0, 360)) return $"heading {p.Heading} outside 0..360";
+        if (p.Altitude is { } alt && !InRange(alt, -1000, 20000)) return $"altitude {alt} m outside -1000..20000";
+        if (p.Speed is { } v && !InRange(v, 0, MaxSpeed)) return $"speed {v} m/s outside 0..{MaxSpeed}";
+        if (p.Accuracy is { } acc && !InRange(acc, 0, 100_000)) return $"accuracy {acc} m outside 0..100000";
+        return null;
+    }
+
+    private static string? ValidateMotion(MotionValue m)
+    {
+        foreach (var a in (ReadOnlySpan<double>)[m.AccelX, m.AccelY, m.AccelZ])
+            if (!InRange(a, -MaxAcceleration, MaxAcceleration)) return $"acceleration {a} m/s² outside ±{MaxAcceleration}";
+        foreach (var g in (ReadOnlySpan<double?>)[m.GyroX, m.GyroY, m.GyroZ])
+            if (g is { } rate && !InRange(rate, -MaxAngularRate, MaxAngularRate)) return $"angular rate {rate} °/s outside ±{MaxAngularRate}";
+        return null;
+    }
+
+    private static string? ValidateDiagnostics(DiagnosticsValue d)
+    {
+        foreach (var pct in (ReadOnlySpan<double?>)[d.CpuUsage, d.MemoryUsage, d.DiskUsage, d.NetworkQuality])
+            if (pct is { } x && !InRange(x, 0, 100)) return $"diagnostic percentage {x} outside 0..100";
+        if (d.Temperature is { } t && !InRange(t, -60, 200)) return $"temperature {t} °C outside -60..200";
+        return null;
+    }
+
+    private static bool InRange(double x, double min, double max) => double.IsFinite(x) && x >= min && x <= max;
+}

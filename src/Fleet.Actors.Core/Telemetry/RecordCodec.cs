@@ -1,0 +1,126 @@
+using Fleet.Actors.Core.Telemetry.Wire;
+
+namespace Fleet.Actors.Core.Telemetry;
+
+/// <summary>
+/// Maps reading values to and from the wire format's <see cref="Record"/> bodies, applying the
+/// scaled-integer units that telemetry.proto documents.
+/// </summary>
+public static class RecordCodec
+{
+    /// <summary>Builds the wire record for a reading; sequence and timestamp are left to the caller.</summary>
+    public static Record ToRecord(Reading reading)
+    {
+        var record = new Record { DeviceId = reading.DeviceId };
+        switch (reading.Value)
+        {
+            case PositionValue p:
+                var position = new Position
+                {
+                    Latitude = checked((int)Math.Round(p.Latitude * 1e7)),
+                    Longitude = checked((int)Math.Round(p.Longitude * 1e7)),
+                    Heading = (uint)Math.Round(p.Heading * 100) % 36000,
+                };
+                if (p.Altitude is { } alt) position.Altitude = checked((int)Math.Round(alt * 100));
+                if (p.Speed is { } speed) position.Speed = checked((uint)Math.Round(speed * 100));
+                if (p.Accuracy is { } acc) position.Accuracy = checked((uint)Math.Round(acc * 100));
+                record.Position = position;
+                break;
+            case MeasurementValue m:
+                record.Measurement = new Measurement { Name = m.Name, Value = m.Value, Unit = m.Unit };
+                break;
+            case MotionValue m:
+                var motion = new Motion
+                {
+                    AccelX = ToMilli(m.AccelX),
+                    AccelY = ToMilli(m.AccelY),
+                    AccelZ = ToMilli(m.AccelZ),
+                };
+                if (m.GyroX is { } gx) motion.GyroX = ToCenti(gx);
+                if (m.GyroY is { } gy) motion.GyroY = ToCenti(gy);
+                if (m.GyroZ is { } gz) motion.GyroZ = ToCenti(gz);
+                record.Motion = motion;
+                break;
+            case DrivingEventValue e:
+                record.DrivingEvent = new DrivingEvent
+                {
+                    Type = e.Type,
+                    Magnitude = e.Magnitude,
+                    Duration = (uint)Math.Clamp(e.Duration.TotalMilliseconds, 0, uint.MaxValue),
+                };
+                break;
+            case StatusValue s:
+                var status = new Status
+                {
+                    OperationalState = (Wire.OperationalState)(int)s.State,
+                    EnergyLevel = (float)s.EnergyLevel,
+                    AssistState = (Wire.AssistState)(int)s.Assist,
+                };
+                if (s.HealthScore is { } health) status.HealthScore = (float)health;
+                record.Status = status;
+                break;
+            case DiagnosticsValue d:
+                var diagnostics = new Diagnostics();
+                if (d.CpuUsage is { } cpu) diagnostics.CpuUsage = (float)cpu;
+                if (d.MemoryUsage is { } mem) diagnostics.MemoryUsage = (float)mem;
+                if (d.DiskUsage is { } disk) diagnostics.DiskUsage = (float)disk;
+                if (d.Temperature is { } temp) diagnostics.Temperature = (float)temp;
+                if (d.NetworkQuality is { } net) diagnostics.NetworkQuality = (float)net;
+                record.Diagnostics = diagnostics;
+                break;
+            case GapValue g:
+                record.Gap = new Gap
+                {
+                    FromSequence = (ulong)g.FromSequence,
+                    ToSequence = (ulong)g.ToSequence,
+                    Count = (ulong)g.Count,
+                    Reason = g.Reason,
+                };
+                break;
+            default:
+                throw new ArgumentException($"Cannot encode reading value {reading.Value?.GetType().Name ?? "null"}", nameof(reading));
+        }
+        return record;
+    }
+
+    /// <summary>Turns a wire record body back into a reading value (null for an empty or unknown body).</summary>
+    public static ReadingValue? FromRecord(Record record) => record.ValueCase switch
+    {
+        Record.ValueOneofCase.Position => new PositionValue(
+            record.Position.Latitude / 1e7,
+            record.Position.Longitude / 1e7,
+            record.Position.Heading / 100.0,
+            record.Position.HasAltitude ? record.Position.Altitude / 100.0 : null,
+            record.Position.HasSpeed ? record.Position.Speed / 100.0 : null,
+            record.Position.HasAccuracy ? record.Position.Accuracy / 100.0 : null),
+        Record.ValueOneofCase.Measurement => new MeasurementValue(
+            record.Measurement.Name, record.Measurement.Value, record.Measurement.Unit),
+        Record.ValueOneofCase.Motion => new MotionValue(
+            record.Motion.AccelX / 1000.0,
+            record.Motion.AccelY / 1000.0,
+            record.Motion.AccelZ / 1000.0,
+            record.Motion.HasGyroX ? record.Motion.GyroX / 100.0 : null,
+            record.Motion.HasGyroY ? record.Motion.GyroY / 100.0 : null,
+            record.Motion.HasGyroZ ? record.Motion.GyroZ / 100.0 : null),
+        Record.ValueOneofCase.DrivingEvent => new DrivingEventValue(
+            record.DrivingEvent.Type, record.DrivingEvent.Magnitude, TimeSpan.FromMilliseconds(record.DrivingEvent.Duration)),
+        Record.ValueOneofCase.Status => new StatusValue(
+            (OperationalState)(int)record.Status.OperationalState,
+            record.Status.EnergyLevel,
+            record.Status.HasHealthScore ? record.Status.HealthScore : null,
+            (AssistState)(int)record.Status.AssistState),
+        Record.ValueOneofCase.Diagnostics => new DiagnosticsValue(
+            record.Diagnostics.HasCpuUsage ? record.Diagnostics.CpuUsage : null,
+            record.Diagnostics.HasMemoryUsage ? record.Diagnostics.MemoryUsage : null,
+            record.Diagnostics.HasDiskUsage ? record.Diagnostics.DiskUsage : null,
+            record.Diagnostics.HasTemperature ? record.Diagnostics.Temperature : null,
+            record.Diagnostics.HasNetworkQuality ? record.Diagnostics.NetworkQuality : null),
+        Record.ValueOneofCase.Gap => new GapValue(
+            (long)record.Gap.FromSequence, (long)record.Gap.ToSequence, (long)record.Gap.Count, record.Gap.Reason),
+        _ => null,
+    };
+
+    private static int ToMilli(double x) => checked((int)Math.Round(x * 1000));
+
+    private static int ToCenti(double x) => checked((int)Math.Round(x * 100));
+}

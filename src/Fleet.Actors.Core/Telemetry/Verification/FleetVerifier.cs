@@ -1,0 +1,160 @@
+using System.Text.Json;
+
+namespace Fleet.Actors.Core.Telemetry.Verification;
+
+/// <summary>What the verifier concluded about one vehicle.</summary>
+/// <param name="VehicleId">The vehicle.</param>
+/// <param name="Received">Distinct sequences received.</param>
+/// <param name="Duplicates">Records received more than once.</param>
+/// <param name="Missing">Sequences up to <paramref name="ExpectedLast"/> neither received nor covered by a gap record.</param>
+/// <param name="MissingRanges">The first few missing ranges.</param>
+/// <param name="GapRecords">Gap records received.</param>
+/// <param name="GapSequences">Sequences the agent reported as given up (evicted or corrupt).</param>
+/// <param name="HighestReceived">Highest sequence received.</param>
+/// <param name="ExpectedLast">Highest sequence the vehicle is known to have accepted.</param>
+/// <param name="Status">Last retained status state ("online"/"offline") or null.</param>
+/// <param name="StatusLastSequence">last_sequence of the last offline status, if any.</param>
+public sealed record VehicleVerification(
+    string VehicleId,
+    long Received,
+    long Duplicates,
+    long Missing,
+    IReadOnlyList<(long Start, long End)> MissingRanges,
+    long GapRecords,
+    long GapSequences,
+    long HighestReceived,
+    long ExpectedLast,
+    string? Status,
+    long? StatusLastSequence);
+
+/// <summary>The verifier's report.</summary>
+public sealed record VerificationReport(IReadOnlyList<VehicleVerification> Vehicles, long Batches, long DecodeErrors)
+{
+    /// <summary>Sum over vehicles.</summary>
+    public long Received => Vehicles.Sum(v => v.Received);
+
+    /// <summary>Sum over vehicles.</summary>
+    public long Duplicates => Vehicles.Sum(v => v.Duplicates);
+
+    /// <summary>Sum over vehicles.</summary>
+    public long Missing => Vehicles.Sum(v => v.Missing);
+
+    /// <summary>Sum over vehicles.</summary>
+    public long GapRecords => Vehicles.Sum(v => v.GapRecords);
+}
+
+/// <summary>
+/// The fleet-side proof of zero loss: takes every decoded batch (and every retained status) and
+/// checks each vehicle's sequence continuity. A sequence is accounted for when it was received
+/// or a gap record covers it; everything else up to the highest sequence known is missing.
+/// Thread-safe.
+/// </summary>
+public sealed class FleetVerifier
+{
+    private const int MaxRangesReported = 10;
+    private readonly Dictionary<string, Ledger> _vehicles = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private long _batches;
+    private long _decodeErrors;
+
+    /// <summary>Records one decoded batch.</summary>
+    public void Observe(DecodedBatch batch)
+    {
+        lock (_gate)
+        {
+            _batches++;
+            var ledger = LedgerFor(batch.VehicleId);
+            foreach (var record in batch.Records)
+            {
+                if (!ledger.Received.Add(record.Sequence)) ledger.Duplicates++;
+                else if (record.Value is GapValue gap)
+                {
+                    ledger.GapRecords++;
+                    ledger.Gaps.AddRange(gap.FromSequence, gap.ToSequence);
+                }
+            }
+        }
+    }
+
+    /// <summary>Records a payload that could not be decoded.</summary>
+    public void ObserveDecodeError()
+    {
+        lock (_gate) _decodeErrors++;
+    }
+
+    /// <summary>Records a status document (see docs/wire-format.md). Returns false when it is not one.</summary>
+    public bool ObserveStatus(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (!root.TryGetProperty("vehicle_id", out var id) || id.ValueKind != JsonValueKind.String) return false;
+            var state = root.TryGetProperty("state", out var s) ? s.GetString() : null;
+            long? last = root.TryGetProperty("last_sequence", out var l) && l.TryGetInt64(out var lv) ? lv : null;
+            lock (_gate)
+            {
+                var ledger = LedgerFor(id.GetString()!);
+                ledger.Status = state;
+                if (last is { } value) ledger.StatusLastSequence = value;
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True when every vehicle that published an offline status with last_sequence is fully accounted for.</summary>
+    public bool AllOfflineVehiclesComplete(int expectedVehicles)
+    {
+        var report = Report();
+        var done = report.Vehicles.Where(v => v.Status == "offline" && v.StatusLastSequence is not null).ToList();
+        return done.Count >= expectedVehicles && done.All(v => v.Missing == 0 && v.HighestReceived >= v.StatusLastSequence);
+    }
+
+    /// <summary>The current conclusions.</summary>
+    public VerificationReport Report()
+    {
+        lock (_gate)
+        {
+            var vehicles = _vehicles.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv =>
+            {
+                var ledger = kv.Value;
+                var expected = Math.Max(Math.Max(ledger.Received.Max, ledger.Gaps.Max), ledger.StatusLastSequence ?? 0);
+                var missing = ledger.Received.MissingUpTo(expected, ledger.Gaps);
+                return new VehicleVerification(
+                    kv.Key,
+                    ledger.Received.Count,
+                    ledger.Duplicates,
+                    missing.Sum(r => r.End - r.Start + 1),
+                    missing.Take(MaxRangesReported).ToList(),
+                    ledger.GapRecords,
+                    ledger.Gaps.Count,
+                    ledger.Received.Max,
+                    expected,
+                    ledger.Status,
+                    ledger.StatusLastSequence);
+            }).ToList();
+            return new VerificationReport(vehicles, _batches, _decodeErrors);
+        }
+    }
+
+    private Ledger LedgerFor(string vehicleId)
+    {
+        if (!_vehicles.TryGetValue(vehicleId, out var ledger)) _vehicles[vehicleId] = ledger = new Ledger();
+        return ledger;
+    }
+
+    private sealed class Ledger
+    {
+        public SequenceSet Received { get; } = new();
+        public SequenceSet Gaps { get; } = new();
+        public long Duplicates { get; set; }
+        public long GapRecords { get; set; }
+        public string? Status { get; set; }
+        public long? StatusLastSequence { get; set; }
+    }
+}

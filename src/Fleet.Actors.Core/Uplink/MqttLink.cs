@@ -1,0 +1,174 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Fleet.Actors.Core.Telemetry;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace Fleet.Actors.Core.Uplink;
+
+/// <summary>The broker refused something or the link broke.</summary>
+public sealed class MqttLinkException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// One MQTT 5 connection of a vehicle: connects with a retained last-will "offline" status,
+/// announces "online", publishes batches at QoS 1 and says goodbye. MQTTnet 5 has no managed
+/// client, so a broken link is simply disposed and the uplink actor connects a new one.
+/// </summary>
+internal sealed class MqttLink : IAsyncDisposable
+{
+    private readonly IMqttClient _client;
+    private readonly UplinkSettings _settings;
+    private readonly VehicleIdentity _vehicle;
+    private readonly string _telemetryTopic;
+    private readonly string _statusTopic;
+    private readonly ReadOnlyMemory<byte> _contentEncodingUtf8;
+    private volatile bool _closing;
+
+    private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum)
+    {
+        _client = client;
+        _settings = settings;
+        _vehicle = vehicle;
+        _telemetryTopic = TopicTemplate.Expand(settings.TelemetryTopic, vehicle);
+        _statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
+        _contentEncodingUtf8 = Encoding.UTF8.GetBytes(BatchCodec.EncodingName(settings.Compression));
+        ReceiveMaximum = receiveMaximum;
+    }
+
+    /// <summary>How many QoS 1 publishes the broker accepts in flight (its receive maximum).</summary>
+    public int ReceiveMaximum { get; }
+
+    /// <summary>The MQTT client id of a vehicle: one connection per vehicle, a second one takes over.</summary>
+    public static string ClientId(VehicleIdentity vehicle) => $"fleet-{vehicle.Tenant}-{vehicle.VehicleId}";
+
+    /// <summary>
+    /// Connects, then publishes the retained online status. <paramref name="onLost"/> is called
+    /// (from an MQTTnet thread) when the link breaks other than by <see cref="CloseAsync"/>.
+    /// </summary>
+    public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        var statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(settings.Broker.Host, settings.Broker.Port)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithClientId(ClientId(vehicle))
+            .WithCleanStart()
+            .WithKeepAlivePeriod(settings.Broker.KeepAlive)
+            .WithTimeout(settings.Broker.PublishTimeout)
+            .WithWillTopic(statusTopic)
+            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null))
+            .WithWillRetain()
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithWillContentType("application/json");
+        if (settings.Broker.Username is { } user) builder = builder.WithCredentials(user, settings.Broker.Password);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.Broker.ConnectTimeout);
+        MqttLink link;
+        try
+        {
+            var result = await client.ConnectAsync(builder.Build(), timeout.Token).ConfigureAwait(false);
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+                throw new MqttLinkException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
+            var receiveMaximum = result.ReceiveMaximum is null or 0 ? ushort.MaxValue : result.ReceiveMaximum.Value;
+            link = new MqttLink(client, settings, vehicle, receiveMaximum);
+            client.DisconnectedAsync += args =>
+            {
+                if (!link._closing) onLost(args.ReasonString ?? args.Reason.ToString());
+                return Task.CompletedTask;
+            };
+            if (!client.IsConnected) throw new MqttLinkException("Link dropped right after connecting");
+            await link.PublishStatusAsync("online", null, null, null, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            client.Dispose();
+            throw new MqttLinkException($"Connecting to {settings.Broker.Host}:{settings.Broker.Port} timed out after {settings.Broker.ConnectTimeout}", ex);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+        return link;
+    }
+
+    /// <summary>Publishes one batch at QoS 1 and waits for the broker's PUBACK.</summary>
+    public async Task PublishAsync(EncodedBatch batch, CancellationToken cancellationToken)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(_telemetryTopic)
+            .WithPayload(batch.Payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithContentType(BatchCodec.ContentType)
+            .WithUserProperty("content-encoding", _contentEncodingUtf8)
+            .WithUserProperty("sequences", Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{batch.FirstSequence}-{batch.LastSequence}")).AsMemory())
+            .Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.Broker.PublishTimeout);
+        MQTTnet.MqttClientPublishResult result;
+        try
+        {
+            result = await _client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new MqttLinkException($"No PUBACK within {_settings.Broker.PublishTimeout}", ex);
+        }
+        if (!result.IsSuccess)
+            throw new MqttLinkException($"Broker refused batch {batch.FirstSequence}-{batch.LastSequence}: {result.ReasonCode} {result.ReasonString}");
+    }
+
+    /// <summary>Publishes the retained offline status with the log's position and disconnects cleanly.</summary>
+    public async Task CloseAsync(long? lastSequence, long? deliveredSequence, CancellationToken cancellationToken)
+    {
+        _closing = true;
+        if (!_client.IsConnected) return;
+        await PublishStatusAsync("offline", "shutdown", lastSequence, deliveredSequence, cancellationToken).ConfigureAwait(false);
+        await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder()
+            .WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Drops the connection without a goodbye; the broker then publishes the last will.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _closing = true;
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private Task PublishStatusAsync(string state, string? reason, long? lastSequence, long? deliveredSequence, CancellationToken cancellationToken)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(_statusTopic)
+            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainFlag()
+            .WithContentType("application/json")
+            .Build();
+        return _client.PublishAsync(message, cancellationToken);
+    }
+
+    /// <summary>The JSON document on the status topic (docs/wire-format.md).</summary>
+    internal static byte[] StatusPayload(VehicleIdentity vehicle, string state, string? reason, long? lastSequence, long? deliveredSequence)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("vehicle_id", vehicle.VehicleId);
+            json.WriteString("tenant", vehicle.Tenant);
+            json.WriteString("state", state);
+            json.WriteString("timestamp", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            if (reason is not null) json.WriteString("reason", reason);
+            if (lastSequence is { } last) json.WriteNumber("last_sequence", last);
+            if (deliveredSequence is { } delivered) json.WriteNumber("delivered_sequence", delivered);
+            json.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,311 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Wal;
+using static Fleet.Actors.Core.Uplink.UplinkProtocol;
+
+namespace Fleet.Actors.Core.Uplink;
+
+/// <summary>
+/// Owns the broker link of one vehicle and the stream that feeds it:
+/// <c>log → batch → encode and compress → publish (QoS 1, bounded in flight) → acknowledge to the log</c>.
+/// A state machine: connecting, online (one stream per connection), backing off (exponential with
+/// jitter, reset by a successful connection). Whatever breaks (connect, publish, PUBACK timeout,
+/// lost link) ends that stream and its connection; the next stream starts again from the oldest
+/// unacknowledged entry, so nothing is skipped and only unacknowledged batches are sent twice.
+/// </summary>
+internal sealed class UplinkActor : ReceiveActor, IWithTimers
+{
+    private const string ReconnectTimer = "reconnect";
+
+    private readonly VehicleIdentity _vehicle;
+    private readonly UplinkSettings _settings;
+    private readonly IActorRef _log;
+    private readonly UplinkMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILoggingAdapter _logger = Context.GetLogger();
+
+    private int _generation;
+    private int _failures;
+    private MqttLink? _link;
+    private IKillSwitch? _killSwitch;
+    private long _acknowledgedSequence;
+    private long _batches;
+    private string _state = "starting";
+    private GoOffline? _goingOffline;
+    private IActorRef? _offlineRequester;
+
+    public UplinkActor(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider time)
+    {
+        _vehicle = vehicle;
+        _settings = settings;
+        _log = log;
+        _metrics = metrics;
+        _time = time;
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props for the uplink of one vehicle, reading from <paramref name="log"/>.</summary>
+    public static Props Props(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new UplinkActor(vehicle, settings, log, metrics, time ?? TimeProvider.System));
+
+    protected override void PreStart() => Connect();
+
+    protected override void PostStop()
+    {
+        _killSwitch?.Abort(new MqttLinkException("uplink stopped"));
+        _link?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(1));
+        _metrics.Connected.Set(0);
+    }
+
+    // ---------------------------------------------------------------- connecting
+
+    private void Connect()
+    {
+        var generation = ++_generation;
+        _state = "connecting";
+        Become(Connecting);
+        var self = Self;
+        MqttLink.ConnectAsync(_settings, _vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None)
+            .PipeTo(Self,
+                success: link => new LinkUp(generation, link),
+                failure: ex => new LinkFailed(generation, ex));
+    }
+
+    private void Connecting()
+    {
+        Receive<LinkUp>(up => up.Generation == _generation, OnLinkUp);
+        Receive<LinkFailed>(failed => failed.Generation == _generation, failed =>
+        {
+            LogLinkProblem("Cannot reach broker", failed.Cause);
+            BackOff();
+        });
+        Receive<GoOffline>(request => AnswerOffline(request, clean: false));
+        CommonHandlers();
+    }
+
+    private void OnLinkUp(LinkUp up)
+    {
+        _link = up.Link;
+        if (_goingOffline is not null)
+        {
+            // Shutdown began while connecting: say goodbye on this link right away.
+            BeginClose();
+            return;
+        }
+        _failures = 0;
+        _metrics.Connected.Set(1);
+        _metrics.Reconnects.Inc();
+        _logger.Info("Uplink online: {0}:{1} as {2}", _settings.Broker.Host, _settings.Broker.Port, MqttLink.ClientId(_vehicle));
+        StartStream(up.Link, up.Generation);
+        _state = "online";
+        Become(Online);
+    }
+
+    // ---------------------------------------------------------------- online
+
+    private void StartStream(MqttLink link, int generation)
+    {
+        var maxInFlight = Math.Min(_settings.MaxInFlight, link.ReceiveMaximum);
+        var codec = new BatchCodec(_settings.Compression, _settings.CompressionLevel);
+        var self = Self;
+        var (killSwitch, _) = Source.FromGraph(new LogSource(_log, _settings.ReadChunkBytes, _settings.ReadRetryInterval))
+            .ViaMaterialized(KillSwitches.Single<StoredEntry>(), Keep.Right)
+            .Via(new BatchStage(_settings.MaxBatchRecords, _settings.MaxBatchBytes, _settings.Linger))
+            .Select(entries =>
+            {
+                var (payload, raw) = codec.Encode(_vehicle.VehicleId, _vehicle.Tenant, entries.Select(e => e.Entry.Records).ToList());
+                return new EncodedBatch(payload, raw, entries);
+            })
+            .SelectAsync(maxInFlight, async batch =>
+            {
+                var started = _time.GetTimestamp();
+                await link.PublishAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                return new BatchPublished(generation, batch, _time.GetElapsedTime(started));
+            })
+            .WatchTermination((mat, done) =>
+            {
+                done.ContinueWith(_ => codec.Dispose(), TaskScheduler.Default);
+                return mat;
+            })
+            .ToMaterialized(Sink.ActorRefWithAck<BatchPublished>(self,
+                onInitMessage: new StreamStarted(generation),
+                ackMessage: StreamAck.Instance,
+                onCompleteMessage: new StreamEnded(generation, null),
+                onFailureMessage: ex => new StreamEnded(generation, ex)), Keep.Both)
+            .Run(Context.Materializer());
+        _killSwitch = killSwitch;
+    }
+
+    private void Online()
+    {
+        Receive<StreamStarted>(_ => Sender.Tell(StreamAck.Instance));
+        Receive<BatchPublished>(OnBatchPublished);
+        Receive<LinkLost>(lost => lost.Generation == _generation, lost =>
+        {
+            _logger.Warning("Broker link lost: {0}", lost.Reason);
+            _killSwitch?.Abort(new MqttLinkException($"link lost: {lost.Reason}"));
+        });
+        Receive<StreamEnded>(ended => ended.Generation == _generation, OnStreamEnded);
+        Receive<GoOffline>(request =>
+        {
+            _goingOffline = request;
+            _offlineRequester = Sender;
+            _state = "draining";
+            // Completes the stream once the batches in flight are acknowledged (StreamEnded follows).
+            _killSwitch?.Shutdown();
+        });
+        CommonHandlers();
+    }
+
+    private void OnBatchPublished(BatchPublished published)
+    {
+        Sender.Tell(StreamAck.Instance);
+        if (published.Generation != _generation) return;
+        var batch = published.Batch;
+        _log.Tell(new WalProtocol.Delivered(batch.LastJournalSeq, batch.LastSequence));
+        _acknowledgedSequence = batch.LastSequence;
+        if (_batches++ == 0)
+            _logger.Info("First batch acknowledged {0:F0} ms after process start",
+                (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds);
+        var now = _time.GetUtcNow();
+        _metrics.RecordBatch(batch.Records, batch.RawBytes, batch.Payload.Length, published.AckLatency, now);
+        if (_settings.PublishAcknowledgements)
+            Context.System.EventStream.Publish(new BatchAcknowledged(_vehicle.VehicleId, batch.Entries, batch.Payload.Length, now.ToUnixTimeMilliseconds()));
+    }
+
+    private void OnStreamEnded(StreamEnded ended)
+    {
+        _killSwitch = null;
+        if (_goingOffline is not null)
+        {
+            BeginClose();
+            return;
+        }
+        LogLinkProblem("Uplink stream ended", ended.Cause);
+        _metrics.SendErrors.Inc();
+        var link = _link;
+        _link = null;
+        link?.DisposeAsync();
+        BackOff();
+    }
+
+    // ---------------------------------------------------------------- backing off and going offline
+
+    private void BackOff()
+    {
+        _metrics.Connected.Set(0);
+        var delay = ReconnectBackoff.Delay(_failures++, _settings.ReconnectMinBackoff, _settings.ReconnectMaxBackoff, _settings.ReconnectRandomFactor);
+        _state = $"backing off ({delay.TotalSeconds:F1}s)";
+        _logger.Info("Reconnecting to the broker in {0:F1}s (attempt {1})", delay.TotalSeconds, _failures);
+        Timers.StartSingleTimer(ReconnectTimer, Reconnect.Instance, delay);
+        Become(BackingOff);
+    }
+
+    private void BackingOff()
+    {
+        Receive<Reconnect>(_ => Connect());
+        Receive<GoOffline>(request => AnswerOffline(request, clean: false));
+        CommonHandlers();
+    }
+
+    private void BeginClose()
+    {
+        var link = _link;
+        _link = null;
+        _state = "closing";
+        CloseAsync(link, _goingOffline!, _settings.Broker.PublishTimeout)
+            .PipeTo(Self, success: clean => new LinkClosed(clean, null), failure: ex => new LinkClosed(false, ex));
+        Become(() =>
+        {
+            Receive<LinkClosed>(closed =>
+            {
+                if (closed.Cause is not null) _logger.Warning("Could not say goodbye to the broker: {0}", closed.Cause.GetBaseException().Message);
+                _offlineRequester?.Tell(new WentOffline(closed.Clean));
+                BecomeOffline(closed.Clean);
+            });
+            Receive<GoOffline>(_ => _offlineRequester = Sender);
+            CommonHandlers();
+        });
+    }
+
+    private static async Task<bool> CloseAsync(MqttLink? link, GoOffline request, TimeSpan timeout)
+    {
+        if (link is null) return false;
+        try
+        {
+            using var cancellation = new CancellationTokenSource(timeout);
+            await link.CloseAsync(request.LastSequence, request.DeliveredSequence, cancellation.Token).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            await link.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void AnswerOffline(GoOffline request, bool clean)
+    {
+        _goingOffline = request;
+        Timers.Cancel(ReconnectTimer);
+        Sender.Tell(new WentOffline(clean));
+        BecomeOffline(clean);
+    }
+
+    private void BecomeOffline(bool clean)
+    {
+        _state = clean ? "offline" : "offline (no goodbye)";
+        _metrics.Connected.Set(0);
+        Become(() =>
+        {
+            Receive<GoOffline>(_ => Sender.Tell(new WentOffline(clean)));
+            Receive<BatchPublished>(_ => Sender.Tell(StreamAck.Instance));
+            CommonHandlers();
+        });
+    }
+
+    private void CommonHandlers()
+    {
+        Receive<GetStatus>(_ => Sender.Tell(new UplinkStatus(_link is not null && _killSwitch is not null, _acknowledgedSequence, _batches, _state)));
+        Receive<LinkUp>(stale => stale.Link.DisposeAsync());
+        Receive<StreamStarted>(_ => Sender.Tell(StreamAck.Instance));
+        Receive<BatchPublished>(_ => Sender.Tell(StreamAck.Instance));
+        ReceiveAny(_ => { });
+    }
+
+    private void LogLinkProblem(string what, Exception? cause)
+    {
+        // The first failure in a row is a warning with the exception; repeats while offline stay short.
+        if (_failures == 0) _logger.Warning("{0}: {1}", what, cause?.GetBaseException().Message ?? "completed");
+        else _logger.Info("{0} (attempt {1}): {2}", what, _failures + 1, cause?.GetBaseException().Message ?? "completed");
+    }
+
+    private sealed record LinkUp(int Generation, MqttLink Link);
+
+    private sealed record LinkFailed(int Generation, Exception Cause);
+
+    private sealed record LinkLost(int Generation, string Reason);
+
+    private sealed record StreamStarted(int Generation);
+
+    private sealed record StreamEnded(int Generation, Exception? Cause);
+
+    private sealed record BatchPublished(int Generation, EncodedBatch Batch, TimeSpan AckLatency);
+
+    private sealed record LinkClosed(bool Clean, Exception? Cause);
+
+    private sealed class StreamAck
+    {
+        public static readonly StreamAck Instance = new();
+    }
+
+    private sealed class Reconnect
+    {
+        public static readonly Reconnect Instance = new();
+    }
+}

@@ -1,0 +1,48 @@
+using Fleet.Actors.Core.Wal;
+
+namespace Fleet.Actors.Core.Uplink;
+
+/// <summary>Messages of the uplink.</summary>
+public static class UplinkProtocol
+{
+    /// <summary>
+    /// Shutdown: finish the batches in flight, publish the retained offline status with the log's
+    /// position and disconnect cleanly; answers <see cref="WentOffline"/>.
+    /// </summary>
+    public sealed record GoOffline(long LastSequence, long DeliveredSequence);
+
+    /// <summary>Answer to <see cref="GoOffline"/>; <paramref name="Clean"/> is false when no clean goodbye was possible.</summary>
+    public sealed record WentOffline(bool Clean);
+
+    /// <summary>Asks for an <see cref="UplinkStatus"/>.</summary>
+    public sealed class GetStatus
+    {
+        public static readonly GetStatus Instance = new();
+        private GetStatus() { }
+    }
+
+    /// <summary>Link state for status displays and tests.</summary>
+    public sealed record UplinkStatus(bool Connected, long AcknowledgedSequence, long Batches, string State);
+
+    /// <summary>
+    /// Published on the event stream for every acknowledged batch when
+    /// <see cref="UplinkSettings.PublishAcknowledgements"/> is on.
+    /// </summary>
+    public sealed record BatchAcknowledged(string VehicleId, IReadOnlyList<StoredEntry> Entries, int WireBytes, long AcknowledgedAtMs);
+}
+
+/// <summary>A batch ready to publish: the compressed payload and the entries it carries.</summary>
+public sealed record EncodedBatch(byte[] Payload, int RawBytes, IReadOnlyList<StoredEntry> Entries)
+{
+    /// <summary>Sequence of the first record.</summary>
+    public long FirstSequence => Entries[0].Entry.FirstSequence;
+
+    /// <summary>Sequence of the last record.</summary>
+    public long LastSequence => Entries[^1].Entry.LastSequence;
+
+    /// <summary>Journal position of the last entry.</summary>
+    public long LastJournalSeq => Entries[^1].JournalSeq;
+
+    /// <summary>Number of records.</summary>
+    public int Records => Entries.Sum(e => e.Entry.Count);
+}

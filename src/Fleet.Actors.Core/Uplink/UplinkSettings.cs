@@ -1,0 +1,135 @@
+using Fleet.Actors.Core.Telemetry;
+
+namespace Fleet.Actors.Core.Uplink;
+
+/// <summary>Where and how to reach the MQTT broker (HOCON: <c>fleet.uplink.broker</c>).</summary>
+public sealed record BrokerSettings
+{
+    /// <summary>Broker host name or address.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>Broker TCP port.</summary>
+    public int Port { get; init; } = 1883;
+
+    /// <summary>Optional user name.</summary>
+    public string? Username { get; init; }
+
+    /// <summary>Optional password.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>MQTT keep-alive; a dead link is noticed within about 1.5 times this.</summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a connect (TCP and CONNACK) may take.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a PUBACK may take before the link is considered broken.</summary>
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Parses <c>mqtt://host:port</c> (or <c>tcp://</c>, or a bare <c>host:port</c>) as used by the
+    /// <c>MQTT_BROKER</c> environment variable. Returns null and a reason when it does not parse.
+    /// </summary>
+    public static BrokerSettings? TryParseUrl(string url, BrokerSettings defaults, out string? problem)
+    {
+        problem = null;
+        var text = url.Contains("://", StringComparison.Ordinal) ? url : "mqtt://" + url;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        {
+            problem = $"'{url}' is not a broker address (expected mqtt://host:port)";
+            return null;
+        }
+        if (uri.Scheme is not ("mqtt" or "tcp"))
+        {
+            problem = $"scheme '{uri.Scheme}' is not supported (use mqtt://)";
+            return null;
+        }
+        var settings = defaults with { Host = uri.Host, Port = uri.IsDefaultPort || uri.Port < 0 ? 1883 : uri.Port };
+        if (!string.IsNullOrEmpty(uri.UserInfo))
+        {
+            var parts = uri.UserInfo.Split(':', 2);
+            settings = settings with
+            {
+                Username = Uri.UnescapeDataString(parts[0]),
+                Password = parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : null,
+            };
+        }
+        return settings;
+    }
+}
+
+/// <summary>Settings of the uplink from the log to the broker (HOCON: <c>fleet.uplink</c>).</summary>
+public sealed record UplinkSettings
+{
+    /// <summary>The broker.</summary>
+    public BrokerSettings Broker { get; init; } = new();
+
+    /// <summary>Topic of telemetry batches; placeholders <c>{tenant}</c> and <c>{vehicle_id}</c>.</summary>
+    public string TelemetryTopic { get; init; } = "fleet/{tenant}/{vehicle_id}/telemetry";
+
+    /// <summary>Retained online/offline status topic; same placeholders.</summary>
+    public string StatusTopic { get; init; } = "fleet/{tenant}/{vehicle_id}/status";
+
+    /// <summary>Most records in one MQTT message.</summary>
+    public int MaxBatchRecords { get; init; } = 5_000;
+
+    /// <summary>Most uncompressed record bytes in one MQTT message.</summary>
+    public int MaxBatchBytes { get; init; } = 256 * 1024;
+
+    /// <summary>How long a batch may wait for more records; zero sends as soon as the link is free.</summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Payload compression.</summary>
+    public PayloadCompression Compression { get; init; } = PayloadCompression.Zstd;
+
+    /// <summary>zstd level, 1..19.</summary>
+    public int CompressionLevel { get; init; } = 3;
+
+    /// <summary>Batches published and awaiting PUBACK at once (capped by the broker's receive maximum).</summary>
+    public int MaxInFlight { get; init; } = 4;
+
+    /// <summary>Bytes of entries asked from the log at a time.</summary>
+    public int ReadChunkBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>How long the uplink waits for the log to answer before asking again.</summary>
+    public TimeSpan ReadRetryInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>First reconnect delay.</summary>
+    public TimeSpan ReconnectMinBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest reconnect delay.</summary>
+    public TimeSpan ReconnectMaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Random extra delay as a fraction of the backoff (jitter).</summary>
+    public double ReconnectRandomFactor { get; init; } = 0.2;
+
+    /// <summary>Publish <see cref="UplinkProtocol.BatchAcknowledged"/> on the event stream (benchmarks, tests).</summary>
+    public bool PublishAcknowledgements { get; init; }
+
+    /// <summary>Checks the settings; returns the problems as (key, message) pairs, empty when valid.</summary>
+    public IEnumerable<(string Key, string Problem)> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Broker.Host)) yield return ("broker.host", "must not be empty");
+        if (Broker.Port is < 1 or > 65535) yield return ("broker.port", "must be between 1 and 65535");
+        if (Broker.KeepAlive < TimeSpan.FromSeconds(1)) yield return ("broker.keep-alive", "must be at least 1s");
+        if (Broker.ConnectTimeout <= TimeSpan.Zero) yield return ("broker.connect-timeout", "must be positive");
+        if (Broker.PublishTimeout <= TimeSpan.Zero) yield return ("broker.publish-timeout", "must be positive");
+        foreach (var (key, template) in new[] { ("topics.telemetry", TelemetryTopic), ("topics.status", StatusTopic) })
+            if (TopicTemplate.Check(template) is { } problem) yield return (key, problem);
+        if (MaxBatchRecords < 1) yield return ("batch.max-records", "must be at least 1");
+        if (MaxBatchBytes < 1024) yield return ("batch.max-bytes", "must be at least 1 KiB");
+        if (Linger < TimeSpan.Zero) yield return ("batch.linger", "must not be negative");
+        if (CompressionLevel is < 1 or > 19) yield return ("compression.level", "must be between 1 and 19");
+        if (MaxInFlight is < 1 or > 1000) yield return ("max-in-flight", "must be between 1 and 1000");
+        if (ReadChunkBytes < 1024) yield return ("read-chunk-bytes", "must be at least 1 KiB");
+        if (ReadRetryInterval <= TimeSpan.Zero) yield return ("read-retry-interval", "must be positive");
+        if (ReconnectMinBackoff <= TimeSpan.Zero) yield return ("reconnect.min-backoff", "must be positive");
+        if (ReconnectMaxBackoff < ReconnectMinBackoff) yield return ("reconnect.max-backoff", "must not be less than min-backoff");
+        if (ReconnectRandomFactor is < 0 or > 1) yield return ("reconnect.random-factor", "must be between 0 and 1");
+    }
+}
+
+/// <summary>Who the uplink speaks for.</summary>
+/// <param name="VehicleId">The vehicle id (topic placeholder <c>{vehicle_id}</c>).</param>
+/// <param name="Tenant">The tenant (topic placeholder <c>{tenant}</c>).</param>
+public sealed record VehicleIdentity(string VehicleId, string Tenant);

@@ -1,0 +1,516 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Fleet.Actors.Core.Telemetry;
+using static Fleet.Actors.Core.Wal.WalProtocol;
+
+namespace Fleet.Actors.Core.Wal;
+
+/// <summary>
+/// The write-ahead log of one vehicle. Device actors tell it readings; it gives each a sequence
+/// number, encodes it once in the wire format and persists it. A reading is accepted when its
+/// persist completes; from then on the uplink reads it (from memory, or back from the journal when
+/// it fell behind) until the broker's acknowledgement advances the delivered offset.
+/// </summary>
+/// <remarks>
+/// Writes are group commits: while one write is in flight, new readings gather and go out in the
+/// next one, so the journal sees a few hundred rows per second at any rate
+/// (docs/adr/0002-micro-batched-log-entries.md). All state changes happen in persist handlers;
+/// only sequence assignment runs ahead of them, and a failed write restarts the actor so that the
+/// sequence is recovered from the journal again.
+/// </remarks>
+internal sealed class WalActor : ReceivePersistentActor, IWithTimers
+{
+    private const string FlushDeliveredTimer = "flush-delivered";
+    private const string MetricsTimer = "metrics";
+    private const string GapDeviceId = "wal";
+    private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
+
+    private readonly WalSettings _settings;
+    private readonly WalMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly EntryWriter _writer = new();
+    private readonly Queue<LogEntry> _sealed = new();
+    private readonly List<IActorRef> _flushWaiters = new();
+    private readonly List<(long From, long To)> _recoveredHoles = new();
+    private readonly long _recoveryStarted;
+
+    private WalState _state = WalState.Empty;
+    private EntryCache _cache;
+    private long _nextSequence = 1;
+    private int _waitingRecords;
+    private int _inFlightEvents;
+    private int _inFlightRecords;
+    private long _ackedJournalSeq;
+    private long _ackedSequence;
+    private bool _deliveredPersistInFlight;
+    private bool _evictionInFlight;
+    private bool _snapshotInFlight;
+    private int _eventsSinceSnapshot;
+    private long _lastDeletedTo;
+    private long _replayedRecords;
+    private long _droppedSinceWarning;
+    private long _lastDropWarning;
+    private (IActorRef Requester, ReadEntries Request)? _parked;
+    private (IActorRef Requester, ReadEntries Request)? _deferred;
+    private bool _journalReadInFlight;
+    private ICurrentEventsByPersistenceIdQuery? _readJournal;
+
+    public WalActor(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider time)
+    {
+        PersistenceId = PersistenceIdFor(vehicleId);
+        _settings = settings;
+        _metrics = metrics;
+        _time = time;
+        _cache = new EntryCache(settings.CacheBytes);
+        _recoveryStarted = time.GetTimestamp();
+
+        Recover<SnapshotOffer>(OnSnapshotOffer);
+        Recover<LogEntry>(OnEntryRecovered);
+        Recover<DeliveredUpTo>(d =>
+        {
+            _state = _state.Apply(d);
+            _cache.RemoveUpTo(d.JournalSeq);
+        });
+        Recover<CorruptWalRecord>(c => ReportCorrupt(c, LastSequenceNr));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
+        Command<LogReadings>(HandleReadings);
+        Command<ReadEntries>(r => HandleRead(Sender, r));
+        Command<Delivered>(HandleDelivered);
+        Command<JournalReadCompleted>(OnJournalRead);
+        Command<JournalReadFailed>(OnJournalReadFailed);
+        Command<FlushDeliveredTick>(_ => PersistDelivered());
+        Command<RefreshMetrics>(_ => UpdateMetrics(refreshFileSize: true));
+        Command<Flush>(_ =>
+        {
+            _flushWaiters.Add(Sender);
+            TryFlush();
+            PersistDelivered();
+            CheckFlushed();
+        });
+        Command<GetStatus>(_ => Sender.Tell(Status()));
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotFailure>(f =>
+        {
+            _snapshotInFlight = false;
+            _log.Warning(f.Cause, "Snapshot of the log failed; acknowledged rows stay until the next one");
+        });
+        Command<DeleteMessagesSuccess>(d => _log.Debug("Deleted journal rows up to {0}", d.ToSequenceNr));
+        Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Deleting journal rows up to {0} failed", f.ToSequenceNr));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots failed"));
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>The persistence id of a vehicle's log.</summary>
+    public static string PersistenceIdFor(string vehicleId) => "wal-" + Uri.EscapeDataString(vehicleId);
+
+    /// <summary>Props for the log of <paramref name="vehicleId"/>.</summary>
+    public static Props Props(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new WalActor(vehicleId, settings, metrics, time ?? TimeProvider.System));
+
+    private long ConsumedJournalSeq => Math.Max(_ackedJournalSeq, _state.ConsumedJournalSeq);
+
+    private long ConsumedSequence => Math.Max(_ackedSequence, _state.ConsumedSequence);
+
+    private ICurrentEventsByPersistenceIdQuery ReadJournal =>
+        _readJournal ??= PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentEventsByPersistenceIdQuery>(_settings.ReadJournalPluginId);
+
+    // ---------------------------------------------------------------- recovery
+
+    private void OnSnapshotOffer(SnapshotOffer offer)
+    {
+        if (offer.Snapshot is WalSnapshot snapshot) _state = WalState.From(snapshot);
+        else if (offer.Snapshot is CorruptWalRecord corrupt) ReportCorrupt(corrupt, offer.Metadata.SequenceNr);
+        // Entries up to the snapshot are not replayed: unsent ones among them are read from the journal.
+        _cache = new EntryCache(_settings.CacheBytes, offer.Metadata.SequenceNr);
+    }
+
+    private void OnEntryRecovered(LogEntry entry)
+    {
+        if (entry.FirstSequence > _state.NextSequence)
+            _recoveredHoles.Add((_state.NextSequence, entry.FirstSequence - 1));
+        _state = _state.Apply(entry, LastSequenceNr, _settings.SegmentBytes);
+        if (LastSequenceNr > _state.ConsumedJournalSeq)
+        {
+            _cache.Add(new StoredEntry(LastSequenceNr, entry));
+            _replayedRecords += entry.Count;
+        }
+    }
+
+    private void OnRecovered()
+    {
+        _nextSequence = _state.NextSequence;
+        _ackedJournalSeq = _state.ConsumedJournalSeq;
+        _ackedSequence = _state.ConsumedSequence;
+        var elapsed = _time.GetElapsedTime(_recoveryStarted);
+        _metrics.ReplayDuration.Set(elapsed.TotalSeconds);
+        _log.Info(
+            "Log {0} recovered in {1:F0} ms ({2} records replayed): last sequence {3}, {4} unsent, {5} evicted so far",
+            PersistenceId, elapsed.TotalMilliseconds, _replayedRecords, _state.LastSequence, _state.UnsentCount, _state.EvictedTotal);
+
+        foreach (var (from, to) in _recoveredHoles)
+        {
+            _log.Error("Sequences {0}..{1} were lost to a corrupt journal row; recording a gap", from, to);
+            AppendGap(new GapValue(from, to, to - from + 1, "corrupt-record"), eviction: null);
+        }
+        _recoveredHoles.Clear();
+
+        Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
+        UpdateMetrics(refreshFileSize: true);
+        TryFlush();
+    }
+
+    private void ReportCorrupt(CorruptWalRecord corrupt, long journalSeq)
+    {
+        _metrics.CorruptRecords.Inc();
+        _log.Error("Skipping corrupt journal row {0} of {1} ({2}, {3} bytes): {4}",
+            journalSeq, PersistenceId, corrupt.Manifest, corrupt.Length, corrupt.Error);
+    }
+
+    // ---------------------------------------------------------------- intake and writes
+
+    private void HandleReadings(LogReadings message)
+    {
+        long dropped = 0;
+        foreach (var reading in message.Readings)
+        {
+            if (_waitingRecords + _inFlightRecords >= _settings.MaxPendingReadings)
+            {
+                dropped++;
+                continue;
+            }
+            try
+            {
+                _writer.Append(_nextSequence, reading);
+            }
+            catch (Exception ex) when (ex is OverflowException or ArgumentException)
+            {
+                _metrics.EncodeErrors.Inc();
+                _log.Warning("Refusing a reading of {0} that cannot be encoded: {1}", reading.DeviceId, ex.Message);
+                continue;
+            }
+            _nextSequence++;
+            _waitingRecords++;
+            if (_writer.Count >= _settings.MaxEntryRecords || _writer.Bytes >= _settings.MaxEntryBytes) SealCurrent(null);
+        }
+
+        if (dropped > 0) CountDropped(dropped);
+        TryFlush();
+    }
+
+    private void CountDropped(long dropped)
+    {
+        _metrics.IntakeDropped.Inc(dropped);
+        _droppedSinceWarning += dropped;
+        var now = _time.GetTimestamp();
+        if (_lastDropWarning == 0 || _time.GetElapsedTime(_lastDropWarning, now) >= WarningInterval)
+        {
+            _log.Warning("Log is behind: dropped {0} readings at intake ({1} waiting for the disk)",
+                _droppedSinceWarning, _waitingRecords + _inFlightRecords);
+            _droppedSinceWarning = 0;
+            _lastDropWarning = now;
+        }
+    }
+
+    private void SealCurrent(Eviction? eviction)
+    {
+        if (_writer.Count == 0) return;
+        var first = _writer.FirstSequence;
+        var count = _writer.Count;
+        var firstTs = _writer.FirstTimestampMs;
+        var lastTs = _writer.LastTimestampMs;
+        _sealed.Enqueue(new LogEntry(first, count, firstTs, lastTs, _writer.Seal(), eviction));
+    }
+
+    /// <summary>One write at a time; whatever gathers meanwhile goes out together in the next.</summary>
+    private void TryFlush()
+    {
+        if (_inFlightEvents > 0 || IsRecovering) return;
+        SealCurrent(null);
+        if (_sealed.Count == 0) return;
+
+        var entries = _sealed.ToArray();
+        _sealed.Clear();
+        _inFlightEvents = entries.Length;
+        foreach (var entry in entries) _inFlightRecords += entry.Count;
+        _waitingRecords = 0;
+        PersistAllAsync(entries, OnEntryPersisted);
+    }
+
+    private void OnEntryPersisted(LogEntry entry)
+    {
+        var journalSeq = LastSequenceNr;
+        _state = _state.Apply(entry, journalSeq, _settings.SegmentBytes);
+        _inFlightEvents--;
+        _inFlightRecords -= entry.Count;
+        _eventsSinceSnapshot++;
+
+        if (entry.Eviction is { } eviction)
+        {
+            _evictionInFlight = false;
+            _cache.RemoveUpTo(eviction.UpToJournalSeq);
+            _metrics.Evicted.Inc(eviction.Count);
+            _log.Warning("Disk budget exceeded: evicted unsent sequences {0}..{1} ({2} records, {3} bytes), gap record {4}",
+                eviction.FromSequence, eviction.ToSequence, eviction.Count, eviction.Bytes, entry.FirstSequence);
+        }
+        else
+        {
+            _metrics.Accepted.Inc(entry.Count);
+        }
+
+        if (journalSeq > ConsumedJournalSeq) _cache.Add(new StoredEntry(journalSeq, entry));
+        _metrics.LastSequence.Set(_state.LastSequence);
+
+        ServeParked();
+        MaybeEvict();
+        MaybeSnapshot();
+        if (_inFlightEvents == 0)
+        {
+            TryFlush();
+            CheckFlushed();
+        }
+    }
+
+    private void MaybeEvict()
+    {
+        if (_evictionInFlight || _state.UnsentBytes <= _settings.MaxUnsentBytes) return;
+        var plan = _state.PlanEviction(_settings.MaxUnsentBytes * 9 / 10, ConsumedSequence, "disk-budget");
+        if (plan is null) return;
+        _evictionInFlight = true;
+        AppendGap(new GapValue(plan.FromSequence, plan.ToSequence, plan.Count, plan.Reason), plan);
+    }
+
+    /// <summary>A gap record takes the next sequence, in its own entry (which carries the eviction, if any).</summary>
+    private void AppendGap(GapValue gap, Eviction? eviction)
+    {
+        SealCurrent(null);
+        _writer.Append(_nextSequence++, new Reading(GapDeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), gap));
+        _waitingRecords++;
+        SealCurrent(eviction);
+        TryFlush();
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_snapshotInFlight || _eventsSinceSnapshot < _settings.SnapshotEvery) return;
+        _snapshotInFlight = true;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(_state.ToSnapshot());
+    }
+
+    private void OnSnapshotSaved(SaveSnapshotSuccess success)
+    {
+        _snapshotInFlight = false;
+        // Rows up to the snapshot that were delivered (or evicted) are no longer needed.
+        var deleteTo = Math.Min(success.Metadata.SequenceNr, _state.ConsumedJournalSeq);
+        if (deleteTo > _lastDeletedTo)
+        {
+            _lastDeletedTo = deleteTo;
+            DeleteMessages(deleteTo);
+        }
+        DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+    }
+
+    // ---------------------------------------------------------------- reads for the uplink
+
+    private void HandleRead(IActorRef requester, ReadEntries request)
+    {
+        if (IsRecovering) return;
+        if (_journalReadInFlight)
+        {
+            _deferred = (requester, request);
+            return;
+        }
+
+        var after = Math.Max(request.AfterJournalSeq, ConsumedJournalSeq);
+        if (after < _cache.Floor)
+        {
+            StartJournalRead(requester, request, after, _cache.Floor);
+            return;
+        }
+
+        var entries = _cache.ReadAfter(after, request.MaxBytes);
+        if (entries.Count > 0) requester.Tell(new EntriesRead(request.RequestId, entries));
+        else _parked = (requester, request);
+    }
+
+    private void ServeParked()
+    {
+        if (_parked is not { } parked) return;
+        _parked = null;
+        HandleRead(parked.Requester, parked.Request);
+    }
+
+    private void StartJournalRead(IActorRef requester, ReadEntries request, long after, long upTo)
+    {
+        _journalReadInFlight = true;
+        _metrics.JournalReads.Inc();
+        var maxBytes = request.MaxBytes;
+        var metrics = _metrics;
+        long bytes = 0;
+        ReadJournal.CurrentEventsByPersistenceId(PersistenceId, after + 1, upTo)
+            .Where(envelope =>
+            {
+                if (envelope.Event is CorruptWalRecord) metrics.CorruptRecords.Inc();
+                return envelope.Event is LogEntry;
+            })
+            .Select(envelope => new StoredEntry(envelope.SequenceNr, (LogEntry)envelope.Event))
+            .TakeWhile(stored =>
+            {
+                var fits = bytes == 0 || bytes + stored.Entry.Bytes <= maxBytes;
+                bytes += stored.Entry.Bytes;
+                return fits;
+            })
+            .RunWith(Sink.Seq<StoredEntry>(), Context.Materializer())
+            .PipeTo(Self,
+                success: entries => new JournalReadCompleted(requester, request, upTo, entries),
+                failure: ex => new JournalReadFailed(requester, request, ex));
+    }
+
+    private void OnJournalRead(JournalReadCompleted read)
+    {
+        _journalReadInFlight = false;
+        var consumed = ConsumedJournalSeq;
+        var unsent = read.Entries.Where(e => e.JournalSeq > consumed).ToList();
+        if (unsent.Count > 0)
+            read.Requester.Tell(new EntriesRead(read.Request.RequestId, unsent));
+        else
+            // Nothing unsent below the floor (only markers, or evicted meanwhile): go on from there.
+            HandleRead(read.Requester, read.Request with { AfterJournalSeq = Math.Max(read.Request.AfterJournalSeq, read.UpTo) });
+
+        if (_deferred is { } deferred)
+        {
+            _deferred = null;
+            HandleRead(deferred.Requester, deferred.Request);
+        }
+    }
+
+    private void OnJournalReadFailed(JournalReadFailed failed)
+    {
+        _journalReadInFlight = false;
+        // The requester asks again after its retry interval.
+        _log.Warning(failed.Cause, "Reading unsent entries back from the journal failed");
+        if (_deferred is { } deferred)
+        {
+            _deferred = null;
+            HandleRead(deferred.Requester, deferred.Request);
+        }
+    }
+
+    // ---------------------------------------------------------------- delivery
+
+    private void HandleDelivered(Delivered delivered)
+    {
+        if (delivered.UpToJournalSeq <= _ackedJournalSeq) return;
+        _ackedJournalSeq = delivered.UpToJournalSeq;
+        _ackedSequence = Math.Max(_ackedSequence, delivered.UpToSequence);
+        _cache.RemoveUpTo(delivered.UpToJournalSeq);
+        if (!Timers.IsTimerActive(FlushDeliveredTimer))
+            Timers.StartSingleTimer(FlushDeliveredTimer, FlushDeliveredTick.Instance, _settings.DeliveredFlushInterval);
+        UpdateMetrics(refreshFileSize: false);
+    }
+
+    /// <summary>Journals the acknowledged offset; coalesced so that acknowledgements never flood the journal.</summary>
+    private void PersistDelivered()
+    {
+        if (_deliveredPersistInFlight || _ackedJournalSeq <= _state.ConsumedJournalSeq) return;
+        _deliveredPersistInFlight = true;
+        PersistAsync(new DeliveredUpTo(_ackedJournalSeq, _ackedSequence), delivered =>
+        {
+            _state = _state.Apply(delivered);
+            _deliveredPersistInFlight = false;
+            _eventsSinceSnapshot++;
+            MaybeSnapshot();
+            if (_ackedJournalSeq > _state.ConsumedJournalSeq && !Timers.IsTimerActive(FlushDeliveredTimer))
+                Timers.StartSingleTimer(FlushDeliveredTimer, FlushDeliveredTick.Instance, _settings.DeliveredFlushInterval);
+            CheckFlushed();
+        });
+    }
+
+    private void CheckFlushed()
+    {
+        if (_flushWaiters.Count == 0) return;
+        if (_writer.Count > 0 || _sealed.Count > 0 || _inFlightEvents > 0 || _deliveredPersistInFlight) return;
+        if (_ackedJournalSeq > _state.ConsumedJournalSeq) return;
+        var flushed = new Flushed(_state.LastSequence);
+        foreach (var waiter in _flushWaiters) waiter.Tell(flushed);
+        _flushWaiters.Clear();
+    }
+
+    // ---------------------------------------------------------------- status and metrics
+
+    private WalStatus Status() => new(
+        _state.LastSequence,
+        ConsumedSequence,
+        Math.Max(0, _state.LastSequence - ConsumedSequence),
+        _state.UnsentBytes,
+        _waitingRecords + _inFlightRecords,
+        _state.EvictedTotal,
+        _state.GapRecords,
+        _state.OldestUnsentTimestampMs);
+
+    private void UpdateMetrics(bool refreshFileSize)
+    {
+        _metrics.UnsentEvents.Set(Math.Max(0, _state.LastSequence - ConsumedSequence));
+        _metrics.UnsentBytes.Set(_state.UnsentBytes);
+        if (!refreshFileSize) return;
+        _metrics.LastSequence.Set(_state.LastSequence);
+        var oldest = _state.OldestUnsentTimestampMs;
+        _metrics.OldestUnsentAge.Set(oldest is { } ts
+            ? Math.Max(0, (_time.GetUtcNow().ToUnixTimeMilliseconds() - ts) / 1000.0)
+            : 0);
+        if (_settings.JournalPath is { } path) _metrics.SizeBytes.Set(SqliteWal.SizeOnDisk(path));
+    }
+
+    // ---------------------------------------------------------------- failures
+
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Journal rejected event {0}; restarting the log to recover its sequence", sequenceNr);
+        // Sequences were handed out for the rejected entry: a restart recovers them from the journal.
+        throw new WalWriteRejectedException($"Journal rejected event {sequenceNr} of {PersistenceId}", cause);
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "Recovery of {0} failed", PersistenceId);
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    private sealed record JournalReadCompleted(IActorRef Requester, ReadEntries Request, long UpTo, IReadOnlyList<StoredEntry> Entries);
+
+    private sealed record JournalReadFailed(IActorRef Requester, ReadEntries Request, Exception Cause);
+
+    private sealed class FlushDeliveredTick
+    {
+        public static readonly FlushDeliveredTick Instance = new();
+    }
+
+    private sealed class RefreshMetrics
+    {
+        public static readonly RefreshMetrics Instance = new();
+    }
+}
+
+/// <summary>The journal refused to store a log entry (typically a serialization problem).</summary>
+public sealed class WalWriteRejectedException(string message, Exception inner) : Exception(message, inner);

@@ -1,0 +1,38 @@
+using Fleet.Actors.Core.Observability;
+using Prometheus;
+
+namespace Fleet.Actors.Core.Wal;
+
+/// <summary>The write-ahead log's metrics for one vehicle (names as in SPEC.md, capability 4).</summary>
+public sealed class WalMetrics
+{
+    /// <summary>Creates (or finds) the collectors for <paramref name="vehicleId"/>.</summary>
+    public WalMetrics(AgentMetrics metrics, string vehicleId)
+    {
+        SizeBytes = metrics.Gauge("wal_size_bytes", "Bytes of the journal file (with its SQLite -wal file).", vehicleId);
+        UnsentEvents = metrics.Gauge("unsent_events_count", "Accepted records not yet acknowledged by the broker.", vehicleId);
+        UnsentBytes = metrics.Gauge("wal_unsent_bytes", "Encoded bytes of unsent records (segment granularity).", vehicleId);
+        OldestUnsentAge = metrics.Gauge("oldest_unsent_age_seconds", "Age of the oldest unsent segment.", vehicleId);
+        ReplayDuration = metrics.Gauge("replay_duration_seconds", "How long the last recovery of the log took.", vehicleId);
+        Evicted = metrics.Counter("evicted_events_total", "Accepted records given up to stay within the disk budget.", vehicleId);
+        Accepted = metrics.Counter("wal_accepted_total", "Readings whose persist completed.", vehicleId);
+        IntakeDropped = metrics.Counter("wal_intake_dropped_total", "Readings refused because the pending buffer was full (never accepted).", vehicleId);
+        EncodeErrors = metrics.Counter("wal_encode_errors_total", "Readings that could not be encoded (never accepted).", vehicleId);
+        CorruptRecords = metrics.Counter("wal_corrupt_records_total", "Journal rows that could not be decoded and were skipped.", vehicleId);
+        LastSequence = metrics.Gauge("wal_last_sequence", "Highest accepted sequence number.", vehicleId);
+        JournalReads = metrics.Counter("wal_journal_reads_total", "Reads of unsent entries back from the journal (cache misses).", vehicleId);
+    }
+
+    public Gauge.Child SizeBytes { get; }
+    public Gauge.Child UnsentEvents { get; }
+    public Gauge.Child UnsentBytes { get; }
+    public Gauge.Child OldestUnsentAge { get; }
+    public Gauge.Child ReplayDuration { get; }
+    public Counter.Child Evicted { get; }
+    public Counter.Child Accepted { get; }
+    public Counter.Child IntakeDropped { get; }
+    public Counter.Child EncodeErrors { get; }
+    public Counter.Child CorruptRecords { get; }
+    public Gauge.Child LastSequence { get; }
+    public Counter.Child JournalReads { get; }
+}

@@ -1,0 +1,66 @@
+using Fleet.Actors.Core.Telemetry;
+
+namespace Fleet.Actors.Core.Wal;
+
+/// <summary>Messages of the write-ahead log.</summary>
+public static class WalProtocol
+{
+    /// <summary>
+    /// Readings from a device actor. Fire-and-forget: the log never makes a device wait. Each
+    /// reading is accepted (given a sequence and persisted) or, when the log is overwhelmed,
+    /// dropped and counted in <c>wal_intake_dropped_total</c>.
+    /// </summary>
+    public sealed record LogReadings(IReadOnlyList<Reading> Readings);
+
+    /// <summary>
+    /// The uplink asks for unsent entries after a journal position (-1: from the oldest unsent).
+    /// The log answers with <see cref="EntriesRead"/> as soon as it has at least one entry; until
+    /// then it holds the request (the latest one per requester replaces an earlier one).
+    /// </summary>
+    public sealed record ReadEntries(long RequestId, long AfterJournalSeq, int MaxBytes);
+
+    /// <summary>Answer to <see cref="ReadEntries"/>: consecutive unsent entries in journal order.</summary>
+    public sealed record EntriesRead(long RequestId, IReadOnlyList<StoredEntry> Entries);
+
+    /// <summary>The broker acknowledged everything up to this journal position and sequence.</summary>
+    public sealed record Delivered(long UpToJournalSeq, long UpToSequence);
+
+    /// <summary>
+    /// Persist everything pending, including the delivered offset, then answer <see cref="Flushed"/>.
+    /// Used by shutdown after intake has stopped.
+    /// </summary>
+    public sealed class Flush
+    {
+        public static readonly Flush Instance = new();
+        private Flush() { }
+    }
+
+    /// <summary>Answer to <see cref="Flush"/>.</summary>
+    public sealed record Flushed(long LastSequence);
+
+    /// <summary>Asks for a <see cref="WalStatus"/>.</summary>
+    public sealed class GetStatus
+    {
+        public static readonly GetStatus Instance = new();
+        private GetStatus() { }
+    }
+
+    /// <summary>A view of the log for status displays, shutdown and tests.</summary>
+    /// <param name="LastSequence">Highest accepted (persisted) sequence.</param>
+    /// <param name="DeliveredSequence">Highest sequence the broker acknowledged or that was evicted.</param>
+    /// <param name="UnsentCount">Accepted records not yet acknowledged.</param>
+    /// <param name="UnsentBytes">Encoded bytes of unsent data (segment granularity).</param>
+    /// <param name="PendingReadings">Readings waiting for their persist.</param>
+    /// <param name="EvictedTotal">Accepted records given up to the disk budget so far.</param>
+    /// <param name="GapRecords">Gap records written so far.</param>
+    /// <param name="OldestUnsentTimestampMs">Timestamp of the oldest unsent segment.</param>
+    public sealed record WalStatus(
+        long LastSequence,
+        long DeliveredSequence,
+        long UnsentCount,
+        long UnsentBytes,
+        int PendingReadings,
+        long EvictedTotal,
+        long GapRecords,
+        long? OldestUnsentTimestampMs);
+}

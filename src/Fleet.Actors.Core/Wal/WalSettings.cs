@@ -1,0 +1,62 @@
+namespace Fleet.Actors.Core.Wal;
+
+/// <summary>How hard SQLite works to make a commit durable (PRAGMA synchronous).</summary>
+public enum SqliteSynchronous
+{
+    /// <summary>fsync on every commit: survives power loss. The default.</summary>
+    Full,
+
+    /// <summary>fsync at checkpoints only: survives a process crash, may lose the last commits on power loss.</summary>
+    Normal,
+}
+
+/// <summary>Settings of the write-ahead log of one vehicle (HOCON: <c>fleet.wal</c>).</summary>
+public sealed record WalSettings
+{
+    /// <summary>Readings waiting for their persist; beyond this, new readings are dropped and counted.</summary>
+    public int MaxPendingReadings { get; init; } = 100_000;
+
+    /// <summary>Most records in one journal row.</summary>
+    public int MaxEntryRecords { get; init; } = 2_000;
+
+    /// <summary>Most encoded bytes in one journal row.</summary>
+    public int MaxEntryBytes { get; init; } = 128 * 1024;
+
+    /// <summary>Disk budget for unsent data; beyond it the oldest unsent segments are evicted with a gap record.</summary>
+    public long MaxUnsentBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Granularity of unsent-data accounting and of eviction.</summary>
+    public long SegmentBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Recent unsent entries kept in memory so the uplink need not read them back from disk.</summary>
+    public long CacheBytes { get; init; } = 8L * 1024 * 1024;
+
+    /// <summary>Events between snapshots (after which acknowledged rows are deleted).</summary>
+    public int SnapshotEvery { get; init; } = 500;
+
+    /// <summary>How long acknowledgements may gather before the delivered offset is journaled.</summary>
+    public TimeSpan DeliveredFlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often file size and ages are refreshed in the metrics.</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The journal file whose size is reported as <c>wal_size_bytes</c> (optional).</summary>
+    public string? JournalPath { get; init; }
+
+    /// <summary>Persistence query plugin used to read unsent entries back from the journal.</summary>
+    public string ReadJournalPluginId { get; init; } = SqliteWal.ReadJournalPluginId;
+
+    /// <summary>Checks the settings; returns the problems as (key, message) pairs, empty when valid.</summary>
+    public IEnumerable<(string Key, string Problem)> Validate()
+    {
+        if (MaxPendingReadings < 1) yield return ("max-pending-readings", "must be at least 1");
+        if (MaxEntryRecords < 1) yield return ("max-entry-records", "must be at least 1");
+        if (MaxEntryBytes < 1024) yield return ("max-entry-bytes", "must be at least 1 KiB");
+        if (SegmentBytes < MaxEntryBytes) yield return ("segment-bytes", "must be at least max-entry-bytes");
+        if (MaxUnsentBytes < SegmentBytes * 4) yield return ("max-unsent-bytes", "must be at least four times segment-bytes");
+        if (CacheBytes < MaxEntryBytes) yield return ("cache-bytes", "must be at least max-entry-bytes");
+        if (SnapshotEvery < 10) yield return ("snapshot-every", "must be at least 10");
+        if (DeliveredFlushInterval <= TimeSpan.Zero) yield return ("delivered-flush-interval", "must be positive");
+        if (MetricsInterval <= TimeSpan.Zero) yield return ("metrics-interval", "must be positive");
+    }
+}

@@ -1,0 +1,177 @@
+using Akka.Actor;
+using Akka.Event;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Wal;
+
+namespace Fleet.Actors.Devices.Sensors;
+
+/// <summary>
+/// One sensor: opens its driver, reads in a loop through <c>PipeTo</c> (never blocking), validates
+/// every value and tells the valid ones to the write-ahead log. Anything wrong with the device
+/// (open failure, I/O error, stall) makes it throw, so that its <c>BackoffSupervisor</c> parent
+/// stops it and starts a fresh one after the backoff (first retry after 5 s by default).
+/// </summary>
+internal sealed class SensorActor : ReceiveActor, IWithTimers
+{
+    private const string StallTimer = "stall-check";
+
+    private readonly SensorSettings _settings;
+    private readonly Func<ISensorDriver> _driverFactory;
+    private readonly IActorRef _log;
+    private readonly SensorMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly RateLimitedLog _invalidLog;
+    private readonly ILoggingAdapter _logger = Context.GetLogger();
+    private readonly CancellationTokenSource _cancellation = new();
+    private ISensorDriver? _driver;
+    private long _waitingSince;
+    private bool _up;
+
+    public SensorActor(SensorSettings settings, Func<ISensorDriver> driverFactory, IActorRef log, SensorMetrics metrics, TimeProvider time)
+    {
+        _settings = settings;
+        _driverFactory = driverFactory;
+        _log = log;
+        _metrics = metrics;
+        _time = time;
+        _invalidLog = new RateLimitedLog(settings.InvalidLogInterval, time);
+        Opening();
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props for one sensor actor.</summary>
+    public static Props Props(SensorSettings settings, Func<ISensorDriver> driverFactory, IActorRef log, SensorMetrics metrics, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new SensorActor(settings, driverFactory, log, metrics, time ?? TimeProvider.System));
+
+    protected override void PreStart()
+    {
+        _driver = _driverFactory();
+        _waitingSince = _time.GetTimestamp();
+        _driver.OpenAsync(_cancellation.Token).PipeTo(Self,
+            success: () => Opened.Instance,
+            failure: ex => new DriverFailed("open", ex));
+        Timers.StartPeriodicTimer(StallTimer, StallCheck.Instance, _settings.StallTimeout / 4);
+    }
+
+    protected override void PostStop()
+    {
+        _cancellation.Cancel();
+        if (_up)
+        {
+            _up = false;
+            _metrics.Active.Dec();
+        }
+        _metrics.Down.Set(1);
+        if (_driver is { } driver)
+        {
+            // Closing a port can take a moment; it must not hold up the actor's stop.
+            _ = driver.DisposeAsync().AsTask().ContinueWith(
+                t => t.Exception?.Handle(_ => true), TaskScheduler.Default);
+        }
+        _cancellation.Dispose();
+    }
+
+    private void Opening()
+    {
+        Receive<Opened>(_ =>
+        {
+            _up = true;
+            _metrics.Active.Inc();
+            _metrics.Down.Set(0);
+            _logger.Info("Sensor {0} ({1}) up", _settings.Id, _settings.Type);
+            Become(Reading);
+            NextRead();
+        });
+        Receive<DriverFailed>(Fail);
+        Receive<StallCheck>(_ => CheckStall("opening"));
+    }
+
+    private void Reading()
+    {
+        Receive<ReadCompleted>(completed =>
+        {
+            Deliver(completed.Read);
+            NextRead();
+        });
+        Receive<DriverFailed>(Fail);
+        Receive<StallCheck>(_ => CheckStall("reading"));
+    }
+
+    private void NextRead()
+    {
+        _waitingSince = _time.GetTimestamp();
+        _driver!.ReadAsync(_cancellation.Token).PipeTo(Self,
+            success: read => new ReadCompleted(read),
+            failure: ex => new DriverFailed("read", ex));
+    }
+
+    private void Deliver(SensorRead read)
+    {
+        var readings = new List<Reading>(read.Values.Count);
+        foreach (var value in read.Values)
+        {
+            if (ReadingValidator.Validate(value.Value) is { } problem)
+            {
+                Invalid(problem, value.Value.ToString());
+                continue;
+            }
+            readings.Add(new Reading(_settings.Id, value.TimestampMs, value.Value));
+        }
+        foreach (var frame in read.Malformed) Invalid(frame.Reason, frame.Excerpt);
+        if (read.Missed > 0) _metrics.Missed.Inc(read.Missed);
+
+        if (readings.Count == 0) return;
+        _log.Tell(new WalProtocol.LogReadings(readings));
+        _metrics.ReadSuccess.Inc(readings.Count);
+        _metrics.LastSeen.Set(readings[^1].TimestampMs / 1000.0);
+    }
+
+    private void Invalid(string reason, string? excerpt)
+    {
+        _metrics.ReadError.Inc();
+        if (_invalidLog.ShouldLog(out var suppressed))
+        {
+            var shortExcerpt = excerpt is { Length: > 80 } ? excerpt[..80] + "…" : excerpt;
+            _logger.Warning("Sensor {0}: dropped invalid data ({1}): {2}{3}", _settings.Id, reason, shortExcerpt,
+                suppressed > 0 ? $" [{suppressed} more since last report]" : "");
+        }
+    }
+
+    private void CheckStall(string phase)
+    {
+        var waited = _time.GetElapsedTime(_waitingSince);
+        if (waited >= _settings.StallTimeout)
+            throw new SensorStalledException($"Sensor {_settings.Id} stalled: no answer while {phase} for {waited.TotalSeconds:F1}s");
+    }
+
+    private void Fail(DriverFailed failed)
+    {
+        _metrics.ReadError.Inc();
+        _logger.Warning("Sensor {0} down ({1} failed): {2}", _settings.Id, failed.Operation, failed.Cause.GetBaseException().Message);
+        throw new SensorFaultException($"Sensor {_settings.Id}: {failed.Operation} failed", failed.Cause);
+    }
+
+    // Results of reads that finish after the actor stopped are expected: keep them out of the dead-letter log.
+    private sealed class Opened : IDeadLetterSuppression
+    {
+        public static readonly Opened Instance = new();
+    }
+
+    private sealed class StallCheck : IDeadLetterSuppression
+    {
+        public static readonly StallCheck Instance = new();
+    }
+
+    private sealed record ReadCompleted(SensorRead Read) : IDeadLetterSuppression;
+
+    private sealed record DriverFailed(string Operation, Exception Cause) : IDeadLetterSuppression;
+}
+
+/// <summary>The device failed (open or I/O); its supervisor restarts it with backoff.</summary>
+public sealed class SensorFaultException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>The device stopped answering; its supervisor restarts it with backoff.</summary>
+public sealed class SensorStalledException(string message) : Exception(message);

@@ -1,0 +1,84 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Pattern;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Uplink;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Sensors;
+using Fleet.Actors.Devices.Simulation;
+using Prometheus;
+
+namespace Fleet.Actors.Devices.Vehicle;
+
+/// <summary>Messages of the vehicle agent.</summary>
+public static class VehicleProtocol
+{
+    /// <summary>Asks for the agent's <see cref="Components"/>.</summary>
+    public sealed class GetComponents
+    {
+        public static readonly GetComponents Instance = new();
+        private GetComponents() { }
+    }
+
+    /// <summary>The agent's children, for shutdown, status and tests.</summary>
+    /// <param name="Log">The write-ahead log (behind its backoff supervisor).</param>
+    /// <param name="Uplink">The uplink.</param>
+    /// <param name="Sensors">The sensors supervisor.</param>
+    public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors);
+}
+
+/// <summary>
+/// One vehicle: the root of its subtree, parameterised by id and settings, so an actor system can
+/// host one (the agent on a truck) or thousands (the fleet simulation). Children: <c>wal</c> (the
+/// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c> and <c>summary</c>.
+/// </summary>
+internal sealed class VehicleAgent : ReceiveActor
+{
+    private readonly ILoggingAdapter _logger = Context.GetLogger();
+    private readonly Counter.Child _restarts;
+    private readonly VehicleProtocol.Components _components;
+
+    public VehicleAgent(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry drivers, SimulationContext simulation, TimeProvider time)
+    {
+        _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", settings.VehicleId, "supervisor", "vehicle");
+        var walMetrics = new WalMetrics(metrics, settings.VehicleId);
+        var uplinkMetrics = new UplinkMetrics(metrics, settings.VehicleId);
+
+        // A failed journal write stops the log; its supervisor starts it again (recovering the sequence).
+        var logOptions = Backoff.OnStop(
+                WalActor.Props(settings.VehicleId, settings.Wal, walMetrics, time),
+                "log", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)
+            .WithAutoReset(TimeSpan.FromSeconds(60));
+        var log = Context.ActorOf(BackoffSupervisor.Props(logOptions), "wal");
+        var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, time), "uplink");
+        var context = new DriverContext(settings.VehicleId, time, simulation);
+        var sensors = Context.ActorOf(SensorSupervisor.Props(settings.VehicleId, settings.Sensors, drivers, context, log, metrics), "sensors");
+        if (settings.SummaryInterval > TimeSpan.Zero)
+            Context.ActorOf(VehicleReporter.Props(settings, walMetrics, uplinkMetrics, metrics), "summary");
+        _components = new VehicleProtocol.Components(log, uplink, sensors);
+
+        Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
+    }
+
+    /// <summary>Props for one vehicle agent.</summary>
+    public static Props Props(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry? drivers = null,
+        SimulationContext? simulation = null, TimeProvider? time = null)
+    {
+        var clock = time ?? TimeProvider.System;
+        return Akka.Actor.Props.Create(() => new VehicleAgent(settings, metrics, drivers ?? SensorDriverRegistry.Default,
+            simulation ?? SimulationContext.For(settings.VehicleId, settings.Simulation, clock), clock));
+    }
+
+    /// <summary>The actor name of a vehicle's agent.</summary>
+    public static string ActorName(string vehicleId) => "vehicle-" + Uri.EscapeDataString(vehicleId);
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
+        maxNrOfRetries: 20,
+        withinTimeRange: TimeSpan.FromMinutes(1),
+        decider: Decider.From(ex =>
+        {
+            _restarts.Inc();
+            _logger.Error(ex, "Vehicle component failed; restarting it");
+            return ex is ActorInitializationException ? Directive.Stop : Directive.Restart;
+        }));
+}

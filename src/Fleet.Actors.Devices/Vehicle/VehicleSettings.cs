@@ -1,0 +1,37 @@
+using Fleet.Actors.Core.Uplink;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Sensors;
+using Fleet.Actors.Devices.Simulation;
+
+namespace Fleet.Actors.Devices.Vehicle;
+
+/// <summary>Everything one vehicle agent needs: identity, devices, log, uplink.</summary>
+public sealed record VehicleSettings
+{
+    /// <summary>The vehicle's id (topic placeholder <c>{vehicle_id}</c>, persistence id).</summary>
+    public required string VehicleId { get; init; }
+
+    /// <summary>The fleet owner (topic placeholder <c>{tenant}</c>).</summary>
+    public required string Tenant { get; init; }
+
+    /// <summary>The sensors.</summary>
+    public IReadOnlyList<SensorSettings> Sensors { get; init; } = [];
+
+    /// <summary>The write-ahead log.</summary>
+    public WalSettings Wal { get; init; } = new();
+
+    /// <summary>The uplink.</summary>
+    public UplinkSettings Uplink { get; init; } = new();
+
+    /// <summary>The simulated vehicle behind simulated drivers.</summary>
+    public SimulationSettings Simulation { get; init; } = new();
+
+    /// <summary>How often the console summary is logged; zero turns it off.</summary>
+    public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long shutdown waits for the uplink to deliver what the log holds.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Identity for topics and the client id.</summary>
+    public VehicleIdentity Identity => new(VehicleId, Tenant);
+}

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Fleet.Actors.Core.Telemetry.Verification;
+using Fleet.Actors.Core.Uplink;
+using Fleet.Actors.Host.Verification;
+
+namespace Fleet.Actors.Host.Cli;
+
+/// <summary>
+/// <c>fleet-agent verify</c>: the fleet-side proof of zero loss. Subscribes to a broker, decodes every
+/// batch and checks each vehicle's sequence continuity; exit code 0 only when nothing is missing.
+/// </summary>
+public static class VerifyCommand
+{
+    /// <summary>Exit code when a sequence is missing or nothing arrived.</summary>
+    public const int Incomplete = 2;
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var broker = new Option<string>("--broker")
+        {
+            Description = "Broker address (default: $MQTT_BROKER, else mqtt://127.0.0.1:18830)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MQTT_BROKER") ?? "mqtt://127.0.0.1:18830",
+        };
+        var topic = new Option<string>("--topic")
+        {
+            Description = "Telemetry topic filter",
+            DefaultValueFactory = _ => TopicTemplate.ToFilter(new UplinkSettings().TelemetryTopic),
+        };
+        var statusTopic = new Option<string>("--status-topic")
+        {
+            Description = "Status topic filter",
+            DefaultValueFactory = _ => TopicTemplate.ToFilter(new UplinkSettings().StatusTopic),
+        };
+        var idle = CliDurations.Option("--idle-timeout", "Stop after this long without a message (once something arrived)", TimeSpan.FromSeconds(10));
+        var duration = CliDurations.Option("--duration", "Stop after this long in any case; 0 for no limit", TimeSpan.Zero);
+        var waitOffline = new Option<int>("--until-offline")
+        {
+            Description = "Stop as soon as this many vehicles announced offline with all their sequences accounted for",
+        };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var clientId = new Option<string>("--client-id")
+        {
+            Description = "MQTT client id (a persistent session under this id keeps messages across reconnects)",
+            DefaultValueFactory = _ => "fleet-verify-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+        };
+
+        var command = new Command("verify", "Subscribe to a broker and check every vehicle's sequence continuity");
+        foreach (var option in new Option[] { broker, topic, statusTopic, idle, duration, waitOffline, json, clientId }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) => await ExecuteAsync(
+            parse.GetValue(broker)!, parse.GetValue(topic)!, parse.GetValue(statusTopic)!, parse.GetValue(idle),
+            parse.GetValue(duration), parse.GetValue(waitOffline), parse.GetValue(json), parse.GetValue(clientId)!, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> ExecuteAsync(string brokerUrl, string topic, string statusTopic, TimeSpan idle,
+        TimeSpan duration, int untilOffline, bool json, string clientId, CancellationToken cancellationToken)
+    {
+        var broker = BrokerSettings.TryParseUrl(brokerUrl, new BrokerSettings(), out var problem);
+        if (broker is null)
+        {
+            await Console.Error.WriteLineAsync($"fleet-agent verify: --broker: {problem}");
+            return 1;
+        }
+
+        MqttVerifier verifier;
+        try
+        {
+            verifier = await MqttVerifier.StartAsync(broker, topic, statusTopic, clientId, persistentSession: false, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"fleet-agent verify: cannot subscribe at {brokerUrl}: {ex.GetBaseException().Message}");
+            return 1;
+        }
+
+        await using (verifier)
+        {
+            await Console.Error.WriteLineAsync($"Listening on {brokerUrl} for {topic} and {statusTopic}...");
+            var started = DateTimeOffset.UtcNow;
+            try
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    await Task.Delay(200, cancellationToken);
+                    var now = DateTimeOffset.UtcNow;
+                    if (duration > TimeSpan.Zero && now - started >= duration) break;
+                    if (verifier.LastMessageAt is { } last && now - last >= idle) break;
+                    if (untilOffline > 0 && verifier.Verifier.AllOfflineVehiclesComplete(untilOffline)) break;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl-C: report what we have.
+            }
+
+            var report = verifier.Verifier.Report();
+            Console.WriteLine(json ? ToJson(report) : ToText(report));
+            return report.Vehicles.Count > 0 && report.Missing == 0 && report.DecodeErrors == 0 ? 0 : Incomplete;
+        }
+    }
+
+    /// <summary>The report as a table.</summary>
+    public static string ToText(VerificationReport report)
+    {
+        var lines = new List<string>
+        {
+            string.Format(CultureInfo.InvariantCulture, "{0,-24} {1,12} {2,11} {3,9} {4,12} {5,12} {6,12} {7,8}",
+                "vehicle", "received", "duplicates", "missing", "gap records", "highest", "expected", "status"),
+        };
+        foreach (var v in report.Vehicles)
+        {
+            lines.Add(string.Format(CultureInfo.InvariantCulture, "{0,-24} {1,12:N0} {2,11:N0} {3,9:N0} {4,12:N0} {5,12:N0} {6,12:N0} {7,8}",
+                v.VehicleId, v.Received, v.Duplicates, v.Missing, v.GapRecords, v.HighestReceived, v.ExpectedLast, v.Status ?? "-"));
+            foreach (var (start, end) in v.MissingRanges)
+                lines.Add(string.Create(CultureInfo.InvariantCulture, $"    missing {start}..{end}"));
+        }
+        lines.Add(string.Create(CultureInfo.InvariantCulture,
+            $"received {report.Received:N0}, duplicates {report.Duplicates:N0}, missing {report.Missing:N0}, gap records {report.GapRecords:N0}, decode errors {report.DecodeErrors:N0}, batches {report.Batches:N0}, vehicles {report.Vehicles.Count}"));
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    private static string ToJson(VerificationReport report) => JsonSerializer.Serialize(new
+    {
+        received = report.Received,
+        duplicates = report.Duplicates,
+        missing = report.Missing,
+        gap_records = report.GapRecords,
+        decode_errors = report.DecodeErrors,
+        batches = report.Batches,
+        vehicles = report.Vehicles.Select(v => new
+        {
+            vehicle_id = v.VehicleId,
+            received = v.Received,
+            duplicates = v.Duplicates,
+            missing = v.Missing,
+            missing_ranges = v.MissingRanges.Select(r => new[] { r.Start, r.End }),
+            gap_records = v.GapRecords,
+            gap_sequences = v.GapSequences,
+            highest_received = v.HighestReceived,
+            expected_last = v.ExpectedLast,
+            status = v.Status,
+        }),
+    }, new JsonSerializerOptions { WriteIndented = true });
+}

@@ -1,0 +1,295 @@
+using System.Text.RegularExpressions;
+using Akka.Configuration;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Uplink;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Sensors;
+using Fleet.Actors.Devices.Simulation;
+using Fleet.Actors.Devices.Vehicle;
+
+namespace Fleet.Actors.Host.Configuration;
+
+/// <summary>The configuration is unusable; <see cref="Problems"/> name file, key and problem.</summary>
+public sealed class ConfigurationException(IReadOnlyList<string> problems)
+    : Exception("Invalid configuration:\n  " + string.Join("\n  ", problems))
+{
+    /// <summary>One line per problem: "file: key: problem".</summary>
+    public IReadOnlyList<string> Problems { get; } = problems;
+}
+
+/// <summary>
+/// Loads and validates the agent's configuration: <c>akka.conf</c> and <c>agent.conf</c> from the
+/// configuration folder, then any overlay files (later files win), with environment overrides
+/// (<c>key = ${?MQTT_BROKER}</c>). Throws <see cref="ConfigurationException"/> naming the file, the
+/// key and the problem for everything wrong at once.
+/// </summary>
+public static partial class AgentConfiguration
+{
+    /// <summary>The main file of the configuration folder.</summary>
+    public const string AgentFile = "agent.conf";
+
+    /// <summary>Akka's settings in the configuration folder.</summary>
+    public const string AkkaFile = "akka.conf";
+
+    /// <summary>Loads <paramref name="configDirectory"/> plus <paramref name="overlays"/>.</summary>
+    public static AgentSettings Load(string configDirectory, IReadOnlyList<string> overlays,
+        Func<string, string?>? environment = null, SensorDriverRegistry? drivers = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        var problems = new List<string>();
+        var files = new List<string>();
+        var akka = Path.Combine(configDirectory, AkkaFile);
+        if (File.Exists(akka)) files.Add(akka);
+        var agent = Path.Combine(configDirectory, AgentFile);
+        if (!File.Exists(agent)) problems.Add($"{agent}: file not found (use --config-dir to point at the folder with {AgentFile})");
+        else files.Add(agent);
+        foreach (var overlay in overlays)
+        {
+            if (File.Exists(overlay)) files.Add(overlay);
+            else problems.Add($"{overlay}: file not found");
+        }
+
+        var texts = new List<(string File, string Text)>();
+        foreach (var file in files)
+        {
+            var fileProblems = new List<HoconProblem>();
+            var text = File.ReadAllText(file);
+            fileProblems.AddRange(HoconText.Check(text));
+            var substituted = HoconText.SubstituteEnvironment(text, environment, fileProblems);
+            problems.AddRange(fileProblems.Select(p => $"{file}: {p}"));
+            texts.Add((file, substituted));
+        }
+        if (problems.Count > 0) throw new ConfigurationException(problems);
+
+        Config merged;
+        try
+        {
+            merged = ConfigurationFactory.ParseString(string.Join("\n", texts.Select(t => t.Text)));
+        }
+        catch (Exception ex) when (ex is FormatException or ConfigurationException or ArgumentException)
+        {
+            throw new ConfigurationException([$"{string.Join(", ", files)}: {ex.Message}"]);
+        }
+
+        var standalone = texts.Select(t => (t.File, Config: TryParse(t.Text))).ToList();
+        var reader = new ConfigReader(merged.HasPath("fleet") ? merged.GetConfig("fleet") : Config.Empty, "fleet");
+        var settings = Read(reader, merged, files, drivers ?? SensorDriverRegistry.Default);
+        reader.ReportUnknownKeys();
+        if (reader.Problems.Count > 0)
+        {
+            throw new ConfigurationException(reader.Problems
+                .Select(p => $"{FileDefining(p.Key, standalone, agent)}: {p.Key}: {p.Problem}")
+                .ToList());
+        }
+        return settings;
+    }
+
+    /// <summary>Reads the settings from a merged tree; problems are collected in <paramref name="fleet"/>.</summary>
+    internal static AgentSettings Read(ConfigReader fleet, Config merged, IReadOnlyList<string> files, SensorDriverRegistry drivers)
+    {
+        var vehicleSection = fleet.Section("vehicle");
+        var vehicleId = vehicleSection.RequiredString("id", IdPattern(), IdDescription);
+        var tenant = vehicleSection.RequiredString("tenant", IdPattern(), IdDescription);
+
+        var simulationSection = fleet.Section("simulation");
+        var simulation = new SimulationSettings
+        {
+            Seed = simulationSection.Int("seed", 1),
+            Route = simulationSection.String("route", Route.HamburgPort.Name)!,
+        };
+        if (!Route.Known.ContainsKey(simulation.Route))
+            simulationSection.Problem("route", $"must be one of {string.Join(", ", Route.Known.Keys)} (got \"{simulation.Route}\")");
+
+        var sensors = fleet.Objects("sensors").Select(r => ReadSensor(r, drivers)).ToList();
+        foreach (var duplicate in sensors.GroupBy(s => s.Id).Where(g => g.Key.Length > 0 && g.Count() > 1))
+            fleet.Problem("sensors", $"sensor id \"{duplicate.Key}\" is used more than once");
+
+        var walSection = fleet.Section("wal");
+        var synchronous = walSection.Enum("synchronous", SqliteSynchronous.Full);
+        var wal = ReadWal(walSection);
+
+        var uplink = ReadUplink(fleet.Section("uplink"));
+
+        var embeddedSection = fleet.Section("embedded-broker");
+        var embedded = new EmbeddedBrokerSettings(
+            embeddedSection.Bool("enabled", false),
+            embeddedSection.String("host", "127.0.0.1")!,
+            embeddedSection.Int("port", 18830, 1, 65535));
+
+        var loggingSection = fleet.Section("logging");
+        var level = loggingSection.String("level", "information")!;
+        if (level.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "warning" or "error"))
+            loggingSection.Problem("level", $"must be verbose, debug, information, warning or error (got \"{level}\")");
+        var logFile = loggingSection.String("file", "logs/agent-.log");
+        var logging = new LoggingSettings(level, string.IsNullOrWhiteSpace(logFile) ? null : logFile, loggingSection.Int("retained-files", 7, 1, 365));
+
+        var dataDirectory = fleet.String("data-dir", "data")!;
+        if (string.IsNullOrWhiteSpace(dataDirectory)) fleet.Problem("data-dir", "must not be empty");
+
+        var vehicle = new VehicleSettings
+        {
+            VehicleId = vehicleId,
+            Tenant = tenant,
+            Sensors = sensors,
+            Wal = wal,
+            Uplink = uplink,
+            Simulation = simulation,
+            SummaryInterval = fleet.Duration("summary-interval", TimeSpan.FromSeconds(5), TimeSpan.Zero, TimeSpan.FromHours(1)),
+            DrainTimeout = fleet.Section("shutdown").Duration("drain-timeout", TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
+        };
+        return new AgentSettings
+        {
+            Vehicle = vehicle with { Wal = wal with { JournalPath = Path.Combine(dataDirectory, "journal.db") } },
+            DataDirectory = dataDirectory,
+            Synchronous = synchronous,
+            EmbeddedBroker = embedded,
+            Logging = logging,
+            Hocon = merged,
+            Files = files,
+        };
+    }
+
+    private static SensorSettings ReadSensor(ConfigReader r, SensorDriverRegistry drivers)
+    {
+        var id = r.RequiredString("id", IdPattern(), IdDescription);
+        var type = r.RequiredString("type", AnyText(), "a driver type");
+        var reconnect = r.Section("reconnect");
+        var faults = r.Section("faults");
+        var settings = new SensorSettings
+        {
+            Id = id,
+            Type = type,
+            RateHz = r.Double("rate-hz", 1, 0.001, 100_000),
+            MinBackoff = reconnect.Duration("min-backoff", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(1)),
+            MaxBackoff = reconnect.Duration("max-backoff", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(1)),
+            RandomFactor = reconnect.Double("random-factor", 0.2, 0, 1),
+            StallTimeout = r.Duration("stall-timeout", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100)),
+            InvalidLogInterval = r.Duration("invalid-log-interval", TimeSpan.FromSeconds(10), TimeSpan.Zero),
+            Faults = new FaultSettings
+            {
+                DisconnectProbability = faults.Double("disconnect-probability", 0, 0, 1),
+                StallProbability = faults.Double("stall-probability", 0, 0, 1),
+                GarbageRate = faults.Double("garbage-rate", 0, 0, 1),
+                SlowResponse = faults.Duration("slow-response", TimeSpan.Zero, TimeSpan.Zero),
+                OpenFailures = faults.Int("open-failures", 0, 0),
+            },
+            Options = r.Raw,
+        };
+        if (settings.MaxBackoff < settings.MinBackoff) reconnect.Problem("max-backoff", "must not be less than min-backoff");
+        if (type.Length > 0)
+        {
+            if (!drivers.TryGet(type, out var factory))
+                r.Problem("type", $"unknown driver type \"{type}\" (known: {string.Join(", ", drivers.Types)})");
+            else
+                foreach (var (key, problem) in factory.Validate(settings)) r.Problem(key, problem);
+        }
+        return settings;
+    }
+
+    private static WalSettings ReadWal(ConfigReader r)
+    {
+        var wal = new WalSettings
+        {
+            MaxPendingReadings = r.Int("max-pending-readings", 100_000, 1),
+            MaxEntryRecords = r.Int("max-entry-records", 2_000, 1),
+            MaxEntryBytes = (int)r.Bytes("max-entry-bytes", 128 * 1024, 1024, 16 * 1024 * 1024),
+            MaxUnsentBytes = r.Bytes("max-unsent-bytes", 256L * 1024 * 1024, 1),
+            SegmentBytes = r.Bytes("segment-bytes", 1024 * 1024, 1),
+            CacheBytes = r.Bytes("cache-bytes", 8L * 1024 * 1024, 1),
+            SnapshotEvery = r.Int("snapshot-every", 500, 1),
+            DeliveredFlushInterval = r.Duration("delivered-flush-interval", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(1)),
+            MetricsInterval = r.Duration("metrics-interval", TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(10)),
+        };
+        foreach (var (key, problem) in wal.Validate()) r.Problem(key, problem);
+        return wal;
+    }
+
+    private static UplinkSettings ReadUplink(ConfigReader r)
+    {
+        var brokerSection = r.Section("broker");
+        var defaults = new BrokerSettings
+        {
+            KeepAlive = brokerSection.Duration("keep-alive", TimeSpan.FromSeconds(15)),
+            ConnectTimeout = brokerSection.Duration("connect-timeout", TimeSpan.FromSeconds(10)),
+            PublishTimeout = brokerSection.Duration("publish-timeout", TimeSpan.FromSeconds(10)),
+        };
+        var url = brokerSection.String("url", "mqtt://127.0.0.1:1883")!;
+        var broker = BrokerSettings.TryParseUrl(url, defaults, out var urlProblem);
+        if (broker is null) brokerSection.Problem("url", urlProblem!);
+        broker ??= defaults;
+        if (brokerSection.String("username") is { Length: > 0 } user)
+            broker = broker with { Username = user, Password = brokerSection.String("password") };
+
+        var topics = r.Section("topics");
+        var batch = r.Section("batch");
+        var compression = r.Section("compression");
+        var reconnect = r.Section("reconnect");
+        var uplink = new UplinkSettings
+        {
+            Broker = broker,
+            TelemetryTopic = topics.String("telemetry", "fleet/{tenant}/{vehicle_id}/telemetry")!,
+            StatusTopic = topics.String("status", "fleet/{tenant}/{vehicle_id}/status")!,
+            MaxBatchRecords = batch.Int("max-records", 5_000, 1),
+            MaxBatchBytes = (int)batch.Bytes("max-bytes", 256 * 1024, 1024, 64 * 1024 * 1024),
+            Linger = batch.Duration("linger", TimeSpan.Zero, TimeSpan.Zero),
+            Compression = compression.Enum("codec", PayloadCompression.Zstd),
+            CompressionLevel = compression.Int("level", 3),
+            MaxInFlight = r.Int("max-in-flight", 4),
+            ReadChunkBytes = (int)r.Bytes("read-chunk-bytes", 1024 * 1024, 1024, 64 * 1024 * 1024),
+            ReadRetryInterval = r.Duration("read-retry-interval", TimeSpan.FromSeconds(5)),
+            ReconnectMinBackoff = reconnect.Duration("min-backoff", TimeSpan.FromSeconds(1)),
+            ReconnectMaxBackoff = reconnect.Duration("max-backoff", TimeSpan.FromSeconds(30)),
+            ReconnectRandomFactor = reconnect.Double("random-factor", 0.2),
+        };
+        foreach (var (key, problem) in uplink.Validate())
+        {
+            if (key.StartsWith("broker.", StringComparison.Ordinal)) brokerSection.Problem(key["broker.".Length..], problem);
+            else r.Problem(key, problem);
+        }
+        return uplink;
+    }
+
+    private static Config? TryParse(string text)
+    {
+        try
+        {
+            return ConfigurationFactory.ParseString(text);
+        }
+        catch (Exception ex) when (ex is FormatException or ConfigurationException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The last file (highest precedence) that sets the key, else the main file.</summary>
+    private static string FileDefining(string key, IReadOnlyList<(string File, Config? Config)> sources, string mainFile)
+    {
+        var path = key.Split('[')[0];
+        for (var i = sources.Count - 1; i >= 0; i--)
+        {
+            var config = sources[i].Config;
+            if (config is not null && SafeHasPath(config, path)) return sources[i].File;
+        }
+        return mainFile;
+    }
+
+    private static bool SafeHasPath(Config config, string path)
+    {
+        try
+        {
+            return config.HasPath(path);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private const string IdDescription = "1 to 64 letters, digits, '.', '_' or '-' starting with a letter or digit";
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^.+$")]
+    private static partial Regex AnyText();
+}

@@ -1,0 +1,98 @@
+using Akka.Hosting;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Vehicle;
+using Fleet.Actors.Host.Broker;
+using Fleet.Actors.Host.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+
+namespace Fleet.Actors.Host.Hosting;
+
+/// <summary>
+/// The agent process: the .NET Generic Host with Serilog, the optional embedded broker, and one
+/// actor system (Akka.Hosting) holding the vehicle agent. SIGINT/SIGTERM stop the host, which runs
+/// CoordinatedShutdown and with it the vehicle's drain.
+/// </summary>
+public static class AgentHost
+{
+    /// <summary>The actor system's name.</summary>
+    public const string SystemName = "fleet-agent";
+
+    /// <summary>Akka wiring shared by the agent and by tests: persistence on SQLite, serializers, logging.</summary>
+    public static AkkaConfigurationBuilder AddAgentInfrastructure(this AkkaConfigurationBuilder builder, AgentSettings settings)
+    {
+        builder.AddSqliteWal(settings.JournalPath, settings.SnapshotPath, settings.Synchronous);
+        // The files' own akka { } settings win over the computed defaults above.
+        if (settings.Hocon.HasPath("akka")) builder.AddHocon(settings.Hocon.GetConfig("akka").MoveTo("akka"), HoconAddMode.Prepend);
+        builder.ConfigureLoggers(loggers =>
+        {
+            loggers.LogLevel = Logs.AkkaLevel(settings.Logging.Level);
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        });
+        return builder;
+    }
+
+    /// <summary>Runs the agent until it is stopped; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(AgentSettings settings, Serilog.ILogger logger, CancellationToken cancellationToken = default)
+    {
+        SqliteWal.PrepareFiles(settings.JournalPath, settings.SnapshotPath);
+
+        var exitCode = 0;
+        var metrics = new AgentMetrics();
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            DisableDefaults = true,
+            ContentRootPath = Directory.GetCurrentDirectory(),
+        });
+        builder.Services.Configure<HostOptions>(options =>
+            options.ShutdownTimeout = settings.Vehicle.DrainTimeout + TimeSpan.FromSeconds(45));
+        builder.Services.AddSerilog(logger);
+        builder.Services.AddSingleton(metrics);
+        if (settings.EmbeddedBroker.Enabled)
+            builder.Services.AddHostedService(_ => new EmbeddedBroker(settings.EmbeddedBroker.Host, settings.EmbeddedBroker.Port));
+        builder.Services.AddAkka(SystemName, akka => akka
+            .AddAgentInfrastructure(settings)
+            .AddVehicleAgent(settings.Vehicle, metrics, onShutdown: (_, error) =>
+            {
+                if (error is not null) exitCode = 1;
+            }));
+
+        using var host = builder.Build();
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        lifetime.ApplicationStopping.Register(() => StartShutdownWatchdog(settings.Vehicle.DrainTimeout + TimeSpan.FromSeconds(60), logger));
+        logger.Information("Fleet agent {VehicleId} (tenant {Tenant}) starting: data in {DataDirectory}, broker {Broker}:{Port}, {Sensors} sensors",
+            settings.Vehicle.VehicleId, settings.Vehicle.Tenant, Path.GetFullPath(settings.DataDirectory),
+            settings.Vehicle.Uplink.Broker.Host, settings.Vehicle.Uplink.Broker.Port, settings.Vehicle.Sensors.Count);
+        try
+        {
+            await host.RunAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            logger.Fatal(ex, "The agent failed");
+            return 1;
+        }
+        logger.Information("Fleet agent {VehicleId} stopped (exit code {ExitCode})", settings.Vehicle.VehicleId, exitCode);
+        return exitCode;
+    }
+
+    /// <summary>If shutdown hangs past its budget, end the process rather than hang forever.</summary>
+    private static void StartShutdownWatchdog(TimeSpan budget, Serilog.ILogger logger)
+    {
+        var watchdog = new Thread(() =>
+        {
+            Thread.Sleep(budget);
+            logger.Fatal("Shutdown did not finish within {Budget}; forcing exit", budget);
+            Log.CloseAndFlush();
+            Environment.Exit(1);
+        })
+        {
+            IsBackground = true,
+            Name = "shutdown-watchdog",
+        };
+        watchdog.Start();
+    }
+}

@@ -1,0 +1,126 @@
+using Fleet.Actors.Core.Telemetry;
+
+namespace Fleet.Actors.Core.Tests.Telemetry;
+
+public class BatchCodecTests
+{
+    private static readonly Reading[] EveryKind =
+    [
+        new("gps", 1_700_000_000_000, new PositionValue(53.5461234, 9.9663211, 271.25, 12.34, 13.89, 2.5)),
+        new("gps", 1_700_000_000_900, new PositionValue(-33.8688197, 151.2092955, 0, null, null, null)),
+        new("obd", 1_700_000_001_000, new MeasurementValue("engine_rpm", 1834.5, "rpm")),
+        new("imu", 1_700_000_001_010, new MotionValue(-5.234, 0.41, 9.807, 0.5, -0.25, 12.5)),
+        new("imu", 1_700_000_001_020, new DrivingEventValue("harsh_brake", 6.1, TimeSpan.FromMilliseconds(850))),
+        new("obd", 1_700_000_001_030, new StatusValue(OperationalState.Busy, 63.5, 98, AssistState.None)),
+        new("agent", 1_700_000_001_040, new DiagnosticsValue(12.5, 40, 71.25, 55, null)),
+        new("wal", 1_700_000_000_500, new GapValue(10, 19, 10, "disk-budget")),
+    ];
+
+    [Theory]
+    [InlineData(PayloadCompression.Zstd)]
+    [InlineData(PayloadCompression.None)]
+    public void Batch_should_round_trip_every_reading_kind_with_sequences_and_timestamps(PayloadCompression compression)
+    {
+        var writer = new EntryWriter();
+        for (var i = 0; i < EveryKind.Length; i++) writer.Append(100 + i, EveryKind[i]);
+        var entry = writer.Seal();
+
+        using var codec = new BatchCodec(compression);
+        var (payload, raw) = codec.Encode("truck-7", "acme", [entry]);
+        var batch = BatchCodec.Decode(payload, codec.ContentEncoding);
+
+        Assert.Equal("truck-7", batch.VehicleId);
+        Assert.Equal("acme", batch.Tenant);
+        Assert.Equal(1u, batch.SchemaVersion);
+        Assert.Equal(EveryKind.Length, batch.Records.Count);
+        Assert.True(raw > entry.Length);
+        for (var i = 0; i < EveryKind.Length; i++)
+        {
+            var record = batch.Records[i];
+            Assert.Equal(100 + i, record.Sequence);
+            Assert.Equal(EveryKind[i].TimestampMs, record.TimestampMs);
+            Assert.Equal(EveryKind[i].DeviceId, record.DeviceId);
+        }
+
+        var position = Assert.IsType<PositionValue>(batch.Records[0].Value);
+        Assert.Equal(53.5461234, position.Latitude, 7);
+        Assert.Equal(9.9663211, position.Longitude, 7);
+        Assert.Equal(271.25, position.Heading, 2);
+        Assert.Equal(12.34, position.Altitude!.Value, 2);
+        Assert.Equal(13.89, position.Speed!.Value, 2);
+        Assert.Equal(2.5, position.Accuracy!.Value, 2);
+        var bare = Assert.IsType<PositionValue>(batch.Records[1].Value);
+        Assert.Null(bare.Altitude);
+        Assert.Null(bare.Speed);
+        Assert.Equal(EveryKind[2].Value, batch.Records[2].Value);
+        var motion = Assert.IsType<MotionValue>(batch.Records[3].Value);
+        Assert.Equal(-5.234, motion.AccelX, 3);
+        Assert.Equal(12.5, motion.GyroZ!.Value, 2);
+        Assert.Equal(EveryKind[4].Value, batch.Records[4].Value);
+        var status = Assert.IsType<StatusValue>(batch.Records[5].Value);
+        Assert.Equal(OperationalState.Busy, status.State);
+        Assert.Equal(63.5, status.EnergyLevel, 3);
+        var diagnostics = Assert.IsType<DiagnosticsValue>(batch.Records[6].Value);
+        Assert.Null(diagnostics.NetworkQuality);
+        Assert.Equal(EveryKind[7].Value, batch.Records[7].Value);
+    }
+
+    [Fact]
+    public void Entries_should_concatenate_into_one_batch_in_order()
+    {
+        var writer = new EntryWriter();
+        var entries = new List<ReadOnlyMemory<byte>>();
+        long sequence = 1;
+        for (var e = 0; e < 3; e++)
+        {
+            for (var i = 0; i < 4; i++, sequence++)
+                writer.Append(sequence, new Reading("obd", 1000 + sequence * 7, new MeasurementValue("x", sequence, "u")));
+            entries.Add(writer.Seal());
+        }
+        using var codec = new BatchCodec();
+        var batch = BatchCodec.Decode(codec.Encode("v", "t", entries).Payload, "zstd");
+
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), batch.Records.Select(r => r.Sequence));
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => 1000 + i * 7L), batch.Records.Select(r => r.TimestampMs));
+    }
+
+    [Fact]
+    public void Entry_writer_should_refuse_a_sequence_that_does_not_follow()
+    {
+        var writer = new EntryWriter();
+        writer.Append(5, new Reading("a", 1, new MeasurementValue("x", 1, "u")));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Append(7, new Reading("a", 2, new MeasurementValue("x", 1, "u"))));
+        Assert.Equal(1, writer.Count);
+    }
+
+    [Theory]
+    [InlineData("zstd")]
+    [InlineData("identity")]
+    public void Decode_should_refuse_garbage_with_invalid_data(string encoding)
+    {
+        var garbage = new byte[] { 0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x58, 0xFF, 0xFF, 0x01, 0x02 };
+        Assert.Throws<InvalidDataException>(() => BatchCodec.Decode(garbage, encoding));
+    }
+
+    [Fact]
+    public void Decode_should_refuse_an_unknown_content_encoding() =>
+        Assert.Throws<InvalidDataException>(() => BatchCodec.Decode([1, 2, 3], "gzip"));
+
+    [Fact]
+    public void Typical_telemetry_should_compress_well_when_batched()
+    {
+        var writer = new EntryWriter();
+        for (var i = 0; i < 1000; i++)
+        {
+            var value = i % 8 == 0
+                ? (ReadingValue)new PositionValue(53.54 + i * 1e-6, 9.96 + i * 1e-6, 90 + i % 3, 12, 13.9, 2.5)
+                : new MeasurementValue("engine_rpm", 1400 + i % 50, "rpm");
+            writer.Append(i + 1, new Reading(i % 8 == 0 ? "gps" : "obd", 1_700_000_000_000 + i * 125, value));
+        }
+        var entry = writer.Seal();
+        using var codec = new BatchCodec();
+        var (payload, raw) = codec.Encode("truck-001", "acme", [entry]);
+
+        Assert.True(payload.Length < raw / 3, $"zstd gave {payload.Length} of {raw} bytes");
+    }
+}

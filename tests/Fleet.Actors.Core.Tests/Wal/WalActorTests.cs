@@ -1,0 +1,255 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Telemetry.Verification;
+using Fleet.Actors.Core.Tests.Support;
+using Fleet.Actors.Core.Wal;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+using static Fleet.Actors.Core.Wal.WalProtocol;
+
+namespace Fleet.Actors.Core.Tests.Wal;
+
+public sealed class WalActorTests : TestKit
+{
+    private const string Vehicle = "truck-test";
+    private readonly WalFiles _files;
+    private readonly AgentMetrics _metrics = new();
+    private long _requestId;
+
+    public WalActorTests(ITestOutputHelper output) : this(new WalFiles(), output)
+    {
+    }
+
+    private WalActorTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "wal-tests", output)
+    {
+        _files = files;
+    }
+
+    private WalMetrics Metrics => new(_metrics, Vehicle);
+
+    private IActorRef StartLog(WalSettings? settings = null, string? name = null) =>
+        Sys.ActorOf(WalActor.Props(Vehicle, settings ?? new WalSettings { JournalPath = _files.JournalPath }, Metrics), name ?? "log-" + Guid.NewGuid().ToString("N")[..8]);
+
+    private static Reading Reading(int i) => new("obd", 1_700_000_000_000 + i, new MeasurementValue("engine_rpm", 800 + i, "rpm"));
+
+    private static LogReadings Readings(int from, int count) => new(Enumerable.Range(from, count).Select(Reading).ToList());
+
+    private WalStatus Status(IActorRef log) => log.Ask<WalStatus>(GetStatus.Instance, TimeSpan.FromSeconds(5)).Result;
+
+    private void AwaitAccepted(IActorRef log, long lastSequence) =>
+        AwaitCondition(() => Status(log).LastSequence >= lastSequence, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10));
+
+    private IReadOnlyList<StoredEntry> Read(IActorRef log, long after = -1, int maxBytes = 1 << 20)
+    {
+        log.Tell(new ReadEntries(++_requestId, after, maxBytes), TestActor);
+        var read = ExpectMsg<EntriesRead>(TimeSpan.FromSeconds(10));
+        Assert.Equal(_requestId, read.RequestId);
+        return read.Entries;
+    }
+
+    /// <summary>Reads everything unsent, acknowledging as it goes, and decodes it.</summary>
+    private List<DecodedRecord> DrainAll(IActorRef log)
+    {
+        var records = new List<DecodedRecord>();
+        using var codec = new BatchCodec();
+        long after = -1;
+        while (true)
+        {
+            log.Tell(new ReadEntries(++_requestId, after, 1 << 20), TestActor);
+            var read = FishForMessage<EntriesRead>(m => m.RequestId == _requestId, TimeSpan.FromSeconds(10));
+            var batch = BatchCodec.Decode(codec.Encode(Vehicle, "t", read!.Entries.Select(e => e.Entry.Records).ToList()).Payload, "zstd");
+            records.AddRange(batch.Records);
+            after = read.Entries[^1].JournalSeq;
+            log.Tell(new Delivered(after, read.Entries[^1].Entry.LastSequence));
+            if (Status(log).UnsentCount == 0) return records;
+        }
+    }
+
+    [Fact]
+    public void Log_should_give_contiguous_sequences_and_serve_them_in_order()
+    {
+        var log = StartLog();
+        log.Tell(Readings(0, 5));
+        log.Tell(Readings(5, 3));
+        AwaitAccepted(log, 8);
+
+        var records = DrainAll(log);
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), records.Select(r => r.Sequence));
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => 1_700_000_000_000L + i), records.Select(r => r.TimestampMs));
+        Assert.All(records, r => Assert.IsType<MeasurementValue>(r.Value));
+        Assert.Equal(8, Metrics.Accepted.Value);
+    }
+
+    [Fact]
+    public void Read_request_should_wait_until_the_log_has_data()
+    {
+        var log = StartLog();
+        log.Tell(new ReadEntries(1, -1, 1 << 20), TestActor);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(400));
+
+        log.Tell(Readings(0, 2));
+        var read = ExpectMsg<EntriesRead>(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, read.RequestId);
+        Assert.Equal(1, read.Entries[0].Entry.FirstSequence);
+    }
+
+    [Fact]
+    public void Recovery_should_keep_the_sequence_and_resend_only_what_was_not_acknowledged()
+    {
+        var log = StartLog(name: "log-a");
+        log.Tell(Readings(0, 4));
+        AwaitAccepted(log, 4);
+        log.Tell(Readings(4, 6));
+        AwaitAccepted(log, 10);
+
+        var first = Read(log)[0];
+        log.Tell(new Delivered(first.JournalSeq, first.Entry.LastSequence));
+        log.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+        Watch(log);
+        Sys.Stop(log);
+        ExpectTerminated(log);
+
+        var recovered = StartLog(name: "log-b");
+        var status = Status(recovered);
+        Assert.Equal(10, status.LastSequence);
+        Assert.Equal(first.Entry.LastSequence, status.DeliveredSequence);
+        Assert.Equal(10 - first.Entry.LastSequence, status.UnsentCount);
+
+        recovered.Tell(Readings(10, 1));
+        AwaitAccepted(recovered, 11);
+        var records = DrainAll(recovered);
+        Assert.Equal(Enumerable.Range((int)first.Entry.LastSequence + 1, 11 - (int)first.Entry.LastSequence).Select(i => (long)i),
+            records.Select(r => r.Sequence));
+    }
+
+    [Fact]
+    public void Snapshots_and_deletion_should_keep_the_journal_bounded()
+    {
+        var log = StartLog(new WalSettings { SnapshotEvery = 10, DeliveredFlushInterval = TimeSpan.FromMilliseconds(10) });
+        for (var round = 0; round < 30; round++)
+        {
+            log.Tell(Readings(round * 5, 5));
+            AwaitAccepted(log, (round + 1) * 5);
+            DrainAll(log);
+        }
+        log.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+
+        AwaitAssert(() =>
+        {
+            var rows = Count("SELECT COUNT(*) FROM journal WHERE deleted = 0", _files.JournalPath);
+            Assert.True(rows < 30, $"{rows} live journal rows after 30 delivered entries and their markers");
+            Assert.True(Count("SELECT COUNT(*) FROM snapshot", _files.SnapshotPath) <= 2);
+        }, TimeSpan.FromSeconds(10));
+        Assert.Equal(150, Status(log).LastSequence);
+    }
+
+    [Fact]
+    public void Disk_budget_should_evict_the_oldest_unsent_data_and_record_a_gap_that_accounts_for_it()
+    {
+        var settings = new WalSettings
+        {
+            MaxEntryBytes = 1024,
+            MaxEntryRecords = 40,
+            SegmentBytes = 2048,
+            MaxUnsentBytes = 8 * 1024,
+            CacheBytes = 4 * 1024,
+        };
+        var log = StartLog(settings);
+        for (var i = 0; i < 40; i++) log.Tell(Readings(i * 40, 40));
+        AwaitAccepted(log, 1600);
+        AwaitCondition(() => Status(log).GapRecords > 0, TimeSpan.FromSeconds(10));
+
+        var status = Status(log);
+        Assert.True(status.EvictedTotal > 0);
+        Assert.True(status.UnsentBytes <= settings.MaxUnsentBytes + settings.SegmentBytes, $"{status.UnsentBytes} unsent bytes");
+        Assert.Equal(status.EvictedTotal, Metrics.Evicted.Value);
+
+        var verifier = new FleetVerifier();
+        verifier.Observe(new DecodedBatch(Vehicle, "t", 1, DrainAll(log)));
+        var report = verifier.Report().Vehicles.Single();
+        Assert.Equal(0, report.Missing);
+        Assert.Equal(status.GapRecords, report.GapRecords);
+        Assert.True(report.GapSequences >= status.EvictedTotal);
+    }
+
+    [Fact]
+    public void Full_intake_buffer_should_refuse_and_count_readings_that_were_never_accepted()
+    {
+        var log = StartLog(new WalSettings { MaxPendingReadings = 10 });
+        log.Tell(Readings(0, 100));
+        log.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+
+        Assert.Equal(10, Status(log).LastSequence);
+        Assert.Equal(90, Metrics.IntakeDropped.Value);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), DrainAll(log).Select(r => r.Sequence));
+    }
+
+    [Fact]
+    public void Unsent_entries_that_left_the_cache_should_be_read_back_from_the_journal()
+    {
+        var log = StartLog(new WalSettings { MaxEntryBytes = 1024, MaxEntryRecords = 20, CacheBytes = 1024 });
+        for (var i = 0; i < 50; i++)
+        {
+            log.Tell(Readings(i * 20, 20));
+        }
+        AwaitAccepted(log, 1000);
+
+        var records = DrainAll(log);
+        Assert.Equal(Enumerable.Range(1, 1000).Select(i => (long)i), records.Select(r => r.Sequence));
+        Assert.True(Metrics.JournalReads.Value > 0);
+    }
+
+    [Fact]
+    public void A_corrupt_row_should_be_skipped_and_its_sequences_reported_as_a_gap()
+    {
+        var log = StartLog(name: "log-c1");
+        for (var i = 0; i < 3; i++)
+        {
+            log.Tell(Readings(i * 5, 5));
+            AwaitAccepted(log, (i + 1) * 5);
+        }
+        log.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+        Watch(log);
+        Sys.Stop(log);
+        ExpectTerminated(log);
+
+        Execute("UPDATE journal SET message = X'01020304' WHERE sequence_number = 2", _files.JournalPath);
+
+        var recovered = StartLog(name: "log-c2");
+        AwaitAccepted(recovered, 16);
+        var records = DrainAll(recovered);
+        var gap = Assert.IsType<GapValue>(records.Single(r => r.Value is GapValue).Value);
+        Assert.Equal((6, 10, 5, "corrupt-record"), (gap.FromSequence, gap.ToSequence, gap.Count, gap.Reason));
+        Assert.Equal(1, Metrics.CorruptRecords.Value);
+
+        var verifier = new FleetVerifier();
+        verifier.Observe(new DecodedBatch(Vehicle, "t", 1, records));
+        Assert.Equal(0, verifier.Report().Missing);
+    }
+
+    private static long Count(string sql, string path)
+    {
+        using var connection = new SqliteConnection(SqliteWal.ConnectionString(path));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static void Execute(string sql, string path)
+    {
+        using var connection = new SqliteConnection(SqliteWal.ConnectionString(path));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        Assert.Equal(1, command.ExecuteNonQuery());
+    }
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        _files.Dispose();
+    }
+}
