@@ -4,6 +4,7 @@ using Fleet.Actors.Host.Cli;
 var root = new RootCommand("fleet-agent: the Fleet.Actors edge agent (see README.md)");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
+root.Subcommands.Add(ChaosCommand.Create());
 
 // The agent's host handles SIGINT/SIGTERM itself (CoordinatedShutdown); the parser must not race it.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Fleet.Actors.Host.Broker;
+using Fleet.Actors.Host.Chaos;
+
+namespace Fleet.Actors.Host.Cli;
+
+/// <summary>
+/// <c>fleet-agent chaos kill|broker-outage</c>: process-level fault injection against a real
+/// mosquitto broker (started on a free loopback port) with a pass/fail verdict; exit code 0 on pass.
+/// </summary>
+public static class ChaosCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var command = new Command("chaos", "Fault-injection runs against a real mosquitto with a zero-loss verdict");
+        command.Subcommands.Add(Scenario("kill", "Kill the agent with SIGKILL at random moments under load, N rounds", 20, ChaosScenarios.KillRoundsAsync));
+        command.Subcommands.Add(Scenario("broker-outage", "Stop and restart the broker N times under load", 3, ChaosScenarios.BrokerOutagesAsync));
+        return command;
+    }
+
+    private static Command Scenario(string name, string description, int defaultRounds,
+        Func<MosquittoProcess, ChaosOptions, CancellationToken, Task<ChaosReport>> run)
+    {
+        var rounds = new Option<int>("--rounds") { Description = "Rounds (kills or outages)", DefaultValueFactory = _ => defaultRounds };
+        var seed = new Option<int?>("--seed") { Description = "Seed for the random timing (default: random, printed)" };
+        var rate = new Option<double>("--obd-rate-hz") { Description = "Simulated OBD samples per second (about 7 readings each)", DefaultValueFactory = _ => 100 };
+        var verbose = new Option<bool>("--verbose") { Description = "Echo the agents' output" };
+        var command = new Command(name, description);
+        foreach (var option in new Option[] { rounds, seed, rate, verbose }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new ChaosOptions
+            {
+                Rounds = parse.GetValue(rounds),
+                Seed = parse.GetValue(seed) ?? Random.Shared.Next(),
+                ObdRateHz = parse.GetValue(rate),
+                EchoAgent = parse.GetValue(verbose),
+                Log = line => Console.WriteLine(line),
+            };
+            Console.WriteLine($"{name}: {options.Rounds} rounds, seed {options.Seed}, work folder {options.WorkDirectory}");
+            await using var broker = new MosquittoProcess(Path.Combine(options.WorkDirectory, "mosquitto"));
+            await broker.StartAsync(cancellationToken);
+            var report = await run(broker, options, cancellationToken);
+            Console.WriteLine(report);
+            return report.Passed ? 0 : VerifyCommand.Incomplete;
+        });
+        return command;
+    }
+}
