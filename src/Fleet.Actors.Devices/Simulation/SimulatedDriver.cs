@@ -93,6 +93,13 @@ public abstract class SimulatedDriver : ISensorDriver
         return new SensorRead(values, malformed, missed);
     }
 
+    /// <summary>
+    /// What the sensor observes at <paramref name="timestampMs"/>, without waiting or faults: for
+    /// benchmarks and replays that run on virtual time.
+    /// </summary>
+    public IEnumerable<TimedValue> SampleAt(long timestampMs) =>
+        Sample(timestampMs, Model.At(DateTimeOffset.FromUnixTimeMilliseconds(timestampMs))).Select(v => new TimedValue(timestampMs, v));
+
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {

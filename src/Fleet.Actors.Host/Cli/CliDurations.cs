@@ -11,15 +11,24 @@ public static partial class CliDurations
     public static TimeSpan? Parse(string text)
     {
         var match = Pattern().Match(text.Trim());
-        if (!match.Success) return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? span : null;
+        if (!match.Success)
+            return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && span >= TimeSpan.Zero ? span : null;
         var value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
-        return match.Groups["unit"].Value switch
+        try
         {
-            "ms" => TimeSpan.FromMilliseconds(value),
-            "s" or "" => TimeSpan.FromSeconds(value),
-            "m" => TimeSpan.FromMinutes(value),
-            _ => TimeSpan.FromHours(value),
-        };
+            return match.Groups["unit"].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(value),
+                "s" or "" => TimeSpan.FromSeconds(value),
+                "m" => TimeSpan.FromMinutes(value),
+                _ => TimeSpan.FromHours(value),
+            };
+        }
+        catch (OverflowException)
+        {
+            // Longer than TimeSpan can hold: not a duration this program can use.
+            return null;
+        }
     }
 
     /// <summary>An option taking a duration.</summary>

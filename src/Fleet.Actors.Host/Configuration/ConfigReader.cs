@@ -175,7 +175,9 @@ public sealed class ConfigReader
     {
         var text = String(key);
         if (text is null) return fallback;
-        if (System.Enum.TryParse<T>(text.Replace("-", ""), ignoreCase: true, out var value) && System.Enum.IsDefined(value)) return value;
+        // Names only: Enum.TryParse would also take numbers ("0") and flag lists ("full, normal").
+        var name = System.Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n, text.Trim().Replace("-", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase));
+        if (name is not null) return System.Enum.Parse<T>(name);
         Problem(key, $"must be one of {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))} (got \"{text}\")");
         return fallback;
     }
@@ -267,7 +269,7 @@ public sealed class ConfigReader
     private long InRange(string key, long value, long min, long max, long fallback)
     {
         if (value >= min && value <= max) return value;
-        Problem(key, max == long.MaxValue || max == int.MaxValue
+        Problem(key, value < min && (max == long.MaxValue || max == int.MaxValue)
             ? $"must be at least {min} (got {value})"
             : $"must be between {min} and {max} (got {value})");
         return fallback;

@@ -35,6 +35,8 @@ public static partial class HoconText
             // Tokens of this line outside strings and comments, to check "key without value".
             var significant = new StringBuilder();
             var lineStartsInObject = stack.Count == 0 || stack.Peek().Open == '{';
+            // A line that starts inside a """ string continues a value; it holds no key to check.
+            var lineStartsInString = inTripleQuote;
             while (i < line.Length)
             {
                 if (inTripleQuote)
@@ -94,7 +96,7 @@ public static partial class HoconText
                 i++;
             }
 
-            if (lineStartsInObject && !inTripleQuote && MissingValue(significant.ToString()) is { } message)
+            if (lineStartsInObject && !lineStartsInString && !inTripleQuote && MissingValue(significant.ToString()) is { } message)
                 problems.Add(new HoconProblem(l + 1, 1, message));
         }
 
@@ -126,8 +128,11 @@ public static partial class HoconText
                 continue;
             }
 
+            var code = CodeMask(line);
             lines[l] = Substitution().Replace(line, match =>
             {
+                // HOCON substitutes neither inside quoted strings nor in comments.
+                if (!code[match.Index]) return match.Value;
                 var name = match.Groups["name"].Value;
                 var optional = match.Groups["optional"].Success;
                 if (name.Contains('.'))
@@ -146,6 +151,32 @@ public static partial class HoconText
         return string.Join('\n', lines);
     }
 
+    /// <summary>For each character of a line: true when it is outside quoted strings and comments.</summary>
+    private static bool[] CodeMask(string line)
+    {
+        var mask = new bool[line.Length];
+        var i = 0;
+        while (i < line.Length)
+        {
+            var c = line[i];
+            if (c == '#' || (c == '/' && i + 1 < line.Length && line[i + 1] == '/')) break;
+            if (c == '"')
+            {
+                var j = i + 1;
+                while (j < line.Length && line[j] != '"')
+                {
+                    if (line[j] == '\\') j++;
+                    j++;
+                }
+                i = j + 1;
+                continue;
+            }
+            mask[i] = true;
+            i++;
+        }
+        return mask;
+    }
+
     private static bool IsEnvironmentName(string name) => EnvironmentName().IsMatch(name);
 
     /// <summary>A line in object context that is only a key (no =, :, {, +=) is an error.</summary>
@@ -159,7 +190,7 @@ public static partial class HoconText
         return $"'{trimmed}' is a key without a value (expected '=', ':' or '{{')";
     }
 
-    [GeneratedRegex(@"^\s*[^=:#]+?\s*[=:]\s*\$\{\?(?<name>[A-Za-z_][A-Za-z0-9_.]*)\}\s*(#.*|//.*)?\r?$")]
+    [GeneratedRegex(@"^\s*[^=:#]+?\s*[=:]\s*\$\{\?(?<name>[A-Za-z_][A-Za-z0-9_]*)\}\s*(#.*|//.*)?\r?$")]
     private static partial Regex OptionalAssignment();
 
     [GeneratedRegex(@"\$\{(?<optional>\?)?(?<name>[A-Za-z_][A-Za-z0-9_.-]*)\}")]
