@@ -5,6 +5,7 @@ var root = new RootCommand("fleet-agent: the Fleet.Actors edge agent (see README
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(ChaosCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 // The agent's host handles SIGINT/SIGTERM itself (CoordinatedShutdown); the parser must not race it.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -17,7 +17,6 @@ public sealed class SensorMetrics
         LastSeen = metrics.Gauge("last_seen", "Unix time (s) of the sensor's last valid reading.", vehicleId, SensorLabel, sensorId);
         Down = metrics.Gauge("sensor_down", "1 while the sensor is disconnected or reconnecting.", vehicleId, SensorLabel, sensorId);
         Active = metrics.Gauge("active_sensors_count", "Sensors currently delivering.", vehicleId);
-        Down.Set(1);
     }
 
     public Counter.Child ReadSuccess { get; }

@@ -45,6 +45,8 @@ internal sealed class SensorSupervisor : ReceiveActor
             if (!drivers.TryGet(sensor.Type, out var factory))
                 throw new ArgumentException($"Sensor {sensor.Id}: unknown driver type '{sensor.Type}'");
             var sensorMetrics = new SensorMetrics(metrics, vehicleId, sensor.Id);
+            // Down until its actor has opened the device.
+            sensorMetrics.Down.Set(1);
             var props = SensorActor.Props(sensor, () => factory.Create(sensor, context), log, sensorMetrics, context.Time);
             var options = Backoff.OnFailure(props, "device", sensor.MinBackoff, sensor.MaxBackoff, sensor.RandomFactor, maxNrOfRetries: -1)
                 .WithAutoReset(sensor.MinBackoff + sensor.StallTimeout)

@@ -30,7 +30,7 @@ public sealed class Route
         Length = _cumulative[^1];
     }
 
-    /// <summary>A loop of about 9 km through the port of Hamburg.</summary>
+    /// <summary>A loop of about 7.3 km through the port of Hamburg.</summary>
     public static Route HamburgPort { get; } = new("hamburg-port",
     [
         (53.5461, 9.9663), (53.5440, 9.9590), (53.5405, 9.9520), (53.5362, 9.9495), (53.5318, 9.9530),

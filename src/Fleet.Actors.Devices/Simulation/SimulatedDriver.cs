@@ -61,7 +61,8 @@ public abstract class SimulatedDriver : ISensorDriver
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         if (_nextDueMs > now)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(_nextDueMs - now), _time, cancellationToken).ConfigureAwait(false);
+            // The clock is read in whole milliseconds: wait until it shows the (fractional) due time.
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(_nextDueMs - now)), _time, cancellationToken).ConfigureAwait(false);
             now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         }
 

@@ -106,7 +106,7 @@ public sealed class VehicleModel
             State: speed > 0.3 ? OperationalState.Busy : OperationalState.Ready);
     }
 
-    /// <summary>Peak deceleration of a harsh brake, for tests (m/s², positive).</summary>
+    /// <summary>Deceleration above which braking counts as harsh (0.5 g, m/s², positive); the model's harsh brakes reach 5–7 m/s².</summary>
     public static double HarshBrakeDeceleration => 0.5 * Gravity;
 
     private Phase Find(double t)

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.Globalization;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Host.Bench;
+using Fleet.Actors.Host.Broker;
+
+namespace Fleet.Actors.Host.Cli;
+
+/// <summary><c>fleet-agent bench</c>: the whole pipeline against mosquitto with a raw baseline (docs/benchmarks.md).</summary>
+public static class BenchCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var output = new Option<string?>("--output") { Description = "Also write the markdown report to this file" };
+        var step = CliDurations.Option("--step", "Measured time of each throughput step", TimeSpan.FromSeconds(10));
+        var rates = new Option<string>("--rates")
+        {
+            Description = "Offered rates (readings/s) to try, comma-separated",
+            DefaultValueFactory = _ => "25000,50000,75000,100000,150000,200000",
+        };
+        var repeats = new Option<int>("--repeats") { Description = "Repeats of the baseline and start-up runs", DefaultValueFactory = _ => 3 };
+        var synchronous = new Option<string>("--synchronous") { Description = "Log durability: full or normal", DefaultValueFactory = _ => "full" };
+        var command = new Command("bench", "Measure the pipeline against a mosquitto it starts itself, next to a raw MQTTnet baseline");
+        foreach (var option in new Option[] { output, step, rates, repeats, synchronous }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new BenchOptions
+            {
+                StepDuration = parse.GetValue(step),
+                Rates = parse.GetValue(rates)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToList(),
+                Repeats = Math.Max(1, parse.GetValue(repeats)),
+                Synchronous = parse.GetValue(synchronous) == "normal" ? SqliteSynchronous.Normal : SqliteSynchronous.Full,
+            };
+            var work = Path.Combine(Path.GetTempPath(), "fleet-bench-" + Guid.NewGuid().ToString("N")[..8]);
+            await using var broker = new MosquittoProcess(Path.Combine(work, "mosquitto"));
+            await broker.StartAsync(cancellationToken);
+            var report = await new PipelineBench(options, broker, work).RunAsync(cancellationToken);
+            Console.WriteLine();
+            Console.WriteLine(report);
+            if (parse.GetValue(output) is { } path)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                await File.WriteAllTextAsync(path, report + Environment.NewLine, cancellationToken);
+            }
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Telemetry.Verification;
+using MQTTnet;
+using MQTTnet.Server;
+
+namespace Fleet.Actors.Devices.Tests.Support;
+
+/// <summary>
+/// A real MQTT broker (MQTTnet.Server, the agent's embedded broker) on a free loopback port that
+/// records every message it accepts, so tests see exactly what the broker acknowledged. It can be
+/// stopped and started again on the same port, and can delay its PUBACKs. (Copied from the Core
+/// tests; this copy also counts the records of each device.)
+/// </summary>
+public sealed class RecordingBroker : IAsyncDisposable
+{
+    private MqttServer? _server;
+    private int _inFlight;
+
+    public RecordingBroker()
+    {
+        Port = FreePort();
+    }
+
+    public int Port { get; }
+
+    public FleetVerifier Verifier { get; } = new();
+
+    public ConcurrentQueue<MqttApplicationMessage> Statuses { get; } = new();
+
+    /// <summary>Records accepted per device id.</summary>
+    public ConcurrentDictionary<string, long> RecordsByDevice { get; } = new(StringComparer.Ordinal);
+
+    public long Publishes;
+
+    /// <summary>Most publishes that were being processed at once.</summary>
+    public int MaxInFlight;
+
+    /// <summary>Delay before the broker accepts (and acknowledges) each telemetry publish.</summary>
+    public TimeSpan AckDelay { get; set; }
+
+    public async Task StartAsync()
+    {
+        var options = new MqttServerOptionsBuilder()
+            .WithDefaultEndpoint()
+            .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback)
+            .WithDefaultEndpointPort(Port)
+            .WithDefaultEndpointReuseAddress()
+            .Build();
+        _server = new MqttServerFactory().CreateMqttServer(options);
+        _server.InterceptingPublishAsync += OnPublishAsync;
+        await _server.StartAsync();
+    }
+
+    public async Task StopAsync()
+    {
+        if (_server is null) return;
+        await _server.StopAsync();
+        _server.Dispose();
+        _server = null;
+    }
+
+    public async Task<MqttApplicationMessage?> RetainedAsync(string topic)
+    {
+        var retained = await _server!.GetRetainedMessagesAsync();
+        return retained.FirstOrDefault(m => m.Topic == topic);
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    private async Task OnPublishAsync(InterceptingPublishEventArgs args)
+    {
+        var message = args.ApplicationMessage;
+        if (message.Topic.EndsWith("/status", StringComparison.Ordinal))
+        {
+            Statuses.Enqueue(message);
+            Verifier.ObserveStatus(System.Buffers.BuffersExtensions.ToArray(message.Payload));
+            return;
+        }
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        InterlockedMax(ref MaxInFlight, inFlight);
+        try
+        {
+            if (AckDelay > TimeSpan.Zero) await Task.Delay(AckDelay);
+            Interlocked.Increment(ref Publishes);
+            var encoding = message.UserProperties?.FirstOrDefault(p => p.Name == "content-encoding");
+            var batch = BatchCodec.Decode(System.Buffers.BuffersExtensions.ToArray(message.Payload),
+                encoding is null ? null : Encoding.UTF8.GetString(encoding.ValueBuffer.Span));
+            Verifier.Observe(batch);
+            foreach (var record in batch.Records) RecordsByDevice.AddOrUpdate(record.DeviceId, 1, (_, n) => n + 1);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,157 @@
+using System.Buffers;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Uplink;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Sensors;
+using Fleet.Actors.Devices.Simulation;
+using Fleet.Actors.Devices.Tests.Support;
+using Fleet.Actors.Devices.Vehicle;
+using Xunit.Abstractions;
+
+namespace Fleet.Actors.Devices.Tests.Vehicle;
+
+/// <summary>
+/// A whole vehicle agent end to end: simulated sensors, the write-ahead log on temporary SQLite files
+/// (the production wiring) and the uplink to a real in-process MQTT broker; then the orderly shutdown.
+/// </summary>
+public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
+{
+    private const string VehicleId = "truck-e2e";
+    private const string Tenant = "acme";
+    private static readonly string[] SensorIds = ["gps", "imu", "obd"];
+    private readonly WalFiles _files;
+    private readonly AgentMetrics _metrics = new();
+    private readonly RecordingBroker _broker = new();
+
+    public VehicleAgentTests(ITestOutputHelper output) : this(new WalFiles(), output)
+    {
+    }
+
+    private VehicleAgentTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "vehicle-tests", output)
+    {
+        _files = files;
+    }
+
+    public Task InitializeAsync() => _broker.StartAsync();
+
+    public async Task DisposeAsync() => await _broker.DisposeAsync();
+
+    private VehicleSettings Settings() => new()
+    {
+        VehicleId = VehicleId,
+        Tenant = Tenant,
+        Sensors =
+        [
+            new SensorSettings { Id = "gps", Type = SimulatedGpsDriver.TypeName, RateHz = 50, MinBackoff = TimeSpan.FromMilliseconds(300) },
+            new SensorSettings { Id = "imu", Type = SimulatedImuDriver.TypeName, RateHz = 50, MinBackoff = TimeSpan.FromMilliseconds(300) },
+            new SensorSettings { Id = "obd", Type = SimulatedObdDriver.TypeName, RateHz = 10, MinBackoff = TimeSpan.FromMilliseconds(300) },
+        ],
+        Wal = new WalSettings { JournalPath = _files.JournalPath },
+        Uplink = new UplinkSettings
+        {
+            Broker = new BrokerSettings
+            {
+                Host = "127.0.0.1",
+                Port = _broker.Port,
+                KeepAlive = TimeSpan.FromSeconds(5),
+                ConnectTimeout = TimeSpan.FromSeconds(2),
+                PublishTimeout = TimeSpan.FromSeconds(5),
+            },
+            ReconnectMinBackoff = TimeSpan.FromMilliseconds(100),
+            ReconnectMaxBackoff = TimeSpan.FromMilliseconds(800),
+        },
+        SummaryInterval = TimeSpan.FromMilliseconds(500),
+        DrainTimeout = TimeSpan.FromSeconds(15),
+    };
+
+    private string StatusTopic => $"fleet/{Tenant}/{VehicleId}/status";
+
+    private async Task<JsonElement?> RetainedStatusAsync()
+    {
+        var retained = await _broker.RetainedAsync(StatusTopic);
+        return retained is null ? null : JsonDocument.Parse(retained.Payload.ToArray()).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task VehicleAgent_should_deliver_every_reading_and_shut_down_drained_with_an_offline_status()
+    {
+        var settings = Settings();
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics), VehicleAgent.ActorName(VehicleId));
+
+        // Readings of every sensor reach the broker, and the vehicle says it is online.
+        AwaitCondition(() => SensorIds.All(id => _broker.RecordsByDevice.GetValueOrDefault(id) >= 50)
+                             && _broker.Verifier.Report().Received >= 500,
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20));
+        Assert.Equal("online", (await RetainedStatusAsync())?.GetProperty("state").GetString());
+        Assert.Equal(3, MetricValues.Vehicle(_metrics, "active_sensors_count", VehicleId));
+
+        var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
+
+        Assert.True(outcome.Drained, $"not drained: {outcome}");
+        Assert.True(outcome.SaidGoodbye, "no clean goodbye");
+        Assert.Equal(outcome.LastSequence, outcome.DeliveredSequence);
+        Assert.True(outcome.LastSequence >= 500, $"only {outcome.LastSequence} readings logged");
+
+        // The broker holds every sequence from 1 to the last, and the retained status says where the vehicle stopped.
+        var report = _broker.Verifier.Report().Vehicles.Single();
+        Assert.Equal(VehicleId, report.VehicleId);
+        Assert.Equal(0, report.Missing);
+        Assert.Equal(outcome.LastSequence, report.Received);
+        Assert.Equal(outcome.LastSequence, report.HighestReceived);
+        Assert.Equal(0, report.GapRecords);
+        Assert.Equal(0, _broker.Verifier.Report().DecodeErrors);
+        Assert.Equal(["gps", "imu", "obd"], _broker.RecordsByDevice.Keys.Order());
+
+        var status = await RetainedStatusAsync();
+        Assert.NotNull(status);
+        Assert.Equal("offline", status.Value.GetProperty("state").GetString());
+        Assert.Equal("shutdown", status.Value.GetProperty("reason").GetString());
+        Assert.Equal(VehicleId, status.Value.GetProperty("vehicle_id").GetString());
+        Assert.Equal(outcome.LastSequence, status.Value.GetProperty("last_sequence").GetInt64());
+        Assert.Equal(outcome.LastSequence, status.Value.GetProperty("delivered_sequence").GetInt64());
+        Assert.Equal(("offline", outcome.LastSequence), (report.Status, report.StatusLastSequence));
+
+        // Intake stayed stopped: the sensors are down and the log takes nothing more.
+        var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(0, MetricValues.Vehicle(_metrics, "active_sensors_count", VehicleId));
+        await Task.Delay(300);
+        var wal = await components.Log.Ask<WalProtocol.WalStatus>(WalProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5));
+        Assert.Equal(outcome.LastSequence, wal.LastSequence);
+        Assert.Equal(0, wal.UnsentCount);
+    }
+
+    [Fact]
+    public async Task VehicleAgent_should_keep_delivering_across_a_sensor_disconnect()
+    {
+        var settings = Settings();
+        var simulation = SimulationContext.For(VehicleId, settings.Simulation, TimeProvider.System);
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics, simulation: simulation), VehicleAgent.ActorName(VehicleId));
+        AwaitCondition(() => _broker.RecordsByDevice.GetValueOrDefault("gps") >= 25, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20));
+
+        // Unplug the GPS through its simulated device: it goes down while the others carry on...
+        var knobs = simulation.Knobs("gps");
+        knobs.Disconnected = true;
+        AwaitCondition(() => MetricValues.Sensor(_metrics, "sensor_down", VehicleId, "gps") == 1, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(10));
+        var imuWhileDown = _broker.RecordsByDevice.GetValueOrDefault("imu");
+        AwaitCondition(() => _broker.RecordsByDevice.GetValueOrDefault("imu") > imuWhileDown + 25, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+
+        // ...and plugged back in, it reports again after its backoff.
+        var gpsBefore = _broker.RecordsByDevice.GetValueOrDefault("gps");
+        knobs.Disconnected = false;
+        AwaitCondition(() => _broker.RecordsByDevice.GetValueOrDefault("gps") > gpsBefore + 25, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+
+        var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
+        Assert.True(outcome.Drained && outcome.SaidGoodbye, $"shutdown: {outcome}");
+        var report = _broker.Verifier.Report().Vehicles.Single();
+        Assert.Equal((0L, outcome.LastSequence), (report.Missing, report.HighestReceived));
+    }
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        _files.Dispose();
+    }
+}

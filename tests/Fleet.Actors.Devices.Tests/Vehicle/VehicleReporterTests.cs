@@ -1,0 +1,81 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.TestKit.Xunit2;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Uplink;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Sensors;
+using Fleet.Actors.Devices.Simulation;
+using Fleet.Actors.Devices.Tests.Support;
+using Fleet.Actors.Devices.Vehicle;
+using Xunit.Abstractions;
+
+namespace Fleet.Actors.Devices.Tests.Vehicle;
+
+/// <summary>The console summary: it reads the vehicle's metrics and must never change them.</summary>
+public sealed class VehicleReporterTests : TestKit
+{
+    private const string VehicleId = "truck-report";
+    private readonly AgentMetrics _metrics = new();
+    private readonly FakeDriverFactory _fakes = new();
+
+    public VehicleReporterTests(ITestOutputHelper output) : base("akka.loglevel = INFO", output)
+    {
+    }
+
+    private VehicleSettings Settings => new()
+    {
+        VehicleId = VehicleId,
+        Tenant = "acme",
+        Sensors = [new SensorSettings { Id = "gps-1", Type = FakeDriverFactory.TypeName }],
+        SummaryInterval = TimeSpan.FromMilliseconds(200),
+    };
+
+    private void StartSensorsAndAwaitUp()
+    {
+        _fakes.Device("gps-1").StreamEvery = TimeSpan.FromMilliseconds(20);
+        var simulation = SimulationContext.For(VehicleId, new SimulationSettings(), TimeProvider.System);
+        var context = new DriverContext(VehicleId, TimeProvider.System, simulation);
+        Sys.ActorOf(SensorSupervisor.Props(VehicleId, Settings.Sensors, new SensorDriverRegistry().Register(_fakes), context,
+            CreateTestProbe().Ref, _metrics), "sensors");
+        AwaitCondition(() => MetricValues.Read(_metrics, "sensor_down", (AgentMetrics.VehicleLabel, VehicleId), ("sensor", "gps-1")) == 0,
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10));
+    }
+
+    private IActorRef StartReporter()
+    {
+        var reporter = Sys.ActorOf(VehicleReporter.Props(Settings, new WalMetrics(_metrics, VehicleId), new UplinkMetrics(_metrics, VehicleId), _metrics), "summary");
+        // Once it answers, its constructor has run.
+        reporter.Tell(new Identify(1), TestActor);
+        ExpectMsg<ActorIdentity>(i => Equals(i.MessageId, 1) && Equals(i.Subject, reporter), TimeSpan.FromSeconds(5));
+        return reporter;
+    }
+
+    [Fact]
+    public void VehicleReporter_should_log_a_summary_with_the_active_sensors()
+    {
+        StartSensorsAndAwaitUp();
+        var logs = CreateTestProbe();
+        Sys.EventStream.Subscribe(logs.Ref, typeof(Info));
+
+        StartReporter();
+
+        logs.FishForMessage<Info>(i => i.Message.ToString()!.StartsWith($"{VehicleId} | sensors 1/1 read ", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>
+    /// Exposes a bug: <c>VehicleReporter</c> builds its own <c>SensorMetrics</c> to read them, and the
+    /// <c>SensorMetrics</c> constructor sets <c>sensor_down</c> to 1, so a sensor that came up before the
+    /// reporter started is reported down until it next reconnects.
+    /// </summary>
+    [Fact]
+    public void VehicleReporter_should_not_mark_a_running_sensor_as_down()
+    {
+        StartSensorsAndAwaitUp();
+
+        StartReporter();
+
+        Assert.Equal(0, MetricValues.Sensor(_metrics, "sensor_down", VehicleId, "gps-1"));
+    }
+}
