@@ -5,22 +5,26 @@ using Fleet.Actors.Core.Wal;
 namespace Fleet.Actors.Core.Uplink;
 
 /// <summary>
-/// Groups log entries into uplink batches bounded by records and bytes. A batch goes out when it is
-/// full, or when downstream is ready and the linger time since its first entry has passed (at once
-/// with zero linger): under light load every entry is sent immediately, under heavy load batches
-/// grow while publishes are in flight. Entries are never split, dropped or reordered.
+/// Groups log entries into uplink batches bounded by records and bytes. When downstream is ready,
+/// a batch goes out as soon as it holds <c>minRecords</c> records or its first entry has waited
+/// <c>linger</c> (at once with zero linger); the very first batch of a stream goes out at once, so a
+/// (re)connected vehicle shows up immediately. While publishes are in flight, batches keep growing up
+/// to the limits. Entries are never split, dropped or reordered. The materialized
+/// <see cref="BatchFlush"/> switches lingering off for good (shutdown: send everything now).
 /// </summary>
-internal sealed class BatchStage : GraphStage<FlowShape<StoredEntry, IReadOnlyList<StoredEntry>>>
+internal sealed class BatchStage : GraphStageWithMaterializedValue<FlowShape<StoredEntry, IReadOnlyList<StoredEntry>>, BatchFlush>
 {
     private readonly int _maxRecords;
     private readonly long _maxBytes;
+    private readonly int _minRecords;
     private readonly TimeSpan _linger;
 
-    public BatchStage(int maxRecords, long maxBytes, TimeSpan linger)
+    public BatchStage(int maxRecords, long maxBytes, TimeSpan linger, int minRecords = int.MaxValue)
     {
         _maxRecords = maxRecords;
         _maxBytes = maxBytes;
         _linger = linger;
+        _minRecords = Math.Max(1, minRecords);
         Shape = new FlowShape<StoredEntry, IReadOnlyList<StoredEntry>>(In, Out);
     }
 
@@ -32,21 +36,29 @@ internal sealed class BatchStage : GraphStage<FlowShape<StoredEntry, IReadOnlyLi
 
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("uplink-batch");
 
-    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+    public override ILogicAndMaterializedValue<BatchFlush> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var flush = new BatchFlush();
+        return new LogicAndMaterializedValue<BatchFlush>(new Logic(this, flush), flush);
+    }
 
     private sealed class Logic : TimerGraphStageLogic, IInHandler, IOutHandler
     {
         private const string LingerTimer = "linger";
         private readonly BatchStage _stage;
+        private readonly BatchFlush _flush;
+        private bool _flushAll;
         private List<StoredEntry> _batch = new();
         private int _records;
         private long _bytes;
         private StoredEntry? _carry;
         private bool _lingerElapsed;
+        private bool _emittedFirst;
 
-        public Logic(BatchStage stage) : base(stage.Shape)
+        public Logic(BatchStage stage, BatchFlush flush) : base(stage.Shape)
         {
             _stage = stage;
+            _flush = flush;
             SetHandler(stage.In, this);
             SetHandler(stage.Out, this);
         }
@@ -54,9 +66,18 @@ internal sealed class BatchStage : GraphStage<FlowShape<StoredEntry, IReadOnlyLi
         private bool Full => _records >= _stage._maxRecords || _bytes >= _stage._maxBytes;
 
         private bool Ready => _batch.Count > 0
-            && (Full || _carry is not null || _lingerElapsed || _stage._linger <= TimeSpan.Zero || IsClosed(_stage.In));
+            && (Full || _carry is not null || _records >= _stage._minRecords || _lingerElapsed
+                || _stage._linger <= TimeSpan.Zero || !_emittedFirst || _flushAll || IsClosed(_stage.In));
 
-        public override void PreStart() => Pull(_stage.In);
+        public override void PreStart()
+        {
+            _flush.Attach(GetAsyncCallback(() =>
+            {
+                _flushAll = true;
+                TryEmit();
+            }));
+            Pull(_stage.In);
+        }
 
         public void OnPush()
         {
@@ -107,6 +128,7 @@ internal sealed class BatchStage : GraphStage<FlowShape<StoredEntry, IReadOnlyLi
             _records = 0;
             _bytes = 0;
             _lingerElapsed = false;
+            _emittedFirst = true;
             CancelTimer(LingerTimer);
             Push(_stage.Out, batch);
 
@@ -122,5 +144,35 @@ internal sealed class BatchStage : GraphStage<FlowShape<StoredEntry, IReadOnlyLi
         {
             if (_carry is null && !Full && !IsClosed(_stage.In) && !HasBeenPulled(_stage.In)) Pull(_stage.In);
         }
+    }
+}
+
+/// <summary>Handle to a running <see cref="BatchStage"/>: stop lingering and send every batch at once from now on.</summary>
+internal sealed class BatchFlush
+{
+    private Action? _callback;
+    private bool _requested;
+
+    /// <summary>Thread-safe; takes effect in the stage (or as soon as it starts).</summary>
+    public void FlushNow()
+    {
+        Action? callback;
+        lock (this)
+        {
+            _requested = true;
+            callback = _callback;
+        }
+        callback?.Invoke();
+    }
+
+    internal void Attach(Action callback)
+    {
+        bool requested;
+        lock (this)
+        {
+            _callback = callback;
+            requested = _requested;
+        }
+        if (requested) callback();
     }
 }

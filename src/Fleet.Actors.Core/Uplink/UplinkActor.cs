@@ -32,6 +32,8 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     private int _failures;
     private MqttLink? _link;
     private IKillSwitch? _killSwitch;
+    private BatchFlush? _flush;
+    private bool _draining;
     private long _acknowledgedSequence;
     private long _batches;
     private string _state = "starting";
@@ -114,9 +116,9 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         var maxInFlight = Math.Min(_settings.MaxInFlight, link.ReceiveMaximum);
         var codec = new BatchCodec(_settings.Compression, _settings.CompressionLevel);
         var self = Self;
-        var (killSwitch, _) = Source.FromGraph(new LogSource(_log, _settings.ReadChunkBytes, _settings.ReadRetryInterval))
+        var ((killSwitch, flush), _) = Source.FromGraph(new LogSource(_log, _settings.ReadChunkBytes, _settings.ReadRetryInterval))
             .ViaMaterialized(KillSwitches.Single<StoredEntry>(), Keep.Right)
-            .Via(new BatchStage(_settings.MaxBatchRecords, _settings.MaxBatchBytes, _settings.Linger))
+            .ViaMaterialized(new BatchStage(_settings.MaxBatchRecords, _settings.MaxBatchBytes, _settings.Linger, _settings.MinBatchRecords), Keep.Both)
             .Select(entries =>
             {
                 var (payload, raw) = codec.Encode(_vehicle.VehicleId, _vehicle.Tenant, entries.Select(e => e.Entry.Records).ToList());
@@ -140,6 +142,8 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
                 onFailureMessage: ex => new StreamEnded(generation, ex)), Keep.Both)
             .Run(Context.Materializer());
         _killSwitch = killSwitch;
+        _flush = flush;
+        if (_draining) flush.FlushNow();
     }
 
     private void Online()
@@ -271,6 +275,13 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
 
     private void CommonHandlers()
     {
+        Receive<Drain>(_ =>
+        {
+            // Shutdown: stop lingering so that everything in the log goes out now (also on later connections).
+            _draining = true;
+            _flush?.FlushNow();
+            Sender.Tell(Draining.Instance);
+        });
         Receive<GetStatus>(_ => Sender.Tell(new UplinkStatus(_link is not null && _killSwitch is not null, _acknowledgedSequence, _batches, _state)));
         Receive<LinkUp>(stale => stale.Link.DisposeAsync());
         Receive<StreamStarted>(_ => Sender.Tell(StreamAck.Instance));

@@ -11,6 +11,20 @@ public static class UplinkProtocol
     /// </summary>
     public sealed record GoOffline(long LastSequence, long DeliveredSequence);
 
+    /// <summary>Shutdown: send whatever the log holds without lingering; answers <see cref="Draining"/>.</summary>
+    public sealed class Drain
+    {
+        public static readonly Drain Instance = new();
+        private Drain() { }
+    }
+
+    /// <summary>Answer to <see cref="Drain"/>.</summary>
+    public sealed class Draining
+    {
+        public static readonly Draining Instance = new();
+        private Draining() { }
+    }
+
     /// <summary>Answer to <see cref="GoOffline"/>; <paramref name="Clean"/> is false when no clean goodbye was possible.</summary>
     public sealed record WentOffline(bool Clean);
 

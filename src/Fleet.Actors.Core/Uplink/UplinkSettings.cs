@@ -76,8 +76,11 @@ public sealed record UplinkSettings
     /// <summary>Most uncompressed record bytes in one MQTT message.</summary>
     public int MaxBatchBytes { get; init; } = 256 * 1024;
 
-    /// <summary>How long a batch may wait for more records; zero sends as soon as the link is free.</summary>
-    public TimeSpan Linger { get; init; } = TimeSpan.Zero;
+    /// <summary>A batch with at least this many records goes out without waiting for <see cref="Linger"/>.</summary>
+    public int MinBatchRecords { get; init; } = 32;
+
+    /// <summary>How long a smaller batch may wait for more records; zero sends as soon as the link is free.</summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Payload compression.</summary>
     public PayloadCompression Compression { get; init; } = PayloadCompression.Zstd;
@@ -119,6 +122,8 @@ public sealed record UplinkSettings
         if (MaxBatchRecords < 1) yield return ("batch.max-records", "must be at least 1");
         if (MaxBatchBytes < 1024) yield return ("batch.max-bytes", "must be at least 1 KiB");
         if (Linger < TimeSpan.Zero) yield return ("batch.linger", "must not be negative");
+        if (MinBatchRecords < 1) yield return ("batch.min-records", "must be at least 1");
+        if (MinBatchRecords > MaxBatchRecords) yield return ("batch.min-records", "must not exceed max-records");
         if (CompressionLevel is < 1 or > 19) yield return ("compression.level", "must be between 1 and 19");
         if (MaxInFlight is < 1 or > 1000) yield return ("max-in-flight", "must be between 1 and 1000");
         if (ReadChunkBytes < 1024) yield return ("read-chunk-bytes", "must be at least 1 KiB");

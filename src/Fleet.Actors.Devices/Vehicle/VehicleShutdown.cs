@@ -28,6 +28,7 @@ public static class VehicleShutdown
         var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, AskTimeout, cancellationToken);
         await components.Sensors.Ask<SensorProtocol.IntakeStopped>(SensorProtocol.StopIntake.Instance, AskTimeout, cancellationToken);
         var flushed = await components.Log.Ask<WalProtocol.Flushed>(WalProtocol.Flush.Instance, AskTimeout, cancellationToken);
+        await components.Uplink.Ask<UplinkProtocol.Draining>(UplinkProtocol.Drain.Instance, AskTimeout, cancellationToken);
 
         var started = clock.GetTimestamp();
         WalProtocol.WalStatus status;

@@ -21,8 +21,13 @@ public static class BenchCommand
         };
         var repeats = new Option<int>("--repeats") { Description = "Repeats of the baseline and start-up runs", DefaultValueFactory = _ => 3 };
         var synchronous = new Option<string>("--synchronous") { Description = "Log durability: full or normal", DefaultValueFactory = _ => "full" };
+        var phases = new Option<string>("--phases")
+        {
+            Description = "Comma-separated phases: throughput, baseline, latency, wire, drain, replay, process",
+            DefaultValueFactory = _ => string.Join(",", BenchOptions.AllPhases),
+        };
         var command = new Command("bench", "Measure the pipeline against a mosquitto it starts itself, next to a raw MQTTnet baseline");
-        foreach (var option in new Option[] { output, step, rates, repeats, synchronous }) command.Options.Add(option);
+        foreach (var option in new Option[] { output, step, rates, repeats, synchronous, phases }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new BenchOptions
@@ -31,6 +36,7 @@ public static class BenchCommand
                 Rates = parse.GetValue(rates)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(r => int.Parse(r, CultureInfo.InvariantCulture)).ToList(),
                 Repeats = Math.Max(1, parse.GetValue(repeats)),
                 Synchronous = parse.GetValue(synchronous) == "normal" ? SqliteSynchronous.Normal : SqliteSynchronous.Full,
+                Phases = parse.GetValue(phases)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(),
             };
             var work = Path.Combine(Path.GetTempPath(), "fleet-bench-" + Guid.NewGuid().ToString("N")[..8]);
             await using var broker = new MosquittoProcess(Path.Combine(work, "mosquitto"));

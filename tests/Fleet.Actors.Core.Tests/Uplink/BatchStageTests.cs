@@ -46,29 +46,76 @@ public sealed class BatchStageTests : TestKit
     }
 
     [Fact]
-    public void Linger_should_hold_a_partial_batch_until_it_expires()
+    public void Linger_should_hold_a_partial_batch_until_it_expires_after_the_first_batch()
     {
         var (queue, results) = Source.Queue<StoredEntry>(16, OverflowStrategy.Backpressure)
             .Via(new BatchStage(maxRecords: 1000, maxBytes: 1 << 20, TimeSpan.FromMilliseconds(400)))
             .ToMaterialized(Sink.Queue<IReadOnlyList<StoredEntry>>(), Keep.Both)
             .Run(Sys.Materializer());
 
+        // The first batch of a stream goes out at once: a reconnected vehicle shows up immediately.
         queue.OfferAsync(Entry(1)).Wait();
+        var first = results.PullAsync();
+        Assert.True(first.Wait(TimeSpan.FromMilliseconds(300)), "the first batch lingered");
+        Assert.Equal([1L], first.Result.Value.Select(e => e.JournalSeq));
+
         queue.OfferAsync(Entry(2)).Wait();
+        queue.OfferAsync(Entry(3)).Wait();
         var pull = results.PullAsync();
         Assert.False(pull.Wait(TimeSpan.FromMilliseconds(200)), "a lingering batch went out early");
         Assert.True(pull.Wait(TimeSpan.FromSeconds(2)));
-        Assert.Equal([1L, 2L], pull.Result.Value.Select(e => e.JournalSeq));
+        Assert.Equal([2L, 3L], pull.Result.Value.Select(e => e.JournalSeq));
+        queue.Complete();
+    }
+
+    [Fact]
+    public void Batch_with_enough_records_should_not_wait_for_the_linger()
+    {
+        var (queue, results) = Source.Queue<StoredEntry>(16, OverflowStrategy.Backpressure)
+            .Via(new BatchStage(maxRecords: 1000, maxBytes: 1 << 20, TimeSpan.FromMinutes(1), minRecords: 25))
+            .ToMaterialized(Sink.Queue<IReadOnlyList<StoredEntry>>(), Keep.Both)
+            .Run(Sys.Materializer());
+        queue.OfferAsync(Entry(1)).Wait();
+        Assert.True(results.PullAsync().Wait(TimeSpan.FromSeconds(1)));
+
+        var pull = results.PullAsync();
+        queue.OfferAsync(Entry(2)).Wait();
+        queue.OfferAsync(Entry(3)).Wait();
+        Assert.False(pull.Wait(TimeSpan.FromMilliseconds(300)), "20 records went out before the linger");
+        queue.OfferAsync(Entry(4)).Wait();
+        Assert.True(pull.Wait(TimeSpan.FromSeconds(1)), "30 records waited for the linger");
+        Assert.Equal([2L, 3L, 4L], pull.Result.Value.Select(e => e.JournalSeq));
+        queue.Complete();
+    }
+
+    [Fact]
+    public void Flush_handle_should_send_a_lingering_batch_at_once_and_stop_lingering()
+    {
+        var ((queue, flush), results) = Source.Queue<StoredEntry>(16, OverflowStrategy.Backpressure)
+            .ViaMaterialized(new BatchStage(maxRecords: 1000, maxBytes: 1 << 20, TimeSpan.FromMinutes(10)), Keep.Both)
+            .ToMaterialized(Sink.Queue<IReadOnlyList<StoredEntry>>(), Keep.Both)
+            .Run(Sys.Materializer());
+        queue.OfferAsync(Entry(1)).Wait();
+        Assert.True(results.PullAsync().Wait(TimeSpan.FromSeconds(1)));
+
+        queue.OfferAsync(Entry(2)).Wait();
+        var pull = results.PullAsync();
+        Assert.False(pull.Wait(TimeSpan.FromMilliseconds(300)));
+        flush.FlushNow();
+        Assert.True(pull.Wait(TimeSpan.FromSeconds(1)), "flush did not send the lingering batch");
+
+        queue.OfferAsync(Entry(3)).Wait();
+        Assert.True(results.PullAsync().Wait(TimeSpan.FromSeconds(1)), "lingering resumed after a flush");
         queue.Complete();
     }
 
     [Fact]
     public void Upstream_completion_should_flush_the_partial_batch()
     {
-        var batches = Source.From(new[] { Entry(1), Entry(2) })
+        var batches = Source.From(new[] { Entry(1), Entry(2), Entry(3) })
             .Via(new BatchStage(maxRecords: 1000, maxBytes: 1 << 20, TimeSpan.FromMinutes(5)))
             .RunWith(Sink.Seq<IReadOnlyList<StoredEntry>>(), Sys.Materializer());
         Assert.True(batches.Wait(TimeSpan.FromSeconds(3)), "a lingering batch was not flushed at completion");
-        Assert.Equal([1L, 2L], Assert.Single(batches.Result).Select(e => e.JournalSeq));
+        Assert.Equal([[1L], [2L, 3L]], batches.Result.Select(b => b.Select(e => e.JournalSeq).ToArray()));
     }
 }
