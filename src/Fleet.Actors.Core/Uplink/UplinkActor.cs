@@ -61,7 +61,8 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         _killSwitch?.Abort(new MqttLinkException("uplink stopped"));
-        _link?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(1));
+        // Dropping the connection without a goodbye lets the broker publish the last will.
+        _ = _link?.DisposeAsync();
         _metrics.Connected.Set(0);
     }
 

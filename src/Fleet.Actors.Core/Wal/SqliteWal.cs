@@ -74,6 +74,9 @@ public static class SqliteWal
                   tag-write-mode = Csv
                   # SQLite has one writer: more parallel writers only contend for its lock.
                   parallelism = 1
+                  # Entries are blobs of encoded records: pass them as parameters rather than as
+                  # hex literals built into the SQL text.
+                  prefer-parameters-on-multirow-insert = true
                 }
               }
               snapshot-store {

@@ -17,7 +17,7 @@ public static class BenchCommand
         var rates = new Option<string>("--rates")
         {
             Description = "Offered rates (readings/s) to try, comma-separated",
-            DefaultValueFactory = _ => "25000,50000,75000,100000,150000,200000",
+            DefaultValueFactory = _ => string.Join(",", new BenchOptions().Rates),
         };
         var repeats = new Option<int>("--repeats") { Description = "Repeats of the baseline and start-up runs", DefaultValueFactory = _ => 3 };
         var synchronous = new Option<string>("--synchronous") { Description = "Log durability: full or normal", DefaultValueFactory = _ => "full" };

@@ -48,7 +48,7 @@ public sealed class AgentInfrastructureSanityTests : IDisposable
             Assert.Equal(7, config.GetInt("akka.persistence.journal.sql.batch-size"));
             // The shipped akka.conf reaches the system too.
             Assert.Equal(1000, config.GetInt("akka.persistence.journal.sql.replay-batch-size"));
-            Assert.Equal(4, config.GetInt("akka.actor.default-dispatcher.fork-join-executor.parallelism-max"));
+            Assert.Equal(1000, config.GetInt("akka.persistence.query.journal.sql.max-buffer-size"));
 
             Assert.Equal(SqliteWal.JournalPluginId, config.GetString("akka.persistence.journal.plugin"));
             Assert.Equal(SqliteWal.SnapshotPluginId, config.GetString("akka.persistence.snapshot-store.plugin"));
