@@ -404,7 +404,7 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         var ingest = (agent.Wal.Accepted.Value - acceptedBefore) / seconds;
         await agent.ShutdownAsync(TimeSpan.FromSeconds(60));
         var verification = await session.CollectAsync(TimeSpan.FromSeconds(120));
-        _report.Add("| backlog at reconnect | reconnect after broker start | drain time | live ingest meanwhile | drain rate | missing |");
+        _report.Add("| backlog at reconnect | broker start and reconnect | drain time | live ingest meanwhile | drain rate | missing |");
         _report.Add("|---:|---:|---:|---:|---:|---:|");
         _report.Add(string.Create(CultureInfo.InvariantCulture,
             $"| {backlog:N0} readings | {reconnect.TotalSeconds:F1} s | {seconds:F1} s | {ingest:N0}/s | {sent / seconds:N0} readings/s | {verification.Missing} |"));

@@ -5,7 +5,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
-using Fleet.Actors.Core.Tests.Support;
+using Fleet.Actors.Testing;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Xunit.Abstractions;

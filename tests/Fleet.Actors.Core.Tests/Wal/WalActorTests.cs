@@ -3,7 +3,7 @@ using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Telemetry.Verification;
-using Fleet.Actors.Core.Tests.Support;
+using Fleet.Actors.Testing;
 using Fleet.Actors.Core.Wal;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Serialization;
-using Fleet.Actors.Core.Tests.Support;
+using Fleet.Actors.Testing;
 using Fleet.Actors.Core.Wal;
 
 namespace Fleet.Actors.Core.Tests.Wal;

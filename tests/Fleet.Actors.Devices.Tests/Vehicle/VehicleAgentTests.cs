@@ -8,6 +8,7 @@ using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Fleet.Actors.Devices.Tests.Support;
+using Fleet.Actors.Testing;
 using Fleet.Actors.Devices.Vehicle;
 using Xunit.Abstractions;
 

@@ -7,13 +7,12 @@ using Fleet.Actors.Core.Telemetry.Verification;
 using MQTTnet;
 using MQTTnet.Server;
 
-namespace Fleet.Actors.Devices.Tests.Support;
+namespace Fleet.Actors.Testing;
 
 /// <summary>
 /// A real MQTT broker (MQTTnet.Server, the agent's embedded broker) on a free loopback port that
 /// records every message it accepts, so tests see exactly what the broker acknowledged. It can be
-/// stopped and started again on the same port, and can delay its PUBACKs. (Copied from the Core
-/// tests; this copy also counts the records of each device.)
+/// stopped and started again on the same port, can delay its PUBACKs, and counts the records of each device.
 /// </summary>
 public sealed class RecordingBroker : IAsyncDisposable
 {

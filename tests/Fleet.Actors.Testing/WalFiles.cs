@@ -2,7 +2,7 @@ using Akka.Actor.Setup;
 using Akka.Configuration;
 using Fleet.Actors.Core.Wal;
 
-namespace Fleet.Actors.Devices.Tests.Support;
+namespace Fleet.Actors.Testing;
 
 /// <summary>A temporary folder with the log's SQLite files, wired exactly as the agent wires them.</summary>
 public sealed class WalFiles : IDisposable
