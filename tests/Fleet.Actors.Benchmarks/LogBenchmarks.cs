@@ -7,6 +7,7 @@ namespace Fleet.Actors.Benchmarks;
 
 /// <summary>Serializing a journal row. Baseline: copying the same bytes into a new array.</summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class WalSerializerBenchmarks
 {
     private WalSerializer _serializer = null!;
@@ -38,6 +39,7 @@ public class WalSerializerBenchmarks
 
 /// <summary>The verifier's bookkeeping of a million in-order sequences. Baseline: a HashSet.</summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class SequenceSetBenchmarks
 {
     private const int Count = 1_000_000;

@@ -11,6 +11,7 @@ namespace Fleet.Actors.Benchmarks;
 /// serialized with the generated protobuf classes alone, without sequence/timestamp handling.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class EntryEncodingBenchmarks
 {
     private const int Records = 1000;
@@ -40,6 +41,7 @@ public class EntryEncodingBenchmarks
 /// The uplink's per-batch work: header, concatenation and zstd. Baseline: zstd of the same bytes alone.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class BatchEncodingBenchmarks
 {
     private const int Records = 1000;
