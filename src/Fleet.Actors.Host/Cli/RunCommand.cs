@@ -46,7 +46,15 @@ public static class RunCommand
             return ConfigurationError;
         }
 
-        Directory.CreateDirectory(settings.DataDirectory);
+        try
+        {
+            Directory.CreateDirectory(settings.DataDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"fleet-agent: cannot use the data folder {Path.GetFullPath(settings.DataDirectory)} (fleet.data-dir): {ex.Message}");
+            return ConfigurationError;
+        }
         using var logger = Logs.Create(settings.Logging, settings.DataDirectory);
         Log.Logger = logger;
         try

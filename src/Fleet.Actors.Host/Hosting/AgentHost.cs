@@ -38,7 +38,15 @@ public static class AgentHost
     /// <summary>Runs the agent until it is stopped; returns the process exit code.</summary>
     public static async Task<int> RunAsync(AgentSettings settings, Serilog.ILogger logger, CancellationToken cancellationToken = default)
     {
-        SqliteWal.PrepareFiles(settings.JournalPath, settings.SnapshotPath);
+        try
+        {
+            SqliteWal.PrepareFiles(settings.JournalPath, settings.SnapshotPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+        {
+            logger.Fatal("Cannot open the write-ahead log in {DataDirectory}: {Problem}", Path.GetFullPath(settings.DataDirectory), ex.Message);
+            return 1;
+        }
 
         var exitCode = 0;
         var metrics = new AgentMetrics();

@@ -94,6 +94,16 @@ public sealed class FleetAgentProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_with_a_data_folder_it_cannot_create_should_exit_1_naming_the_key()
+    {
+        // /proc does not allow new folders, even for root.
+        var overlay = _folder.Overlay("fleet.data-dir = \"/proc/fleet-agent-test\"\nfleet.embedded-broker.enabled = off\n", "data.conf");
+        var result = await Run(null, "run", "--config-dir", _folder.Directory, "--config", overlay);
+        Assert.True(result.ExitCode == RunCommand.ConfigurationError, result.ToString());
+        Assert.Contains("cannot use the data folder /proc/fleet-agent-test (fleet.data-dir)", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Verify_with_a_broker_of_an_unknown_scheme_should_exit_1_without_connecting()
     {
         var result = await Run(null, "verify", "--broker", "nonsense://x");
