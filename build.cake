@@ -85,6 +85,13 @@ Task("Test")
         passed += int.Parse(counters.Attribute("passed").Value);
         failed += int.Parse(counters.Attribute("failed").Value) + int.Parse(counters.Attribute("error").Value) + int.Parse(counters.Attribute("timeout").Value);
         skipped += int.Parse(counters.Attribute("notExecuted").Value);
+        // Repeat every failure at the end, where a CI log's tail shows it.
+        foreach (var result in XDocument.Load(trx.FullPath).Descendants().Where(e => e.Name.LocalName == "UnitTestResult" && (string)e.Attribute("outcome") != "Passed" && (string)e.Attribute("outcome") != "NotExecuted"))
+        {
+            var message = result.Descendants().FirstOrDefault(e => e.Name.LocalName == "Message")?.Value ?? "";
+            var firstLines = string.Join(" | ", message.Split('\n').Take(6).Select(l => l.Trim()));
+            Error($"FAILED {(string)result.Attribute("testName")}: {firstLines}");
+        }
     }
     // A project that crashed before writing results still counts as a failure.
     var missingResults = testProjects.Count(p => !FileExists(testResults.CombineWithFilePath(System.IO.Path.GetFileName(p) + ".trx")));

@@ -52,6 +52,32 @@ public sealed record DiagnosticsValue(
     double? NetworkQuality) : ReadingValue;
 
 /// <summary>
+/// The trouble codes a vehicle reports now (OBD-II mode 03 or J1939 DM1); an empty list says the
+/// faults cleared. <paramref name="SourceAddress"/> is the J1939 ECU address (0 for OBD-II).
+/// </summary>
+public sealed record FaultCodesValue(string Source, IReadOnlyList<FaultCode> Faults, bool? Mil = null, int SourceAddress = 0) : ReadingValue
+{
+    /// <summary>Value equality over the list too, so that "the same faults again" is recognisable.</summary>
+    public bool Equals(FaultCodesValue? other) =>
+        other is not null && Source == other.Source && Mil == other.Mil && SourceAddress == other.SourceAddress && Faults.SequenceEqual(other.Faults);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Source, Mil, SourceAddress, Faults.Count);
+
+    /// <inheritdoc />
+    public override string ToString() => $"FaultCodes {Source} [{string.Join(", ", Faults.Select(f => f.Code))}] mil={Mil}";
+}
+
+/// <summary>One trouble code: "P0301" (OBD-II) or "SPN 110 FMI 0" with its parts (J1939).</summary>
+public sealed record FaultCode(string Code, int? Spn = null, int? Fmi = null, int? Occurrences = null);
+
+/// <summary>One tyre's pressure (kPa) and temperature (°C); location as J1939 encodes it (axle, position).</summary>
+public sealed record TyreValue(int Location, double? Pressure, double? Temperature) : ReadingValue;
+
+/// <summary>What the vehicle says about itself: its VIN and the bus protocol in use.</summary>
+public sealed record VehicleInfoValue(string Vin, string Protocol = "") : ReadingValue;
+
+/// <summary>
 /// Written by the log itself when it had to give up accepted readings: sequences
 /// <paramref name="FromSequence"/>..<paramref name="ToSequence"/> will never be sent.
 /// </summary>

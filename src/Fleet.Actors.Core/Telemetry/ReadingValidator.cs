@@ -31,6 +31,15 @@ public static class ReadingValidator
             : s.HealthScore is { } h && !InRange(h, 0, 100) ? $"health score {h} outside 0..100"
             : null,
         DiagnosticsValue d => ValidateDiagnostics(d),
+        FaultCodesValue f => ValidateFaults(f),
+        TyreValue t => t.Location is < 0 or > 255 ? $"tyre location {t.Location} outside 0..255"
+            : t.Pressure is { } kpa && !InRange(kpa, 0, 2000) ? $"tyre pressure {kpa} kPa outside 0..2000"
+            : t.Temperature is { } c && !InRange(c, -60, 250) ? $"tyre temperature {c} °C outside -60..250"
+            : t.Pressure is null && t.Temperature is null ? "tyre sample has neither pressure nor temperature"
+            : null,
+        VehicleInfoValue v => string.IsNullOrWhiteSpace(v.Vin) ? "vehicle info has no VIN"
+            : v.Vin.Length > 17 ? $"VIN '{v.Vin}' is longer than 17 characters"
+            : null,
         GapValue g => g.FromSequence < 1 || g.ToSequence < g.FromSequence || g.Count < 0 ? "gap range is invalid" : null,
         null => "reading has no value",
         _ => $"unknown reading type {value.GetType().Name}",
@@ -61,6 +70,20 @@ public static class ReadingValidator
         foreach (var pct in (ReadOnlySpan<double?>)[d.CpuUsage, d.MemoryUsage, d.DiskUsage, d.NetworkQuality])
             if (pct is { } x && !InRange(x, 0, 100)) return $"diagnostic percentage {x} outside 0..100";
         if (d.Temperature is { } t && !InRange(t, -60, 200)) return $"temperature {t} °C outside -60..200";
+        return null;
+    }
+
+    private static string? ValidateFaults(FaultCodesValue f)
+    {
+        if (string.IsNullOrWhiteSpace(f.Source)) return "fault codes have no source";
+        if (f.SourceAddress is < 0 or > 255) return $"source address {f.SourceAddress} outside 0..255";
+        foreach (var fault in f.Faults)
+        {
+            if (string.IsNullOrWhiteSpace(fault.Code)) return "fault has no code";
+            if (fault.Spn is < 0 or > 0x7FFFF) return $"SPN {fault.Spn} outside 0..524287";
+            if (fault.Fmi is < 0 or > 31) return $"FMI {fault.Fmi} outside 0..31";
+            if (fault.Occurrences is < 0 or > 127) return $"occurrence count {fault.Occurrences} outside 0..127";
+        }
         return null;
     }
 

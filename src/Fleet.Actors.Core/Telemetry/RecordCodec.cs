@@ -68,6 +68,28 @@ public static class RecordCodec
                 if (d.NetworkQuality is { } net) diagnostics.NetworkQuality = (float)net;
                 record.Diagnostics = diagnostics;
                 break;
+            case FaultCodesValue f:
+                var faults = new FaultCodes { Source = f.Source, SourceAddress = (uint)f.SourceAddress };
+                if (f.Mil is { } mil) faults.Mil = mil;
+                foreach (var code in f.Faults)
+                {
+                    var fault = new Fault { Code = code.Code };
+                    if (code.Spn is { } spn) fault.Spn = (uint)spn;
+                    if (code.Fmi is { } fmi) fault.Fmi = (uint)fmi;
+                    if (code.Occurrences is { } oc) fault.Occurrences = (uint)oc;
+                    faults.Faults.Add(fault);
+                }
+                record.FaultCodes = faults;
+                break;
+            case TyreValue t:
+                var tyre = new Tyre { Location = (uint)t.Location };
+                if (t.Pressure is { } kpa) tyre.Pressure = (float)kpa;
+                if (t.Temperature is { } c) tyre.Temperature = (float)c;
+                record.Tyre = tyre;
+                break;
+            case VehicleInfoValue v:
+                record.VehicleInfo = new VehicleInfo { Vin = v.Vin, Protocol = v.Protocol };
+                break;
             case GapValue g:
                 record.Gap = new Gap
                 {
@@ -115,6 +137,20 @@ public static class RecordCodec
             record.Diagnostics.HasDiskUsage ? record.Diagnostics.DiskUsage : null,
             record.Diagnostics.HasTemperature ? record.Diagnostics.Temperature : null,
             record.Diagnostics.HasNetworkQuality ? record.Diagnostics.NetworkQuality : null),
+        Record.ValueOneofCase.FaultCodes => new FaultCodesValue(
+            record.FaultCodes.Source,
+            record.FaultCodes.Faults.Select(f => new FaultCode(
+                f.Code,
+                f.HasSpn ? (int)f.Spn : null,
+                f.HasFmi ? (int)f.Fmi : null,
+                f.HasOccurrences ? (int)f.Occurrences : null)).ToArray(),
+            record.FaultCodes.HasMil ? record.FaultCodes.Mil : null,
+            (int)record.FaultCodes.SourceAddress),
+        Record.ValueOneofCase.Tyre => new TyreValue(
+            (int)record.Tyre.Location,
+            record.Tyre.HasPressure ? record.Tyre.Pressure : null,
+            record.Tyre.HasTemperature ? record.Tyre.Temperature : null),
+        Record.ValueOneofCase.VehicleInfo => new VehicleInfoValue(record.VehicleInfo.Vin, record.VehicleInfo.Protocol),
         Record.ValueOneofCase.Gap => new GapValue(
             (long)record.Gap.FromSequence, (long)record.Gap.ToSequence, (long)record.Gap.Count, record.Gap.Reason),
         _ => null,

@@ -14,6 +14,12 @@ public class BatchCodecTests
         new("obd", 1_700_000_001_030, new StatusValue(OperationalState.Busy, 63.5, 98, AssistState.None)),
         new("agent", 1_700_000_001_040, new DiagnosticsValue(12.5, 40, 71.25, 55, null)),
         new("wal", 1_700_000_000_500, new GapValue(10, 19, 10, "disk-budget")),
+        new("obd", 1_700_000_001_050, new FaultCodesValue("obd2", [new FaultCode("P0301"), new FaultCode("U0100")], Mil: true)),
+        new("can", 1_700_000_001_060, new FaultCodesValue("j1939", [new FaultCode("SPN 110 FMI 0", 110, 0, 3)], SourceAddress: 0)),
+        new("can", 1_700_000_001_070, new FaultCodesValue("j1939", [], Mil: false, SourceAddress: 3)),
+        new("can", 1_700_000_001_080, new TyreValue(0x12, 812, 41.5)),
+        new("can", 1_700_000_001_090, new TyreValue(0x00, null, -3)),
+        new("obd", 1_700_000_001_100, new VehicleInfoValue("1FTFW1ET5DFC10312", "ISO 15765-4 (CAN 11/500)")),
     ];
 
     [Theory]
@@ -63,6 +69,13 @@ public class BatchCodecTests
         var diagnostics = Assert.IsType<DiagnosticsValue>(batch.Records[6].Value);
         Assert.Null(diagnostics.NetworkQuality);
         Assert.Equal(EveryKind[7].Value, batch.Records[7].Value);
+        for (var i = 8; i <= 10; i++) Assert.Equal(EveryKind[i].Value, batch.Records[i].Value);
+        var tyre = Assert.IsType<TyreValue>(batch.Records[11].Value);
+        Assert.Equal(0x12, tyre.Location);
+        Assert.Equal(812, tyre.Pressure!.Value, 3);
+        Assert.Equal(41.5, tyre.Temperature!.Value, 3);
+        Assert.Equal(EveryKind[12].Value, batch.Records[12].Value);
+        Assert.Equal(EveryKind[13].Value, batch.Records[13].Value);
     }
 
     [Fact]
