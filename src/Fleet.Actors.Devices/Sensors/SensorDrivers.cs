@@ -1,3 +1,4 @@
+using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Devices.Simulation;
 
 namespace Fleet.Actors.Devices.Sensors;
@@ -14,8 +15,15 @@ public interface ISensorDriverFactory
     /// <summary>The <c>type</c> value in configuration.</summary>
     string Type { get; }
 
-    /// <summary>Problems with this sensor's options, as (key, message); empty when valid.</summary>
+    /// <summary>Problems with this sensor's common settings, as (key, message); empty when valid.</summary>
     IEnumerable<(string Key, string Problem)> Validate(SensorSettings settings);
+
+    /// <summary>
+    /// Reads and checks the driver's own keys of the sensor's HOCON object (port, baud rate, poll
+    /// list...). Problems go to <paramref name="sensor"/>, which also learns which keys are known.
+    /// The result becomes <see cref="SensorSettings.DriverOptions"/>.
+    /// </summary>
+    object? ReadOptions(ConfigReader sensor) => null;
 
     /// <summary>Creates a driver (not yet opened).</summary>
     ISensorDriver Create(SensorSettings settings, DriverContext context);

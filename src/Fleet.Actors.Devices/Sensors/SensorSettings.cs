@@ -1,5 +1,3 @@
-using Akka.Configuration;
-
 namespace Fleet.Actors.Devices.Sensors;
 
 /// <summary>One configured sensor (an element of HOCON <c>fleet.sensors</c>).</summary>
@@ -32,8 +30,12 @@ public sealed record SensorSettings
     /// <summary>Fault injection (simulated drivers).</summary>
     public FaultSettings Faults { get; init; } = new();
 
-    /// <summary>Driver-specific options (the whole HOCON object of this sensor).</summary>
-    public Config Options { get; init; } = Config.Empty;
+    /// <summary>Driver-specific options, as the driver's factory read them (<see cref="ISensorDriverFactory.ReadOptions"/>).</summary>
+    public object? DriverOptions { get; init; }
+
+    /// <summary>The driver options of type <typeparamref name="T"/>; throws when the sensor was configured without them.</summary>
+    public T OptionsOf<T>() where T : class =>
+        DriverOptions as T ?? throw new InvalidOperationException($"Sensor {Id} ({Type}) has no {typeof(T).Name}");
 }
 
 /// <summary>Faults a simulated driver injects (HOCON: <c>faults { ... }</c> of a sensor).</summary>

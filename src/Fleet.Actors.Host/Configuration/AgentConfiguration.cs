@@ -1,3 +1,4 @@
+using Fleet.Actors.Core.Configuration;
 using System.Text.RegularExpressions;
 using Akka.Configuration;
 using Fleet.Actors.Core.Telemetry;
@@ -173,7 +174,6 @@ public static partial class AgentConfiguration
                 SlowResponse = faults.Duration("slow-response", TimeSpan.Zero, TimeSpan.Zero),
                 OpenFailures = faults.Int("open-failures", 0, 0),
             },
-            Options = r.Raw,
         };
         if (settings.MaxBackoff < settings.MinBackoff) reconnect.Problem("max-backoff", "must not be less than min-backoff");
         if (type.Length > 0)
@@ -181,7 +181,10 @@ public static partial class AgentConfiguration
             if (!drivers.TryGet(type, out var factory))
                 r.Problem("type", $"unknown driver type \"{type}\" (known: {string.Join(", ", drivers.Types)})");
             else
+            {
+                settings = settings with { DriverOptions = factory.ReadOptions(r) };
                 foreach (var (key, problem) in factory.Validate(settings)) r.Problem(key, problem);
+            }
         }
         return settings;
     }

@@ -1,3 +1,4 @@
+using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Host.Configuration;

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
 
-namespace Fleet.Actors.Host.Configuration;
+namespace Fleet.Actors.Core.Configuration;
 
 /// <summary>One thing wrong with the configuration: the full key and what is wrong with it.</summary>
 public sealed record SettingsProblem(string Key, string Problem);
