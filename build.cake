@@ -13,6 +13,7 @@ var testProjects = new[]
 {
     "tests/Fleet.Actors.Core.Tests",
     "tests/Fleet.Actors.Devices.Tests",
+    "tests/Fleet.Actors.PeerTests",
     "tests/Fleet.Actors.Host.Tests",
     "tests/Fleet.Actors.IntegrationTests",
 };

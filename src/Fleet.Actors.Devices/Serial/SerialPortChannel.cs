@@ -1,0 +1,151 @@
+using System.IO.Ports;
+using System.Threading.Channels;
+
+namespace Fleet.Actors.Devices.Serial;
+
+/// <summary>
+/// A real serial port (System.IO.Ports). A dedicated thread does the blocking reads and hands
+/// chunks over through a bounded channel that drops (and counts) the oldest when the driver falls
+/// behind; a port that disappears completes the channel with the error, so the next read throws.
+/// </summary>
+public sealed class SerialPortChannel : ISerialChannel
+{
+    private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(250);
+
+    private readonly SerialOptions _options;
+    private readonly Channel<byte[]> _received;
+    private readonly CancellationTokenSource _stop = new();
+    private SerialPort? _port;
+    private Thread? _reader;
+    private long _droppedBytes;
+
+    /// <summary>Creates the channel (not yet opened).</summary>
+    public SerialPortChannel(SerialOptions options)
+    {
+        _options = options;
+        _received = Channel.CreateBounded<byte[]>(
+            new BoundedChannelOptions(options.HandOffChunks)
+            {
+                FullMode = BoundedChannelFullMode.DropOldest,
+                SingleReader = true,
+                SingleWriter = true,
+            },
+            dropped => Interlocked.Add(ref _droppedBytes, dropped.Length));
+    }
+
+    /// <inheritdoc />
+    public string Description => $"{_options.Port} @ {_options.BaudRate} baud";
+
+    /// <inheritdoc />
+    public long DroppedBytes => Interlocked.Read(ref _droppedBytes);
+
+    /// <inheritdoc />
+    public Task OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_port is not null) throw new InvalidOperationException("The port is already open.");
+        var port = new SerialPort(_options.Port!, _options.BaudRate, _options.Parity, _options.DataBits, _options.StopBits)
+        {
+            ReadTimeout = (int)PollTimeout.TotalMilliseconds,
+            WriteTimeout = 5000,
+            Handshake = Handshake.None,
+        };
+        // Opening a tty can take a moment (and throws when it is not there): keep it off the caller.
+        return Task.Run(() =>
+        {
+            try
+            {
+                port.Open();
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                // System.IO.Ports reports a missing device as "access denied"; say what the OS said.
+                port.Dispose();
+                throw new IOException($"{Description}: cannot open: {ex.InnerException?.Message ?? ex.Message}", ex);
+            }
+            port.DiscardInBuffer();
+            _port = port;
+            _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"serial {_options.Port}" };
+            _reader.Start();
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _received.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException closed)
+        {
+            throw closed.InnerException as IOException ?? new IOException($"{Description}: port closed", closed.InnerException);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var port = _port ?? throw new InvalidOperationException("The port is not open.");
+        try
+        {
+            await port.BaseStream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            await port.BaseStream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+        {
+            throw new IOException($"{Description}: write failed: {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        var reader = _reader;
+        // The reader wakes at least every poll timeout; closing the port also ends its read.
+        if (reader is not null) await Task.Run(() => reader.Join(PollTimeout * 4)).ConfigureAwait(false);
+        try
+        {
+            _port?.Dispose();
+        }
+        catch (IOException)
+        {
+            // The device is already gone; nothing left to release.
+        }
+        _received.Writer.TryComplete();
+        _stop.Dispose();
+    }
+
+    private void ReadLoop()
+    {
+        var buffer = new byte[4096];
+        Exception? failure = null;
+        try
+        {
+            var stream = _port!.BaseStream;
+            while (!_stop.IsCancellationRequested)
+            {
+                int count;
+                try
+                {
+                    count = stream.Read(buffer, 0, buffer.Length);
+                }
+                catch (TimeoutException)
+                {
+                    continue;
+                }
+                if (count == 0)
+                {
+                    failure = new IOException($"{Description}: the device closed the line");
+                    break;
+                }
+                _received.Writer.TryWrite(buffer.AsSpan(0, count).ToArray());
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or UnauthorizedAccessException)
+        {
+            failure = _stop.IsCancellationRequested ? null : new IOException($"{Description}: {ex.Message}", ex);
+        }
+        _received.Writer.TryComplete(failure);
+    }
+}
