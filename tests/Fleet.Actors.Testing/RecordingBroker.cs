@@ -33,6 +33,12 @@ public sealed class RecordingBroker : IAsyncDisposable
     /// <summary>Records accepted per device id.</summary>
     public ConcurrentDictionary<string, long> RecordsByDevice { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Every record accepted, in arrival order (kept only when <see cref="KeepRecords"/> is set).</summary>
+    public ConcurrentQueue<DecodedRecord> Records { get; } = new();
+
+    /// <summary>Keep each decoded record in <see cref="Records"/> (off by default: load tests send millions).</summary>
+    public bool KeepRecords { get; set; }
+
     public long Publishes;
 
     /// <summary>Most publishes that were being processed at once.</summary>
@@ -89,7 +95,11 @@ public sealed class RecordingBroker : IAsyncDisposable
             var batch = BatchCodec.Decode(System.Buffers.BuffersExtensions.ToArray(message.Payload),
                 encoding is null ? null : Encoding.UTF8.GetString(encoding.ValueBuffer.Span));
             Verifier.Observe(batch);
-            foreach (var record in batch.Records) RecordsByDevice.AddOrUpdate(record.DeviceId, 1, (_, n) => n + 1);
+            foreach (var record in batch.Records)
+            {
+                RecordsByDevice.AddOrUpdate(record.DeviceId, 1, (_, n) => n + 1);
+                if (KeepRecords) Records.Enqueue(record);
+            }
         }
         finally
         {

@@ -5,6 +5,7 @@ using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Testing;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Fleet.Actors.Devices.Tests.Support;

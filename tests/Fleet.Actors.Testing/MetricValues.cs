@@ -1,7 +1,7 @@
 using System.Globalization;
 using Fleet.Actors.Core.Observability;
 
-namespace Fleet.Actors.Devices.Tests.Support;
+namespace Fleet.Actors.Testing;
 
 /// <summary>
 /// Reads metric values the way a scraper sees them (the Prometheus text export), so tests observe
