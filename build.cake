@@ -70,6 +70,8 @@ Task("Test")
                 NoBuild = true,
                 ResultsDirectory = testResults,
                 Loggers = new[] { $"trx;LogFileName={name}.trx", "console;verbosity=normal" },
+                // A test that hangs is killed (with a dump of where) instead of holding CI until its limit.
+                ArgumentCustomization = args => args.Append("--blame-hang-timeout").Append("5m"),
             });
         }
         catch (Exception ex)

@@ -122,6 +122,6 @@ internal sealed class NmeaGpsDriverFactory : ISensorDriverFactory
     public ISensorDriver Create(SensorSettings settings, DriverContext context)
     {
         var options = settings.OptionsOf<NmeaGpsOptions>();
-        return new NmeaGpsDriver(options, options.Serial.CreateChannel(context.Time), context.Time);
+        return new NmeaGpsDriver(options, options.Serial.CreateChannel(context.Time, listenOnly: true), context.Time);
     }
 }

@@ -4,9 +4,11 @@ namespace Fleet.Actors.Devices.Serial;
 /// Plays a recorded trace (or a plain capture) as if it were the device: chunks from the device
 /// arrive at their recorded timing divided by the speed; where the agent wrote in the recording,
 /// playback waits until the driver writes too, so request/response devices (ELM327) replay their
-/// answers in step. At the end the device is "gone" (or the trace starts again with <c>loop</c>).
+/// answers in step; for a driver that only listens (<paramref name="listenOnly"/>: a GPS) what the
+/// agent sent in the recording is skipped. At the end the device is "gone" (or the trace starts
+/// again with <c>loop</c>).
 /// </summary>
-public sealed class ReplayChannel(ReplayOptions options, TimeProvider time) : ISerialChannel
+public sealed class ReplayChannel(ReplayOptions options, TimeProvider time, bool listenOnly = false) : ISerialChannel
 {
     private readonly SemaphoreSlim _writes = new(0);
     private IReadOnlyList<TraceChunk> _chunks = [];
@@ -52,7 +54,7 @@ public sealed class ReplayChannel(ReplayOptions options, TimeProvider time) : IS
             if (chunk.Direction == TraceDirection.ToDevice)
             {
                 // The recording says the agent spoke here: the device answers only after it does.
-                await _writes.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (!listenOnly) await _writes.WaitAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
             return chunk.Data;

@@ -33,10 +33,14 @@ public sealed record SerialOptions
     /// <summary>Record the whole conversation to this trace file while the sensor runs.</summary>
     public string? RecordTo { get; init; }
 
-    /// <summary>Creates the configured source (not yet opened), recorded when <see cref="RecordTo"/> is set.</summary>
-    public ISerialChannel CreateChannel(TimeProvider time)
+    /// <summary>
+    /// Creates the configured source (not yet opened), recorded when <see cref="RecordTo"/> is set.
+    /// A driver that never writes says <paramref name="listenOnly"/>, so that a replay does not wait
+    /// for it where the recording has bytes sent to the device.
+    /// </summary>
+    public ISerialChannel CreateChannel(TimeProvider time, bool listenOnly = false)
     {
-        ISerialChannel channel = Replay is { } replay ? new ReplayChannel(replay, time) : new SerialPortChannel(this);
+        ISerialChannel channel = Replay is { } replay ? new ReplayChannel(replay, time, listenOnly) : new SerialPortChannel(this);
         return RecordTo is { } path ? new RecordingChannel(channel, path, time) : channel;
     }
 

@@ -92,6 +92,17 @@ public sealed class SerialTraceTests : IDisposable
     }
 
     [Fact]
+    public async Task Listen_only_replay_should_skip_what_the_recording_sent_to_the_device()
+    {
+        var path = Write("t.trace", $"{SerialTrace.Header}\n0 > PING\\r\n0 < $GPGGA\\r\\n\n");
+        await using var replay = new ReplayChannel(new ReplayOptions(path, Speed: 0), TimeProvider.System, listenOnly: true);
+        await replay.OpenAsync(CancellationToken.None);
+
+        var data = await replay.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("$GPGGA\r\n", Encoding.Latin1.GetString(data.Span));
+    }
+
+    [Fact]
     public async Task Looping_replay_should_start_again_at_the_end()
     {
         var path = Write("plain.log", "one\ntwo\n");

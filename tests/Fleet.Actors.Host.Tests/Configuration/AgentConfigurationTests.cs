@@ -133,6 +133,19 @@ public sealed class AgentConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Serial_sensor_should_get_its_driver_options_from_its_own_keys()
+    {
+        var overlay = _folder.Overlay("""
+            fleet.sensors = [ { id = gps, type = gps-nmea, port = "/dev/ttyACM0", baud = 38400, parity = even, min-mode = 3d, max-fix-age = 5s, record-to = "gps.trace" } ]
+            """ + "\n");
+        var sensor = Assert.Single(_folder.Load(overlay).Vehicle.Sensors);
+        var options = sensor.OptionsOf<Fleet.Actors.Devices.Gps.NmeaGpsOptions>();
+
+        Assert.Equal(("/dev/ttyACM0", 38400, System.IO.Ports.Parity.Even, "gps.trace"), (options.Serial.Port, options.Serial.BaudRate, options.Serial.Parity, options.Serial.RecordTo));
+        Assert.Equal((Fleet.Actors.Devices.Gps.GpsMode.Fix3D, TimeSpan.FromSeconds(5), Fleet.Actors.Devices.Gps.GpsTimeSource.Receiver), (options.MinMode, options.MaxFixAge, options.TimeSource));
+    }
+
+    [Fact]
     public void Overlay_should_reach_akka_settings_in_the_merged_tree()
     {
         var overlay = _folder.Overlay("akka.persistence.journal.sql.batch-size = 7\n");
@@ -158,6 +171,26 @@ public sealed class AgentConfigurationTests : IDisposable
             "fleet.sensors[1].rate-hz", "must be between 0.001 and 100000 (got 0)"
         },
         {
+            "fleet.sensors = [ { id = gps, type = gps-nmea } ]",
+            "fleet.sensors[0].port", "is required (a device path such as /dev/ttyUSB0), or give replay { file = ... }"
+        },
+        {
+            "fleet.sensors = [ { id = gps, type = gps-nmea, port = \"/dev/ttyUSB0\", min-mode = 4d } ]",
+            "fleet.sensors[0].min-mode", "must be 2d or 3d (got \"4d\")"
+        },
+        {
+            "fleet.sensors = [ { id = gps, type = gps-nmea, port = \"/dev/ttyUSB0\", baud = 12 } ]",
+            "fleet.sensors[0].baud", "must be between 50 and 4000000 (got 12)"
+        },
+        {
+            "fleet.sensors = [ { id = gps, type = gps-nmea, port = \"/dev/ttyUSB0\", prot = 1 } ]",
+            "fleet.sensors[0].prot", "is not a known setting (misspelt?)"
+        },
+        {
+            "fleet.sensors = [ { id = gps, type = gps-nmea, replay { file = \"/nonexistent/gps.log\" } } ]",
+            "fleet.sensors[0].replay.file", "does not exist: /nonexistent/gps.log"
+        },
+        {
             "fleet.sensors = [ { id = gps, type = sim-gps, rate-hz = fast } ]",
             "fleet.sensors[0].rate-hz", "must be a number (got \"fast\")"
         },
@@ -180,7 +213,7 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.simulation.route = atlantis", "fleet.simulation.route", "must be one of hamburg-port (got \"atlantis\")" },
         {
             "fleet.sensors = [ { id = lidar, type = sim-lidar } ]",
-            "fleet.sensors[0].type", "unknown driver type \"sim-lidar\" (known: sim-gps, sim-imu, sim-obd)"
+            "fleet.sensors[0].type", "unknown driver type \"sim-lidar\" (known: gps-nmea, "
         },
         {
             "fleet.sensors = [ { id = gps, type = sim-gps }, { id = gps, type = sim-imu } ]",

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Fleet.Actors.Devices.Serial;
+using Fleet.Actors.Host.Cli;
+using Fleet.Actors.Host.Tests.Support;
+using Fleet.Actors.Testing;
+
+namespace Fleet.Actors.Host.Tests.Cli;
+
+/// <summary><c>fleet-agent decode</c>: one JSON object per reading of a capture, comparable with another decoder's output.</summary>
+public sealed class DecodeCommandTests : IDisposable
+{
+    private readonly ConfigFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Decode_nmea_should_print_one_json_fix_per_epoch_matching_gpsd()
+    {
+        var capture = Path.Combine(GpsdCaptures.Directory, "mt3339.log");
+        var result = await AgentProcess.RunAsync(_folder.Root, null, "decode", "nmea", capture);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var fixes = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(30, fixes.Count);
+        var first = fixes[0];
+        Assert.Equal("2015-04-13T20:26:40.000Z", first.GetProperty("time").GetString());
+        Assert.Equal(3, first.GetProperty("mode").GetInt32());
+        Assert.Equal(44.068843333, first.GetProperty("lat").GetDouble(), 9);
+        Assert.Equal(-121.314191667, first.GetProperty("lon").GetDouble(), 9);
+        Assert.Equal(1127.7, first.GetProperty("alt").GetDouble(), 6);
+        Assert.Equal(225.97, first.GetProperty("track").GetDouble(), 6);
+        Assert.Equal(0.0154, first.GetProperty("speed").GetDouble(), 4);
+        Assert.Contains("30 fixes; 138 sentences decoded, 0 ignored, 0 refused", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Refused_lines_should_be_reported_with_their_line_number_in_the_file()
+    {
+        var capture = _folder.Overlay(
+            "# a comment\n" + NmeaText.Sentence("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") +
+            "$GPGGA,123520,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*00\n", "capture.log");
+        var output = new StringWriter();
+        var errors = new StringWriter();
+
+        var summary = DecodeCommand.DecodeNmea(DecodeCommand.CaptureLines(capture), output, errors);
+
+        Assert.Equal("1 fixes; 1 sentences decoded, 0 ignored, 1 refused", summary);
+        Assert.StartsWith("line 3: checksum mismatch", errors.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_recorded_trace_should_decode_like_the_plain_capture_of_the_same_bytes()
+    {
+        var lines = GpsdCaptures.Lines("ublox-lea-4h.log").Where(l => l.Length > 0).ToList();
+        var plain = _folder.Overlay(string.Join("\n", lines) + "\n", "plain.log");
+        var trace = _folder.Overlay(
+            SerialTrace.Header + "\n" + string.Join("\n", lines.Select((l, i) =>
+                SerialTrace.FormatLine(new TraceChunk(i * 100, TraceDirection.FromDevice, System.Text.Encoding.Latin1.GetBytes(l + "\r\n"))))) + "\n",
+            "capture.trace");
+
+        var fromPlain = new StringWriter();
+        var fromTrace = new StringWriter();
+        DecodeCommand.DecodeNmea(DecodeCommand.CaptureLines(plain), fromPlain, TextWriter.Null);
+        DecodeCommand.DecodeNmea(DecodeCommand.CaptureLines(trace), fromTrace, TextWriter.Null);
+
+        Assert.NotEmpty(fromPlain.ToString());
+        Assert.Equal(fromPlain.ToString(), fromTrace.ToString());
+    }
+
+    [Fact]
+    public async Task Decode_of_a_missing_file_should_exit_1()
+    {
+        var result = await AgentProcess.RunAsync(_folder.Root, null, "decode", "nmea", Path.Combine(_folder.Root, "missing.log"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("does not exist", result.StandardError, StringComparison.Ordinal);
+    }
+}
