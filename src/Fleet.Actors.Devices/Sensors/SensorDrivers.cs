@@ -1,4 +1,6 @@
 using Fleet.Actors.Core.Configuration;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Devices.Can;
 using Fleet.Actors.Devices.Gps;
 using Fleet.Actors.Devices.Simulation;
 
@@ -8,7 +10,8 @@ namespace Fleet.Actors.Devices.Sensors;
 /// <param name="VehicleId">The vehicle the sensor belongs to.</param>
 /// <param name="Time">The clock.</param>
 /// <param name="Simulation">The simulated vehicle, for simulated drivers.</param>
-public sealed record DriverContext(string VehicleId, TimeProvider Time, SimulationContext Simulation);
+/// <param name="Metrics">The agent's metrics, for drivers that count more than the sensor actor does (null in tests and benchmarks).</param>
+public sealed record DriverContext(string VehicleId, TimeProvider Time, SimulationContext Simulation, AgentMetrics? Metrics = null);
 
 /// <summary>Creates drivers of one type and checks their options at start.</summary>
 public interface ISensorDriverFactory
@@ -40,7 +43,9 @@ public sealed class SensorDriverRegistry
         .Register(new SimulatedDriverFactory(SimulatedGpsDriver.TypeName, (s, c) => new SimulatedGpsDriver(s, c)))
         .Register(new SimulatedDriverFactory(SimulatedObdDriver.TypeName, (s, c) => new SimulatedObdDriver(s, c)))
         .Register(new SimulatedDriverFactory(SimulatedImuDriver.TypeName, (s, c) => new SimulatedImuDriver(s, c)))
-        .Register(new NmeaGpsDriverFactory());
+        .Register(new NmeaGpsDriverFactory())
+        .Register(new SlcanDriverFactory())
+        .Register(new SocketCanDriverFactory());
 
     /// <summary>Known types, for error messages.</summary>
     public IEnumerable<string> Types => _factories.Keys.Order(StringComparer.Ordinal);

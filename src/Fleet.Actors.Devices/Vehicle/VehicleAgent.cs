@@ -51,7 +51,7 @@ internal sealed class VehicleAgent : ReceiveActor
             .WithAutoReset(TimeSpan.FromSeconds(60));
         var log = Context.ActorOf(BackoffSupervisor.Props(logOptions), "wal");
         var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, time), "uplink");
-        var context = new DriverContext(settings.VehicleId, time, simulation);
+        var context = new DriverContext(settings.VehicleId, time, simulation, metrics);
         var sensors = Context.ActorOf(SensorSupervisor.Props(settings.VehicleId, settings.Sensors, drivers, context, log, metrics), "sensors");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, walMetrics, uplinkMetrics, metrics), "summary");
