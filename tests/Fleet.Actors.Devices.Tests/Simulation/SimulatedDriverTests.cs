@@ -44,9 +44,9 @@ public sealed class SimulatedDriverTests
     private static long Ms(TimeSpan offset) => (Start + offset).ToUnixTimeMilliseconds();
 
     [Fact]
-    public void Default_registry_should_know_the_three_simulated_drivers()
+    public void Default_registry_should_know_the_three_simulated_drivers_and_the_mpu6050()
     {
-        Assert.Equal(["sim-gps", "sim-imu", "sim-obd"], SensorDriverRegistry.Default.Types);
+        Assert.Equal(["imu-mpu6050", "sim-gps", "sim-imu", "sim-obd"], SensorDriverRegistry.Default.Types);
     }
 
     [Theory]

@@ -180,7 +180,11 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.simulation.route = atlantis", "fleet.simulation.route", "must be one of hamburg-port (got \"atlantis\")" },
         {
             "fleet.sensors = [ { id = lidar, type = sim-lidar } ]",
-            "fleet.sensors[0].type", "unknown driver type \"sim-lidar\" (known: sim-gps, sim-imu, sim-obd)"
+            "fleet.sensors[0].type", "unknown driver type \"sim-lidar\" (known: imu-mpu6050, sim-gps, sim-imu, sim-obd)"
+        },
+        {
+            "fleet.sensors = [ { id = imu, type = imu-mpu6050, simulated = on, accel-range-g = 3 } ]",
+            "fleet.sensors[0].accel-range-g", "must be one of 2, 4, 8, 16 (got 3)"
         },
         {
             "fleet.sensors = [ { id = gps, type = sim-gps }, { id = gps, type = sim-imu } ]",
