@@ -76,13 +76,15 @@ public sealed class SimulatedImuDriver(SensorSettings settings, DriverContext co
     protected override IEnumerable<ReadingValue> Sample(long timestampMs, VehicleState state)
     {
         var vibration = state.Speed > 0.3 ? 0.15 : 0.03;
+        // The wire's frame: y left, z up, yaw anticlockwise; the model's lateral acceleration and yaw
+        // rate are positive to the right (clockwise seen from above), hence the signs.
         var motion = new MotionValue(
             Math.Round(state.LongitudinalAcceleration + Noise(vibration), 3),
-            Math.Round(state.LateralAcceleration + Noise(vibration), 3),
+            Math.Round(-state.LateralAcceleration + Noise(vibration), 3),
             Math.Round(Gravity + Noise(vibration * 1.5), 3),
             Math.Round(Noise(0.2), 2),
             Math.Round(Noise(0.2), 2),
-            Math.Round(state.YawRate + Noise(0.2), 2));
+            Math.Round(-state.YawRate + Noise(0.2), 2));
         // Fed before anything is yielded, so the detector sees every sample even if enumeration stops early.
         _events.Clear();
         _detector.Add(timestampMs, motion.AccelX, motion.AccelY, _events);
