@@ -8,7 +8,8 @@ namespace Fleet.Actors.Devices.Sensors;
 
 /// <summary>
 /// One sensor: opens its driver, reads in a loop through <c>PipeTo</c> (never blocking), validates
-/// every value and tells the valid ones to the write-ahead log. Anything wrong with the device
+/// every value and tells the valid ones to the write-ahead log; valid driving events are then also
+/// published on the EventStream as <see cref="HarshDrivingDetected"/>. Anything wrong with the device
 /// (open failure, I/O error, stall) makes it throw, so that its <c>BackoffSupervisor</c> parent
 /// stops it and starts a fresh one after the backoff (first retry after 5 s by default).
 /// </summary>
@@ -16,6 +17,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
 {
     private const string StallTimer = "stall-check";
 
+    private readonly string _vehicleId;
     private readonly SensorSettings _settings;
     private readonly Func<ISensorDriver> _driverFactory;
     private readonly IActorRef _log;
@@ -28,8 +30,9 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
     private long _waitingSince;
     private bool _up;
 
-    public SensorActor(SensorSettings settings, Func<ISensorDriver> driverFactory, IActorRef log, SensorMetrics metrics, TimeProvider time)
+    public SensorActor(string vehicleId, SensorSettings settings, Func<ISensorDriver> driverFactory, IActorRef log, SensorMetrics metrics, TimeProvider time)
     {
+        _vehicleId = vehicleId;
         _settings = settings;
         _driverFactory = driverFactory;
         _log = log;
@@ -43,8 +46,9 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Props for one sensor actor.</summary>
-    public static Props Props(SensorSettings settings, Func<ISensorDriver> driverFactory, IActorRef log, SensorMetrics metrics, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new SensorActor(settings, driverFactory, log, metrics, time ?? TimeProvider.System));
+    public static Props Props(string vehicleId, SensorSettings settings, Func<ISensorDriver> driverFactory, IActorRef log, SensorMetrics metrics,
+        TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new SensorActor(vehicleId, settings, driverFactory, log, metrics, time ?? TimeProvider.System));
 
     protected override void PreStart()
     {
@@ -127,6 +131,10 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
         _log.Tell(new WalProtocol.LogReadings(readings));
         _metrics.ReadSuccess.Inc(readings.Count);
         _metrics.LastSeen.Set(readings[^1].TimestampMs / 1000.0);
+        // After the log has been told (it sees the event first), for alerts and cameras.
+        foreach (var reading in readings)
+            if (reading.Value is DrivingEventValue drivingEvent)
+                Context.System.EventStream.Publish(new HarshDrivingDetected(_vehicleId, _settings.Id, reading.TimestampMs, drivingEvent));
     }
 
     private void Invalid(string reason, string? excerpt)

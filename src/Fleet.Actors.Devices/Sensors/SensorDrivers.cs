@@ -2,6 +2,7 @@ using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Devices.Can;
 using Fleet.Actors.Devices.Gps;
+using Fleet.Actors.Devices.Imu;
 using Fleet.Actors.Devices.Simulation;
 
 namespace Fleet.Actors.Devices.Sensors;
@@ -45,7 +46,8 @@ public sealed class SensorDriverRegistry
         .Register(new SimulatedDriverFactory(SimulatedImuDriver.TypeName, (s, c) => new SimulatedImuDriver(s, c)))
         .Register(new NmeaGpsDriverFactory())
         .Register(new SlcanDriverFactory())
-        .Register(new SocketCanDriverFactory());
+        .Register(new SocketCanDriverFactory())
+        .Register(new ImuDriverFactory());
 
     /// <summary>Known types, for error messages.</summary>
     public IEnumerable<string> Types => _factories.Keys.Order(StringComparer.Ordinal);

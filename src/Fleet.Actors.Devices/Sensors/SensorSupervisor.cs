@@ -47,7 +47,7 @@ internal sealed class SensorSupervisor : ReceiveActor
             var sensorMetrics = new SensorMetrics(metrics, vehicleId, sensor.Id);
             // Down until its actor has opened the device.
             sensorMetrics.Down.Set(1);
-            var props = SensorActor.Props(sensor, () => factory.Create(sensor, context), log, sensorMetrics, context.Time);
+            var props = SensorActor.Props(vehicleId, sensor, () => factory.Create(sensor, context), log, sensorMetrics, context.Time);
             var options = Backoff.OnFailure(props, "device", sensor.MinBackoff, sensor.MaxBackoff, sensor.RandomFactor, maxNrOfRetries: -1)
                 .WithAutoReset(sensor.MinBackoff + sensor.StallTimeout)
                 .WithSupervisorStrategy(new OneForOneStrategy(ex =>

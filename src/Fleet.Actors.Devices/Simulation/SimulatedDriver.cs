@@ -118,12 +118,7 @@ public abstract class SimulatedDriver : ISensorDriver
     protected abstract ReadingValue ImpossibleValue();
 
     /// <summary>Gaussian noise with standard deviation <paramref name="sigma"/>.</summary>
-    protected double Noise(double sigma)
-    {
-        var u1 = 1.0 - _random.NextDouble();
-        var u2 = _random.NextDouble();
-        return sigma * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-    }
+    protected double Noise(double sigma) => SimulationNoise.Gaussian(_random, sigma);
 
     private bool Chance(double probability) => probability > 0 && _random.NextDouble() < probability;
 
@@ -131,6 +126,18 @@ public abstract class SimulatedDriver : ISensorDriver
     {
         var slow = Knobs.SlowResponse;
         return slow > TimeSpan.Zero ? Task.Delay(slow, _time, cancellationToken) : Task.CompletedTask;
+    }
+}
+
+/// <summary>Noise shared by the simulated devices.</summary>
+internal static class SimulationNoise
+{
+    /// <summary>Gaussian noise with standard deviation <paramref name="sigma"/> (Box–Muller).</summary>
+    public static double Gaussian(Random random, double sigma)
+    {
+        var u1 = 1.0 - random.NextDouble();
+        var u2 = random.NextDouble();
+        return sigma * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 }
 

@@ -1,4 +1,5 @@
 using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Devices.Imu;
 using Fleet.Actors.Devices.Sensors;
 
 namespace Fleet.Actors.Devices.Simulation;
@@ -59,23 +60,36 @@ public sealed class SimulatedObdDriver(SensorSettings settings, DriverContext co
     protected override ReadingValue ImpossibleValue() => new MeasurementValue("engine_rpm", double.NaN, "rpm");
 }
 
-/// <summary>An inertial sensor: vehicle-frame accelerations and yaw rate with vibration noise.</summary>
+/// <summary>
+/// An inertial sensor: vehicle-frame accelerations and yaw rate with vibration noise, and the
+/// harsh brakes, accelerations and corners that a <see cref="HarshDrivingDetector"/> (default
+/// thresholds) finds in them, as <see cref="DrivingEventValue"/>s stamped with the sample that ended them.
+/// </summary>
 public sealed class SimulatedImuDriver(SensorSettings settings, DriverContext context) : SimulatedDriver(settings, context)
 {
     /// <summary>Configuration type name.</summary>
     public const string TypeName = "sim-imu";
     private const double Gravity = 9.80665;
+    private readonly HarshDrivingDetector _detector = new(new HarshDrivingSettings());
+    private readonly List<TimedValue> _events = new();
 
     protected override IEnumerable<ReadingValue> Sample(long timestampMs, VehicleState state)
     {
         var vibration = state.Speed > 0.3 ? 0.15 : 0.03;
-        yield return new MotionValue(
+        // The wire's frame: y left, z up, yaw anticlockwise; the model's lateral acceleration and yaw
+        // rate are positive to the right (clockwise seen from above), hence the signs.
+        var motion = new MotionValue(
             Math.Round(state.LongitudinalAcceleration + Noise(vibration), 3),
-            Math.Round(state.LateralAcceleration + Noise(vibration), 3),
+            Math.Round(-state.LateralAcceleration + Noise(vibration), 3),
             Math.Round(Gravity + Noise(vibration * 1.5), 3),
             Math.Round(Noise(0.2), 2),
             Math.Round(Noise(0.2), 2),
-            Math.Round(state.YawRate + Noise(0.2), 2));
+            Math.Round(-state.YawRate + Noise(0.2), 2));
+        // Fed before anything is yielded, so the detector sees every sample even if enumeration stops early.
+        _events.Clear();
+        _detector.Add(timestampMs, motion.AccelX, motion.AccelY, _events);
+        yield return motion;
+        foreach (var detected in _events) yield return detected.Value;
     }
 
     protected override string GarbageFrame() => "\u00A5\u0000\u0013\u00FF";

@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Testing;
 using Fleet.Actors.Devices.Can;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Serial;

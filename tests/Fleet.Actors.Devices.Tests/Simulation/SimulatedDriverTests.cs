@@ -44,9 +44,9 @@ public sealed class SimulatedDriverTests
     private static long Ms(TimeSpan offset) => (Start + offset).ToUnixTimeMilliseconds();
 
     [Fact]
-    public void Default_registry_should_know_the_three_simulated_drivers()
+    public void Default_registry_should_know_the_simulated_and_the_real_drivers()
     {
-        Assert.Equal(["sim-gps", "sim-imu", "sim-obd"], SensorDriverRegistry.Default.Types);
+        Assert.Equal(["gps-nmea", "imu-mpu6050", "j1939-slcan", "j1939-socketcan", "sim-gps", "sim-imu", "sim-obd"], SensorDriverRegistry.Default.Types);
     }
 
     [Theory]

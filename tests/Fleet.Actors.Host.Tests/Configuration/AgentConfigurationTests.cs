@@ -217,6 +217,10 @@ public sealed class AgentConfigurationTests : IDisposable
             "fleet.sensors[0].type", "unknown driver type \"sim-lidar\" (known: "
         },
         {
+            "fleet.sensors = [ { id = imu, type = imu-mpu6050, simulated = on, accel-range-g = 3 } ]",
+            "fleet.sensors[0].accel-range-g", "must be one of 2, 4, 8, 16 (got 3)"
+        },
+        {
             "fleet.sensors = [ { id = gps, type = sim-gps }, { id = gps, type = sim-imu } ]",
             "fleet.sensors", "sensor id \"gps\" is used more than once"
         },
