@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
+using Fleet.Actors.Devices.Can;
 using Fleet.Actors.Devices.Gps;
 using Fleet.Actors.Devices.Serial;
 
@@ -16,8 +17,8 @@ public static class DecodeCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var format = new Argument<string>("format") { Description = "What the capture holds: nmea" };
-        format.AcceptOnlyFromAmong("nmea");
+        var format = new Argument<string>("format") { Description = "What the capture holds: nmea (GPS), slcan (J1939 over CAN)" };
+        format.AcceptOnlyFromAmong("nmea", "slcan");
         var file = new Argument<FileInfo>("file") { Description = "A plain capture (one sentence or frame per line) or a trace written by record / record-to" };
         var command = new Command("decode", "Decode a capture file and print one JSON object per reading");
         command.Arguments.Add(format);
@@ -35,6 +36,7 @@ public static class DecodeCommand
             var summary = parse.GetValue(format) switch
             {
                 "nmea" => DecodeNmea(lines, stdout, Console.Error),
+                "slcan" => DecodeSlcan(lines, stdout, Console.Error),
                 var other => throw new InvalidOperationException($"no decoder for {other}"),
             };
             stdout.Flush();
@@ -63,6 +65,34 @@ public static class DecodeCommand
         decoder.Flush(fixes);
         count += WriteFixes(fixes, output);
         return $"{count} fixes; {decoder.Decoded} sentences decoded, {decoder.Ignored} ignored, {decoder.Malformed} refused";
+    }
+
+    /// <summary>
+    /// Decodes SLCAN frame lines as J1939, writing one JSON object per reading: line, the adapter's
+    /// time stamp in ms when the capture has them (<c>t</c>), then the reading (see <see cref="ReadingJson"/>).
+    /// Every value is kept (no thinning). Returns the summary line.
+    /// </summary>
+    public static string DecodeSlcan(IEnumerable<(int LineNumber, string Text)> lines, TextWriter output, TextWriter errors)
+    {
+        var numbered = lines.ToList();
+        int readings = 0, refused = 0;
+        foreach (var item in J1939Capture.DecodeSlcan(numbered.Select(l => l.Text)))
+        {
+            var lineNumber = numbered[item.Line - 1].LineNumber;
+            if (item.Malformed is { } bad)
+            {
+                refused++;
+                errors.WriteLine($"line {lineNumber}: {bad.Reason}: {bad.Excerpt}");
+                continue;
+            }
+            readings++;
+            output.WriteLine(ReadingJson.Format(item.Value!, json =>
+            {
+                json.WriteNumber("line", lineNumber);
+                if (item.TimestampMs is { } t) json.WriteNumber("t", t);
+            }));
+        }
+        return $"{readings} readings from {numbered.Count} lines; {refused} refused";
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Fleet.Actors.Devices.Can;
 using Fleet.Actors.Devices.Serial;
 using Fleet.Actors.Host.Cli;
 using Fleet.Actors.Host.Tests.Support;
@@ -65,6 +66,37 @@ public sealed class DecodeCommandTests : IDisposable
 
         Assert.NotEmpty(fromPlain.ToString());
         Assert.Equal(fromPlain.ToString(), fromTrace.ToString());
+    }
+
+    [Fact]
+    public void Decode_slcan_should_print_every_J1939_reading_with_its_line_and_time_stamp()
+    {
+        // EEC1 at 621 rpm, a tyre, a two-fault DM1 over BAM, a broken line and an unknown PGN.
+        var frames = new List<string>
+        {
+            Slcan.Encode(J1939Frames.Single(61444, 0x00, [0xF0, 0x7D, 0x7D, 0x68, 0x13, 0x00, 0xF0, 0x7D]), 1000),
+            Slcan.Encode(J1939Frames.Single(65268, 0x33, [0x12, 200, 0x80, 0x25, 0xFF, 0xFF, 0xFF, 0xFF]), 1010),
+        };
+        byte[] dm1 = [0x40, 0xFF, 0x6E, 0x00, 0x00, 0x03, 0xBE, 0x00, 0x04, 0x05];
+        frames.AddRange(J1939Frames.Bam(65226, 0x00, dm1).Select((f, i) => Slcan.Encode(f, 1020 + i * 50)));
+        frames.Add("T18FEF100X");
+        frames.Add(Slcan.Encode(J1939Frames.Single(0xFF42, 0x21, [1, 2, 3, 4, 5, 6, 7, 8]), 1200));
+        var capture = _folder.Overlay("# SLCAN capture\n" + string.Join("\r", frames) + "\r", "can.log");
+        var output = new StringWriter();
+        var errors = new StringWriter();
+
+        var summary = DecodeCommand.DecodeSlcan(DecodeCommand.CaptureLines(capture), output, errors);
+
+        var readings = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var rpm = readings.Single(r => r.GetProperty("type").GetString() == "measurement" && r.GetProperty("name").GetString() == "engine_rpm");
+        Assert.Equal((2, 1000L, 621.0), (rpm.GetProperty("line").GetInt32(), rpm.GetProperty("t").GetInt64(), rpm.GetProperty("value").GetDouble()));
+        var tyre = readings.Single(r => r.GetProperty("type").GetString() == "tyre");
+        Assert.Equal((0x12, 800.0), (tyre.GetProperty("location").GetInt32(), tyre.GetProperty("pressure_kpa").GetDouble()));
+        var faults = readings.Single(r => r.GetProperty("type").GetString() == "fault_codes");
+        Assert.Equal(["SPN 110 FMI 0", "SPN 190 FMI 4"], faults.GetProperty("faults").EnumerateArray().Select(f => f.GetProperty("code").GetString()));
+        Assert.True(faults.GetProperty("mil").GetBoolean());
+        Assert.StartsWith("line ", errors.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("1 refused", summary, StringComparison.Ordinal);
     }
 
     [Fact]

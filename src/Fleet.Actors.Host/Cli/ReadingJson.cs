@@ -1,0 +1,95 @@
+using System.Text;
+using System.Text.Json;
+using Fleet.Actors.Core.Telemetry;
+
+namespace Fleet.Actors.Host.Cli;
+
+/// <summary>
+/// Readings as one-line JSON objects for <c>decode</c>: a <c>type</c> named after the wire
+/// format's record body (position, measurement, tyre, fault_codes...) and its fields in SI units.
+/// </summary>
+public static class ReadingJson
+{
+    /// <summary>One reading, with optional context fields written first (line, timestamp...).</summary>
+    public static string Format(ReadingValue value, Action<Utf8JsonWriter>? context = null)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            context?.Invoke(json);
+            Write(json, value);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void Write(Utf8JsonWriter json, ReadingValue value)
+    {
+        switch (value)
+        {
+            case MeasurementValue m:
+                json.WriteString("type", "measurement");
+                json.WriteString("name", m.Name);
+                json.WriteNumber("value", m.Value);
+                json.WriteString("unit", m.Unit);
+                break;
+            case TyreValue t:
+                json.WriteString("type", "tyre");
+                json.WriteNumber("location", t.Location);
+                if (t.Pressure is { } kpa) json.WriteNumber("pressure_kpa", kpa);
+                if (t.Temperature is { } c) json.WriteNumber("temperature_c", c);
+                break;
+            case FaultCodesValue f:
+                json.WriteString("type", "fault_codes");
+                json.WriteString("source", f.Source);
+                if (f.Source == "j1939") json.WriteNumber("source_address", f.SourceAddress);
+                if (f.Mil is { } mil) json.WriteBoolean("mil", mil);
+                json.WriteStartArray("faults");
+                foreach (var fault in f.Faults)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("code", fault.Code);
+                    if (fault.Spn is { } spn) json.WriteNumber("spn", spn);
+                    if (fault.Fmi is { } fmi) json.WriteNumber("fmi", fmi);
+                    if (fault.Occurrences is { } oc) json.WriteNumber("occurrences", oc);
+                    json.WriteEndObject();
+                }
+                json.WriteEndArray();
+                break;
+            case VehicleInfoValue v:
+                json.WriteString("type", "vehicle_info");
+                json.WriteString("vin", v.Vin);
+                if (v.Protocol.Length > 0) json.WriteString("protocol", v.Protocol);
+                break;
+            case PositionValue p:
+                json.WriteString("type", "position");
+                json.WriteNumber("lat", p.Latitude);
+                json.WriteNumber("lon", p.Longitude);
+                json.WriteNumber("heading", p.Heading);
+                if (p.Altitude is { } alt) json.WriteNumber("alt", alt);
+                if (p.Speed is { } speed) json.WriteNumber("speed", speed);
+                if (p.Accuracy is { } acc) json.WriteNumber("accuracy", acc);
+                break;
+            case MotionValue m:
+                json.WriteString("type", "motion");
+                json.WriteNumber("accel_x", m.AccelX);
+                json.WriteNumber("accel_y", m.AccelY);
+                json.WriteNumber("accel_z", m.AccelZ);
+                if (m.GyroX is { } gx) json.WriteNumber("gyro_x", gx);
+                if (m.GyroY is { } gy) json.WriteNumber("gyro_y", gy);
+                if (m.GyroZ is { } gz) json.WriteNumber("gyro_z", gz);
+                break;
+            case DrivingEventValue e:
+                json.WriteString("type", "driving_event");
+                json.WriteString("event", e.Type);
+                json.WriteNumber("magnitude", e.Magnitude);
+                json.WriteNumber("duration_ms", e.Duration.TotalMilliseconds);
+                break;
+            default:
+                json.WriteString("type", value.GetType().Name);
+                json.WriteString("value", value.ToString());
+                break;
+        }
+    }
+}
