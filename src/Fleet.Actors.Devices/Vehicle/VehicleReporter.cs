@@ -18,6 +18,7 @@ internal sealed class VehicleReporter : ReceiveActor, IWithTimers
     private readonly WalMetrics _wal;
     private readonly UplinkMetrics _uplink;
     private readonly IReadOnlyList<SensorMetrics> _sensors;
+    private readonly IReadOnlyList<string> _sensorIds;
     private readonly ILoggingAdapter _logger = Context.GetLogger();
     private double _lastRead;
     private double _lastAccepted;
@@ -29,6 +30,7 @@ internal sealed class VehicleReporter : ReceiveActor, IWithTimers
         _wal = wal;
         _uplink = uplink;
         _sensors = settings.Sensors.Select(s => new SensorMetrics(metrics, settings.VehicleId, s.Id)).ToList();
+        _sensorIds = settings.Sensors.Select(s => s.Id).ToList();
         Receive<Tick>(_ => Report());
     }
 
@@ -52,10 +54,23 @@ internal sealed class VehicleReporter : ReceiveActor, IWithTimers
             $"{_settings.VehicleId} | sensors {active:F0}/{_sensors.Count} read {read:N0} (+{(read - _lastRead) / seconds:N0}/s, {errors:N0} bad) | " +
             $"logged seq {_wal.LastSequence.Value:N0} (+{(accepted - _lastAccepted) / seconds:N0}/s, {_wal.IntakeDropped.Value:N0} dropped) | " +
             $"acked {sent:N0} (+{(sent - _lastSent) / seconds:N0}/s) | backlog {_wal.UnsentEvents.Value:N0} | " +
-            $"broker {(_uplink.Connected.Value > 0 ? "online" : "OFFLINE")} | evicted {_wal.Evicted.Value:N0}"));
+            $"broker {(_uplink.Connected.Value > 0 ? "online" : "OFFLINE")} | evicted {_wal.Evicted.Value:N0}{DownSensors()}"));
         _lastRead = read;
         _lastAccepted = accepted;
         _lastSent = sent;
+    }
+
+    // " | down: gps (last seen 12 s ago), can (never seen)" while any sensor is down.
+    private string DownSensors()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        var down = _sensors.Select((s, i) => (Id: _sensorIds[i], Metrics: s))
+            .Where(s => s.Metrics.Down.Value > 0)
+            .Select(s => s.Metrics.LastSeen.Value > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{s.Id} (last seen {now - s.Metrics.LastSeen.Value:N0} s ago)")
+                : $"{s.Id} (never seen)")
+            .ToList();
+        return down.Count == 0 ? "" : " | down: " + string.Join(", ", down);
     }
 
     private sealed class Tick

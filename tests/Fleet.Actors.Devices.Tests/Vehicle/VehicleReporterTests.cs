@@ -35,12 +35,17 @@ public sealed class VehicleReporterTests : TestKit
     private void StartSensorsAndAwaitUp()
     {
         _fakes.Device("gps-1").StreamEvery = TimeSpan.FromMilliseconds(20);
+        StartSensors();
+        AwaitCondition(() => MetricValues.Read(_metrics, "sensor_down", (AgentMetrics.VehicleLabel, VehicleId), ("sensor", "gps-1")) == 0,
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10));
+    }
+
+    private void StartSensors()
+    {
         var simulation = SimulationContext.For(VehicleId, new SimulationSettings(), TimeProvider.System);
         var context = new DriverContext(VehicleId, TimeProvider.System, simulation);
         Sys.ActorOf(SensorSupervisor.Props(VehicleId, Settings.Sensors, new SensorDriverRegistry().Register(_fakes), context,
             CreateTestProbe().Ref, _metrics), "sensors");
-        AwaitCondition(() => MetricValues.Read(_metrics, "sensor_down", (AgentMetrics.VehicleLabel, VehicleId), ("sensor", "gps-1")) == 0,
-            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10));
     }
 
     private IActorRef StartReporter()
@@ -62,6 +67,23 @@ public sealed class VehicleReporterTests : TestKit
         StartReporter();
 
         logs.FishForMessage<Info>(i => i.Message.ToString()!.StartsWith($"{VehicleId} | sensors 1/1 read ", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void VehicleReporter_should_name_the_sensors_that_are_down()
+    {
+        // The device is unplugged from the start: the sensor is down and has never delivered.
+        _fakes.Device("gps-1").Disconnected = true;
+        StartSensors();
+        AwaitCondition(() => MetricValues.Read(_metrics, "sensor_down", (AgentMetrics.VehicleLabel, VehicleId), ("sensor", "gps-1")) == 1,
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10));
+        var logs = CreateTestProbe();
+        Sys.EventStream.Subscribe(logs.Ref, typeof(Info));
+
+        StartReporter();
+
+        logs.FishForMessage<Info>(i => i.Message.ToString()!.EndsWith(" | down: gps-1 (never seen)", StringComparison.Ordinal),
             TimeSpan.FromSeconds(5));
     }
 
