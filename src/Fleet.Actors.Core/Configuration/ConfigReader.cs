@@ -200,14 +200,13 @@ public sealed class ConfigReader
     public IReadOnlyList<ConfigReader> Objects(string key)
     {
         if (!Present(key)) return [];
-        var value = _config.GetValue(key);
-        if (!value.IsArray())
+        var items = ListItems(key);
+        if (items is null)
         {
             Problem(key, "must be a list [ { ... }, ... ]");
             return [];
         }
         var readers = new List<ConfigReader>();
-        var items = value.GetArray();
         for (var i = 0; i < items.Count; i++)
         {
             if (!items[i].IsObject())
@@ -218,6 +217,18 @@ public sealed class ConfigReader
             readers.Add(Child(new ConfigReader(new Config(new HoconRoot(items[i])), FullKey($"{key}[{i}]"), _problems)));
         }
         return readers;
+    }
+
+    /// <summary>
+    /// The items of a list (an empty list included: Akka's HOCON does not call <c>[]</c> an array);
+    /// null when the key is absent or its value is not a list. Marks the key as read.
+    /// </summary>
+    public IReadOnlyList<HoconValue>? ListItems(string key)
+    {
+        if (!Present(key)) return null;
+        var value = _config.GetValue(key);
+        if (value.IsArray()) return value.GetArray().ToList();
+        return value.Values is [HoconArray { Count: 0 }] ? [] : null;
     }
 
     /// <summary>The whole subtree of this reader, for components that read their own options.</summary>

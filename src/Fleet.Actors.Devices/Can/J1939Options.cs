@@ -37,9 +37,7 @@ public sealed record J1939Options
     {
         const string key = "source-addresses";
         if (!sensor.Has(key)) return null;
-        var value = sensor.Raw.GetValue(key);
-        // Akka's HOCON does not call an empty list [] an array.
-        var items = value.IsArray() ? value.GetArray() : value.Values is [HoconArray { Count: 0 }] ? [] : null;
+        var items = sensor.ListItems(key);
         if (items is null)
         {
             sensor.Problem(key, "must be a list of source addresses such as [0, 11] (leave it out to accept every source)");

@@ -133,6 +133,13 @@ public sealed class AgentConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Empty_sensor_list_should_mean_no_sensors()
+    {
+        var overlay = _folder.Overlay("fleet.sensors = []\n");
+        Assert.Empty(_folder.Load(overlay).Vehicle.Sensors);
+    }
+
+    [Fact]
     public void Serial_sensor_should_get_its_driver_options_from_its_own_keys()
     {
         var overlay = _folder.Overlay("""
