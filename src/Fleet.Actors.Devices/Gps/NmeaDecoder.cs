@@ -28,8 +28,9 @@ public sealed class NmeaDecoder(bool requireChecksum = true)
     private const double KnotsToMetresPerSecond = 1852.0 / 3600.0;
 
     private readonly Epoch _epoch = new();
+    private readonly Range[] _fieldBuffer = new Range[NmeaSentence.MaxFields];
+    // Per talker (GP, GL, GB...): the GSV group in progress and its last complete satellite count.
     private readonly Dictionary<string, GsvGroup> _gsv = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _inView = new(StringComparer.Ordinal);
     private GpsMode _previousMode;
     private DateOnly? _date;
     private TimeSpan _dateTimeOfDay;
@@ -49,7 +50,7 @@ public sealed class NmeaDecoder(bool requireChecksum = true)
     /// </summary>
     public NmeaOutcome Decode(ReadOnlySpan<char> line, List<GpsFix> fixes, out string? problem)
     {
-        if (!NmeaSentence.TryParse(line, out var sentence, out problem))
+        if (!NmeaSentence.TryParse(line, _fieldBuffer, out var sentence, out problem))
         {
             Malformed++;
             return NmeaOutcome.Malformed;
@@ -256,13 +257,11 @@ public sealed class NmeaDecoder(bool requireChecksum = true)
         if (!TryInt(s.Field(2), out var number, allowEmpty: false) || number < 1 || number > total) return "GSV: bad sentence number";
         if (!TryInt(s.Field(3), out var inView, allowEmpty: false) || inView is < 0 or > 255) return "GSV: bad satellites-in-view count";
 
-        var fields = 0;
-        foreach (var _ in s.Fields) fields++;
-        var blocks = (fields - 3) / 4;
+        var blocks = (s.FieldCount - 3) / 4;
         if (blocks > 4 || (number < total && blocks < 4)) return "GSV: wrong number of satellite blocks";
 
-        var talker = s.Talker.ToString();
-        if (!_gsv.TryGetValue(talker, out var group)) _gsv[talker] = group = new GsvGroup();
+        var byTalker = _gsv.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (!byTalker.TryGetValue(s.Talker, out var group)) _gsv[s.Talker.ToString()] = group = new GsvGroup();
         if (number == 1)
         {
             group.Total = total!.Value;
@@ -281,9 +280,9 @@ public sealed class NmeaDecoder(bool requireChecksum = true)
         group.Next++;
         if (number == total)
         {
-            _inView[talker] = inView!.Value;
+            group.InView = inView!.Value;
             var sum = 0;
-            foreach (var count in _inView.Values) sum += count;
+            foreach (var each in _gsv.Values) sum += each.InView;
             _epoch.SatellitesInView = sum;
             group.Next = 0;
         }
@@ -440,6 +439,7 @@ public sealed class NmeaDecoder(bool requireChecksum = true)
     {
         public int Total;
         public int Next;
+        public int InView;
     }
 
     /// <summary>The epoch being assembled; reused, so decoding allocates only the finished fix.</summary>

@@ -12,12 +12,17 @@ public readonly ref struct NmeaSentence
     /// <summary>Longest sentence accepted (without the start character and the line end).</summary>
     public const int MaxLength = 120;
 
-    private readonly ReadOnlySpan<char> _body;
+    /// <summary>Most fields a sentence can have within <see cref="MaxLength"/> (size of a field buffer).</summary>
+    public const int MaxFields = MaxLength + 1;
 
-    private NmeaSentence(ReadOnlySpan<char> body, ReadOnlySpan<char> address, bool hasChecksum)
+    private readonly ReadOnlySpan<char> _body;
+    private readonly ReadOnlySpan<Range> _fields;
+
+    private NmeaSentence(ReadOnlySpan<char> body, ReadOnlySpan<Range> fields, bool hasChecksum)
     {
         _body = body;
-        Address = address;
+        _fields = fields;
+        Address = body[fields[0]];
         HasChecksum = hasChecksum;
     }
 
@@ -39,9 +44,10 @@ public readonly ref struct NmeaSentence
     /// <summary>
     /// Checks the framing and the checksum of a line. Leading noise before the first <c>$</c> is
     /// skipped (a receiver's line that started mid-stream); a sentence without a checksum passes
-    /// with <see cref="HasChecksum"/> false, for the caller to decide.
+    /// with <see cref="HasChecksum"/> false, for the caller to decide. The fields are located once,
+    /// into <paramref name="fieldBuffer"/> (at least <see cref="MaxFields"/> long, reused by the caller).
     /// </summary>
-    public static bool TryParse(ReadOnlySpan<char> line, out NmeaSentence sentence, out string? problem)
+    public static bool TryParse(ReadOnlySpan<char> line, Span<Range> fieldBuffer, out NmeaSentence sentence, out string? problem)
     {
         sentence = default;
         line = line.TrimEnd("\r\n \t\0");
@@ -93,14 +99,14 @@ public readonly ref struct NmeaSentence
                 return false;
             }
         }
-        var comma = body.IndexOf(',');
-        var address = comma < 0 ? body : body[..comma];
+        var count = body.Split(fieldBuffer, ',');
+        var address = body[fieldBuffer[0]];
         if (address.Length is < 2 or > 8 || !IsAddress(address))
         {
             problem = "bad address field";
             return false;
         }
-        sentence = new NmeaSentence(body, address, star >= 0);
+        sentence = new NmeaSentence(body, fieldBuffer[..count], star >= 0);
         problem = null;
         return true;
     }
@@ -114,63 +120,15 @@ public readonly ref struct NmeaSentence
     }
 
     /// <summary>Field <paramref name="index"/> (1 = the first after the address); empty when absent.</summary>
-    public ReadOnlySpan<char> Field(int index)
-    {
-        var rest = _body;
-        for (var i = 0; i < index; i++)
-        {
-            var comma = rest.IndexOf(',');
-            if (comma < 0) return [];
-            rest = rest[(comma + 1)..];
-        }
-        var end = rest.IndexOf(',');
-        return end < 0 ? rest : rest[..end];
-    }
+    public ReadOnlySpan<char> Field(int index) => index < _fields.Length ? _body[_fields[index]] : [];
 
-    /// <summary>The fields after the address, for sentences read field by field.</summary>
-    public FieldEnumerator Fields => new(_body);
+    /// <summary>Fields after the address.</summary>
+    public int FieldCount => _fields.Length - 1;
 
     private static bool IsAddress(ReadOnlySpan<char> address)
     {
         foreach (var c in address)
             if (!char.IsAsciiLetterOrDigit(c)) return false;
         return true;
-    }
-
-    /// <summary>Walks the fields of a sentence in order.</summary>
-    public ref struct FieldEnumerator
-    {
-        private ReadOnlySpan<char> _rest;
-        private bool _done;
-
-        internal FieldEnumerator(ReadOnlySpan<char> body)
-        {
-            var comma = body.IndexOf(',');
-            _rest = comma < 0 ? [] : body[(comma + 1)..];
-            _done = comma < 0;
-            Current = default;
-        }
-
-        /// <summary>The current field.</summary>
-        public ReadOnlySpan<char> Current { get; private set; }
-
-        /// <summary>Moves to the next field.</summary>
-        public bool MoveNext()
-        {
-            if (_done) return false;
-            var comma = _rest.IndexOf(',');
-            if (comma < 0)
-            {
-                Current = _rest;
-                _done = true;
-                return true;
-            }
-            Current = _rest[..comma];
-            _rest = _rest[(comma + 1)..];
-            return true;
-        }
-
-        /// <summary>For <c>foreach</c>.</summary>
-        public readonly FieldEnumerator GetEnumerator() => this;
     }
 }
