@@ -65,16 +65,14 @@ public class NmeaParserBenchmarks
     {
         var framer = new LineFramer(NmeaSentence.MaxLength * 2, (byte)'\n', (byte)'\r');
         var decoder = new NmeaDecoder();
-        var lines = new List<LineFramer.Line>(_lines.Length);
-        framer.Feed(_bytes, lines);
         var positions = 0;
-        foreach (var line in lines)
+        framer.Feed(_bytes, (line, overlong) =>
         {
-            decoder.Decode(line.Text, _fixes, out _);
+            decoder.Decode(line, _fixes, out _);
             foreach (var fix in _fixes)
                 if (fix.HasPosition && fix.ToPosition() is not null) positions++;
             _fixes.Clear();
-        }
+        });
         return positions;
     }
 }

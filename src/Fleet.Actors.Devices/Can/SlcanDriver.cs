@@ -84,7 +84,7 @@ public sealed class SlcanDriver : SerialLineDriver
     }
 
     /// <inheritdoc />
-    protected override void Decode(string line, long receivedMs, List<TimedValue> values, List<MalformedFrame> malformed)
+    protected override void Decode(ReadOnlySpan<char> line, long receivedMs, List<TimedValue> values, List<MalformedFrame> malformed)
     {
         var parsed = Slcan.Parse(line);
         AdapterErrors += parsed.AdapterErrors;
@@ -95,7 +95,7 @@ public sealed class SlcanDriver : SerialLineDriver
                 _metrics?.Publish(Decoder);
                 break;
             case SlcanLineKind.Malformed:
-                malformed.Add(new MalformedFrame(parsed.Problem!, line));
+                malformed.Add(new MalformedFrame(parsed.Problem!, line.ToString()));
                 break;
         }
     }

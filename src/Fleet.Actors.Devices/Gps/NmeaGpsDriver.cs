@@ -75,15 +75,15 @@ public sealed class NmeaGpsDriver : SerialLineDriver
     public NmeaDecoder Decoder => _decoder;
 
     /// <inheritdoc />
-    protected override void Decode(string line, long receivedMs, List<TimedValue> values, List<MalformedFrame> malformed)
+    protected override void Decode(ReadOnlySpan<char> line, long receivedMs, List<TimedValue> values, List<MalformedFrame> malformed)
     {
         _fixes.Clear();
         if (_decoder.Decode(line, _fixes, out var problem) == NmeaOutcome.Malformed)
-            malformed.Add(new MalformedFrame(problem ?? "malformed sentence", line));
+            malformed.Add(new MalformedFrame(problem ?? "malformed sentence", line.ToString()));
         foreach (var fix in _fixes) Accept(fix, line, receivedMs, values, malformed);
     }
 
-    private void Accept(GpsFix fix, string line, long receivedMs, List<TimedValue> values, List<MalformedFrame> malformed)
+    private void Accept(GpsFix fix, ReadOnlySpan<char> line, long receivedMs, List<TimedValue> values, List<MalformedFrame> malformed)
     {
         if (!fix.HasPosition || fix.Mode < _options.MinMode) return;
         var timestampMs = receivedMs;
@@ -93,7 +93,7 @@ public sealed class NmeaGpsDriver : SerialLineDriver
             var age = TimeSpan.FromMilliseconds(receivedMs - timestampMs);
             if (_options.MaxFixAge > TimeSpan.Zero && age.Duration() > _options.MaxFixAge)
             {
-                malformed.Add(new MalformedFrame($"stale fix: receiver time {time:O} is {age.TotalSeconds:F0} s from the clock", line));
+                malformed.Add(new MalformedFrame($"stale fix: receiver time {time:O} is {age.TotalSeconds:F0} s from the clock", line.ToString()));
                 return;
             }
         }
@@ -101,7 +101,7 @@ public sealed class NmeaGpsDriver : SerialLineDriver
         {
             if (fixTime <= _lastFixTime)
             {
-                malformed.Add(new MalformedFrame("stale fix: its time does not advance", line));
+                malformed.Add(new MalformedFrame("stale fix: its time does not advance", line.ToString()));
                 return;
             }
             _lastFixTime = fixTime;

@@ -11,7 +11,10 @@ namespace Fleet.Actors.Devices.Serial;
 public abstract class SerialLineDriver : ISensorDriver
 {
     private readonly LineFramer _framer;
-    private readonly List<LineFramer.Line> _lines = new();
+    private readonly LineFramer.LineAction _onLine;
+    private List<TimedValue> _values = new();
+    private List<MalformedFrame> _malformed = new();
+    private long _receivedMs;
     private long _reportedDrops;
 
     /// <summary>Creates the driver over a channel (not yet opened).</summary>
@@ -20,6 +23,7 @@ public abstract class SerialLineDriver : ISensorDriver
         Channel = channel;
         Time = time;
         _framer = new LineFramer(maxLineLength, terminators);
+        _onLine = OnLine;
     }
 
     /// <summary>The byte conversation with the device.</summary>
@@ -40,24 +44,20 @@ public abstract class SerialLineDriver : ISensorDriver
     public async Task<SensorRead> ReadAsync(CancellationToken cancellationToken)
     {
         var data = await Channel.ReadAsync(cancellationToken).ConfigureAwait(false);
-        var receivedMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
-        _lines.Clear();
-        _framer.Feed(data.Span, _lines);
-
-        var values = new List<TimedValue>();
-        var malformed = new List<MalformedFrame>();
-        foreach (var line in _lines)
-        {
-            if (line.Overlong) malformed.Add(new MalformedFrame("line too long", line.Text));
-            else Decode(line.Text, receivedMs, values, malformed);
-        }
+        _receivedMs = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        _framer.Feed(data.Span, _onLine);
         var drops = Channel.DroppedBytes;
         if (drops > _reportedDrops)
         {
-            malformed.Add(new MalformedFrame("serial hand-off overflow", $"{drops - _reportedDrops} bytes dropped"));
+            _malformed.Add(new MalformedFrame("serial hand-off overflow", $"{drops - _reportedDrops} bytes dropped"));
             _reportedDrops = drops;
         }
-        return new SensorRead(values, malformed);
+        if (_values.Count == 0 && _malformed.Count == 0) return SensorRead.Empty;
+        // The lists travel to the actor inside the SensorRead: the next read starts new ones.
+        var read = new SensorRead(_values, _malformed);
+        _values = new List<TimedValue>();
+        _malformed = new List<MalformedFrame>();
+        return read;
     }
 
     /// <inheritdoc />
@@ -70,6 +70,15 @@ public abstract class SerialLineDriver : ISensorDriver
     /// <summary>Runs once the channel is open (an adapter's set-up commands).</summary>
     protected virtual Task OnOpenedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Decodes one line received at <paramref name="receivedMs"/> into values or malformed frames.</summary>
-    protected abstract void Decode(string line, long receivedMs, List<TimedValue> values, List<MalformedFrame> malformed);
+    /// <summary>
+    /// Decodes one line received at <paramref name="receivedMs"/> into values or malformed frames.
+    /// The span is only valid during the call (it is the framer's buffer).
+    /// </summary>
+    protected abstract void Decode(ReadOnlySpan<char> line, long receivedMs, List<TimedValue> values, List<MalformedFrame> malformed);
+
+    private void OnLine(ReadOnlySpan<char> text, bool overlong)
+    {
+        if (overlong) _malformed.Add(new MalformedFrame("line too long", text.ToString()));
+        else Decode(text, _receivedMs, _values, _malformed);
+    }
 }
