@@ -11,6 +11,8 @@ namespace Fleet.Actors.Devices.Serial;
 public sealed class SerialPortChannel : ISerialChannel
 {
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
 
     private readonly SerialOptions _options;
     private readonly Channel<byte[]> _received;
@@ -18,6 +20,7 @@ public sealed class SerialPortChannel : ISerialChannel
     private SerialPort? _port;
     private Thread? _reader;
     private long _droppedBytes;
+    private int _lineFailed;
 
     /// <summary>Creates the channel (not yet opened).</summary>
     public SerialPortChannel(SerialOptions options)
@@ -46,7 +49,7 @@ public sealed class SerialPortChannel : ISerialChannel
         var port = new SerialPort(_options.Port!, _options.BaudRate, _options.Parity, _options.DataBits, _options.StopBits)
         {
             ReadTimeout = (int)PollTimeout.TotalMilliseconds,
-            WriteTimeout = 5000,
+            WriteTimeout = (int)WriteTimeout.TotalMilliseconds,
             Handshake = Handshake.None,
         };
         // Opening a tty can take a moment (and throws when it is not there): keep it off the caller.
@@ -83,15 +86,22 @@ public sealed class SerialPortChannel : ISerialChannel
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// On Linux a write to a port whose device has hung up can wait forever (and a close then
+    /// waits for it): once the reader has seen the line fail, writes fail at once, and any write
+    /// is given up after the write timeout.
+    /// </remarks>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var port = _port ?? throw new InvalidOperationException("The port is not open.");
+        if (Volatile.Read(ref _lineFailed) != 0) throw new IOException($"{Description}: the line has failed");
+        var bytes = data.ToArray();
         try
         {
-            await port.BaseStream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-            await port.BaseStream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await Task.Run(() => port.Write(bytes, 0, bytes.Length), CancellationToken.None)
+                .WaitAsync(WriteTimeout, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or ObjectDisposedException)
         {
             throw new IOException($"{Description}: write failed: {ex.Message}", ex);
         }
@@ -104,13 +114,18 @@ public sealed class SerialPortChannel : ISerialChannel
         var reader = _reader;
         // The reader wakes at least every poll timeout; closing the port also ends its read.
         if (reader is not null) await Task.Run(() => reader.Join(PollTimeout * 4)).ConfigureAwait(false);
-        try
+        if (_port is { } port)
         {
-            _port?.Dispose();
-        }
-        catch (IOException)
-        {
-            // The device is already gone; nothing left to release.
+            // Closing waits for a write the dead line never finishes: give up on it after a while
+            // (the thread stuck in it is the port library's) rather than hang the sensor's restart.
+            try
+            {
+                await Task.Run(port.Dispose).WaitAsync(CloseTimeout).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException)
+            {
+                // The device is already gone; nothing more to release.
+            }
         }
         _received.Writer.TryComplete();
         _stop.Dispose();
@@ -146,6 +161,7 @@ public sealed class SerialPortChannel : ISerialChannel
         {
             failure = _stop.IsCancellationRequested ? null : new IOException($"{Description}: {ex.Message}", ex);
         }
+        if (failure is not null) Volatile.Write(ref _lineFailed, 1);
         _received.Writer.TryComplete(failure);
     }
 }

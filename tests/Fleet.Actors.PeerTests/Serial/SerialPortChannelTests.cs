@@ -45,6 +45,21 @@ public sealed class SerialPortChannelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Write_after_an_unplug_should_fail_and_closing_should_not_hang()
+    {
+        var channel = new SerialPortChannel(new SerialOptions { Port = _pty.DevicePath });
+        await channel.OpenAsync(CancellationToken.None);
+        using var timeout = new CancellationTokenSource(Generous);
+        var read = channel.ReadAsync(timeout.Token).AsTask();
+        await _pty.UnplugAsync();
+        await Assert.ThrowsAnyAsync<IOException>(() => read);
+
+        // Linux's asynchronous write to a hung-up tty never returns, and a close waits for it.
+        await Assert.ThrowsAnyAsync<IOException>(() => channel.WriteAsync("ATZ\r"u8.ToArray(), timeout.Token).AsTask().WaitAsync(Generous));
+        await channel.DisposeAsync().AsTask().WaitAsync(Generous);
+    }
+
+    [Fact]
     public async Task Missing_port_should_fail_to_open_with_an_IOException()
     {
         await using var channel = new SerialPortChannel(new SerialOptions { Port = _pty.DevicePath + "-missing" });
