@@ -1,4 +1,5 @@
 using Fleet.Actors.Core.Configuration;
+using Fleet.Actors.Devices.Obd;
 using Fleet.Actors.Devices.Simulation;
 
 namespace Fleet.Actors.Devices.Sensors;
@@ -38,7 +39,8 @@ public sealed class SensorDriverRegistry
     public static SensorDriverRegistry Default { get; } = new SensorDriverRegistry()
         .Register(new SimulatedDriverFactory(SimulatedGpsDriver.TypeName, (s, c) => new SimulatedGpsDriver(s, c)))
         .Register(new SimulatedDriverFactory(SimulatedObdDriver.TypeName, (s, c) => new SimulatedObdDriver(s, c)))
-        .Register(new SimulatedDriverFactory(SimulatedImuDriver.TypeName, (s, c) => new SimulatedImuDriver(s, c)));
+        .Register(new SimulatedDriverFactory(SimulatedImuDriver.TypeName, (s, c) => new SimulatedImuDriver(s, c)))
+        .Register(new Elm327DriverFactory());
 
     /// <summary>Known types, for error messages.</summary>
     public IEnumerable<string> Types => _factories.Keys.Order(StringComparer.Ordinal);

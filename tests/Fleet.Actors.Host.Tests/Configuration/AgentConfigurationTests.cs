@@ -180,7 +180,7 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.simulation.route = atlantis", "fleet.simulation.route", "must be one of hamburg-port (got \"atlantis\")" },
         {
             "fleet.sensors = [ { id = lidar, type = sim-lidar } ]",
-            "fleet.sensors[0].type", "unknown driver type \"sim-lidar\" (known: sim-gps, sim-imu, sim-obd)"
+            "fleet.sensors[0].type", "unknown driver type \"sim-lidar\" (known: obd-elm327, sim-gps, sim-imu, sim-obd)"
         },
         {
             "fleet.sensors = [ { id = gps, type = sim-gps }, { id = gps, type = sim-imu } ]",
