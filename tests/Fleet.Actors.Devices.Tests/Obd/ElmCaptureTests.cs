@@ -14,6 +14,17 @@ public sealed class ElmCaptureTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
+    /// <summary>Opens a driver on <paramref name="channel"/>, reads <paramref name="reads"/> times and returns every value read.</summary>
+    private static async Task<List<ReadingValue>> DriveAsync(ISerialChannel channel, Elm327Options options, int reads, Func<Elm327Driver, Task>? last = null)
+    {
+        var values = new List<ReadingValue>();
+        await using var driver = new Elm327Driver(channel, options, TimeProvider.System, rateHz: 20);
+        await driver.OpenAsync(CancellationToken.None);
+        for (var i = 0; i < reads; i++) values.AddRange((await driver.ReadAsync(CancellationToken.None)).Values.Select(v => v.Value));
+        if (last is not null) await last(driver);
+        return values;
+    }
+
     [Fact]
     public void Plain_text_capture_should_decode_values_VIN_and_trouble_codes_and_list_errors()
     {
@@ -121,12 +132,7 @@ public sealed class ElmCaptureTests : IDisposable
             Headers = true,
             Polls = [new ObdPoll(ObdPids.EngineRpm), new ObdPoll(ObdPids.VehicleSpeed), new ObdPoll(ObdPids.CoolantTemp)],
         };
-        var driven = new List<ReadingValue>();
-        await using (var driver = new Elm327Driver(new RecordingChannel(new SimulatedElmChannel(adapter), path, TimeProvider.System), options, TimeProvider.System, rateHz: 20))
-        {
-            await driver.OpenAsync(CancellationToken.None);
-            for (var i = 0; i < 4; i++) driven.AddRange((await driver.ReadAsync(CancellationToken.None)).Values.Select(v => v.Value));
-        }
+        var driven = await DriveAsync(new RecordingChannel(new SimulatedElmChannel(adapter), path, TimeProvider.System), options, reads: 4);
 
         var result = ElmCapture.Decode(await File.ReadAllTextAsync(path));
 
@@ -159,20 +165,10 @@ public sealed class ElmCaptureTests : IDisposable
             Serial = new SerialOptions { Port = "sim" },
             Polls = [new ObdPoll(ObdPids.EngineRpm), new ObdPoll(ObdPids.VehicleSpeed)],
         };
-        var recorded = new List<ReadingValue>();
-        await using (var driver = new Elm327Driver(new RecordingChannel(new SimulatedElmChannel(adapter), path, TimeProvider.System), options, TimeProvider.System, rateHz: 20))
-        {
-            await driver.OpenAsync(CancellationToken.None);
-            for (var i = 0; i < 3; i++) recorded.AddRange((await driver.ReadAsync(CancellationToken.None)).Values.Select(v => v.Value));
-        }
+        var recorded = await DriveAsync(new RecordingChannel(new SimulatedElmChannel(adapter), path, TimeProvider.System), options, reads: 3);
 
-        var replayed = new List<ReadingValue>();
-        await using (var driver = new Elm327Driver(new ReplayChannel(new ReplayOptions(path, Speed: 0), TimeProvider.System), options, TimeProvider.System, rateHz: 20))
-        {
-            await driver.OpenAsync(CancellationToken.None);
-            for (var i = 0; i < 3; i++) replayed.AddRange((await driver.ReadAsync(CancellationToken.None)).Values.Select(v => v.Value));
-            await Assert.ThrowsAnyAsync<IOException>(() => driver.ReadAsync(CancellationToken.None));
-        }
+        var replayed = await DriveAsync(new ReplayChannel(new ReplayOptions(path, Speed: 0), TimeProvider.System), options, reads: 3,
+            last: driver => Assert.ThrowsAnyAsync<IOException>(() => driver.ReadAsync(CancellationToken.None)));
 
         Assert.Equal(recorded, replayed);
         Assert.Equal(6, recorded.Count);
