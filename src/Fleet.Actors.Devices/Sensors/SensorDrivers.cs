@@ -3,6 +3,7 @@ using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Devices.Can;
 using Fleet.Actors.Devices.Gps;
 using Fleet.Actors.Devices.Imu;
+using Fleet.Actors.Devices.Obd;
 using Fleet.Actors.Devices.Simulation;
 
 namespace Fleet.Actors.Devices.Sensors;
@@ -47,7 +48,8 @@ public sealed class SensorDriverRegistry
         .Register(new NmeaGpsDriverFactory())
         .Register(new SlcanDriverFactory())
         .Register(new SocketCanDriverFactory())
-        .Register(new ImuDriverFactory());
+        .Register(new ImuDriverFactory())
+        .Register(new Elm327DriverFactory());
 
     /// <summary>Known types, for error messages.</summary>
     public IEnumerable<string> Types => _factories.Keys.Order(StringComparer.Ordinal);

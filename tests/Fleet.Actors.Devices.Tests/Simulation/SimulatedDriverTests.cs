@@ -46,7 +46,7 @@ public sealed class SimulatedDriverTests
     [Fact]
     public void Default_registry_should_know_the_simulated_and_the_real_drivers()
     {
-        Assert.Equal(["gps-nmea", "imu-mpu6050", "j1939-slcan", "j1939-socketcan", "sim-gps", "sim-imu", "sim-obd"], SensorDriverRegistry.Default.Types);
+        Assert.Equal(["gps-nmea", "imu-mpu6050", "j1939-slcan", "j1939-socketcan", "obd-elm327", "sim-gps", "sim-imu", "sim-obd"], SensorDriverRegistry.Default.Types);
     }
 
     [Theory]
