@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Fleet.Actors.Devices.Can;
 using Fleet.Actors.Devices.Gps;
+using Fleet.Actors.Devices.Obd;
 using Fleet.Actors.Devices.Serial;
 
 namespace Fleet.Actors.Host.Cli;
@@ -17,8 +18,8 @@ public static class DecodeCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var format = new Argument<string>("format") { Description = "What the capture holds: nmea (GPS), slcan (J1939 over CAN)" };
-        format.AcceptOnlyFromAmong("nmea", "slcan");
+        var format = new Argument<string>("format") { Description = "What the capture holds: nmea (GPS), elm327 (OBD-II), slcan (J1939 over CAN)" };
+        format.AcceptOnlyFromAmong("nmea", "elm327", "slcan");
         var file = new Argument<FileInfo>("file") { Description = "A plain capture (one sentence or frame per line) or a trace written by record / record-to" };
         var command = new Command("decode", "Decode a capture file and print one JSON object per reading");
         command.Arguments.Add(format);
@@ -37,6 +38,7 @@ public static class DecodeCommand
             {
                 "nmea" => DecodeNmea(lines, stdout, Console.Error),
                 "slcan" => DecodeSlcan(lines, stdout, Console.Error),
+                "elm327" => DecodeElm327(File.ReadAllText(path.FullName, Encoding.Latin1), stdout, Console.Error),
                 var other => throw new InvalidOperationException($"no decoder for {other}"),
             };
             stdout.Flush();
@@ -93,6 +95,26 @@ public static class DecodeCommand
             }));
         }
         return $"{readings} readings from {numbered.Count} lines; {refused} refused";
+    }
+
+    /// <summary>
+    /// Decodes an ELM327 conversation (a trace from <c>record-to</c>, or plain text with requests on
+    /// lines starting with <c>&gt;</c>), writing one JSON object per reading: the request, its offset
+    /// in ms when the capture is timed (<c>t</c>), then the reading. Returns the summary line.
+    /// </summary>
+    public static string DecodeElm327(string text, TextWriter output, TextWriter errors)
+    {
+        var result = ElmCapture.Decode(text);
+        foreach (var reading in result.Readings)
+        {
+            output.WriteLine(ReadingJson.Format(reading.Value, json =>
+            {
+                json.WriteString("command", reading.Command);
+                if (reading.OffsetMs is { } t) json.WriteNumber("t", t);
+            }));
+        }
+        foreach (var bad in result.Malformed) errors.WriteLine($"{bad.Command}: {bad.Reason}: {bad.Excerpt}");
+        return $"{result.Readings.Count} readings from {result.Exchanges.Count} exchanges; {result.Malformed.Count} refused, {result.Unhandled} requests without a decoder";
     }
 
     /// <summary>

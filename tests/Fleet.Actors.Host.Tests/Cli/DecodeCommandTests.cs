@@ -100,6 +100,37 @@ public sealed class DecodeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Decode_elm327_should_print_every_reading_of_a_recorded_conversation()
+    {
+        var trace = _folder.Overlay(string.Join("\n",
+            SerialTrace.Header,
+            @"0 > ATZ\r",
+            @"900 < \r\rELM327 v1.5\r\r>",
+            @"910 > 0100\r",
+            @"1400 < SEARCHING...\r4100BE1FB810\r\r>",
+            @"1410 > 010C\r",
+            @"1450 < 410C1AF8\r\r>",
+            @"1460 > 0105\r",
+            @"1500 < 41057B\r\r>",
+            @"1510 > 012F\r",
+            @"1550 < NO DATA\r\r>",
+            @"1560 > 03\r",
+            @"1600 < 43010133\r\r>") + "\n", "obd.trace");
+
+        var result = await AgentProcess.RunAsync(_folder.Root, null, "decode", "elm327", trace);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var readings = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var rpm = readings.Single(r => r.TryGetProperty("name", out var n) && n.GetString() == "engine_rpm");
+        Assert.Equal(("010C", 1450L, 1726.0), (rpm.GetProperty("command").GetString(), rpm.GetProperty("t").GetInt64(), rpm.GetProperty("value").GetDouble()));
+        Assert.Equal(83.0, readings.Single(r => r.TryGetProperty("name", out var n) && n.GetString() == "coolant_temp").GetProperty("value").GetDouble());
+        var faults = readings.Single(r => r.GetProperty("type").GetString() == "fault_codes");
+        Assert.Equal("P0133", faults.GetProperty("faults")[0].GetProperty("code").GetString());
+        Assert.Contains("012F: ", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains("NO DATA", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Decode_of_a_missing_file_should_exit_1()
     {
         var result = await AgentProcess.RunAsync(_folder.Root, null, "decode", "nmea", Path.Combine(_folder.Root, "missing.log"));
