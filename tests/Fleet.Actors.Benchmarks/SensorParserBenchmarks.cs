@@ -134,3 +134,54 @@ public class SlcanJ1939Benchmarks
         return count;
     }
 }
+
+/// <summary>
+/// ELM327 answers to the mode 01 polls of a typical car (headers off, spaces on, as most adapters
+/// answer), parsed and decoded, per answer. Baseline: the same answers' hex turned into bytes with
+/// <see cref="Convert.FromHexString(string)"/> after removing the spaces and the prompt.
+/// </summary>
+[MemoryDiagnoser]
+[MedianColumn]
+public class Elm327AnswerBenchmarks
+{
+    /// <summary>Answers per invocation.</summary>
+    public const int Answers = 1000;
+
+    private (string Command, string Answer, Fleet.Actors.Devices.Obd.ObdPid Pid)[] _answers = [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var polls = new (string, string, Fleet.Actors.Devices.Obd.ObdPid)[]
+        {
+            ("010C", "41 0C 1A F8 \r\r>", Fleet.Actors.Devices.Obd.ObdPids.EngineRpm),
+            ("010D", "41 0D 3C \r\r>", Fleet.Actors.Devices.Obd.ObdPids.VehicleSpeed),
+            ("0105", "41 05 7B \r\r>", Fleet.Actors.Devices.Obd.ObdPids.CoolantTemp),
+            ("0104", "41 04 66 \r\r>", Fleet.Actors.Devices.Obd.ObdPids.EngineLoad),
+            ("0111", "41 11 33 \r\r>", Fleet.Actors.Devices.Obd.ObdPids.ThrottlePosition),
+            ("015E", "41 5E 01 F4 \r\r>", Fleet.Actors.Devices.Obd.ObdPids.FuelRate),
+            ("012F", "41 2F 7F \r\r>", Fleet.Actors.Devices.Obd.ObdPids.FuelLevel),
+        };
+        _answers = Enumerable.Range(0, Answers).Select(i => polls[i % polls.Length]).ToArray();
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Answers)]
+    public int RawHexToBytes()
+    {
+        var total = 0;
+        foreach (var (_, answer, _) in _answers) total += Convert.FromHexString(answer.Replace(" ", "", StringComparison.Ordinal).TrimEnd('\r', '>')).Length;
+        return total;
+    }
+
+    [Benchmark(OperationsPerInvoke = Answers)]
+    public int ParseAndDecode()
+    {
+        var count = 0;
+        foreach (var (command, answer, pid) in _answers)
+        {
+            var response = Fleet.Actors.Devices.Obd.ElmResponse.Parse(answer, command);
+            if (Fleet.Actors.Devices.Obd.ObdDecoder.TryDecodePid(pid, response, out var values, out _)) count += values.Count;
+        }
+        return count;
+    }
+}
