@@ -97,7 +97,9 @@ public sealed class NmeaGpsDriver : SerialLineDriver
                 return;
             }
         }
-        if (fix.Time is { } fixTime)
+        // With host time (replays, receivers with a wrong clock) the receiver's time may repeat:
+        // a looped capture starts again at its first fix.
+        if (_options.TimeSource == GpsTimeSource.Receiver && fix.Time is { } fixTime)
         {
             if (fixTime <= _lastFixTime)
             {
