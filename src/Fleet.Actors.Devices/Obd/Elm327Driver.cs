@@ -9,6 +9,17 @@ namespace Fleet.Actors.Devices.Obd;
 /// <param name="Detail">What happened, for the command's acknowledgement.</param>
 public sealed record ObdCommandResult(bool Success, string Detail);
 
+/// <summary>Commands an <c>obd-elm327</c> sensor takes through <see cref="SensorProtocol.Execute"/>.</summary>
+public static class ObdCommands
+{
+    /// <summary>Clear the stored trouble codes and turn the MIL off (mode 04). Only ever sent on request.</summary>
+    public sealed record ClearTroubleCodes
+    {
+        /// <summary>The command.</summary>
+        public static readonly ClearTroubleCodes Instance = new();
+    }
+}
+
 /// <summary>
 /// OBD-II through an ELM327 adapter on a serial port. Opening resets and sets up the adapter, lets
 /// it find the vehicle's protocol, and reads which PIDs the vehicle supports, its VIN and its stored
@@ -18,7 +29,7 @@ public sealed record ObdCommandResult(bool Success, string Detail);
 /// which every PID failed, or a failed set-up, throw <see cref="IOException"/> so that the sensor
 /// actor reconnects with backoff (ignition off looks like this).
 /// </summary>
-public sealed class Elm327Driver : ISensorDriver
+public sealed class Elm327Driver : ISensorDriver, ISensorCommandTarget
 {
     /// <summary>Configuration type name.</summary>
     public const string TypeName = "obd-elm327";
@@ -164,6 +175,15 @@ public sealed class Elm327Driver : ISensorDriver
         }
         AddLinkProblems(malformed);
         return new SensorRead(values, malformed, missed);
+    }
+
+    /// <inheritdoc />
+    public async Task<SensorCommandResult> ExecuteAsync(object command, CancellationToken cancellationToken)
+    {
+        if (command is not ObdCommands.ClearTroubleCodes)
+            return new SensorCommandResult(false, $"an OBD-II adapter does not take {command}");
+        var result = await ClearTroubleCodesAsync(cancellationToken).ConfigureAwait(false);
+        return new SensorCommandResult(result.Success, result.Detail);
     }
 
     /// <summary>

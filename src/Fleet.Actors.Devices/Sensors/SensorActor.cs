@@ -91,6 +91,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
         });
         Receive<DriverFailed>(Fail);
         Receive<StallCheck>(_ => CheckStall("opening"));
+        Receive<SensorProtocol.Execute>(_ => Sender.Tell(new SensorCommandResult(false, $"sensor {_settings.Id} is still opening its device")));
     }
 
     private void Reading()
@@ -102,6 +103,19 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
         });
         Receive<DriverFailed>(Fail);
         Receive<StallCheck>(_ => CheckStall("reading"));
+        Receive<SensorProtocol.Execute>(Execute);
+    }
+
+    private void Execute(SensorProtocol.Execute execute)
+    {
+        if (_driver is not ISensorCommandTarget target)
+        {
+            Sender.Tell(new SensorCommandResult(false, $"sensor {_settings.Id} ({_settings.Type}) takes no commands"));
+            return;
+        }
+        _logger.Info("Sensor {0}: executing {1}", _settings.Id, execute.Command);
+        target.ExecuteAsync(execute.Command, _cancellation.Token).PipeTo(Sender,
+            failure: ex => new SensorCommandResult(false, $"{execute.Command} failed: {ex.GetBaseException().Message}"));
     }
 
     private void NextRead()

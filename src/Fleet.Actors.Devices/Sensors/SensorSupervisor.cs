@@ -22,6 +22,23 @@ public static class SensorProtocol
         public static readonly IntakeStopped Instance = new();
         private IntakeStopped() { }
     }
+
+    /// <summary>
+    /// Asks a sensor's driver to do something other than read (e.g. clear an OBD-II vehicle's
+    /// trouble codes). Answered with a <see cref="SensorCommandResult"/>; a sensor that is down
+    /// (waiting for its backoff) does not answer, so ask with a timeout.
+    /// </summary>
+    public sealed record Execute(string SensorId, object Command);
+}
+
+/// <summary>What a sensor command came to: done, or refused or failed with the reason.</summary>
+public sealed record SensorCommandResult(bool Success, string Detail);
+
+/// <summary>A driver that takes commands besides reading (<see cref="SensorProtocol.Execute"/>).</summary>
+public interface ISensorCommandTarget
+{
+    /// <summary>Carries out a command, taking turns with the reads on the device; never throws for a refused command.</summary>
+    Task<SensorCommandResult> ExecuteAsync(object command, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -66,6 +83,12 @@ internal sealed class SensorSupervisor : ReceiveActor
             _stopping = true;
             foreach (var child in _sensors.Keys) Context.Stop(child);
             CheckStopped();
+        });
+        Receive<SensorProtocol.Execute>(execute =>
+        {
+            var child = _sensors.FirstOrDefault(kv => kv.Value == execute.SensorId).Key;
+            if (child is null) Sender.Tell(new SensorCommandResult(false, $"no sensor '{execute.SensorId}'"));
+            else child.Forward(execute);
         });
         Receive<SensorTerminated>(terminated =>
         {

@@ -224,6 +224,19 @@ public sealed class SensorSupervisorTests : TestKit
     }
 
     [Fact]
+    public void Commands_should_be_refused_for_an_unknown_sensor_and_for_drivers_that_take_none()
+    {
+        _fakes.Device("gps-1").StreamEvery = TimeSpan.FromMilliseconds(20);
+        var sensors = StartSensors(Fake("gps-1"));
+        AwaitUp("gps-1");
+
+        sensors.Tell(new SensorProtocol.Execute("nope", "anything"));
+        Assert.Equal(new SensorCommandResult(false, "no sensor 'nope'"), ExpectMsg<SensorCommandResult>(TimeSpan.FromSeconds(5)));
+        sensors.Tell(new SensorProtocol.Execute("gps-1", "anything"));
+        Assert.Contains("takes no commands", ExpectMsg<SensorCommandResult>(TimeSpan.FromSeconds(5)).Detail);
+    }
+
+    [Fact]
     public void StopIntake_should_stop_every_sensor_and_answer_IntakeStopped()
     {
         // One sensor streams, one waits for data (its read is always pending), one is unplugged and sits in its backoff.

@@ -66,13 +66,10 @@ public abstract class SerialAgentTestKit : TestKit, IAsyncLifetime
         _files.Dispose();
     }
 
-    /// <summary>Runs the unplug/replug scenario and returns what the broker holds of the sensor.</summary>
-    /// <param name="sensor">The sensor (its backoff is shortened here so the test is quick).</param>
-    /// <param name="startDevice">Starts playing the device on the pty's peer end; disposing it stops.</param>
-    /// <param name="readingsEachSide">Readings that must reach the broker before the unplug and after the replug.</param>
-    protected async Task<IReadOnlyList<DecodedRecord>> UnplugAndReplugAsync(SensorSettings sensor, Func<IAsyncDisposable> startDevice, int readingsEachSide = 10)
+    /// <summary>The vehicle with one sensor (its backoff shortened so tests are quick), the log on this test's files and the broker.</summary>
+    protected VehicleSettings AgentSettings(SensorSettings sensor)
     {
-        var settings = new VehicleSettings
+        return new VehicleSettings
         {
             VehicleId = VehicleId,
             Tenant = "acme",
@@ -89,6 +86,15 @@ public abstract class SerialAgentTestKit : TestKit, IAsyncLifetime
             SummaryInterval = TimeSpan.Zero,
             DrainTimeout = TimeSpan.FromSeconds(15),
         };
+    }
+
+    /// <summary>Runs the unplug/replug scenario and returns what the broker holds of the sensor.</summary>
+    /// <param name="sensor">The sensor (its backoff is shortened here so the test is quick).</param>
+    /// <param name="startDevice">Starts playing the device on the pty's peer end; disposing it stops.</param>
+    /// <param name="readingsEachSide">Readings that must reach the broker before the unplug and after the replug.</param>
+    protected async Task<IReadOnlyList<DecodedRecord>> UnplugAndReplugAsync(SensorSettings sensor, Func<IAsyncDisposable> startDevice, int readingsEachSide = 10)
+    {
+        var settings = AgentSettings(sensor);
         double Down() => MetricValues.Sensor(Metrics, "sensor_down", VehicleId, sensor.Id);
         long Delivered() => Broker.RecordsByDevice.GetValueOrDefault(sensor.Id);
 
