@@ -112,4 +112,21 @@ public sealed class GpioVehicleAgentTests : TestKit, IAsyncLifetime
         var gpio = await Sys.ActorSelection(agent.Path / "gpio").ResolveOne(TimeSpan.FromSeconds(1)).ContinueWith(t => t.IsCompletedSuccessfully);
         Assert.False(gpio);
     }
+
+    [Fact]
+    public async Task Libgpiod_without_a_chip_should_stop_only_the_gpio_supervisor()
+    {
+        // This machine has no GPIO chip (and no libgpiod): creating the real driver fails.
+        var settings = Settings() with { Gpio = Settings().Gpio with { Driver = GpioDriverKind.Libgpiod } };
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics), VehicleAgent.ActorName(VehicleId));
+        var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, Wait);
+        Assert.NotNull(components.Gpio);
+
+        var probe = CreateTestProbe();
+        probe.Watch(components.Gpio);
+        probe.ExpectTerminated(components.Gpio, Wait);
+        // The rest of the vehicle carries on: the log still answers.
+        var status = await components.Log.Ask<WalProtocol.WalStatus>(WalProtocol.GetStatus.Instance, Wait);
+        Assert.Equal(0, status.LastSequence);
+    }
 }
