@@ -4,6 +4,8 @@ using Akka.Pattern;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
+using System.Device.Gpio;
+using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Prometheus;
@@ -24,13 +26,15 @@ public static class VehicleProtocol
     /// <param name="Log">The write-ahead log (behind its backoff supervisor).</param>
     /// <param name="Uplink">The uplink.</param>
     /// <param name="Sensors">The sensors supervisor.</param>
-    public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors);
+    /// <param name="Gpio">The GPIO supervisor; null when no lines are configured.</param>
+    public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null);
 }
 
 /// <summary>
 /// One vehicle: the root of its subtree, parameterised by id and settings, so an actor system can
 /// host one (the agent on a truck) or thousands (the fleet simulation). Children: <c>wal</c> (the
-/// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c> and <c>summary</c>.
+/// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c>, <c>gpio</c> (only when
+/// lines are configured) and <c>summary</c>.
 /// </summary>
 internal sealed class VehicleAgent : ReceiveActor
 {
@@ -38,7 +42,8 @@ internal sealed class VehicleAgent : ReceiveActor
     private readonly Counter.Child _restarts;
     private readonly VehicleProtocol.Components _components;
 
-    public VehicleAgent(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry drivers, SimulationContext simulation, TimeProvider time)
+    public VehicleAgent(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry drivers, SimulationContext simulation, TimeProvider time,
+        Func<GpioSettings, GpioDriver> gpioDrivers)
     {
         _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", settings.VehicleId, "supervisor", "vehicle");
         var walMetrics = new WalMetrics(metrics, settings.VehicleId);
@@ -53,20 +58,22 @@ internal sealed class VehicleAgent : ReceiveActor
         var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, time), "uplink");
         var context = new DriverContext(settings.VehicleId, time, simulation, metrics);
         var sensors = Context.ActorOf(SensorSupervisor.Props(settings.VehicleId, settings.Sensors, drivers, context, log, metrics), "sensors");
+        var gpio = settings.Gpio.Lines.Count == 0 ? null
+            : Context.ActorOf(GpioSupervisor.Props(settings.VehicleId, settings.Gpio, log, metrics, gpioDrivers, time), "gpio");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, walMetrics, uplinkMetrics, metrics), "summary");
-        _components = new VehicleProtocol.Components(log, uplink, sensors);
+        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio);
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
     }
 
     /// <summary>Props for one vehicle agent.</summary>
     public static Props Props(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry? drivers = null,
-        SimulationContext? simulation = null, TimeProvider? time = null)
+        SimulationContext? simulation = null, TimeProvider? time = null, Func<GpioSettings, GpioDriver>? gpioDrivers = null)
     {
         var clock = time ?? TimeProvider.System;
         return Akka.Actor.Props.Create(() => new VehicleAgent(settings, metrics, drivers ?? SensorDriverRegistry.Default,
-            simulation ?? SimulationContext.For(settings.VehicleId, settings.Simulation, clock), clock));
+            simulation ?? SimulationContext.For(settings.VehicleId, settings.Simulation, clock), clock, gpioDrivers ?? GpioDrivers.Create));
     }
 
     /// <summary>The actor name of a vehicle's agent.</summary>

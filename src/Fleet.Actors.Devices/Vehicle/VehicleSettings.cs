@@ -1,5 +1,6 @@
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 
@@ -16,6 +17,9 @@ public sealed record VehicleSettings
 
     /// <summary>The sensors.</summary>
     public IReadOnlyList<SensorSettings> Sensors { get; init; } = [];
+
+    /// <summary>The GPIO lines; none by default.</summary>
+    public GpioSettings Gpio { get; init; } = new();
 
     /// <summary>The write-ahead log.</summary>
     public WalSettings Wal { get; init; } = new();

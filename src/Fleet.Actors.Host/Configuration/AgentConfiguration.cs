@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Fleet.Actors.Devices.Vehicle;
@@ -105,6 +106,8 @@ public static partial class AgentConfiguration
         foreach (var duplicate in sensors.GroupBy(s => s.Id).Where(g => g.Key.Length > 0 && g.Count() > 1))
             fleet.Problem("sensors", $"sensor id \"{duplicate.Key}\" is used more than once");
 
+        var gpio = GpioConfig.Read(fleet.Section("gpio"));
+
         var walSection = fleet.Section("wal");
         var synchronous = walSection.Enum("synchronous", SqliteSynchronous.Full);
         var wal = ReadWal(walSection);
@@ -132,6 +135,7 @@ public static partial class AgentConfiguration
             VehicleId = vehicleId,
             Tenant = tenant,
             Sensors = sensors,
+            Gpio = gpio,
             Wal = wal,
             Uplink = uplink,
             Simulation = simulation,

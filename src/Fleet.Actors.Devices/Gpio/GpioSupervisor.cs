@@ -1,0 +1,132 @@
+using System.Device.Gpio;
+using System.Device.Gpio.Drivers;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Pattern;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Devices.Sensors;
+using Prometheus;
+
+namespace Fleet.Actors.Devices.Gpio;
+
+/// <summary>Creates the configured GPIO driver.</summary>
+public static class GpioDrivers
+{
+    /// <summary>
+    /// <see cref="SimulatedGpioDriver"/> or System.Device.Gpio's <see cref="LibGpiodDriver"/> on
+    /// <c>/dev/gpiochip{Chip}</c> (libgpiod v1, <c>libgpiod.so.2</c>: Debian's <c>libgpiod2</c>).
+    /// </summary>
+    public static GpioDriver Create(GpioSettings settings) => settings.Driver switch
+    {
+        GpioDriverKind.Libgpiod => new LibGpiodDriver(settings.Chip),
+        _ => new SimulatedGpioDriver(),
+    };
+}
+
+/// <summary>
+/// Parent of the vehicle's GPIO lines (actor <c>gpio</c>): owns the <see cref="GpioController"/>
+/// (and so the driver), runs one <c>BackoffSupervisor</c> per line (named <c>line-{id}</c>) that
+/// reopens a failed line with exponential backoff and jitter, and routes
+/// <see cref="GpioProtocol.Write"/> and <see cref="GpioProtocol.Read"/> by line id, answering
+/// itself for unknown lines and lines that are down. Stops its lines on
+/// <see cref="SensorProtocol.StopIntake"/> (answering <see cref="SensorProtocol.IntakeStopped"/>),
+/// like the sensors at shutdown.
+/// </summary>
+internal sealed class GpioSupervisor : ReceiveActor
+{
+    private readonly ILoggingAdapter _logger = Context.GetLogger();
+    private readonly GpioController _controller;
+    private readonly Dictionary<string, IActorRef> _lines = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _up = new(StringComparer.Ordinal);
+    private readonly List<IActorRef> _stopRequesters = new();
+    private readonly Counter.Child _restarts;
+    private bool _stopping;
+
+    public GpioSupervisor(string vehicleId, GpioSettings settings, Func<GpioSettings, GpioDriver> driverFactory,
+        IActorRef log, AgentMetrics metrics, TimeProvider time)
+    {
+        _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "gpio");
+        _controller = new GpioController(driverFactory(settings));
+        foreach (var line in settings.Lines)
+        {
+            var lineMetrics = new GpioLineMetrics(metrics, vehicleId, line.Id);
+            // Down until its actor has opened the line.
+            lineMetrics.Down.Set(1);
+            var props = GpioLineActor.Props(line, _controller, log, Self, lineMetrics, time, settings.MaxPendingEvents);
+            var options = Backoff.OnFailure(props, "line", settings.MinBackoff, settings.MaxBackoff, settings.RandomFactor, maxNrOfRetries: -1)
+                .WithAutoReset(settings.MinBackoff + TimeSpan.FromSeconds(10))
+                .WithSupervisorStrategy(new OneForOneStrategy(_ =>
+                {
+                    _restarts.Inc();
+                    return Directive.Restart;
+                }));
+            var child = Context.ActorOf(BackoffSupervisor.Props(options), "line-" + Uri.EscapeDataString(line.Id));
+            Context.WatchWith(child, new LineTerminated(line.Id));
+            _lines[line.Id] = child;
+        }
+
+        Receive<LineUp>(up => _up.Add(up.LineId));
+        Receive<LineDown>(down => _up.Remove(down.LineId));
+        Receive<GpioProtocol.Write>(Route);
+        Receive<GpioProtocol.Read>(Route);
+        Receive<SensorProtocol.StopIntake>(_ =>
+        {
+            _stopRequesters.Add(Sender);
+            _stopping = true;
+            foreach (var child in _lines.Values) Context.Stop(child);
+            CheckStopped();
+        });
+        Receive<LineTerminated>(terminated =>
+        {
+            _lines.Remove(terminated.LineId);
+            _up.Remove(terminated.LineId);
+            if (!_stopping) _logger.Error("GPIO line {0} supervisor stopped unexpectedly", terminated.LineId);
+            CheckStopped();
+        });
+    }
+
+    /// <summary>Props for the GPIO lines of one vehicle; <paramref name="driverFactory"/> defaults to <see cref="GpioDrivers.Create"/>.</summary>
+    public static Props Props(string vehicleId, GpioSettings settings, IActorRef log, AgentMetrics metrics,
+        Func<GpioSettings, GpioDriver>? driverFactory = null, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new GpioSupervisor(vehicleId, settings, driverFactory ?? GpioDrivers.Create, log, metrics, time ?? TimeProvider.System));
+
+    protected override void PostStop()
+    {
+        // The lines (children) have stopped and closed their pins by now.
+        _controller.Dispose();
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
+        maxNrOfRetries: 10,
+        withinTimeRange: TimeSpan.FromMinutes(1),
+        decider: Decider.From(ex =>
+        {
+            _restarts.Inc();
+            return ex is ActorInitializationException ? Directive.Stop : Directive.Restart;
+        }));
+
+    private void Route(GpioProtocol.IWithLineId request)
+    {
+        if (!_lines.TryGetValue(request.LineId, out var line))
+            Sender.Tell(new GpioProtocol.Refused(request.LineId, $"unknown GPIO line \"{request.LineId}\""));
+        else if (!_up.Contains(request.LineId))
+            Sender.Tell(new GpioProtocol.Failed(request.LineId, $"GPIO line {request.LineId} is down (reopening)"));
+        else
+            line.Forward(request);
+    }
+
+    private void CheckStopped()
+    {
+        if (!_stopping || _lines.Count > 0) return;
+        foreach (var requester in _stopRequesters) requester.Tell(SensorProtocol.IntakeStopped.Instance);
+        _stopRequesters.Clear();
+    }
+
+    /// <summary>A line opened (from its actor).</summary>
+    internal sealed record LineUp(string LineId);
+
+    /// <summary>A line closed (its actor stopped, failed or is restarting).</summary>
+    internal sealed record LineDown(string LineId) : IDeadLetterSuppression;
+
+    private sealed record LineTerminated(string LineId);
+}
