@@ -59,6 +59,12 @@ public sealed class ModbusTcpTransport : IModbusTransport
                 if (_exchange.Framing == ModbusFraming.Rtu) Disconnect();
                 throw new TimeoutException($"{Description}: no answer to {request} within {_timeouts.Operation.TotalSeconds:0.###} s");
             }
+            catch (OperationCanceledException) when (_exchange.Framing == ModbusFraming.Rtu)
+            {
+                // The caller gave up: without transaction ids its answer could be taken for the next one's.
+                Disconnect();
+                throw;
+            }
             catch (ModbusFrameException)
             {
                 // The byte stream can no longer be trusted to be in step with the frames.

@@ -126,6 +126,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "rtu %s: %s\n", argv[2], modbus_strerror(errno));
         return 1;
     }
+    /* A device that was off never heard what was sent meanwhile; the pty kept it: drop it. */
+    modbus_flush(ctx);
     printf("ready\n");
     fflush(stdout);
     for (;;) serve(ctx, map);
