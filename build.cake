@@ -33,13 +33,18 @@ Task("Build").Does(() =>
 // The real peers the tests and benchmarks talk to, from Debian's packages when missing.
 Task("Peers").Does(() =>
 {
-    var missing = new[] { ("mosquitto", "/usr/sbin/mosquitto"), ("socat", "/usr/bin/socat") }
+    // The Modbus peer tests compile a libmodbus server with gcc and cross-check with mbpoll.
+    var missing = new[]
+        {
+            ("mosquitto", "/usr/sbin/mosquitto"), ("socat", "/usr/bin/socat"), ("gcc", "/usr/bin/gcc"),
+            ("libmodbus-dev", "/usr/include/modbus/modbus.h"), ("mbpoll", "/usr/bin/mbpoll"),
+        }
         .Where(p => !System.IO.File.Exists(p.Item2))
         .Select(p => p.Item1)
         .ToArray();
     if (missing.Length == 0)
     {
-        Information("Test peers present: mosquitto, socat");
+        Information("Test peers present: mosquitto, socat, gcc, libmodbus-dev, mbpoll");
         return;
     }
     Information($"Installing test peers with apt-get: {string.Join(", ", missing)}");

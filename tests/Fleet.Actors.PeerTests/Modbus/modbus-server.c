@@ -1,0 +1,134 @@
+/*
+ * A Modbus server on libmodbus for the peer tests: a known register map over TCP on loopback or
+ * over RTU on a serial device (a socat pseudo-terminal), answering until killed.
+ *
+ *   modbus-server tcp <port>
+ *   modbus-server rtu <device> [baud]
+ *
+ * Prints "ready" on stdout once it listens (TCP) or has opened the device (RTU).
+ * SIGUSR1: hold the next answers (a request received meanwhile is answered late, after SIGUSR2).
+ * SIGUSR2: answer again.
+ *
+ * The map (0-based addresses; every table starts at 0 and has 100 entries):
+ *   holding  0..9   zero, for the tests' writes
+ *            10     u16 0xBEEF            11     i16 -1234
+ *            12..13 i32 -123456789 ABCD
+ *            20..27 u32 0x12345678 in ABCD, CDAB, BADC, DCBA
+ *            30..37 f32 123.456 in ABCD, CDAB, BADC, DCBA
+ *            40..43 u64 0x0123456789ABCDEF ABCD   44..47 i64 -2 ABCD
+ *            48..51 f64 -9876.54321 ABCD          52..55 f64 -9876.54321 DCBA
+ *            60..64 "FLEET-PLC1"                  70     bits 0xA005
+ *   input    0..9   1000 + address
+ *   coils    0..9   zero, for writes;  10..19 1,0,1,1,0,0,1,0,1,1
+ *   discrete 0..15  on where address % 3 == 0
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <modbus.h>
+
+static volatile sig_atomic_t held = 0;
+
+static void hold(int sig) { (void)sig; held = 1; }
+static void release(int sig) { (void)sig; held = 0; }
+
+static void set4(uint16_t *r, uint16_t a, uint16_t b, uint16_t c, uint16_t d) { r[0] = a; r[1] = b; r[2] = c; r[3] = d; }
+
+static void fill(modbus_mapping_t *m)
+{
+    uint16_t *h = m->tab_registers;
+    h[10] = 0xBEEF;
+    h[11] = (uint16_t)(int16_t)-1234;
+    h[12] = 0xF8A4; h[13] = 0x32EB;
+    /* u32 0x12345678: bytes A=12 B=34 C=56 D=78 */
+    h[20] = 0x1234; h[21] = 0x5678;
+    h[22] = 0x5678; h[23] = 0x1234;
+    h[24] = 0x3412; h[25] = 0x7856;
+    h[26] = 0x7856; h[27] = 0x3412;
+    /* f32 123.456 = 0x42F6E979 */
+    h[30] = 0x42F6; h[31] = 0xE979;
+    h[32] = 0xE979; h[33] = 0x42F6;
+    h[34] = 0xF642; h[35] = 0x79E9;
+    h[36] = 0x79E9; h[37] = 0xF642;
+    set4(h + 40, 0x0123, 0x4567, 0x89AB, 0xCDEF);
+    set4(h + 44, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE);
+    /* f64 -9876.54321 = 0xC0C34A4587E7C06E */
+    set4(h + 48, 0xC0C3, 0x4A45, 0x87E7, 0xC06E);
+    set4(h + 52, 0x6EC0, 0xE787, 0x454A, 0xC3C0);
+    const char *text = "FLEET-PLC1";
+    for (int i = 0; i < 5; i++) h[60 + i] = (uint16_t)((text[2 * i] << 8) | text[2 * i + 1]);
+    h[70] = 0xA005;
+    for (int i = 0; i < 10; i++) m->tab_input_registers[i] = (uint16_t)(1000 + i);
+    const uint8_t coils[] = { 1, 0, 1, 1, 0, 0, 1, 0, 1, 1 };
+    memcpy(m->tab_bits + 10, coils, sizeof coils);
+    for (int i = 0; i < 16; i++) m->tab_input_bits[i] = (i % 3 == 0);
+}
+
+/* Answers requests until the link fails; returns so that TCP can accept the next client. */
+static void serve(modbus_t *ctx, modbus_mapping_t *map)
+{
+    uint8_t query[MODBUS_MAX_ADU_LENGTH];
+    for (;;)
+    {
+        int rc = modbus_receive(ctx, query);
+        if (rc > 0)
+        {
+            while (held) usleep(10000);
+            modbus_reply(ctx, query, rc, map);
+        }
+        else if (rc == -1 && (errno == EMBBADCRC || errno == EMBBADDATA || errno == EINTR))
+            continue;
+        else if (rc == -1)
+            return;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3 || (strcmp(argv[1], "tcp") != 0 && strcmp(argv[1], "rtu") != 0))
+    {
+        fprintf(stderr, "usage: %s tcp <port> | rtu <device> [baud]\n", argv[0]);
+        return 2;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = hold;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = release;
+    sigaction(SIGUSR2, &sa, NULL);
+
+    modbus_mapping_t *map = modbus_mapping_new_start_address(0, 100, 0, 100, 0, 100, 0, 100);
+    if (map == NULL) { fprintf(stderr, "mapping: %s\n", modbus_strerror(errno)); return 1; }
+    fill(map);
+
+    if (strcmp(argv[1], "tcp") == 0)
+    {
+        modbus_t *ctx = modbus_new_tcp("127.0.0.1", atoi(argv[2]));
+        int listener = ctx ? modbus_tcp_listen(ctx, 1) : -1;
+        if (listener == -1) { fprintf(stderr, "listen: %s\n", modbus_strerror(errno)); return 1; }
+        printf("ready\n");
+        fflush(stdout);
+        for (;;)
+        {
+            if (modbus_tcp_accept(ctx, &listener) == -1) { fprintf(stderr, "accept: %s\n", modbus_strerror(errno)); return 1; }
+            serve(ctx, map);
+            close(modbus_get_socket(ctx));
+        }
+    }
+
+    modbus_t *ctx = modbus_new_rtu(argv[2], argc > 3 ? atoi(argv[3]) : 115200, 'N', 8, 1);
+    if (ctx == NULL || modbus_set_slave(ctx, 1) == -1 || modbus_connect(ctx) == -1)
+    {
+        fprintf(stderr, "rtu %s: %s\n", argv[2], modbus_strerror(errno));
+        return 1;
+    }
+    /* A device that was off never heard what was sent meanwhile; the pty kept it: drop it. */
+    modbus_flush(ctx);
+    printf("ready\n");
+    fflush(stdout);
+    for (;;) serve(ctx, map);
+}
