@@ -226,7 +226,8 @@ internal sealed class ModbusCliPlan
         return true;
     }
 
-    private static bool Fail(string message, out string problem)
+    /// <summary>Sets <paramref name="problem"/> and returns false: the refusal of the Try methods.</summary>
+    internal static bool Fail(string message, out string problem)
     {
         problem = message;
         return false;

@@ -190,8 +190,8 @@ public static class ModbusCommand
             var unit = parse.GetValue(_unit);
             var timeout = parse.GetValue(_timeout);
             if (!TryTarget(parse, out var target, out problem)) return false;
-            if (unit is < 0 or > 255) return Fail($"--unit {unit} is out of range 0..255", out problem);
-            if (timeout <= TimeSpan.Zero) return Fail("--timeout must be more than 0", out problem);
+            if (unit is < 0 or > 255) return ModbusCliPlan.Fail($"--unit {unit} is out of range 0..255", out problem);
+            if (timeout <= TimeSpan.Zero) return ModbusCliPlan.Fail("--timeout must be more than 0", out problem);
             if (!format.TryCheck(bits, out problem)) return false;
             var timeouts = new ModbusTimeouts { Operation = timeout, Connect = timeout };
             common = new Common(target, (byte)unit, timeouts, table, parse.GetValue(_address), format);
@@ -203,12 +203,12 @@ public static class ModbusCommand
             target = null!;
             var given = new[] { (_tcp, parse.GetValue(_tcp)), (_rtu, parse.GetValue(_rtu)), (_rtuOverTcp, parse.GetValue(_rtuOverTcp)) }
                 .Where(t => t.Item2 is not null).ToList();
-            if (given.Count != 1) return Fail("give exactly one of --tcp host[:port], --rtu DEVICE or --rtu-over-tcp host:port", out problem);
+            if (given.Count != 1) return ModbusCliPlan.Fail("give exactly one of --tcp host[:port], --rtu DEVICE or --rtu-over-tcp host:port", out problem);
             var (option, value) = given[0];
             if (option == _rtu)
             {
                 var baud = parse.GetValue(_baud);
-                if (baud <= 0) return Fail($"--baud {baud} must be more than 0", out problem);
+                if (baud <= 0) return ModbusCliPlan.Fail($"--baud {baud} must be more than 0", out problem);
                 var serial = new SerialOptions
                 {
                     Port = value,
@@ -221,7 +221,7 @@ public static class ModbusCommand
                 return true;
             }
             if (!TryHostPort(value!, out var host, out var port))
-                return Fail($"{option.Name} '{value}' is not host[:port] with a port in 1..65535", out problem);
+                return ModbusCliPlan.Fail($"{option.Name} '{value}' is not host[:port] with a port in 1..65535", out problem);
             var framing = option == _tcp ? ModbusFraming.Tcp : ModbusFraming.Rtu;
             target = new ModbusCliTarget(timeouts => new ModbusTcpTransport(host, port, framing, timeouts));
             problem = "";
@@ -254,12 +254,6 @@ public static class ModbusCommand
                 return false;
             return host.Length > 0;
         }
-    }
-
-    private static bool Fail(string message, out string problem)
-    {
-        problem = message;
-        return false;
     }
 
     private sealed record Common(ModbusCliTarget Target, byte Unit, ModbusTimeouts Timeouts, string Table, int Address, ModbusCliFormat Format);

@@ -198,10 +198,7 @@ public sealed partial class ModbusCommandTcpTests : ModbusCommandContract
 
     private async Task<string[]> MbpollAsync(params string[] arguments)
     {
-        Assert.True(File.Exists("/usr/bin/mbpoll"), "mbpoll is missing: run ./build.sh --target=Peers to install the test peers");
-        var (exit, output) = await ModbusServerPeer.RunAsync(
-            "mbpoll", ["-m", "tcp", "-p", Server.Port.ToString(CultureInfo.InvariantCulture), "-a", "1", .. arguments, "-1", "127.0.0.1"]);
-        Assert.True(exit == 0, $"mbpoll failed ({exit}): {output}");
+        var output = await Server.MbpollAsync(arguments);
         return MbpollValue().Matches(output).Select(m => m.Groups[1].Value).ToArray();
     }
 
