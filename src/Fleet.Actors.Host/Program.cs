@@ -8,6 +8,7 @@ root.Subcommands.Add(ChaosCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DecodeCommand.Create());
 root.Subcommands.Add(RecordCommand.Create());
+root.Subcommands.Add(ModbusCommand.Create());
 
 // The agent's host handles SIGINT/SIGTERM itself (CoordinatedShutdown); the parser must not race it.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

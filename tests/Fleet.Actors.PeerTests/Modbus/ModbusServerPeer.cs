@@ -137,6 +137,18 @@ public sealed class ModbusServerPeer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <c>mbpoll</c> once against this TCP server (unit 1) with <paramref name="arguments"/>
+    /// (mbpoll's 1-based addresses); everything it printed. Throws when mbpoll is missing or fails.
+    /// </summary>
+    public async Task<string> MbpollAsync(params string[] arguments)
+    {
+        if (!File.Exists("/usr/bin/mbpoll")) throw new InvalidOperationException("mbpoll is missing: run ./build.sh --target=Peers to install the test peers");
+        var (exit, output) = await RunAsync(
+            "mbpoll", ["-m", "tcp", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-a", "1", .. arguments, "-1", "127.0.0.1"]);
+        return exit == 0 ? output : throw new InvalidOperationException($"mbpoll failed ({exit}): {output}");
+    }
+
     /// <summary>Runs a program to its end; its exit code and everything it printed.</summary>
     public static async Task<(int Exit, string Output)> RunAsync(string program, params string[] arguments)
     {

@@ -68,10 +68,7 @@ public sealed partial class ModbusTcpPeerTests : ModbusPeerContract
 
     private async Task<int[]> MbpollAsync(params string[] arguments)
     {
-        Assert.True(File.Exists("/usr/bin/mbpoll"), "mbpoll is missing: run ./build.sh --target=Peers to install the test peers");
-        var (exit, output) = await ModbusServerPeer.RunAsync(
-            "mbpoll", ["-m", "tcp", "-p", _server.Port.ToString(CultureInfo.InvariantCulture), "-a", "1", .. arguments, "-1", "127.0.0.1"]);
-        Assert.True(exit == 0, $"mbpoll failed ({exit}): {output}");
+        var output = await _server.MbpollAsync(arguments);
         return MbpollValue().Matches(output)
             .Select(m => m.Groups[1].Value.StartsWith("0x", StringComparison.Ordinal)
                 ? int.Parse(m.Groups[1].Value[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture)
