@@ -105,7 +105,26 @@ public sealed record IntervalTrigger(TimeSpan Every) : ScriptTrigger;
 /// <paramref name="Operator"/>; it re-arms only once the reading is back past the value by
 /// <paramref name="Hysteresis"/>, so a reading hovering at the threshold does not fire every sample.
 /// </summary>
-public sealed record ThresholdTrigger(string Reading, ComparisonOperator Operator, double Value, double Hysteresis) : ScriptTrigger;
+public sealed record ThresholdTrigger(string Reading, ComparisonOperator Operator, double Value, double Hysteresis) : ScriptTrigger
+{
+    /// <summary>
+    /// Feeds one sample of the reading. Fires when the trigger is armed and the comparison holds,
+    /// then stays disarmed until the comparison fails against the value moved back by the
+    /// hysteresis (for <c>&gt;</c> 28 with hysteresis 0.5: re-armed at 27.5 or below). A new
+    /// trigger is armed. The caller keeps the returned armed flag for the next sample.
+    /// </summary>
+    public (bool Fires, bool Armed) Observe(double sample, bool armed)
+    {
+        if (armed) return CompareCondition.Compare(sample, Operator, Value) ? (true, false) : (false, true);
+        var rearmAt = Operator switch
+        {
+            ComparisonOperator.GreaterThan or ComparisonOperator.GreaterOrEqual => Value - Hysteresis,
+            ComparisonOperator.LessThan or ComparisonOperator.LessOrEqual => Value + Hysteresis,
+            _ => Value,
+        };
+        return (false, !CompareCondition.Compare(sample, Operator, rearmAt));
+    }
+}
 
 /// <summary>Runs the script on an edge of a GPIO input line.</summary>
 public sealed record GpioEdgeTrigger(int Line, GpioEdge Edge) : ScriptTrigger;
