@@ -103,7 +103,8 @@ public sealed class ModbusRequestPlanner
 
     private static readonly Comparison<ModbusPoint> ByTableAndAddress = (a, b) =>
     {
-        var c = a.RegisterType.CompareTo(b.RegisterType);
+        // Enum.CompareTo takes an object: compare the numbers so sorting does not box.
+        var c = ((int)a.RegisterType).CompareTo((int)b.RegisterType);
         if (c != 0) return c;
         c = a.Address.CompareTo(b.Address);
         return c != 0 ? c : a.End.CompareTo(b.End);
