@@ -37,6 +37,7 @@ public static class ModbusCommand
         var command = new Command("modbus", $"Read and write a Modbus device's coils and registers (commissioning, like mbpoll). {ExitCodes}");
         command.Subcommands.Add(CreateRead());
         command.Subcommands.Add(CreateWrite());
+        command.Subcommands.Add(CreateBench());
         return command;
     }
 
@@ -116,6 +117,34 @@ public static class ModbusCommand
         return command;
     }
 
+    private static Command CreateBench()
+    {
+        var tcp = new Option<string>("--tcp") { Description = "Modbus TCP device: host[:port] (port 502 by default)", Required = true };
+        var unit = new Option<int>("--unit", "-a") { Description = "Unit (slave) id, 0..255", DefaultValueFactory = _ => 1 };
+        var address = new Option<int>("--address", "-r") { Description = "First holding register, 0-based", DefaultValueFactory = _ => 0 };
+        var count = new Option<int>("--count", "-c") { Description = "Registers per request, 1..125", DefaultValueFactory = _ => ModbusRequest.MaxReadRegisters };
+        var duration = CliDurations.Option("--duration", "Measured time of each side", TimeSpan.FromSeconds(10));
+        var warmup = CliDurations.Option("--warmup", "Unmeasured requests before each side", TimeSpan.FromSeconds(2));
+        var command = new Command("bench",
+            $"Measure read-holding-registers round trips through the client, then through a raw socket loop, one request at a time; print a markdown table. {ExitCodes}");
+        foreach (var option in new Option[] { tcp, unit, address, count, duration, warmup }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var errors = parse.InvocationConfiguration.Error;
+            var (u, a, n) = (parse.GetValue(unit), parse.GetValue(address), parse.GetValue(count));
+            if (!TryHostPort(parse.GetValue(tcp)!, out var host, out var port))
+                return BadArguments(errors, $"--tcp '{parse.GetValue(tcp)}' is not host[:port] with a port in 1..65535");
+            if (u is < 0 or > 255) return BadArguments(errors, $"--unit {u} is out of range 0..255");
+            if (n is < 1 or > ModbusRequest.MaxReadRegisters) return BadArguments(errors, $"--count {n} is out of range 1..{ModbusRequest.MaxReadRegisters}");
+            if (a < 0 || a + n > 65536) return BadArguments(errors, $"address {a} with --count {n} is out of range 0..65535");
+            if (parse.GetValue(duration) <= TimeSpan.Zero) return BadArguments(errors, "--duration must be more than 0");
+            var options = new ModbusBenchOptions(host, port, (byte)u, (ushort)a, n, parse.GetValue(duration), parse.GetValue(warmup));
+            return await RunAsync(errors, $"reading holding {a}..{a + n - 1}", async () =>
+                parse.InvocationConfiguration.Output.Write((await ModbusBench.RunAsync(options, cancellationToken)).ToMarkdown()));
+        });
+        return command;
+    }
+
     private static int BadArguments(TextWriter errors, string problem)
     {
         errors.WriteLine($"modbus: {problem}");
@@ -145,6 +174,34 @@ public static class ModbusCommand
             errors.WriteLine($"modbus: link failed {what}: {ex.Message}");
             return ExitLinkFailed;
         }
+    }
+
+    /// <summary>Reads <c>host[:port]</c> (<c>[::1]:502</c> for IPv6), port 502 when not given.</summary>
+    internal static bool TryHostPort(string text, out string host, out int port)
+    {
+        port = 502;
+        host = text;
+        string? portText = null;
+        if (text.StartsWith('['))
+        {
+            // [::1]:502
+            var close = text.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0) return false;
+            host = text[1..close];
+            if (close + 1 < text.Length)
+            {
+                if (text[close + 1] != ':') return false;
+                portText = text[(close + 2)..];
+            }
+        }
+        else if (text.Count(c => c == ':') == 1)
+        {
+            host = text[..text.IndexOf(':', StringComparison.Ordinal)];
+            portText = text[(text.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        }
+        if (portText is not null && !(int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is > 0 and <= 65535))
+            return false;
+        return host.Length > 0;
     }
 
     /// <summary>Where the device is, how long to wait for it, and what to address: the options read and write share.</summary>
@@ -226,33 +283,6 @@ public static class ModbusCommand
             target = new ModbusCliTarget(timeouts => new ModbusTcpTransport(host, port, framing, timeouts));
             problem = "";
             return true;
-        }
-
-        private static bool TryHostPort(string text, out string host, out int port)
-        {
-            port = 502;
-            host = text;
-            string? portText = null;
-            if (text.StartsWith('['))
-            {
-                // [::1]:502
-                var close = text.IndexOf(']', StringComparison.Ordinal);
-                if (close < 0) return false;
-                host = text[1..close];
-                if (close + 1 < text.Length)
-                {
-                    if (text[close + 1] != ':') return false;
-                    portText = text[(close + 2)..];
-                }
-            }
-            else if (text.Count(c => c == ':') == 1)
-            {
-                host = text[..text.IndexOf(':', StringComparison.Ordinal)];
-                portText = text[(text.IndexOf(':', StringComparison.Ordinal) + 1)..];
-            }
-            if (portText is not null && !(int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is > 0 and <= 65535))
-                return false;
-            return host.Length > 0;
         }
     }
 

@@ -27,8 +27,8 @@ public abstract class ModbusCommandContract : IAsyncLifetime
     protected Task<(int Exit, string Out, string Err)> ModbusAsync(params string[] arguments) =>
         RunAsync([.. arguments, .. Target]);
 
-    /// <summary>Runs <c>fleet-agent modbus</c> as given.</summary>
-    protected static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] arguments)
+    /// <summary>Runs <c>fleet-agent modbus</c> as given (also used by <see cref="ModbusBenchTests"/>).</summary>
+    internal static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] arguments)
     {
         var output = new StringWriter();
         var errors = new StringWriter();
