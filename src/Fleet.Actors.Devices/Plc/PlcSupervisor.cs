@@ -1,9 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
-using Akka.Pattern;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Devices.Sensors;
-using Prometheus;
+using Fleet.Actors.Devices.Supervision;
 
 namespace Fleet.Actors.Devices.Plc;
 
@@ -17,47 +16,26 @@ namespace Fleet.Actors.Devices.Plc;
 internal sealed class PlcSupervisor : ReceiveActor
 {
     private readonly ILoggingAdapter _logger = Context.GetLogger();
-    private readonly Dictionary<string, IActorRef> _plcs = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _up = new(StringComparer.Ordinal);
-    private readonly List<IActorRef> _stopRequesters = new();
-    private readonly Counter.Child _restarts;
-    private bool _stopping;
+    private readonly DeviceChildren _plcs;
 
     public PlcSupervisor(string vehicleId, IReadOnlyList<PlcSettings> plcs, IActorRef log, AgentMetrics metrics,
         Func<PlcSettings, ModbusClient> clientFactory, TimeProvider time)
     {
-        _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "plcs");
+        _plcs = new DeviceChildren(metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "plcs"));
         foreach (var plc in plcs)
         {
             var props = PlcActor.Props(plc, log, Self, new PlcMetrics(metrics, vehicleId, plc.Id), clientFactory, time);
-            var options = Backoff.OnFailure(props, "plc", plc.MinBackoff, plc.MaxBackoff, plc.RandomFactor, maxNrOfRetries: -1)
-                .WithAutoReset(plc.MinBackoff + TimeSpan.FromSeconds(10))
-                .WithSupervisorStrategy(new OneForOneStrategy(_ =>
-                {
-                    _restarts.Inc();
-                    return Directive.Restart;
-                }));
-            var child = Context.ActorOf(BackoffSupervisor.Props(options), "plc-" + Uri.EscapeDataString(plc.Id));
-            Context.WatchWith(child, new PlcTerminated(plc.Id));
-            _plcs[plc.Id] = child;
+            _plcs.Start(Context, plc.Id, "plc-" + Uri.EscapeDataString(plc.Id), "plc", props,
+                plc.MinBackoff, plc.MaxBackoff, plc.RandomFactor, new PlcTerminated(plc.Id));
         }
 
-        Receive<PlcUp>(up => _up.Add(up.PlcId));
-        Receive<PlcDown>(down => _up.Remove(down.PlcId));
+        Receive<PlcUp>(up => _plcs.Up(up.PlcId));
+        Receive<PlcDown>(down => _plcs.Down(down.PlcId));
         Receive<PlcProtocol.IWithPlcId>(Route);
-        Receive<SensorProtocol.StopIntake>(_ =>
-        {
-            _stopRequesters.Add(Sender);
-            _stopping = true;
-            foreach (var child in _plcs.Values) Context.Stop(child);
-            CheckStopped();
-        });
+        Receive<SensorProtocol.StopIntake>(_ => _plcs.StopAll(Context, Sender));
         Receive<PlcTerminated>(terminated =>
         {
-            _plcs.Remove(terminated.PlcId);
-            _up.Remove(terminated.PlcId);
-            if (!_stopping) _logger.Error("PLC {0} supervisor stopped unexpectedly", terminated.PlcId);
-            CheckStopped();
+            if (!_plcs.Terminated(terminated.PlcId)) _logger.Error("PLC {0} supervisor stopped unexpectedly", terminated.PlcId);
         });
     }
 
@@ -66,30 +44,22 @@ internal sealed class PlcSupervisor : ReceiveActor
         Func<PlcSettings, ModbusClient>? clientFactory = null, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new PlcSupervisor(vehicleId, plcs, log, metrics, clientFactory ?? (s => s.CreateClient()), time ?? TimeProvider.System));
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
-        maxNrOfRetries: 10,
-        withinTimeRange: TimeSpan.FromMinutes(1),
-        decider: Decider.From(ex =>
-        {
-            _restarts.Inc();
-            return ex is ActorInitializationException ? Directive.Stop : Directive.Restart;
-        }));
+    protected override SupervisorStrategy SupervisorStrategy() => _plcs.Strategy();
 
     private void Route(PlcProtocol.IWithPlcId request)
     {
-        if (!_plcs.TryGetValue(request.PlcId, out var plc))
-            Sender.Tell(new PlcProtocol.Refused(request.PlcId, $"unknown PLC \"{request.PlcId}\""));
-        else if (!_up.Contains(request.PlcId))
-            Sender.Tell(new PlcProtocol.Failed(request.PlcId, $"PLC {request.PlcId} is down (restarting)"));
-        else
-            plc.Forward(request);
-    }
-
-    private void CheckStopped()
-    {
-        if (!_stopping || _plcs.Count > 0) return;
-        foreach (var requester in _stopRequesters) requester.Tell(SensorProtocol.IntakeStopped.Instance);
-        _stopRequesters.Clear();
+        switch (_plcs.Find(request.PlcId, out var plc))
+        {
+            case DeviceState.Unknown:
+                Sender.Tell(new PlcProtocol.Refused(request.PlcId, $"unknown PLC \"{request.PlcId}\""));
+                break;
+            case DeviceState.Down:
+                Sender.Tell(new PlcProtocol.Failed(request.PlcId, $"PLC {request.PlcId} is down (restarting)"));
+                break;
+            default:
+                plc.Forward(request);
+                break;
+        }
     }
 
     /// <summary>A PLC actor started (from the actor).</summary>
