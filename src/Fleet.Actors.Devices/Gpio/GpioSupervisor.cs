@@ -2,10 +2,9 @@ using System.Device.Gpio;
 using System.Device.Gpio.Drivers;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Pattern;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Devices.Sensors;
-using Prometheus;
+using Fleet.Actors.Devices.Supervision;
 
 namespace Fleet.Actors.Devices.Gpio;
 
@@ -36,16 +35,12 @@ internal sealed class GpioSupervisor : ReceiveActor
 {
     private readonly ILoggingAdapter _logger = Context.GetLogger();
     private readonly GpioController _controller;
-    private readonly Dictionary<string, IActorRef> _lines = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _up = new(StringComparer.Ordinal);
-    private readonly List<IActorRef> _stopRequesters = new();
-    private readonly Counter.Child _restarts;
-    private bool _stopping;
+    private readonly DeviceChildren _lines;
 
     public GpioSupervisor(string vehicleId, GpioSettings settings, Func<GpioSettings, GpioDriver> driverFactory,
         IActorRef log, AgentMetrics metrics, TimeProvider time)
     {
-        _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "gpio");
+        _lines = new DeviceChildren(metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "gpio"));
         _controller = new GpioController(driverFactory(settings));
         foreach (var line in settings.Lines)
         {
@@ -53,35 +48,18 @@ internal sealed class GpioSupervisor : ReceiveActor
             // Down until its actor has opened the line.
             lineMetrics.Down.Set(1);
             var props = GpioLineActor.Props(line, _controller, log, Self, lineMetrics, time, settings.MaxPendingEvents);
-            var options = Backoff.OnFailure(props, "line", settings.MinBackoff, settings.MaxBackoff, settings.RandomFactor, maxNrOfRetries: -1)
-                .WithAutoReset(settings.MinBackoff + TimeSpan.FromSeconds(10))
-                .WithSupervisorStrategy(new OneForOneStrategy(_ =>
-                {
-                    _restarts.Inc();
-                    return Directive.Restart;
-                }));
-            var child = Context.ActorOf(BackoffSupervisor.Props(options), "line-" + Uri.EscapeDataString(line.Id));
-            Context.WatchWith(child, new LineTerminated(line.Id));
-            _lines[line.Id] = child;
+            _lines.Start(Context, line.Id, "line-" + Uri.EscapeDataString(line.Id), "line", props,
+                settings.MinBackoff, settings.MaxBackoff, settings.RandomFactor, new LineTerminated(line.Id));
         }
 
-        Receive<LineUp>(up => _up.Add(up.LineId));
-        Receive<LineDown>(down => _up.Remove(down.LineId));
+        Receive<LineUp>(up => _lines.Up(up.LineId));
+        Receive<LineDown>(down => _lines.Down(down.LineId));
         Receive<GpioProtocol.Write>(Route);
         Receive<GpioProtocol.Read>(Route);
-        Receive<SensorProtocol.StopIntake>(_ =>
-        {
-            _stopRequesters.Add(Sender);
-            _stopping = true;
-            foreach (var child in _lines.Values) Context.Stop(child);
-            CheckStopped();
-        });
+        Receive<SensorProtocol.StopIntake>(_ => _lines.StopAll(Context, Sender));
         Receive<LineTerminated>(terminated =>
         {
-            _lines.Remove(terminated.LineId);
-            _up.Remove(terminated.LineId);
-            if (!_stopping) _logger.Error("GPIO line {0} supervisor stopped unexpectedly", terminated.LineId);
-            CheckStopped();
+            if (!_lines.Terminated(terminated.LineId)) _logger.Error("GPIO line {0} supervisor stopped unexpectedly", terminated.LineId);
         });
     }
 
@@ -96,30 +74,22 @@ internal sealed class GpioSupervisor : ReceiveActor
         _controller.Dispose();
     }
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
-        maxNrOfRetries: 10,
-        withinTimeRange: TimeSpan.FromMinutes(1),
-        decider: Decider.From(ex =>
-        {
-            _restarts.Inc();
-            return ex is ActorInitializationException ? Directive.Stop : Directive.Restart;
-        }));
+    protected override SupervisorStrategy SupervisorStrategy() => _lines.Strategy();
 
     private void Route(GpioProtocol.IWithLineId request)
     {
-        if (!_lines.TryGetValue(request.LineId, out var line))
-            Sender.Tell(new GpioProtocol.Refused(request.LineId, $"unknown GPIO line \"{request.LineId}\""));
-        else if (!_up.Contains(request.LineId))
-            Sender.Tell(new GpioProtocol.Failed(request.LineId, $"GPIO line {request.LineId} is down (reopening)"));
-        else
-            line.Forward(request);
-    }
-
-    private void CheckStopped()
-    {
-        if (!_stopping || _lines.Count > 0) return;
-        foreach (var requester in _stopRequesters) requester.Tell(SensorProtocol.IntakeStopped.Instance);
-        _stopRequesters.Clear();
+        switch (_lines.Find(request.LineId, out var line))
+        {
+            case DeviceState.Unknown:
+                Sender.Tell(new GpioProtocol.Refused(request.LineId, $"unknown GPIO line \"{request.LineId}\""));
+                break;
+            case DeviceState.Down:
+                Sender.Tell(new GpioProtocol.Failed(request.LineId, $"GPIO line {request.LineId} is down (reopening)"));
+                break;
+            default:
+                line.Forward(request);
+                break;
+        }
     }
 
     /// <summary>A line opened (from its actor).</summary>

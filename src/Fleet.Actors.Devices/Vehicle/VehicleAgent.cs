@@ -6,6 +6,7 @@ using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using System.Device.Gpio;
 using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Prometheus;
@@ -27,14 +28,15 @@ public static class VehicleProtocol
     /// <param name="Uplink">The uplink.</param>
     /// <param name="Sensors">The sensors supervisor.</param>
     /// <param name="Gpio">The GPIO supervisor; null when no lines are configured.</param>
-    public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null);
+    /// <param name="Plcs">The PLC supervisor; null when no PLCs are configured.</param>
+    public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null, IActorRef? Plcs = null);
 }
 
 /// <summary>
 /// One vehicle: the root of its subtree, parameterised by id and settings, so an actor system can
 /// host one (the agent on a truck) or thousands (the fleet simulation). Children: <c>wal</c> (the
 /// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c>, <c>gpio</c> (only when
-/// lines are configured) and <c>summary</c>.
+/// lines are configured), <c>plcs</c> (only when PLCs are configured) and <c>summary</c>.
 /// </summary>
 internal sealed class VehicleAgent : ReceiveActor
 {
@@ -60,9 +62,11 @@ internal sealed class VehicleAgent : ReceiveActor
         var sensors = Context.ActorOf(SensorSupervisor.Props(settings.VehicleId, settings.Sensors, drivers, context, log, metrics), "sensors");
         var gpio = settings.Gpio.Lines.Count == 0 ? null
             : Context.ActorOf(GpioSupervisor.Props(settings.VehicleId, settings.Gpio, log, metrics, gpioDrivers, time), "gpio");
+        var plcs = settings.Plcs.Count == 0 ? null
+            : Context.ActorOf(PlcSupervisor.Props(settings.VehicleId, settings.Plcs, log, metrics, time: time), "plcs");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, walMetrics, uplinkMetrics, metrics), "summary");
-        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio);
+        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs);
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
     }

@@ -1,6 +1,7 @@
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 
@@ -20,6 +21,9 @@ public sealed record VehicleSettings
 
     /// <summary>The GPIO lines; none by default.</summary>
     public GpioSettings Gpio { get; init; } = new();
+
+    /// <summary>The PLCs polled over Modbus (HOCON <c>fleet.plcs</c>); empty: no PLC supervisor is started.</summary>
+    public IReadOnlyList<PlcSettings> Plcs { get; init; } = [];
 
     /// <summary>The write-ahead log.</summary>
     public WalSettings Wal { get; init; } = new();

@@ -6,7 +6,7 @@ using Fleet.Actors.Devices.Sensors;
 namespace Fleet.Actors.Devices.Vehicle;
 
 /// <summary>
-/// The orderly end of a vehicle agent, run from CoordinatedShutdown: stop intake (sensors, then GPIO lines), flush the log,
+/// The orderly end of a vehicle agent, run from CoordinatedShutdown: stop intake (sensors, then GPIO lines and PLCs), flush the log,
 /// let the uplink deliver the backlog (up to the drain timeout), publish the retained offline
 /// status, journal the delivered offset. Whatever is not delivered stays in the log for next time.
 /// </summary>
@@ -29,6 +29,8 @@ public static class VehicleShutdown
         await components.Sensors.Ask<SensorProtocol.IntakeStopped>(SensorProtocol.StopIntake.Instance, AskTimeout, cancellationToken);
         if (components.Gpio is { } gpio)
             await gpio.Ask<SensorProtocol.IntakeStopped>(SensorProtocol.StopIntake.Instance, AskTimeout, cancellationToken);
+        if (components.Plcs is { } plcs)
+            await plcs.Ask<SensorProtocol.IntakeStopped>(SensorProtocol.StopIntake.Instance, AskTimeout, cancellationToken);
         var flushed = await components.Log.Ask<WalProtocol.Flushed>(WalProtocol.Flush.Instance, AskTimeout, cancellationToken);
         await components.Uplink.Ask<UplinkProtocol.Draining>(UplinkProtocol.Drain.Instance, AskTimeout, cancellationToken);
 

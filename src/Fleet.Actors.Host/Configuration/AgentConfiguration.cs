@@ -5,6 +5,7 @@ using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Fleet.Actors.Devices.Vehicle;
@@ -107,6 +108,7 @@ public static partial class AgentConfiguration
             fleet.Problem("sensors", $"sensor id \"{duplicate.Key}\" is used more than once");
 
         var gpio = GpioConfig.Read(fleet.Section("gpio"));
+        var plcs = PlcConfig.Read(fleet);
 
         var walSection = fleet.Section("wal");
         var synchronous = walSection.Enum("synchronous", SqliteSynchronous.Full);
@@ -136,6 +138,7 @@ public static partial class AgentConfiguration
             Tenant = tenant,
             Sensors = sensors,
             Gpio = gpio,
+            Plcs = plcs,
             Wal = wal,
             Uplink = uplink,
             Simulation = simulation,

@@ -1,0 +1,108 @@
+using Akka.Actor;
+using Akka.Pattern;
+using Fleet.Actors.Devices.Sensors;
+using Prometheus;
+
+namespace Fleet.Actors.Devices.Supervision;
+
+/// <summary>Where a request for a device child can go.</summary>
+internal enum DeviceState
+{
+    /// <summary>No such device is configured.</summary>
+    Unknown,
+
+    /// <summary>Configured, but its actor is not running (failed, waiting for its backoff).</summary>
+    Down,
+
+    /// <summary>Its actor is running.</summary>
+    Up,
+}
+
+/// <summary>
+/// The per-device children of a domain supervisor (GPIO lines, PLCs): one <c>BackoffSupervisor</c>
+/// each, which of them are up, and the stop at shutdown (<see cref="SensorProtocol.StopIntake"/>
+/// answered with <see cref="SensorProtocol.IntakeStopped"/> once every child has stopped). Used on
+/// the supervisor's thread only.
+/// </summary>
+internal sealed class DeviceChildren
+{
+    private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _up = new(StringComparer.Ordinal);
+    private readonly List<IActorRef> _stopRequesters = new();
+    private readonly Counter.Child _restarts;
+    private bool _stopping;
+
+    /// <summary>Children whose restarts are counted in <paramref name="restarts"/>.</summary>
+    public DeviceChildren(Counter.Child restarts)
+    {
+        _restarts = restarts;
+    }
+
+    /// <summary>
+    /// Starts a device actor (named <paramref name="childName"/>) under a <c>BackoffSupervisor</c> named
+    /// <paramref name="name"/> (restarted with exponential backoff and jitter, without a retry limit),
+    /// watched with <paramref name="terminated"/>.
+    /// </summary>
+    public void Start(IActorContext context, string id, string name, string childName, Props device, TimeSpan minBackoff,
+        TimeSpan maxBackoff, double randomFactor, object terminated)
+    {
+        var options = Backoff.OnFailure(device, childName, minBackoff, maxBackoff, randomFactor, maxNrOfRetries: -1)
+            .WithAutoReset(minBackoff + TimeSpan.FromSeconds(10))
+            .WithSupervisorStrategy(new OneForOneStrategy(_ =>
+            {
+                _restarts.Inc();
+                return Directive.Restart;
+            }));
+        var child = context.ActorOf(BackoffSupervisor.Props(options), name);
+        context.WatchWith(child, terminated);
+        _children[id] = child;
+    }
+
+    /// <summary>The device's actor reported itself running.</summary>
+    public void Up(string id) => _up.Add(id);
+
+    /// <summary>The device's actor stopped, failed or is restarting.</summary>
+    public void Down(string id) => _up.Remove(id);
+
+    /// <summary>Whether requests for <paramref name="id"/> can be forwarded, and to whom.</summary>
+    public DeviceState Find(string id, out IActorRef child)
+    {
+        if (!_children.TryGetValue(id, out child!)) return DeviceState.Unknown;
+        return _up.Contains(id) ? DeviceState.Up : DeviceState.Down;
+    }
+
+    /// <summary>Stops every child; <paramref name="requester"/> gets <see cref="SensorProtocol.IntakeStopped"/> when all have stopped.</summary>
+    public void StopAll(IActorContext context, IActorRef requester)
+    {
+        _stopRequesters.Add(requester);
+        _stopping = true;
+        foreach (var child in _children.Values) context.Stop(child);
+        CheckStopped();
+    }
+
+    /// <summary>A child's supervisor has terminated; false when that was not asked for (a stop at shutdown).</summary>
+    public bool Terminated(string id)
+    {
+        _children.Remove(id);
+        _up.Remove(id);
+        CheckStopped();
+        return _stopping;
+    }
+
+    /// <summary>The domain supervisor's own strategy: restart, but stop a child that cannot even be created.</summary>
+    public SupervisorStrategy Strategy() => new OneForOneStrategy(
+        maxNrOfRetries: 10,
+        withinTimeRange: TimeSpan.FromMinutes(1),
+        decider: Decider.From(ex =>
+        {
+            _restarts.Inc();
+            return ex is ActorInitializationException ? Directive.Stop : Directive.Restart;
+        }));
+
+    private void CheckStopped()
+    {
+        if (!_stopping || _children.Count > 0) return;
+        foreach (var requester in _stopRequesters) requester.Tell(SensorProtocol.IntakeStopped.Instance);
+        _stopRequesters.Clear();
+    }
+}
