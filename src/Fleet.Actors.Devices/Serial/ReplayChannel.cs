@@ -11,8 +11,9 @@ namespace Fleet.Actors.Devices.Serial;
 public sealed class ReplayChannel(ReplayOptions options, TimeProvider time, bool listenOnly = false) : ISerialChannel
 {
     private readonly SemaphoreSlim _writes = new(0);
-    private IReadOnlyList<TraceChunk> _chunks = [];
-    private int _next;
+    private readonly SerialTrace.SkipCounter _skipped = new();
+    private IEnumerator<TraceChunk>? _chunks;
+    private bool _any;
     private long _previousOffsetMs;
 
     /// <inheritdoc />
@@ -22,20 +23,14 @@ public sealed class ReplayChannel(ReplayOptions options, TimeProvider time, bool
     public long DroppedBytes => 0;
 
     /// <summary>Trace lines that did not parse.</summary>
-    public int SkippedLines { get; private set; }
+    public int SkippedLines => _skipped.Skipped;
 
     /// <inheritdoc />
-    public async Task OpenAsync(CancellationToken cancellationToken)
+    public Task OpenAsync(CancellationToken cancellationToken)
     {
         if (!File.Exists(options.File)) throw new FileNotFoundException($"trace {options.File} does not exist", options.File);
-        _chunks = await Task.Run(() =>
-        {
-            var chunks = SerialTrace.Load(options.File, options.LinesPerSecond, out var skipped);
-            SkippedLines = skipped;
-            return chunks;
-        }, cancellationToken).ConfigureAwait(false);
-        _next = 0;
-        _previousOffsetMs = 0;
+        Restart();
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -43,13 +38,18 @@ public sealed class ReplayChannel(ReplayOptions options, TimeProvider time, bool
     {
         while (true)
         {
-            if (_next >= _chunks.Count)
+            // The file is read a line at a time through a 64 KiB buffer (a local file: no waiting on a
+            // device), so replays take no memory for their length. Synchronous on purpose: a read that is
+            // cancelled must not leave a half-taken chunk behind.
+            var chunks = _chunks ?? throw new InvalidOperationException("The replay is not open.");
+            if (!chunks.MoveNext())
             {
-                if (!options.Loop || _chunks.Count == 0) throw new EndOfStreamException($"{Description}: trace finished");
-                _next = 0;
-                _previousOffsetMs = 0;
+                if (!options.Loop || !_any) throw new EndOfStreamException($"{Description}: trace finished");
+                Restart();
+                continue;
             }
-            var chunk = _chunks[_next++];
+            _any = true;
+            var chunk = chunks.Current;
             await PaceAsync(chunk.OffsetMs, cancellationToken).ConfigureAwait(false);
             if (chunk.Direction == TraceDirection.ToDevice)
             {
@@ -71,8 +71,16 @@ public sealed class ReplayChannel(ReplayOptions options, TimeProvider time, bool
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
+        _chunks?.Dispose();
         _writes.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private void Restart()
+    {
+        _chunks?.Dispose();
+        _chunks = SerialTrace.Read(options.File, options.LinesPerSecond, _skipped).GetEnumerator();
+        _previousOffsetMs = 0;
     }
 
     private async Task PaceAsync(long offsetMs, CancellationToken cancellationToken)

@@ -88,35 +88,59 @@ public static class SerialTrace
         string.Create(CultureInfo.InvariantCulture,
             $"{chunk.OffsetMs} {(chunk.Direction == TraceDirection.FromDevice ? '<' : '>')} {Escape(chunk.Data)}");
 
+    /// <summary>Longest line read from a trace file; a longer one is cut there (a chunk of a trace is at most 16 KiB escaped).</summary>
+    public const int MaxFileLineBytes = 1 << 20;
+
     /// <summary>
-    /// Reads a trace or a plain capture. Plain lines are paced <paramref name="linesPerSecond"/>
+    /// Reads a trace or a plain capture into memory. Plain lines are paced <paramref name="linesPerSecond"/>
     /// apart; lines of a trace that do not parse are skipped and counted in <paramref name="skipped"/>.
     /// </summary>
     public static IReadOnlyList<TraceChunk> Load(string path, double linesPerSecond, out int skipped)
     {
-        var bytes = File.ReadAllBytes(path);
-        var lines = SplitLines(bytes);
-        skipped = 0;
-        var chunks = new List<TraceChunk>(lines.Count);
-        var isTrace = lines.Count > 0 && Encoding.Latin1.GetString(lines[0]).TrimEnd('\r', '\n') == Header;
-        if (!isTrace)
+        var counter = new SkipCounter();
+        var chunks = Read(path, linesPerSecond, counter).ToList();
+        skipped = counter.Skipped;
+        return chunks;
+    }
+
+    /// <summary>
+    /// Reads a trace or a plain capture chunk by chunk, holding one line at a time (so a replay of
+    /// hours of recording takes no more memory than a minute of it). Lines of a trace that do not
+    /// parse are skipped and counted in <paramref name="skipped"/>.
+    /// </summary>
+    public static IEnumerable<TraceChunk> Read(string path, double linesPerSecond, SkipCounter skipped)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 64 * 1024);
+        var lines = ReadLines(file).GetEnumerator();
+        if (!lines.MoveNext()) yield break;
+        var first = lines.Current;
+        if (Encoding.Latin1.GetString(first).TrimEnd('\r', '\n') != Header)
         {
             var intervalMs = 1000.0 / linesPerSecond;
-            foreach (var line in lines)
+            var index = 0;
+            var line = first;
+            while (true)
             {
-                if (line.Length == 0 || line[0] == (byte)'#') continue;
-                chunks.Add(new TraceChunk((long)(chunks.Count * intervalMs), TraceDirection.FromDevice, line));
+                if (line.Length > 0 && line[0] != (byte)'#')
+                    yield return new TraceChunk((long)(index++ * intervalMs), TraceDirection.FromDevice, line);
+                if (!lines.MoveNext()) yield break;
+                line = lines.Current;
             }
-            return chunks;
         }
-        foreach (var line in lines.Skip(1))
+        while (lines.MoveNext())
         {
-            var text = Encoding.Latin1.GetString(line).TrimEnd('\r', '\n');
+            var text = Encoding.Latin1.GetString(lines.Current).TrimEnd('\r', '\n');
             if (text.Length == 0 || text[0] == '#') continue;
-            if (TryParseLine(text, out var chunk)) chunks.Add(chunk);
-            else skipped++;
+            if (TryParseLine(text, out var chunk)) yield return chunk;
+            else skipped.Skipped++;
         }
-        return chunks;
+    }
+
+    /// <summary>Counts the trace lines <see cref="Read"/> could not parse.</summary>
+    public sealed class SkipCounter
+    {
+        /// <summary>Lines skipped so far.</summary>
+        public int Skipped { get; internal set; }
     }
 
     /// <summary>Parses one trace line.</summary>
@@ -138,25 +162,38 @@ public static class SerialTrace
         return true;
     }
 
-    /// <summary>Splits bytes after each line end (<c>\n</c>, <c>\r\n</c> or a lone <c>\r</c>), keeping the line ends.</summary>
-    private static List<byte[]> SplitLines(byte[] bytes)
+    /// <summary>
+    /// Yields each line with its line end (<c>\n</c>, <c>\r\n</c> or a lone <c>\r</c>); a line longer
+    /// than <see cref="MaxFileLineBytes"/> comes out in pieces of that size.
+    /// </summary>
+    private static IEnumerable<byte[]> ReadLines(Stream stream)
     {
-        var lines = new List<byte[]>();
-        var start = 0;
-        for (var i = 0; i < bytes.Length; i++)
+        var line = new List<byte>(256);
+        var pendingCr = false;
+        int b;
+        while ((b = stream.ReadByte()) >= 0)
         {
-            var end = bytes[i] switch
+            if (pendingCr)
             {
-                (byte)'\n' => i + 1,
-                (byte)'\r' when i + 1 < bytes.Length && bytes[i + 1] == (byte)'\n' => -1,
-                (byte)'\r' => i + 1,
-                _ => -1,
-            };
-            if (end < 0) continue;
-            lines.Add(bytes[start..end]);
-            start = end;
+                pendingCr = false;
+                if (b == '\n')
+                {
+                    line.Add((byte)b);
+                    yield return line.ToArray();
+                    line.Clear();
+                    continue;
+                }
+                yield return line.ToArray();
+                line.Clear();
+            }
+            line.Add((byte)b);
+            if (b == '\r') pendingCr = true;
+            else if (b == '\n' || line.Count >= MaxFileLineBytes)
+            {
+                yield return line.ToArray();
+                line.Clear();
+            }
         }
-        if (start < bytes.Length) lines.Add(bytes[start..]);
-        return lines;
+        if (line.Count > 0) yield return line.ToArray();
     }
 }
