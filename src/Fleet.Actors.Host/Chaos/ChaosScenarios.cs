@@ -45,11 +45,17 @@ public sealed record ChaosOptions
     /// <summary>Sample rate of the simulated OBD adapter (about 7 readings a sample); sets the load.</summary>
     public double ObdRateHz { get; init; } = 100;
 
-    /// <summary>Shortest time an agent runs before it is killed.</summary>
-    public TimeSpan MinUptime { get; init; } = TimeSpan.FromMilliseconds(800);
+    /// <summary>
+    /// Share of kill rounds that strike during start-up and recovery (before the first batch is
+    /// acknowledged); the others strike under load, a random moment after the first acknowledgement.
+    /// </summary>
+    public double StartupKillShare { get; init; } = 0.2;
 
-    /// <summary>Longest time an agent runs before it is killed.</summary>
-    public TimeSpan MaxUptime { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>Latest moment, from process start, of a start-up kill.</summary>
+    public TimeSpan MaxStartupUptime { get; init; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>Longest time an agent runs under load (after its first acknowledged batch) before it is killed.</summary>
+    public TimeSpan MaxLoadedUptime { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How long the broker stays down in an outage.</summary>
     public TimeSpan OutageDuration { get; init; } = TimeSpan.FromSeconds(3);
@@ -73,6 +79,7 @@ public static class ChaosScenarios
 {
     private const string Tenant = "chaos";
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan FirstBatchTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Kills the agent with SIGKILL <see cref="ChaosOptions.Rounds"/> times at random moments while
@@ -83,27 +90,46 @@ public static class ChaosScenarios
         var started = DateTime.UtcNow;
         var vehicle = "kill-" + Guid.NewGuid().ToString("N")[..6];
         var random = new Random(options.Seed);
+        var problems = new List<string>();
         await using var verifier = await SubscribeAsync(broker, vehicle, cancellationToken);
 
-        var roundsWithData = 0;
+        int underLoad = 0, underLoadWithData = 0;
         for (var round = 1; round <= options.Rounds; round++)
         {
             var before = verifier.Verifier.Report().Received;
             await using var agent = StartAgent(broker, vehicle, options);
-            var uptime = options.MinUptime + (options.MaxUptime - options.MinUptime) * random.NextDouble();
-            await Task.Delay(uptime, cancellationToken);
+            var atStartup = random.NextDouble() < options.StartupKillShare;
+            string when;
+            if (atStartup)
+            {
+                // During start-up: recovery, first connect, the first batch in flight.
+                var uptime = options.MaxStartupUptime * random.NextDouble();
+                await Task.Delay(uptime, cancellationToken);
+                when = string.Create(CultureInfo.InvariantCulture, $"during start-up, {uptime.TotalSeconds:F2}s after start");
+            }
+            else
+            {
+                if (!await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout))
+                    problems.Add($"round {round}: no batch acknowledged within {FirstBatchTimeout.TotalSeconds:F0}s of start");
+                var loaded = options.MaxLoadedUptime * random.NextDouble();
+                await Task.Delay(loaded, cancellationToken);
+                underLoad++;
+                when = string.Create(CultureInfo.InvariantCulture,
+                    $"under load, {loaded.TotalSeconds:F2}s after the first acknowledged batch ({(DateTime.UtcNow - agent.StartedAt).TotalSeconds:F2}s after start)");
+            }
             agent.KillHard();
             await agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
             var after = verifier.Verifier.Report().Received;
-            if (after > before) roundsWithData++;
-            options.Log(string.Create(CultureInfo.InvariantCulture,
-                $"round {round}/{options.Rounds}: SIGKILL after {uptime.TotalSeconds:F2}s, {after - before:N0} new sequences at the broker"));
+            if (after > before && !atStartup) underLoadWithData++;
+            options.Log(string.Create(CultureInfo.InvariantCulture, $"round {round}/{options.Rounds}: SIGKILL {when}, {after - before:N0} new sequences at the broker"));
         }
 
         var (exitCode, drained) = await FinalCleanRunAsync(broker, vehicle, options, TimeSpan.FromSeconds(3));
-        var problems = new List<string>();
-        if (roundsWithData < options.Rounds / 2)
-            problems.Add($"only {roundsWithData} of {options.Rounds} rounds delivered anything: the kills did not happen under load");
+        if (underLoad < options.Rounds / 2)
+            problems.Add($"only {underLoad} of {options.Rounds} rounds were killed under load");
+        // A round killed right after its first acknowledgement may have re-sent only the previous round's tail.
+        if (underLoadWithData < underLoad * 3 / 4)
+            problems.Add($"only {underLoadWithData} of {underLoad} rounds killed under load delivered new readings");
         return await VerdictAsync("kill -9 rounds", options.Rounds, verifier, vehicle, exitCode, drained, started, problems);
     }
 
@@ -119,7 +145,7 @@ public static class ChaosScenarios
         await using var verifier = await SubscribeAsync(broker, vehicle, cancellationToken);
         await using var agent = StartAgent(broker, vehicle, options);
         var problems = new List<string>();
-        if (!await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(30)))
+        if (!await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout))
             problems.Add("the agent never delivered a first batch");
 
         for (var outage = 1; outage <= options.Rounds; outage++)
@@ -183,7 +209,7 @@ public static class ChaosScenarios
     private static async Task<(int ExitCode, bool Drained)> FinalCleanRunAsync(MosquittoProcess broker, string vehicle, ChaosOptions options, TimeSpan uptime)
     {
         await using var agent = StartAgent(broker, vehicle, options);
-        await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(30));
+        await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout);
         await Task.Delay(uptime);
         var exitCode = await agent.StopAsync(StopTimeout);
         options.Log($"final run stopped with exit code {exitCode}");

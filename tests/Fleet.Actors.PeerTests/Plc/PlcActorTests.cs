@@ -124,11 +124,12 @@ public sealed class PlcActorTests : TestKit, IAsyncLifetime
     [Fact]
     public async Task PlcActor_should_open_the_breaker_after_three_timeouts_and_close_it_when_the_server_answers_again()
     {
-        StartPlcs(Points());
+        // Open long enough that the write below surely meets the open breaker, not its half-open trial.
+        StartPlcs(Points(), resetTimeout: TimeSpan.FromSeconds(6));
         await NextValuesAsync(v => v.Count == 6);
 
         await _server.HoldAnswersAsync();
-        await AwaitConditionAsync(() => Task.FromResult(Metrics.BreakerState.Value == 2), Generous);
+        await AwaitConditionAsync(() => Task.FromResult(Metrics.BreakerState.Value == 2), Generous, TimeSpan.FromMilliseconds(20));
         var failed = Assert.IsType<PlcProtocol.Failed>(await WriteAsync(new PlcProtocol.WriteRegister(PlcId, 5, 1)));
         Assert.Equal("circuit open", failed.Reason);
         Assert.True(Metrics.PollFailures.Value >= 1);
@@ -173,7 +174,7 @@ public sealed class PlcActorTests : TestKit, IAsyncLifetime
 
     private IActorRef _plcs = ActorRefs.Nobody;
 
-    private void StartPlcs(ModbusPoint[] points)
+    private void StartPlcs(ModbusPoint[] points, TimeSpan? resetTimeout = null)
     {
         var settings = new PlcSettings
         {
@@ -184,7 +185,7 @@ public sealed class PlcActorTests : TestKit, IAsyncLifetime
             PollInterval = Fast,
             CallTimeout = TimeSpan.FromSeconds(1),
             ConnectTimeout = TimeSpan.FromSeconds(2),
-            ResetTimeout = TimeSpan.FromSeconds(2),
+            ResetTimeout = resetTimeout ?? TimeSpan.FromSeconds(2),
             MinBackoff = TimeSpan.FromMilliseconds(500),
             MaxBackoff = TimeSpan.FromSeconds(1),
         };
