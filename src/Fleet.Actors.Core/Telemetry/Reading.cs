@@ -83,6 +83,67 @@ public sealed record VehicleInfoValue(string Vin, string Protocol = "") : Readin
 /// </summary>
 public sealed record GapValue(long FromSequence, long ToSequence, long Count, string Reason) : ReadingValue;
 
+/// <summary>
+/// An alert raised on the vehicle: by a script now; by alert rules, health thresholds and model
+/// results later. Alerts are journaled like readings, and scripts with an alert trigger of the
+/// same <paramref name="Name"/> start once the alert is accepted.
+/// </summary>
+/// <param name="Name">What is alerted, e.g. <c>oxygen-low</c>.</param>
+/// <param name="Severity">How urgent.</param>
+/// <param name="Source">Who raised it, e.g. <c>script:cooling</c>.</param>
+/// <param name="Message">Human text (may be empty).</param>
+public sealed record AlertValue(string Name, AlertSeverity Severity, string Source, string Message) : ReadingValue;
+
+/// <summary>Severity of an <see cref="AlertValue"/>.</summary>
+public enum AlertSeverity
+{
+    Unspecified = 0,
+    Info = 1,
+    Warning = 2,
+    Critical = 3,
+}
+
+/// <summary>
+/// How one script run ended: completed, stopped by a limit, rate limited or failed (runs whose
+/// conditions did not hold are counted, not journaled).
+/// </summary>
+/// <param name="ScriptId">The started script.</param>
+/// <param name="Trigger">What started it, e.g. <c>interval 5s</c>, <c>threshold water_temp &gt; 28.5</c>, <c>alert oxygen-low</c>.</param>
+/// <param name="Outcome">snake_case outcome: <c>completed</c>, <c>stopped_action_limit</c>, <c>stopped_time_limit</c>,
+/// <c>stopped_call_depth</c>, <c>stopped_delay_too_long</c>, <c>rate_limited</c>, <c>failed</c>.</param>
+/// <param name="Reason">Human reason naming the script and action.</param>
+/// <param name="Actions">Actions executed, those of called scripts included.</param>
+/// <param name="DurationMs">From start to end, delays included.</param>
+public sealed record ScriptRunValue(string ScriptId, string Trigger, string Outcome, string Reason, int Actions, long DurationMs) : ReadingValue;
+
+/// <summary>
+/// A script's write to a GPIO line, Modbus register or coil, and what became of it: arbitration
+/// against the other writes of the cycle (<c>write</c>, <c>won</c>, <c>overridden</c>, <c>lost</c>,
+/// <c>duplicate</c>) or the device's answer to a performed write (<c>failed</c>, <c>refused</c>).
+/// </summary>
+/// <param name="Target"><c>gpio:17</c>, <c>modbus:plc1:register:40</c> or <c>modbus:plc1:coil:3</c>.</param>
+/// <param name="Value">The value this script wanted (level 0/1, register 0..65535, coil 0/1).</param>
+/// <param name="Outcome">See above.</param>
+/// <param name="ScriptId">The script that wrote.</param>
+/// <param name="Priority">Its priority, 0..255.</param>
+/// <param name="OtherScriptId">The script whose write it met, for won, overridden, lost and duplicate.</param>
+/// <param name="OtherPriority">That script's priority.</param>
+/// <param name="OtherValue">That script's value.</param>
+/// <param name="Error">Why a performed write failed or was refused.</param>
+public sealed record ScriptWriteValue(
+    string Target,
+    long Value,
+    string Outcome,
+    string ScriptId,
+    int Priority,
+    string? OtherScriptId = null,
+    int? OtherPriority = null,
+    long? OtherValue = null,
+    string? Error = null) : ReadingValue;
+
+/// <summary>A message published by a script; it travels in the log like a reading and consumers route it by topic.</summary>
+public sealed record MessageValue(string Topic, string Payload) : ReadingValue;
+
 /// <summary>Operational states of the telemetry contract.</summary>
 public enum OperationalState
 {
