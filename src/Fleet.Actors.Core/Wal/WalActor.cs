@@ -37,6 +37,9 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     private readonly Queue<LogEntry> _sealed = new();
     private readonly List<IActorRef> _flushWaiters = new();
     private readonly List<(long From, long To)> _recoveredHoles = new();
+    private readonly IActorRef _acceptedListener;
+    private List<Reading> _toNotify = new();
+    private List<Reading> _notifyInFlight = new();
     private readonly long _recoveryStarted;
 
     private WalState _state = WalState.Empty;
@@ -60,8 +63,9 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     private bool _journalReadInFlight;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
 
-    public WalActor(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider time)
+    public WalActor(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider time, IActorRef acceptedListener)
     {
+        _acceptedListener = acceptedListener;
         PersistenceId = PersistenceIdFor(vehicleId);
         _settings = settings;
         _metrics = metrics;
@@ -115,9 +119,14 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     /// <summary>The persistence id of a vehicle's log.</summary>
     public static string PersistenceIdFor(string vehicleId) => "wal-" + Uri.EscapeDataString(vehicleId);
 
-    /// <summary>Props for the log of <paramref name="vehicleId"/>.</summary>
-    public static Props Props(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new WalActor(vehicleId, settings, metrics, time ?? TimeProvider.System));
+    /// <summary>
+    /// Props for the log of <paramref name="vehicleId"/>. <paramref name="acceptedListener"/>, when
+    /// given, is told <see cref="ReadingsAccepted"/> after every group commit.
+    /// </summary>
+    public static Props Props(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider? time = null, IActorRef? acceptedListener = null) =>
+        Akka.Actor.Props.Create(() => new WalActor(vehicleId, settings, metrics, time ?? TimeProvider.System, acceptedListener ?? ActorRefs.Nobody));
+
+    private bool Notifies => !_acceptedListener.IsNobody();
 
     private long ConsumedJournalSeq => Math.Max(_ackedJournalSeq, _state.ConsumedJournalSeq);
 
@@ -202,6 +211,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
             }
             _nextSequence++;
             _waitingRecords++;
+            if (Notifies) _toNotify.Add(reading);
             if (_writer.Count >= _settings.MaxEntryRecords || _writer.Bytes >= _settings.MaxEntryBytes) SealCurrent(null);
         }
 
@@ -245,6 +255,8 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         _inFlightEvents = entries.Length;
         foreach (var entry in entries) _inFlightRecords += entry.Count;
         _waitingRecords = 0;
+        // Everything appended so far is in this commit (the writer was sealed above).
+        (_notifyInFlight, _toNotify) = (_toNotify, _notifyInFlight);
         PersistAllAsync(entries, OnEntryPersisted);
     }
 
@@ -277,6 +289,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         MaybeSnapshot();
         if (_inFlightEvents == 0)
         {
+            if (_notifyInFlight.Count > 0)
+            {
+                _acceptedListener.Tell(new ReadingsAccepted(_notifyInFlight));
+                _notifyInFlight = new List<Reading>();
+            }
             TryFlush();
             CheckFlushed();
         }

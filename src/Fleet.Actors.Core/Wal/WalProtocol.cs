@@ -35,6 +35,14 @@ public static class WalProtocol
         private Flush() { }
     }
 
+    /// <summary>
+    /// Told to the log's accepted-readings listener (a <see cref="WalActor"/> Props argument) after
+    /// each group commit: the readings that commit made durable, in sequence order. Gap records the
+    /// log writes itself are not included, nor readings replayed at recovery. Consumers act on
+    /// readings only once they are journaled (scripts and alert rules).
+    /// </summary>
+    public sealed record ReadingsAccepted(IReadOnlyList<Reading> Readings);
+
     /// <summary>Answer to <see cref="Flush"/>.</summary>
     public sealed record Flushed(long LastSequence);
 

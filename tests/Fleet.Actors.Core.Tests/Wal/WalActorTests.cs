@@ -83,6 +83,30 @@ public sealed class WalActorTests : TestKit
     }
 
     [Fact]
+    public void Listener_should_hear_every_accepted_reading_once_in_order_after_its_commit_and_not_the_refused_ones()
+    {
+        var listener = CreateTestProbe();
+        var settings = new WalSettings { JournalPath = _files.JournalPath, MaxPendingReadings = 50 };
+        var log = Sys.ActorOf(WalActor.Props(Vehicle, settings, Metrics, acceptedListener: listener.Ref), "log-listened");
+        // More than the log may hold pending at once: the excess is refused and never heard of.
+        log.Tell(Readings(0, 30));
+        log.Tell(Readings(30, 40));
+        AwaitAccepted(log, 50);
+
+        var heard = new List<Reading>();
+        while (heard.Count < 50)
+        {
+            var accepted = listener.ExpectMsg<ReadingsAccepted>(TimeSpan.FromSeconds(5));
+            // Each notice follows the commit that made its readings durable.
+            Assert.True(Status(log).LastSequence >= heard.Count + accepted.Readings.Count);
+            heard.AddRange(accepted.Readings);
+        }
+        Assert.Equal(Enumerable.Range(0, 50).Select(Reading), heard);
+        listener.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(20, Metrics.IntakeDropped.Value);
+    }
+
+    [Fact]
     public void Read_request_should_wait_until_the_log_has_data()
     {
         var log = StartLog();
