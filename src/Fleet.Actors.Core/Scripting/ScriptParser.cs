@@ -68,7 +68,19 @@ public static partial class ScriptParser
         return Parse(new HoconScriptSource(reader), () => reader.Problems, knownScriptIds);
     }
 
-    private static ScriptParseResult Parse(IScriptSource root, Func<IReadOnlyList<SettingsProblem>> problems, IEnumerable<string>? knownScriptIds)
+    /// <summary>
+    /// Parses the scripts of a section that the caller reads as part of a larger tree (the agent's
+    /// <c>fleet.scripting</c>): problems go to <paramref name="reader"/>, and unknown keys are
+    /// reported by the caller with the rest of its tree. The result holds only this section's problems.
+    /// </summary>
+    public static ScriptParseResult FromReader(ConfigReader reader, IEnumerable<string>? knownScriptIds = null)
+    {
+        var before = reader.Problems.Count;
+        return Parse(new HoconScriptSource(reader), () => reader.Problems.Skip(before).ToList(), knownScriptIds, reportUnknownKeys: false);
+    }
+
+    private static ScriptParseResult Parse(IScriptSource root, Func<IReadOnlyList<SettingsProblem>> problems, IEnumerable<string>? knownScriptIds,
+        bool reportUnknownKeys = true)
     {
         var limits = ParseLimits(root.Section("limits"));
         var calls = new List<(IScriptSource Source, string ScriptId)>();
@@ -87,7 +99,7 @@ public static partial class ScriptParser
         {
             if (id.Length > 0 && !known.Contains(id)) source.Problem("script", $"calls unknown script \"{id}\"");
         }
-        root.ReportUnknownKeys();
+        if (reportUnknownKeys) root.ReportUnknownKeys();
         var found = problems();
         return found.Count == 0
             ? new ScriptParseResult(new ScriptDocument(limits, scripts.ToValueArray()), [])

@@ -28,6 +28,12 @@ public enum RunOutcomeKind
 
     /// <summary>Failed for the reason given (unknown or disabled script, call to an unknown script).</summary>
     Failed,
+
+    /// <summary>
+    /// Ended by its owner while waiting on a delay: the script was replaced, disabled or removed, or
+    /// the agent is shutting down.
+    /// </summary>
+    Cancelled,
 }
 
 /// <summary>The recorded outcome of a run, with a human reason for logs.</summary>

@@ -7,6 +7,7 @@ using Fleet.Actors.Core.Wal;
 using System.Device.Gpio;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
+using Fleet.Actors.Devices.Scripting;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Prometheus;
@@ -29,20 +30,25 @@ public static class VehicleProtocol
     /// <param name="Sensors">The sensors supervisor.</param>
     /// <param name="Gpio">The GPIO supervisor; null when no lines are configured.</param>
     /// <param name="Plcs">The PLC supervisor; null when no PLCs are configured.</param>
-    public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null, IActorRef? Plcs = null);
+    /// <param name="Scripts">The script engine (it owns the script store).</param>
+    public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null, IActorRef? Plcs = null,
+        IActorRef? Scripts = null);
 }
 
 /// <summary>
 /// One vehicle: the root of its subtree, parameterised by id and settings, so an actor system can
 /// host one (the agent on a truck) or thousands (the fleet simulation). Children: <c>wal</c> (the
 /// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c>, <c>gpio</c> (only when
-/// lines are configured), <c>plcs</c> (only when PLCs are configured) and <c>summary</c>.
+/// lines are configured), <c>plcs</c> (only when PLCs are configured), <c>scripts</c> and <c>summary</c>.
+/// The agent is the log's accepted-readings listener and passes them on to the script engine
+/// while it wants them.
 /// </summary>
 internal sealed class VehicleAgent : ReceiveActor
 {
     private readonly ILoggingAdapter _logger = Context.GetLogger();
     private readonly Counter.Child _restarts;
     private readonly VehicleProtocol.Components _components;
+    private bool _scriptsWantReadings;
 
     public VehicleAgent(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry drivers, SimulationContext simulation, TimeProvider time,
         Func<GpioSettings, GpioDriver> gpioDrivers)
@@ -53,7 +59,7 @@ internal sealed class VehicleAgent : ReceiveActor
 
         // A failed journal write stops the log; its supervisor starts it again (recovering the sequence).
         var logOptions = Backoff.OnStop(
-                WalActor.Props(settings.VehicleId, settings.Wal, walMetrics, time),
+                WalActor.Props(settings.VehicleId, settings.Wal, walMetrics, time, acceptedListener: Self),
                 "log", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)
             .WithAutoReset(TimeSpan.FromSeconds(60));
         var log = Context.ActorOf(BackoffSupervisor.Props(logOptions), "wal");
@@ -64,11 +70,17 @@ internal sealed class VehicleAgent : ReceiveActor
             : Context.ActorOf(GpioSupervisor.Props(settings.VehicleId, settings.Gpio, log, metrics, gpioDrivers, time), "gpio");
         var plcs = settings.Plcs.Count == 0 ? null
             : Context.ActorOf(PlcSupervisor.Props(settings.VehicleId, settings.Plcs, log, metrics, time: time), "plcs");
+        var scripts = Context.ActorOf(ScriptEngine.Props(settings.VehicleId, settings.Scripting, log, gpio, settings.Gpio, plcs, metrics, time), "scripts");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, walMetrics, uplinkMetrics, metrics), "summary");
-        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs);
+        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts);
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
+        Receive<ScriptProtocol.WantsReadings>(wants => _scriptsWantReadings = wants.Wanted);
+        Receive<WalProtocol.ReadingsAccepted>(accepted =>
+        {
+            if (_scriptsWantReadings) scripts.Tell(accepted);
+        });
     }
 
     /// <summary>Props for one vehicle agent.</summary>

@@ -2,6 +2,7 @@ using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
+using Fleet.Actors.Devices.Scripting;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 
@@ -24,6 +25,9 @@ public sealed record VehicleSettings
 
     /// <summary>The PLCs polled over Modbus (HOCON <c>fleet.plcs</c>); empty: no PLC supervisor is started.</summary>
     public IReadOnlyList<PlcSettings> Plcs { get; init; } = [];
+
+    /// <summary>The script engine: limits, arbitration cycle and the configured scripts (HOCON <c>fleet.scripting</c>).</summary>
+    public ScriptingSettings Scripting { get; init; } = new();
 
     /// <summary>The write-ahead log.</summary>
     public WalSettings Wal { get; init; } = new();

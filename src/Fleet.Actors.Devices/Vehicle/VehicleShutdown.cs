@@ -6,7 +6,7 @@ using Fleet.Actors.Devices.Sensors;
 namespace Fleet.Actors.Devices.Vehicle;
 
 /// <summary>
-/// The orderly end of a vehicle agent, run from CoordinatedShutdown: stop intake (sensors, then GPIO lines and PLCs), flush the log,
+/// The orderly end of a vehicle agent, run from CoordinatedShutdown: stop intake (scripts, sensors, then GPIO lines and PLCs), flush the log,
 /// let the uplink deliver the backlog (up to the drain timeout), publish the retained offline
 /// status, journal the delivered offset. Whatever is not delivered stays in the log for next time.
 /// </summary>
@@ -26,6 +26,9 @@ public static class VehicleShutdown
     {
         var clock = time ?? TimeProvider.System;
         var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, AskTimeout, cancellationToken);
+        // Scripts first: no new runs or writes while the devices stop; waiting runs are cancelled and journaled.
+        if (components.Scripts is { } scripts)
+            await scripts.Ask<SensorProtocol.IntakeStopped>(SensorProtocol.StopIntake.Instance, AskTimeout, cancellationToken);
         await components.Sensors.Ask<SensorProtocol.IntakeStopped>(SensorProtocol.StopIntake.Instance, AskTimeout, cancellationToken);
         if (components.Gpio is { } gpio)
             await gpio.Ask<SensorProtocol.IntakeStopped>(SensorProtocol.StopIntake.Instance, AskTimeout, cancellationToken);

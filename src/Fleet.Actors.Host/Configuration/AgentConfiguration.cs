@@ -6,6 +6,7 @@ using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
+using Fleet.Actors.Devices.Scripting;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Fleet.Actors.Devices.Vehicle;
@@ -109,6 +110,7 @@ public static partial class AgentConfiguration
 
         var gpio = GpioConfig.Read(fleet.Section("gpio"));
         var plcs = PlcConfig.Read(fleet);
+        var scripting = ScriptingConfig.Read(fleet, gpio, plcs);
 
         var walSection = fleet.Section("wal");
         var synchronous = walSection.Enum("synchronous", SqliteSynchronous.Full);
@@ -139,6 +141,7 @@ public static partial class AgentConfiguration
             Sensors = sensors,
             Gpio = gpio,
             Plcs = plcs,
+            Scripting = scripting,
             Wal = wal,
             Uplink = uplink,
             Simulation = simulation,

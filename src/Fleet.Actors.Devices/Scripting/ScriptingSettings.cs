@@ -1,0 +1,86 @@
+using Fleet.Actors.Core.Configuration;
+using Fleet.Actors.Core.Scripting;
+using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Plc;
+
+namespace Fleet.Actors.Devices.Scripting;
+
+/// <summary>The vehicle's script engine (HOCON <c>fleet.scripting</c>).</summary>
+public sealed record ScriptingSettings
+{
+    /// <summary>
+    /// The arbitration cycle: conflicting writes to one GPIO line, register or coil within a cycle
+    /// are resolved by priority (docs/scripting.md); a new cycle starts with no writes held.
+    /// </summary>
+    public TimeSpan Cycle { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long a GPIO or Modbus write may take before it counts as failed.</summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>Journaled store events between snapshots of the installed scripts.</summary>
+    public int SnapshotEvery { get; init; } = 100;
+
+    /// <summary>
+    /// The limits of every run, and the scripts of the configuration: installed at start when the
+    /// store does not hold them, replaced when it holds another definition of the same id.
+    /// </summary>
+    public ScriptDocument Document { get; init; } = new(ScriptLimits.Default, ValueArray<ScriptDefinition>.Empty);
+}
+
+/// <summary>Reads and validates HOCON <c>fleet.scripting</c> into <see cref="ScriptingSettings"/>.</summary>
+public static class ScriptingConfig
+{
+    /// <summary>
+    /// Reads the section under <paramref name="fleet"/>. Besides the script model's own checks, every
+    /// GPIO and Modbus reference of a configured script must name a configured line or PLC: a write
+    /// to an output line, a trigger on an input line, a write to a PLC.
+    /// </summary>
+    public static ScriptingSettings Read(ConfigReader fleet, GpioSettings gpio, IReadOnlyList<PlcSettings> plcs)
+    {
+        var section = fleet.Section("scripting");
+        var cycle = section.Duration("cycle", TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(10));
+        var writeTimeout = section.Duration("write-timeout", TimeSpan.FromSeconds(6), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+        var snapshotEvery = section.Int("snapshot-every", 100, 1, 100_000);
+        var parsed = ScriptParser.FromReader(section);
+        var document = parsed.Document ?? new ScriptDocument(ScriptLimits.Default, ValueArray<ScriptDefinition>.Empty);
+        if (parsed.IsValid) CheckReferences(section, document, gpio, plcs);
+        return new ScriptingSettings { Cycle = cycle, WriteTimeout = writeTimeout, SnapshotEvery = snapshotEvery, Document = document };
+    }
+
+    private static void CheckReferences(ConfigReader section, ScriptDocument document, GpioSettings gpio, IReadOnlyList<PlcSettings> plcs)
+    {
+        var lines = gpio.Lines.ToDictionary(l => l.Pin);
+        var plcIds = plcs.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        for (var s = 0; s < document.Scripts.Count; s++)
+        {
+            var script = document.Scripts[s];
+            for (var t = 0; t < script.Triggers.Count; t++)
+            {
+                if (script.Triggers[t] is not GpioEdgeTrigger edge) continue;
+                if (!lines.TryGetValue(edge.Line, out var line))
+                    section.Problem($"scripts[{s}].triggers[{t}].line", $"no GPIO line on pin {edge.Line} is configured (fleet.gpio.lines)");
+                else if (line.Direction != GpioDirection.Input)
+                    section.Problem($"scripts[{s}].triggers[{t}].line", $"pin {edge.Line} is the output line \"{line.Id}\"; an edge trigger needs an input");
+            }
+            for (var a = 0; a < script.Actions.Count; a++)
+            {
+                var key = $"scripts[{s}].actions[{a}]";
+                switch (script.Actions[a])
+                {
+                    case GpioWriteAction write when !lines.ContainsKey(write.Line):
+                        section.Problem(key + ".line", $"no GPIO line on pin {write.Line} is configured (fleet.gpio.lines)");
+                        break;
+                    case GpioWriteAction write when lines[write.Line].Direction != GpioDirection.Output:
+                        section.Problem(key + ".line", $"pin {write.Line} is the input line \"{lines[write.Line].Id}\"; only outputs can be written");
+                        break;
+                    case ModbusWriteRegisterAction register when !plcIds.Contains(register.Device):
+                        section.Problem(key + ".device", $"no PLC \"{register.Device}\" is configured (fleet.plcs)");
+                        break;
+                    case ModbusWriteCoilAction coil when !plcIds.Contains(coil.Device):
+                        section.Problem(key + ".device", $"no PLC \"{coil.Device}\" is configured (fleet.plcs)");
+                        break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,385 @@
+using System.Device.Gpio;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Scripting;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Plc;
+using Fleet.Actors.Devices.Scripting;
+using Fleet.Actors.Devices.Sensors;
+using Fleet.Actors.Testing;
+using Xunit.Abstractions;
+
+namespace Fleet.Actors.Devices.Tests.Scripting;
+
+/// <summary>
+/// The script engine with its persisted store on temporary SQLite files (the production wiring),
+/// real GPIO lines on the simulated chip, and probes for the write-ahead log and the PLC supervisor.
+/// Readings reach it as the log would hand them over (<see cref="WalProtocol.ReadingsAccepted"/>).
+/// </summary>
+public sealed class ScriptEngineTests : TestKit
+{
+    private const string VehicleId = "truck-scripts";
+    private const int HornPin = 27;
+    private const int LedPin = 22;
+    private const int DoorPin = 17;
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private readonly WalFiles _files;
+    private readonly AgentMetrics _metrics = new();
+    private readonly SimulatedGpioDriver _driver = new();
+    private readonly TestProbe _log;
+    private readonly TestProbe _plcs;
+    private readonly GpioSettings _gpioSettings;
+    private readonly IActorRef _gpio;
+    private int _engines;
+
+    public ScriptEngineTests(ITestOutputHelper output) : this(new WalFiles(), output)
+    {
+    }
+
+    private ScriptEngineTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "script-tests", output)
+    {
+        _files = files;
+        _log = CreateTestProbe("log");
+        _plcs = CreateTestProbe("plcs");
+        _gpioSettings = new GpioSettings
+        {
+            Lines =
+            [
+                new GpioLineSettings { Id = "horn", Pin = HornPin, Direction = GpioDirection.Output },
+                new GpioLineSettings { Id = "led", Pin = LedPin, Direction = GpioDirection.Output },
+                new GpioLineSettings { Id = "door", Pin = DoorPin, Direction = GpioDirection.Input, Publish = GpioPublish.Level },
+            ],
+        };
+        // The lines log their levels to a probe of their own: this test watches the engine's records.
+        _gpio = Sys.ActorOf(GpioSupervisor.Props(VehicleId, _gpioSettings, CreateTestProbe("gpio-log").Ref, _metrics, _ => _driver), "gpio");
+        AwaitCondition(() => _driver.IsOpen(HornPin) && _driver.IsOpen(LedPin) && _driver.IsOpen(DoorPin), Wait);
+    }
+
+    private ScriptMetrics Metrics => new(_metrics, VehicleId);
+
+    private static ScriptDocument Parse(string hocon)
+    {
+        var parsed = ScriptParser.ParseHocon(hocon);
+        Assert.True(parsed.IsValid, string.Join("\n", parsed.Errors));
+        return parsed.Document!;
+    }
+
+    /// <summary>Starts an engine on the configured scripts of <paramref name="hocon"/> and waits until the store holds them.</summary>
+    private IActorRef StartEngine(string hocon, string vehicleId = VehicleId, TimeSpan? cycle = null)
+    {
+        var document = Parse(hocon);
+        var settings = new ScriptingSettings { Document = document, Cycle = cycle ?? TimeSpan.FromSeconds(1), WriteTimeout = TimeSpan.FromSeconds(2) };
+        var engine = Sys.ActorOf(ScriptEngine.Props(vehicleId, settings, _log.Ref, _gpio, _gpioSettings, _plcs.Ref, _metrics), "scripts-" + ++_engines);
+        AwaitAssert(() => Assert.Equal(document.Scripts.Count, Status(engine).Installed), Wait);
+        return engine;
+    }
+
+    private ScriptProtocol.Status Status(IActorRef engine) => engine.Ask<ScriptProtocol.Status>(ScriptProtocol.GetStatus.Instance, Wait).Result;
+
+    private static WalProtocol.ReadingsAccepted Accepted(params (string Device, string Name, double Value)[] readings) =>
+        new(readings.Select(r => new Reading(r.Device, 1_700_000_000_000, new MeasurementValue(r.Name, r.Value, ""))).ToList());
+
+    /// <summary>Level readings of a GPIO input, as its line actor logs them.</summary>
+    private static WalProtocol.ReadingsAccepted Levels(string line, params int[] levels) =>
+        new(levels.Select(l => new Reading(line, 1_700_000_000_000, new MeasurementValue(line, l, "bool"))).ToList());
+
+    /// <summary>The next record of type <typeparamref name="T"/> that satisfies <paramref name="wanted"/>, from what the engine told the log.</summary>
+    private T NextRecord<T>(Func<T, bool>? wanted = null) where T : ReadingValue
+    {
+        T? found = null;
+        _log.FishForMessage<WalProtocol.LogReadings>(batch =>
+        {
+            Assert.All(batch.Readings, r => Assert.Equal(ScriptEngine.DeviceId, r.DeviceId));
+            found = batch.Readings.Select(r => r.Value).OfType<T>().FirstOrDefault(v => wanted?.Invoke(v) ?? true);
+            return found is not null;
+        }, Wait);
+        return found!;
+    }
+
+    [Fact]
+    public void Threshold_trigger_should_write_the_output_once_per_crossing_with_hysteresis()
+    {
+        var engine = StartEngine("""
+            scripts = [ {
+              id = hot, priority = high
+              triggers = [ { type = threshold, reading = water_temp, op = ">", value = 28.5, hysteresis = 0.5 } ]
+              actions = [ { type = gpio-write, line = 27, level = 1 } ]
+            } ]
+            """);
+
+        engine.Tell(Accepted(("plc1", "water_temp", 27.0), ("plc1", "water_temp", 29.0), ("plc1", "water_temp", 28.4)));
+        var write = NextRecord<ScriptWriteValue>();
+        Assert.Equal(("gpio:27", 1L, "write", "hot", 100), (write.Target, write.Value, write.Outcome, write.ScriptId, write.Priority));
+        var run = NextRecord<ScriptRunValue>();
+        Assert.Equal(("hot", "completed", 1), (run.ScriptId, run.Outcome, run.Actions));
+        Assert.StartsWith("threshold water_temp > 28.5", run.Trigger);
+        AwaitCondition(() => _driver.LevelOf(HornPin) == PinValue.High, Wait);
+
+        // Above again without having cooled below 28.0: no new run. Below 28.0 re-arms; above fires again.
+        engine.Tell(Accepted(("plc1", "water_temp", 29.5)));
+        _log.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        engine.Tell(Accepted(("plc1", "water_temp", 27.9), ("plc1", "water_temp", 28.6)));
+        Assert.Equal("completed", NextRecord<ScriptRunValue>().Outcome);
+        Assert.Equal(2, Metrics.Runs(RunOutcomeKind.Completed).Value);
+    }
+
+    [Fact]
+    public void Higher_priority_write_should_hold_the_pin_and_the_lower_one_should_be_lost_within_a_cycle()
+    {
+        var engine = StartEngine("""
+            scripts = [
+              { id = cooling, name = "Cooling", priority = normal, triggers = [ { type = alert, alert = too-hot } ], actions = [ { type = gpio-write, line = 22, level = 1 } ] }
+              { id = shutdown, name = "Emergency stop", priority = emergency, triggers = [ { type = alert, alert = too-hot } ], actions = [ { type = gpio-write, line = 22, level = 0 } ] }
+            ]
+            """, cycle: TimeSpan.FromSeconds(5));
+        _driver.Drive(LedPin, PinValue.High);
+
+        engine.Tell(new WalProtocol.ReadingsAccepted([new Reading("rules", 1, new AlertValue("too-hot", AlertSeverity.Critical, "rule", ""))]));
+
+        // The emergency script starts first and holds the pin; the normal one is blocked.
+        var first = NextRecord<ScriptWriteValue>();
+        Assert.Equal(("shutdown", "write"), (first.ScriptId, first.Outcome));
+        var lost = NextRecord<ScriptWriteValue>();
+        Assert.Equal(("cooling", "lost", "shutdown", 255, 0L), (lost.ScriptId, lost.Outcome, lost.OtherScriptId, lost.OtherPriority, lost.OtherValue));
+        AwaitCondition(() => _driver.LevelOf(LedPin) == PinValue.Low, Wait);
+        Thread.Sleep(300);
+        Assert.Equal(PinValue.Low, _driver.LevelOf(LedPin));
+        Assert.Equal(1, Metrics.Writes("lost").Value);
+        Assert.Equal(1, Metrics.Writes("done").Value);
+    }
+
+    [Fact]
+    public void Equal_priority_should_let_the_last_write_win_and_a_same_value_write_should_be_skipped()
+    {
+        var engine = StartEngine("""
+            scripts = [
+              { id = a, actions = [ { type = gpio-write, line = 27, level = 1 } ] }
+              { id = b, actions = [ { type = gpio-write, line = 27, level = 0 } ] }
+              { id = c, actions = [ { type = gpio-write, line = 27, level = 0 } ] }
+            ]
+            """, cycle: TimeSpan.FromSeconds(5));
+
+        engine.Tell(new ScriptProtocol.RunNow("a"));
+        ExpectMsg<ScriptProtocol.RunRequested>(r => r.Outcome == "completed");
+        Assert.Equal("write", NextRecord<ScriptWriteValue>().Outcome);
+        AwaitCondition(() => _driver.LevelOf(HornPin) == PinValue.High, Wait);
+
+        engine.Tell(new ScriptProtocol.RunNow("b"));
+        var won = NextRecord<ScriptWriteValue>();
+        Assert.Equal(("b", "won", "a", 1L), (won.ScriptId, won.Outcome, won.OtherScriptId, won.OtherValue));
+        var overridden = NextRecord<ScriptWriteValue>();
+        Assert.Equal(("a", "overridden", "b"), (overridden.ScriptId, overridden.Outcome, overridden.OtherScriptId));
+        AwaitCondition(() => _driver.LevelOf(HornPin) == PinValue.Low, Wait);
+
+        engine.Tell(new ScriptProtocol.RunNow("c"));
+        var duplicate = NextRecord<ScriptWriteValue>();
+        Assert.Equal(("c", "duplicate", "b"), (duplicate.ScriptId, duplicate.Outcome, duplicate.OtherScriptId));
+        AwaitAssert(() => Assert.Equal(2, Metrics.Writes("done").Value), Wait);
+    }
+
+    [Fact]
+    public void A_new_cycle_should_forget_the_writes_of_the_last_one()
+    {
+        var engine = StartEngine("""
+            scripts = [
+              { id = strong, priority = emergency, actions = [ { type = gpio-write, line = 27, level = 1 } ] }
+              { id = weak, priority = low, actions = [ { type = gpio-write, line = 27, level = 0 } ] }
+            ]
+            """, cycle: TimeSpan.FromMilliseconds(100));
+        engine.Tell(new ScriptProtocol.RunNow("strong"));
+        Assert.Equal("write", NextRecord<ScriptWriteValue>().Outcome);
+        Thread.Sleep(400);
+
+        engine.Tell(new ScriptProtocol.RunNow("weak"));
+        Assert.Equal(("weak", "write"), NextRecord<ScriptWriteValue>() is var w ? (w.ScriptId, w.Outcome) : default);
+        AwaitCondition(() => _driver.LevelOf(HornPin) == PinValue.Low, Wait);
+    }
+
+    [Fact]
+    public void Limits_should_stop_recursion_long_delays_and_too_many_runs_and_record_each_outcome()
+    {
+        var engine = StartEngine("""
+            limits { max-runs-per-minute = 2, max-call-depth = 3 }
+            scripts = [
+              { id = forever, actions = [ { type = call-script, script = forever } ] }
+              { id = sleepy, actions = [ { type = delay, duration = 90s } ] }
+              { id = busy, actions = [ { type = publish, topic = busy, payload = x } ] }
+            ]
+            """);
+
+        engine.Tell(new ScriptProtocol.RunNow("forever"));
+        Assert.Equal("stopped_call_depth", ExpectMsg<ScriptProtocol.RunRequested>(Wait).Outcome);
+        var depth = NextRecord<ScriptRunValue>();
+        Assert.Equal(("forever", "stopped_call_depth", 4), (depth.ScriptId, depth.Outcome, depth.Actions));
+
+        engine.Tell(new ScriptProtocol.RunNow("sleepy"));
+        Assert.Equal("stopped_delay_too_long", ExpectMsg<ScriptProtocol.RunRequested>(Wait).Outcome);
+        Assert.Contains("limit 00:01:00", NextRecord<ScriptRunValue>(r => r.ScriptId == "sleepy").Reason);
+
+        var outcomes = Enumerable.Range(0, 4).Select(_ => engine.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("busy"), Wait).Result.Outcome).ToList();
+        Assert.Equal(["completed", "completed", "rate_limited", "rate_limited"], outcomes);
+        Assert.Equal("busy", NextRecord<MessageValue>().Topic);
+        Assert.Equal(2, Metrics.Runs(RunOutcomeKind.RateLimited).Value);
+    }
+
+    [Fact]
+    public void Delay_should_resume_the_run_later_and_shutdown_should_cancel_a_waiting_run()
+    {
+        var engine = StartEngine("""
+            scripts = [
+              { id = blink, actions = [ { type = gpio-write, line = 22, level = 1 }, { type = delay, duration = 300ms }, { type = gpio-write, line = 22, level = 0 } ] }
+              { id = long, actions = [ { type = delay, duration = 20s }, { type = raise-alert, name = never } ] }
+            ]
+            """, cycle: TimeSpan.FromMilliseconds(50));
+
+        engine.Tell(new ScriptProtocol.RunNow("blink"));
+        Assert.Equal("waiting", ExpectMsg<ScriptProtocol.RunRequested>(Wait).Outcome);
+        AwaitCondition(() => _driver.LevelOf(LedPin) == PinValue.High, Wait);
+        var run = NextRecord<ScriptRunValue>();
+        Assert.Equal(("blink", "completed", 3), (run.ScriptId, run.Outcome, run.Actions));
+        Assert.InRange(run.DurationMs, 250, 5_000);
+        AwaitCondition(() => _driver.LevelOf(LedPin) == PinValue.Low, Wait);
+
+        engine.Tell(new ScriptProtocol.RunNow("long"));
+        Assert.Equal("waiting", ExpectMsg<ScriptProtocol.RunRequested>(Wait).Outcome);
+        AwaitAssert(() => Assert.Equal(1, Status(engine).WaitingRuns), Wait);
+        engine.Tell(SensorProtocol.StopIntake.Instance);
+        ExpectMsg<SensorProtocol.IntakeStopped>(m => true);
+        var cancelled = NextRecord<ScriptRunValue>(r => r.ScriptId == "long");
+        Assert.Equal(("cancelled", "the agent is shutting down"), (cancelled.Outcome, cancelled.Reason));
+        Assert.True(Status(engine).Stopped);
+        Assert.Equal("cancelled", engine.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("blink"), Wait).Result.Outcome);
+    }
+
+    [Fact]
+    public void Raised_alert_should_be_journaled_and_start_alert_scripts_once_the_log_accepted_it()
+    {
+        var engine = StartEngine("""
+            scripts = [
+              { id = watch, triggers = [ { type = threshold, reading = oxygen, op = "<", value = 5 } ], actions = [ { type = raise-alert, name = oxygen-low, severity = critical } ] }
+              { id = react, priority = critical, triggers = [ { type = alert, alert = oxygen-low } ], actions = [ { type = modbus-write-coil, device = plc1, address = 3, value = false } ] }
+            ]
+            """);
+
+        engine.Tell(Accepted(("probe", "oxygen", 4.2)));
+        var alert = NextRecord<AlertValue>();
+        Assert.Equal(("oxygen-low", AlertSeverity.Critical, "script:watch"), (alert.Name, alert.Severity, alert.Source));
+        _plcs.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        // The log hands the alert back once it is durable.
+        engine.Tell(new WalProtocol.ReadingsAccepted([new Reading(ScriptEngine.DeviceId, 1, alert)]));
+        var write = _plcs.ExpectMsg<PlcProtocol.WriteCoil>(Wait);
+        Assert.Equal(("plc1", (ushort)3, false), (write.PlcId, write.Address, write.Value));
+        _plcs.Reply(new PlcProtocol.Written("plc1"));
+        Assert.Equal("alert oxygen-low", NextRecord<ScriptRunValue>(r => r.ScriptId == "react").Trigger);
+        AwaitAssert(() => Assert.Equal(1, Metrics.Writes("done").Value), Wait);
+    }
+
+    [Fact]
+    public void Failed_device_write_should_be_journaled_with_the_reason()
+    {
+        var engine = StartEngine("""
+            scripts = [ { id = set, actions = [ { type = modbus-write-register, device = plc1, address = 40, value = 1200 }, { type = gpio-write, line = 5, level = 1 } ] } ]
+            """);
+
+        engine.Tell(new ScriptProtocol.RunNow("set"));
+        var write = _plcs.ExpectMsg<PlcProtocol.WriteRegister>(Wait);
+        Assert.Equal(("plc1", (ushort)40, (ushort)1200), (write.PlcId, write.Address, write.Value));
+        _plcs.Reply(new PlcProtocol.Failed("plc1", "circuit open"));
+
+        var records = new List<ScriptWriteValue>();
+        while (records.Count(r => r.Error is not null) < 2) records.Add(NextRecord<ScriptWriteValue>());
+        Assert.Contains(records, r => r is { Target: "modbus:plc1:register:40", Outcome: "failed", Error: "circuit open" });
+        Assert.Contains(records, r => r is { Target: "gpio:5", Outcome: "refused", Error: "no GPIO output line on pin 5" });
+    }
+
+    [Fact]
+    public void Gpio_edge_trigger_should_fire_on_level_changes_of_an_input_line()
+    {
+        var engine = StartEngine("""
+            scripts = [ { id = door-open, triggers = [ { type = gpio-edge, line = 17, edge = falling } ], actions = [ { type = gpio-write, line = 27, level = 1 } ] } ]
+            """);
+
+        // The first level only tells the engine where the line is; then 1 -> 0 is a falling edge, 0 -> 1 is not.
+        engine.Tell(Levels("door", 1));
+        engine.Tell(Levels("door", 1));
+        _log.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        engine.Tell(Levels("door", 0, 1));
+        var run = NextRecord<ScriptRunValue>();
+        Assert.Equal(("door-open", "gpio-edge pin 17 (door) falling"), (run.ScriptId, run.Trigger));
+        _log.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void Conditions_should_read_the_latest_accepted_values_and_skip_runs_without_a_record()
+    {
+        var engine = StartEngine("""
+            scripts = [ {
+              id = pump, triggers = [ { type = threshold, reading = level, op = ">", value = 80 } ]
+              conditions = [ { reading = "plc1.pump_ok", op = "==", value = 1 } ]
+              actions = [ { type = publish, topic = pump, payload = start } ]
+            } ]
+            """);
+
+        engine.Tell(Accepted(("plc1", "pump_ok", 0), ("plc1", "level", 90)));
+        _log.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(1, Metrics.Runs(RunOutcomeKind.ConditionsNotMet).Value);
+
+        engine.Tell(Accepted(("plc1", "level", 70), ("plc1", "pump_ok", 1), ("plc1", "level", 85)));
+        Assert.Equal("start", NextRecord<MessageValue>().Payload);
+    }
+
+    [Fact]
+    public void Interval_trigger_should_run_the_script_repeatedly()
+    {
+        var engine = StartEngine("""
+            scripts = [ { id = tick, triggers = [ { type = interval, every = 200ms } ], actions = [ { type = publish, topic = heartbeat } ] } ]
+            """);
+        NextRecord<ScriptRunValue>(r => r.Trigger == "interval 200ms");
+        NextRecord<ScriptRunValue>(r => r.Trigger == "interval 200ms");
+        Watch(engine);
+        Sys.Stop(engine);
+        ExpectTerminated(engine);
+    }
+
+    [Fact]
+    public void Installed_scripts_should_survive_a_restart_and_configuration_should_not_undo_a_remote_disable()
+    {
+        const string config = """
+            scripts = [ { id = cfg, actions = [ { type = publish, topic = cfg } ] } ]
+            """;
+        var engine = StartEngine(config, "truck-restart");
+        var remote = Parse("""scripts = [ { id = remote, actions = [ { type = publish, topic = remote } ] } ]""").Scripts[0];
+        Assert.IsType<ScriptStoreProtocol.CommandAccepted>(engine.Ask<object>(new ScriptStoreProtocol.Execute(new InstallScript(remote)), Wait).Result);
+        Assert.IsType<ScriptStoreProtocol.CommandAccepted>(engine.Ask<object>(new ScriptStoreProtocol.Execute(new DisableScript("cfg")), Wait).Result);
+        Assert.IsType<ScriptStoreProtocol.CommandRefused>(engine.Ask<object>(new ScriptStoreProtocol.Execute(new InstallScript(remote)), Wait).Result);
+        Watch(engine);
+        Sys.Stop(engine);
+        ExpectTerminated(engine);
+
+        // Same vehicle, same configuration: both scripts are back, "cfg" still disabled.
+        var again = Sys.ActorOf(ScriptEngine.Props("truck-restart", new ScriptingSettings { Document = Parse(config) }, _log.Ref, _gpio, _gpioSettings, _plcs.Ref, _metrics), "scripts-again");
+        AwaitAssert(() => Assert.Equal((2, 1), Status(again) is var s ? (s.Installed, s.Enabled) : default), Wait);
+        Assert.Equal("completed", again.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("remote"), Wait).Result.Outcome);
+        Assert.Equal("failed", again.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("cfg"), Wait).Result.Outcome);
+    }
+
+    [Fact]
+    public void Changed_configuration_should_replace_the_stored_script_and_cancel_its_waiting_run()
+    {
+        var engine = StartEngine("""scripts = [ { id = s, actions = [ { type = delay, duration = 20s } ] } ]""", "truck-replace");
+        engine.Tell(new ScriptProtocol.RunNow("s"));
+        AwaitAssert(() => Assert.Equal(1, Status(engine).WaitingRuns), Wait);
+        var replacement = Parse("""scripts = [ { id = s, actions = [ { type = publish, topic = new } ] } ]""").Scripts[0];
+        engine.Tell(new ScriptStoreProtocol.Execute(new ReplaceScript(replacement)));
+        var cancelled = NextRecord<ScriptRunValue>(r => r.Outcome == "cancelled");
+        Assert.Equal("script \"s\" was replaced or disabled", cancelled.Reason);
+        Assert.Equal("completed", engine.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("s"), Wait).Result.Outcome);
+        Assert.Equal("new", NextRecord<MessageValue>().Topic);
+    }
+}
