@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Fleet.Actors.Core.Telemetry;
 
 /// <summary>
@@ -14,6 +16,27 @@ public static class ReadingValidator
 
     /// <summary>Largest plausible angular rate, degrees per second.</summary>
     public const double MaxAngularRate = 2000;
+
+    /// <summary>Longest id, name, target, topic, source, trigger or outcome, in characters.</summary>
+    public const int MaxIdLength = 256;
+
+    /// <summary>Longest human text (alert message, run reason, write error), in characters.</summary>
+    public const int MaxTextLength = 1024;
+
+    /// <summary>Largest script message payload, in bytes of UTF-8.</summary>
+    public const int MaxPayloadBytes = 64 * 1024;
+
+    // In the order the messages list them; declared before the sets that are built from them.
+    private static readonly string[] ScriptRunOutcomeNames =
+        ["completed", "stopped_action_limit", "stopped_time_limit", "stopped_call_depth", "stopped_delay_too_long", "rate_limited", "failed"];
+
+    private static readonly string[] ScriptWriteOutcomeNames = ["write", "won", "overridden", "lost", "duplicate", "failed", "refused"];
+
+    /// <summary>The outcomes a <see cref="ScriptRunValue"/> may carry (docs/wire-format.md lists them for consumers).</summary>
+    public static IReadOnlySet<string> ScriptRunOutcomes { get; } = new HashSet<string>(ScriptRunOutcomeNames, StringComparer.Ordinal);
+
+    /// <summary>The outcomes a <see cref="ScriptWriteValue"/> may carry (docs/wire-format.md lists them for consumers).</summary>
+    public static IReadOnlySet<string> ScriptWriteOutcomes { get; } = new HashSet<string>(ScriptWriteOutcomeNames, StringComparer.Ordinal);
 
     /// <summary>Returns null when the value is acceptable, otherwise why it is not.</summary>
     public static string? Validate(ReadingValue value) => value switch
@@ -40,6 +63,10 @@ public static class ReadingValidator
         VehicleInfoValue v => string.IsNullOrWhiteSpace(v.Vin) ? "vehicle info has no VIN"
             : v.Vin.Length > 17 ? $"VIN '{v.Vin}' is longer than 17 characters"
             : null,
+        AlertValue a => ValidateAlert(a),
+        ScriptRunValue r => ValidateScriptRun(r),
+        ScriptWriteValue w => ValidateScriptWrite(w),
+        MessageValue m => ValidateMessage(m),
         GapValue g => g.FromSequence < 1 || g.ToSequence < g.FromSequence || g.Count < 0 ? "gap range is invalid" : null,
         null => "reading has no value",
         _ => $"unknown reading type {value.GetType().Name}",
@@ -86,6 +113,61 @@ public static class ReadingValidator
         }
         return null;
     }
+
+    private static string? ValidateAlert(AlertValue a)
+    {
+        if (Id(a.Name, "alert name") is { } name) return name;
+        if (a.Severity is not (AlertSeverity.Info or AlertSeverity.Warning or AlertSeverity.Critical))
+            return $"alert {a.Name} has severity {a.Severity}, not Info, Warning or Critical";
+        if (Text(a.Source, MaxIdLength, "alert source") is { } source) return source;
+        return Text(a.Message, MaxTextLength, "alert message");
+    }
+
+    private static string? ValidateScriptRun(ScriptRunValue r)
+    {
+        if (Id(r.ScriptId, "script run script id") is { } id) return id;
+        if (Text(r.Trigger, MaxIdLength, "script run trigger") is { } trigger) return trigger;
+        if (Outcome(r.Outcome, ScriptRunOutcomeNames, ScriptRunOutcomes, "script run") is { } outcome) return outcome;
+        if (Text(r.Reason, MaxTextLength, "script run reason") is { } reason) return reason;
+        if (r.Actions < 0) return $"script run of {r.ScriptId} has a negative action count {r.Actions}";
+        if (r.DurationMs < 0) return $"script run of {r.ScriptId} has a negative duration {r.DurationMs} ms";
+        return null;
+    }
+
+    private static string? ValidateScriptWrite(ScriptWriteValue w)
+    {
+        if (Id(w.Target, "script write target") is { } target) return target;
+        if (Outcome(w.Outcome, ScriptWriteOutcomeNames, ScriptWriteOutcomes, "script write") is { } outcome) return outcome;
+        if (Id(w.ScriptId, "script write script id") is { } id) return id;
+        if (w.Priority is < 0 or > 255) return $"script write priority {w.Priority} outside 0..255";
+        if (w.OtherScriptId is not null && Id(w.OtherScriptId, "script write other script id") is { } other) return other;
+        if (w.OtherPriority is < 0 or > 255) return $"script write other priority {w.OtherPriority} outside 0..255";
+        if (w.Error is not null && Text(w.Error, MaxTextLength, "script write error") is { } error) return error;
+        return null;
+    }
+
+    private static string? ValidateMessage(MessageValue m)
+    {
+        if (Id(m.Topic, "message topic") is { } topic) return topic;
+        if (m.Payload is null) return $"message on {m.Topic} has no payload (an empty one is fine)";
+        var bytes = Encoding.UTF8.GetByteCount(m.Payload);
+        return bytes > MaxPayloadBytes ? $"message payload on {m.Topic} is {bytes} bytes, more than {MaxPayloadBytes}" : null;
+    }
+
+    // Ids, names, targets and topics: required, not blank, bounded.
+    private static string? Id(string? value, string what) =>
+        string.IsNullOrWhiteSpace(value) ? $"{what} is empty" : Text(value, MaxIdLength, what);
+
+    // Text that may be empty but must be there: protobuf strings cannot be null.
+    private static string? Text(string? value, int max, string what) =>
+        value is null ? $"{what} is missing"
+        : value.Length > max ? $"{what} is {value.Length} characters long, more than {max}"
+        : null;
+
+    private static string? Outcome(string? value, string[] names, IReadOnlySet<string> known, string what) =>
+        string.IsNullOrWhiteSpace(value) ? $"{what} outcome is empty"
+        : !known.Contains(value) ? $"{what} outcome '{(value.Length <= 64 ? value : value[..64] + "…")}' is not one of {string.Join(", ", names)}"
+        : null;
 
     private static bool InRange(double x, double min, double max) => double.IsFinite(x) && x >= min && x <= max;
 }

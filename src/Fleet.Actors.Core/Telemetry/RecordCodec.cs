@@ -90,6 +90,44 @@ public static class RecordCodec
             case VehicleInfoValue v:
                 record.VehicleInfo = new VehicleInfo { Vin = v.Vin, Protocol = v.Protocol };
                 break;
+            case AlertValue a:
+                record.Alert = new Alert
+                {
+                    Name = a.Name,
+                    Severity = (Wire.AlertSeverity)(int)a.Severity,
+                    Source = a.Source,
+                    Message = a.Message,
+                };
+                break;
+            case ScriptRunValue r:
+                record.ScriptRun = new ScriptRun
+                {
+                    ScriptId = r.ScriptId,
+                    Trigger = r.Trigger,
+                    Outcome = r.Outcome,
+                    Reason = r.Reason,
+                    Actions = (uint)r.Actions,
+                    Duration = (ulong)r.DurationMs,
+                };
+                break;
+            case ScriptWriteValue w:
+                var write = new ScriptWrite
+                {
+                    Target = w.Target,
+                    Value = w.Value,
+                    Outcome = w.Outcome,
+                    ScriptId = w.ScriptId,
+                    Priority = (uint)w.Priority,
+                };
+                if (w.OtherScriptId is { } otherId) write.OtherScriptId = otherId;
+                if (w.OtherPriority is { } otherPriority) write.OtherPriority = (uint)otherPriority;
+                if (w.OtherValue is { } otherValue) write.OtherValue = otherValue;
+                if (w.Error is { } error) write.Error = error;
+                record.ScriptWrite = write;
+                break;
+            case MessageValue m:
+                record.Message = new ScriptMessage { Topic = m.Topic, Payload = m.Payload };
+                break;
             case GapValue g:
                 record.Gap = new Gap
                 {
@@ -151,6 +189,26 @@ public static class RecordCodec
             record.Tyre.HasPressure ? record.Tyre.Pressure : null,
             record.Tyre.HasTemperature ? record.Tyre.Temperature : null),
         Record.ValueOneofCase.VehicleInfo => new VehicleInfoValue(record.VehicleInfo.Vin, record.VehicleInfo.Protocol),
+        Record.ValueOneofCase.Alert => new AlertValue(
+            record.Alert.Name, (AlertSeverity)(int)record.Alert.Severity, record.Alert.Source, record.Alert.Message),
+        Record.ValueOneofCase.ScriptRun => new ScriptRunValue(
+            record.ScriptRun.ScriptId,
+            record.ScriptRun.Trigger,
+            record.ScriptRun.Outcome,
+            record.ScriptRun.Reason,
+            (int)record.ScriptRun.Actions,
+            (long)record.ScriptRun.Duration),
+        Record.ValueOneofCase.ScriptWrite => new ScriptWriteValue(
+            record.ScriptWrite.Target,
+            record.ScriptWrite.Value,
+            record.ScriptWrite.Outcome,
+            record.ScriptWrite.ScriptId,
+            (int)record.ScriptWrite.Priority,
+            record.ScriptWrite.HasOtherScriptId ? record.ScriptWrite.OtherScriptId : null,
+            record.ScriptWrite.HasOtherPriority ? (int)record.ScriptWrite.OtherPriority : null,
+            record.ScriptWrite.HasOtherValue ? record.ScriptWrite.OtherValue : null,
+            record.ScriptWrite.HasError ? record.ScriptWrite.Error : null),
+        Record.ValueOneofCase.Message => new MessageValue(record.Message.Topic, record.Message.Payload),
         Record.ValueOneofCase.Gap => new GapValue(
             (long)record.Gap.FromSequence, (long)record.Gap.ToSequence, (long)record.Gap.Count, record.Gap.Reason),
         _ => null,

@@ -1,4 +1,5 @@
 using Fleet.Actors.Core.Telemetry;
+using Wire = Fleet.Actors.Core.Telemetry.Wire;
 
 namespace Fleet.Actors.Core.Tests.Telemetry;
 
@@ -76,6 +77,76 @@ public class BatchCodecTests
         Assert.Equal(41.5, tyre.Temperature!.Value, 3);
         Assert.Equal(EveryKind[12].Value, batch.Records[12].Value);
         Assert.Equal(EveryKind[13].Value, batch.Records[13].Value);
+    }
+
+    // Alerts and script records are exact (no scaled units), so they must come back equal, nulls
+    // as nulls and empty strings as empty strings.
+    private static readonly Reading[] AlertsAndScripts =
+    [
+        new("scripts", 1_700_000_002_000, new AlertValue("oxygen-low", AlertSeverity.Critical, "script:cooling", "O₂ 4.2 mg/l in tank 3")),
+        new("scripts", 1_700_000_002_001, new AlertValue("door-open", AlertSeverity.Info, "", "")),
+        new("scripts", 1_700_000_002_002, new ScriptRunValue("cooling", "threshold water_temp > 28.5", "completed", "3 actions", 3, 512)),
+        new("scripts", 1_700_000_001_990, new ScriptRunValue("loop", "alert oxygen-low", "stopped_time_limit", "loop: action 2: ran 00:00:30, limit 00:00:30", 10_000, 30_000)),
+        new("scripts", 1_700_000_002_003, new ScriptRunValue("idle", "interval 5s", "rate_limited", "", 0, 0)),
+        new("scripts", 1_700_000_002_004, new ScriptWriteValue("gpio:17", 1, "write", "cooling", 50)),
+        new("scripts", 1_700_000_002_005, new ScriptWriteValue("modbus:plc1:register:40", 1200, "won", "shutdown", 255, "cooling", 50, 65535)),
+        new("scripts", 1_700_000_002_006, new ScriptWriteValue("modbus:plc1:coil:3", 0, "lost", "cooling", 0, "shutdown", 0, 0)),
+        new("scripts", 1_700_000_002_007, new ScriptWriteValue("modbus:plc1:register:41", -7, "failed", "cooling", 50, Error: "Modbus exception 2 (illegal data address)")),
+        new("scripts", 1_700_000_002_008, new ScriptWriteValue("gpio:4", long.MaxValue, "refused", "x", 100, OtherScriptId: "", OtherValue: long.MinValue, Error: "")),
+        new("scripts", 1_700_000_002_009, new MessageValue("pumps/status", "{\"pump\":2,\"state\":\"stopped\",\"note\":\"Überlauf\"}")),
+        new("scripts", 1_700_000_002_010, new MessageValue("heartbeat", "")),
+    ];
+
+    [Theory]
+    [InlineData(PayloadCompression.Zstd)]
+    [InlineData(PayloadCompression.None)]
+    public void Batch_should_round_trip_alerts_and_script_records_exactly(PayloadCompression compression)
+    {
+        var writer = new EntryWriter();
+        for (var i = 0; i < AlertsAndScripts.Length; i++) writer.Append(500 + i, AlertsAndScripts[i]);
+        using var codec = new BatchCodec(compression);
+        var batch = BatchCodec.Decode(codec.Encode("boat-3", "acme", [writer.Seal()]).Payload, codec.ContentEncoding);
+
+        Assert.Equal(AlertsAndScripts.Length, batch.Records.Count);
+        for (var i = 0; i < AlertsAndScripts.Length; i++)
+        {
+            var record = batch.Records[i];
+            Assert.Equal(500 + i, record.Sequence);
+            Assert.Equal(AlertsAndScripts[i].TimestampMs, record.TimestampMs);
+            Assert.Equal(AlertsAndScripts[i].DeviceId, record.DeviceId);
+            Assert.Equal(AlertsAndScripts[i].Value, record.Value);
+        }
+        var bare = Assert.IsType<ScriptWriteValue>(batch.Records[5].Value);
+        Assert.Null(bare.OtherScriptId);
+        Assert.Null(bare.OtherPriority);
+        Assert.Null(bare.OtherValue);
+        Assert.Null(bare.Error);
+        var empty = Assert.IsType<ScriptWriteValue>(batch.Records[9].Value);
+        Assert.Equal("", empty.OtherScriptId);
+        Assert.Null(empty.OtherPriority);
+        Assert.Equal("", empty.Error);
+    }
+
+    [Theory]
+    [InlineData("alert", 20, "Alert")]
+    [InlineData("script_run", 21, "ScriptRun")]
+    [InlineData("script_write", 22, "ScriptWrite")]
+    [InlineData("message", 23, "ScriptMessage")]
+    public void Record_oneof_should_keep_the_published_field_numbers(string field, int number, string message)
+    {
+        var descriptor = Wire.Record.Descriptor.FindFieldByName(field);
+        Assert.NotNull(descriptor);
+        Assert.Equal(number, descriptor.FieldNumber);
+        Assert.Equal("value", descriptor.ContainingOneof?.Name);
+        Assert.Equal($"fleet.telemetry.v1.{message}", descriptor.MessageType.FullName);
+    }
+
+    [Fact]
+    public void Alert_severity_should_map_to_the_wire_enum_by_value()
+    {
+        Assert.Equal(
+            Enum.GetValues<Wire.AlertSeverity>().Select(v => ((int)v, v.ToString())),
+            Enum.GetValues<AlertSeverity>().Select(v => ((int)v, v.ToString())));
     }
 
     [Fact]
