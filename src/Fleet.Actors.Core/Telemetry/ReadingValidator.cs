@@ -28,7 +28,7 @@ public static class ReadingValidator
 
     // In the order the messages list them; declared before the sets that are built from them.
     private static readonly string[] ScriptRunOutcomeNames =
-        ["completed", "stopped_action_limit", "stopped_time_limit", "stopped_call_depth", "stopped_delay_too_long", "rate_limited", "failed"];
+        ["completed", "stopped_action_limit", "stopped_time_limit", "stopped_call_depth", "stopped_delay_too_long", "rate_limited", "failed", "cancelled"];
 
     private static readonly string[] ScriptWriteOutcomeNames = ["write", "won", "overridden", "lost", "duplicate", "failed", "refused"];
 

@@ -77,7 +77,7 @@ public class ReadingValidatorTests
             Assert.Null(ReadingValidator.Validate(new AlertValue("oxygen-low", severity, "script:cooling", "O₂ low")));
         Assert.Null(ReadingValidator.Validate(new AlertValue(new string('a', 256), AlertSeverity.Info, "", new string('m', 1024))));
 
-        foreach (var outcome in new[] { "completed", "stopped_action_limit", "stopped_time_limit", "stopped_call_depth", "stopped_delay_too_long", "rate_limited", "failed" })
+        foreach (var outcome in new[] { "completed", "stopped_action_limit", "stopped_time_limit", "stopped_call_depth", "stopped_delay_too_long", "rate_limited", "failed", "cancelled" })
             Assert.Null(ReadingValidator.Validate(new ScriptRunValue("cooling", "interval 5s", outcome, "why", 3, 512)));
         Assert.Null(ReadingValidator.Validate(new ScriptRunValue(new string('s', 256), "", "failed", new string('r', 1024), 0, 0)));
 
