@@ -106,6 +106,58 @@ public static partial class ScriptParser
             : new ScriptParseResult(null, found.ToList());
     }
 
+    /// <summary>
+    /// Reads one script object as the script store wrote it (<see cref="ScriptJson.Write(ScriptDefinition, bool)"/>).
+    /// Call targets are not checked: the store checked them against the installed scripts when it
+    /// accepted the script. Problem paths are relative to the object (<c>actions[1].level</c>).
+    /// </summary>
+    internal static (ScriptDefinition? Script, IReadOnlyList<SettingsProblem> Problems) ParseStoredScript(string json) =>
+        ParseStored(json, root =>
+        {
+            var script = ParseScript(root, []);
+            return script.Id.Length == 0 ? null : script;
+        });
+
+    /// <summary>
+    /// Reads a <c>scripts</c> list as the script store wrote it in a snapshot
+    /// (<see cref="ScriptJson.WriteScripts"/>): no limits, call targets not checked, ids unique.
+    /// </summary>
+    internal static (IReadOnlyList<ScriptDefinition>? Scripts, IReadOnlyList<SettingsProblem> Problems) ParseStoredScripts(string json) =>
+        ParseStored(json, root =>
+        {
+            var scripts = new List<ScriptDefinition>();
+            var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var source in root.Objects("scripts"))
+            {
+                var script = ParseScript(source, []);
+                if (script.Id.Length > 0 && !ids.TryAdd(script.Id, source.FullKey("id"))) source.Problem("id", $"duplicate id \"{script.Id}\" (also {ids[script.Id]})");
+                scripts.Add(script);
+            }
+            return (IReadOnlyList<ScriptDefinition>)scripts;
+        });
+
+    private static (T? Value, IReadOnlyList<SettingsProblem> Problems) ParseStored<T>(string json, Func<IScriptSource, T?> parse) where T : class
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            return (null, [new SettingsProblem("", $"is not valid JSON: {ex.Message}")]);
+        }
+        using (document)
+        {
+            var problems = new List<SettingsProblem>();
+            if (document.RootElement.ValueKind != JsonValueKind.Object) problems.Add(new SettingsProblem("", "must be an object { ... }"));
+            var root = new JsonScriptSource(document.RootElement, "", problems);
+            var value = parse(root);
+            root.ReportUnknownKeys();
+            return problems.Count == 0 ? (value, []) : (null, problems);
+        }
+    }
+
     private static ScriptLimits ParseLimits(IScriptSource s)
     {
         var d = ScriptLimits.Default;
@@ -309,13 +361,7 @@ public static partial class ScriptParser
             s.Problem(key, $"must be a duration such as 500ms, 5s or 2m (got \"{text}\")");
             return fallback;
         }
-        var value = match.Groups[2].Value switch
-        {
-            "ms" => TimeSpan.FromMilliseconds(amount),
-            "s" => TimeSpan.FromSeconds(amount),
-            "m" => TimeSpan.FromMinutes(amount),
-            _ => TimeSpan.FromHours(amount),
-        };
+        var value = DurationOf(amount, match.Groups[2].Value);
         if (value < min || value > max)
         {
             s.Problem(key, $"must be between {min} and {max} (got {text})");
@@ -323,6 +369,18 @@ public static partial class ScriptParser
         }
         return value;
     }
+
+    /// <summary>
+    /// The duration of an amount in a unit, as the parser reads it (shared with <see cref="ScriptJson"/>,
+    /// which writes durations in a form that reads back to the same tick).
+    /// </summary>
+    internal static TimeSpan DurationOf(double amount, string unit) => unit switch
+    {
+        "ms" => TimeSpan.FromMilliseconds(amount),
+        "s" => TimeSpan.FromSeconds(amount),
+        "m" => TimeSpan.FromMinutes(amount),
+        _ => TimeSpan.FromHours(amount),
+    };
 
     private static ScriptPriority Priority(IScriptSource s, string key)
     {

@@ -20,8 +20,14 @@ public sealed record DisableScript(string ScriptId) : ScriptStoreCommand;
 /// <summary>Remove an installed script.</summary>
 public sealed record RemoveScript(string ScriptId) : ScriptStoreCommand;
 
+/// <summary>
+/// Marker for everything the script store persists (its events and snapshot); bound to
+/// <see cref="ScriptSerializer"/> by <see cref="ScriptStoreHosting.SerializationHocon"/>.
+/// </summary>
+public interface IScriptStorePersisted;
+
 /// <summary>An event of the script store, persisted by the store actor and folded by <see cref="ScriptStoreState.Apply"/>.</summary>
-public abstract record ScriptStoreEvent(string ScriptId);
+public abstract record ScriptStoreEvent(string ScriptId) : IScriptStorePersisted;
 
 /// <summary>A script was installed.</summary>
 public sealed record ScriptInstalled(ScriptDefinition Script) : ScriptStoreEvent(Script.Id);
@@ -37,6 +43,18 @@ public sealed record ScriptDisabled(string ScriptId) : ScriptStoreEvent(ScriptId
 
 /// <summary>A script was removed.</summary>
 public sealed record ScriptRemoved(string ScriptId) : ScriptStoreEvent(ScriptId);
+
+/// <summary>The store's state as saved in a snapshot: every installed script (with its enabled flag), ordered by id.</summary>
+public sealed record ScriptStoreSnapshot(ValueArray<ScriptDefinition> Scripts) : IScriptStorePersisted;
+
+/// <summary>
+/// A stored row of the script store that could not be decoded. <see cref="ScriptSerializer"/>
+/// returns it instead of throwing, so one bad row is logged and skipped rather than stopping recovery.
+/// </summary>
+/// <param name="Manifest">The row's manifest.</param>
+/// <param name="Length">The row's size in bytes.</param>
+/// <param name="Error">Why it did not decode.</param>
+public sealed record CorruptScriptRecord(string Manifest, int Length, string Error);
 
 /// <summary>A command turned into an event, or refused with a reason.</summary>
 public sealed record ScriptStoreDecision(ScriptStoreEvent? Event, string? RefusedBecause)
@@ -58,6 +76,14 @@ public sealed record ScriptStoreState(ImmutableDictionary<string, ScriptDefiniti
 {
     /// <summary>No scripts.</summary>
     public static ScriptStoreState Empty { get; } = new(ImmutableDictionary.Create<string, ScriptDefinition>(StringComparer.Ordinal));
+
+    /// <summary>The state restored from a snapshot.</summary>
+    public static ScriptStoreState From(ScriptStoreSnapshot snapshot) =>
+        new(snapshot.Scripts.ToImmutableDictionary(s => s.Id, StringComparer.Ordinal));
+
+    /// <summary>The state as a snapshot (scripts ordered by id, so equal states give equal snapshots).</summary>
+    public ScriptStoreSnapshot ToSnapshot() =>
+        new(Scripts.Values.OrderBy(s => s.Id, StringComparer.Ordinal).ToValueArray());
 
     /// <summary>Validates a command into an event, or refuses it.</summary>
     public ScriptStoreDecision Decide(ScriptStoreCommand command) => command switch

@@ -1,0 +1,204 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using static Fleet.Actors.Core.Scripting.ScriptStoreProtocol;
+
+namespace Fleet.Actors.Core.Scripting;
+
+/// <summary>
+/// The installed scripts of one vehicle, event-sourced. <see cref="ScriptStoreState.Decide"/>
+/// validates a command; an accepted change is persisted, applied and only then answered and
+/// published to subscribers. Every <c>snapshotEvery</c> events the state is saved as a snapshot
+/// and the journal rows and snapshots before it are deleted, so the store stays small on disk.
+/// </summary>
+/// <remarks>
+/// Rows are written by <see cref="ScriptSerializer"/> (bind it with
+/// <see cref="ScriptStoreHosting.SerializationHocon"/>). A row that does not decode is logged and
+/// skipped at recovery. <c>Persist</c> stashes commands
+/// while a write is in flight, so each command is decided against every change before it.
+/// </remarks>
+internal sealed class ScriptStoreActor : ReceivePersistentActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly int _snapshotEvery;
+    private readonly HashSet<IActorRef> _subscribers = new();
+
+    private ScriptStoreState _state = ScriptStoreState.Empty;
+    private int _eventsSinceSnapshot;
+    private bool _snapshotInFlight;
+    private IActorRef? _awaitingWrite;
+
+    public ScriptStoreActor(string vehicleId, int snapshotEvery)
+    {
+        PersistenceId = PersistenceIdFor(vehicleId);
+        _snapshotEvery = snapshotEvery;
+
+        Recover<SnapshotOffer>(OnSnapshotOffer);
+        Recover<ScriptStoreEvent>(e =>
+        {
+            _state = _state.Apply(e);
+            _eventsSinceSnapshot++;
+        });
+        Recover<CorruptScriptRecord>(c => ReportCorrupt(c, "journal row", LastSequenceNr));
+        Recover<RecoveryCompleted>(_ =>
+            _log.Info("Script store {0} recovered: {1} scripts ({2} enabled)", PersistenceId, _state.Scripts.Count, _state.Scripts.Values.Count(s => s.Enabled)));
+
+        Command<Execute>(HandleExecute);
+        Command<GetScripts>(_ => Sender.Tell(new Scripts(_state.Scripts)));
+        Command<Subscribe>(HandleSubscribe);
+        Command<Unsubscribe>(u =>
+        {
+            if (_subscribers.Remove(u.Subscriber)) Context.Unwatch(u.Subscriber);
+        });
+        Command<Terminated>(t => _subscribers.Remove(t.ActorRef));
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotFailure>(f =>
+        {
+            _snapshotInFlight = false;
+            _log.Warning(f.Cause, "Snapshot of {0} failed; the journal keeps every event until the next one", PersistenceId);
+        });
+        Command<DeleteMessagesSuccess>(d => _log.Debug("Deleted script store rows up to {0}", d.ToSequenceNr));
+        Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Deleting script store rows up to {0} failed", f.ToSequenceNr));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old script store snapshots failed"));
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <summary>The persistence id of a vehicle's script store.</summary>
+    public static string PersistenceIdFor(string vehicleId) => "scripts-" + Uri.EscapeDataString(vehicleId);
+
+    /// <summary>Props for the script store of <paramref name="vehicleId"/>, snapshotting every <paramref name="snapshotEvery"/> events.</summary>
+    public static Props Props(string vehicleId, int snapshotEvery = 100)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(snapshotEvery, 1);
+        return Akka.Actor.Props.Create(() => new ScriptStoreActor(vehicleId, snapshotEvery));
+    }
+
+    private void OnSnapshotOffer(SnapshotOffer offer)
+    {
+        switch (offer.Snapshot)
+        {
+            case ScriptStoreSnapshot snapshot:
+                _state = ScriptStoreState.From(snapshot);
+                break;
+            case CorruptScriptRecord corrupt:
+                // The journal before it was deleted when it was saved: those scripts are lost.
+                ReportCorrupt(corrupt, "snapshot", offer.Metadata.SequenceNr);
+                break;
+        }
+        _eventsSinceSnapshot = 0;
+    }
+
+    private void ReportCorrupt(CorruptScriptRecord corrupt, string what, long sequenceNr)
+    {
+        _log.Error("Skipping corrupt {0} {1} of {2} ({3}, {4} bytes): {5}",
+            what, sequenceNr, PersistenceId, corrupt.Manifest, corrupt.Length, corrupt.Error);
+    }
+
+    private void HandleExecute(Execute execute)
+    {
+        var decision = _state.Decide(execute.Command);
+        var problem = decision.Event switch
+        {
+            null => decision.RefusedBecause,
+            ScriptInstalled i => CannotStore(i.Script),
+            ScriptReplaced r => CannotStore(r.Script),
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            _log.Warning("Refused {0}: {1}", Describe(execute.Command), problem);
+            Sender.Tell(new CommandRefused(problem));
+            return;
+        }
+
+        var requester = Sender;
+        // Kept for OnPersistRejected/OnPersistFailure, which do not run the callback.
+        _awaitingWrite = requester;
+        Persist(decision.Event!, persisted =>
+        {
+            _awaitingWrite = null;
+            _state = _state.Apply(persisted);
+            _log.Info("Script {0} {1}", persisted.ScriptId, Verb(persisted));
+            requester.Tell(new CommandAccepted(persisted));
+            var changed = new ScriptsChanged(_state.Scripts, persisted);
+            foreach (var subscriber in _subscribers) subscriber.Tell(changed);
+            _eventsSinceSnapshot++;
+            MaybeSnapshot();
+        });
+    }
+
+    private static string? CannotStore(ScriptDefinition script) =>
+        ScriptJson.StorageProblem(script) is { } problem ? $"script \"{script.Id}\" cannot be stored: {problem}" : null;
+
+    private void HandleSubscribe(Subscribe subscribe)
+    {
+        if (_subscribers.Add(subscribe.Subscriber)) Context.Watch(subscribe.Subscriber);
+        subscribe.Subscriber.Tell(new ScriptsChanged(_state.Scripts, null));
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_snapshotInFlight || _eventsSinceSnapshot < _snapshotEvery) return;
+        _snapshotInFlight = true;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(_state.ToSnapshot());
+    }
+
+    private void OnSnapshotSaved(SaveSnapshotSuccess success)
+    {
+        _snapshotInFlight = false;
+        // Recovery starts from this snapshot: the events and snapshots before it are not needed.
+        DeleteMessages(success.Metadata.SequenceNr);
+        DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+        // Changes made while this snapshot was being written may already be due for the next one.
+        MaybeSnapshot();
+    }
+
+    private static string Verb(ScriptStoreEvent e) => e switch
+    {
+        ScriptInstalled => "installed",
+        ScriptReplaced => "replaced",
+        ScriptEnabled => "enabled",
+        ScriptDisabled => "disabled",
+        ScriptRemoved => "removed",
+        _ => "changed",
+    };
+
+    private static string Describe(ScriptStoreCommand command) => command switch
+    {
+        InstallScript c => $"installing script \"{c.Script.Id}\"",
+        ReplaceScript c => $"replacing script \"{c.Script.Id}\"",
+        EnableScript c => $"enabling script \"{c.ScriptId}\"",
+        DisableScript c => $"disabling script \"{c.ScriptId}\"",
+        RemoveScript c => $"removing script \"{c.ScriptId}\"",
+        _ => command.GetType().Name,
+    };
+
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // Nothing was stored and the state is unchanged: the store goes on.
+        _log.Error(cause, "Journal rejected script store event {0} of {1}", sequenceNr, PersistenceId);
+        _awaitingWrite?.Tell(new CommandRefused($"the journal rejected the change: {cause.Message}"));
+        _awaitingWrite = null;
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Journal write {0} of {1} failed; the store stops and its supervisor restarts it", sequenceNr, PersistenceId);
+        _awaitingWrite?.Tell(new CommandRefused($"the journal write failed ({cause.Message}); the store restarts and recovers what was stored"));
+        _awaitingWrite = null;
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "Recovery of {0} failed", PersistenceId);
+        base.OnRecoveryFailure(reason, message);
+    }
+}
