@@ -2,12 +2,14 @@ using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Hosting;
+using Fleet.Actors.Core.Scripting;
 
 namespace Fleet.Actors.Core.Wal;
 
 /// <summary>
 /// The write-ahead log's Akka wiring in one place: the SQL persistence plugins on SQLite, the
-/// PRAGMA interceptor, and the binding of every persisted type to <see cref="WalSerializer"/>.
+/// PRAGMA interceptor, and the binding of every persisted type to <see cref="WalSerializer"/> (and of
+/// the script store's, which journals into the same plugins, to <see cref="ScriptSerializer"/>).
 /// The agent uses it through Akka.Hosting; tests and benchmarks through <see cref="Setup"/>.
 /// </summary>
 public static class WalHosting
@@ -41,6 +43,7 @@ public static class WalHosting
         return BootstrapSetup.Create().WithConfig(config).And(SqliteWal.DataOptions(journalPath, snapshotPath, synchronous));
     }
 
+    // The script store journals into the same plugins, so its serializer binding comes along.
     private static Config Hocon(string journalPath, string snapshotPath) =>
-        SerializationHocon.WithFallback(SqliteWal.Hocon(journalPath, snapshotPath));
+        SerializationHocon.WithFallback(ScriptStoreHosting.SerializationHocon).WithFallback(SqliteWal.Hocon(journalPath, snapshotPath));
 }

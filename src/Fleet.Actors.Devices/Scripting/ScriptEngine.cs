@@ -66,7 +66,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         _time = time;
         _runner = new ScriptRunner(settings.Document.Limits, time);
         _refusalLog = new RateLimitedLog(WarningInterval, time);
-        _linesByPin = gpioSettings.Lines.ToDictionary(l => l.Pin);
+        _linesByPin = gpioSettings.Lines.GroupBy(l => l.Pin).ToDictionary(g => g.Key, g => g.First());
         _inputsById = gpioSettings.Lines.Where(l => l.Direction == GpioDirection.Input).ToDictionary(l => l.Id, StringComparer.Ordinal);
         _store = Context.ActorOf(ScriptStoreActor.Props(vehicleId, settings.SnapshotEvery), "store");
 

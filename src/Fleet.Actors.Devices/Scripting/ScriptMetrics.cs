@@ -26,7 +26,7 @@ public sealed class ScriptMetrics
     /// <summary>Runs waiting on a delay.</summary>
     public Gauge.Child Waiting { get; }
 
-    /// <summary>Runs that ended with <paramref name="outcome"/> (<see cref="ScriptOutcomes.Name"/>).</summary>
+    /// <summary>Runs that ended with <paramref name="outcome"/> (<see cref="ScriptOutcomes.Name(RunOutcomeKind)"/>).</summary>
     public Counter.Child Runs(RunOutcomeKind outcome) =>
         _metrics.Counter("script_runs_total", "Script runs by outcome.", _vehicleId, "outcome", ScriptOutcomes.Name(outcome));
 

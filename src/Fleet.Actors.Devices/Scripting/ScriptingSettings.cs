@@ -49,7 +49,8 @@ public static class ScriptingConfig
 
     private static void CheckReferences(ConfigReader section, ScriptDocument document, GpioSettings gpio, IReadOnlyList<PlcSettings> plcs)
     {
-        var lines = gpio.Lines.ToDictionary(l => l.Pin);
+        // Pins shared by several lines are reported by the GPIO section; the first line stands for the pin here.
+        var lines = gpio.Lines.GroupBy(l => l.Pin).ToDictionary(g => g.Key, g => g.First());
         var plcIds = plcs.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
         for (var s = 0; s < document.Scripts.Count; s++)
         {

@@ -88,17 +88,25 @@ public sealed class ScriptEngineTests : TestKit
     private static WalProtocol.ReadingsAccepted Levels(string line, params int[] levels) =>
         new(levels.Select(l => new Reading(line, 1_700_000_000_000, new MeasurementValue(line, l, "bool"))).ToList());
 
-    /// <summary>The next record of type <typeparamref name="T"/> that satisfies <paramref name="wanted"/>, from what the engine told the log.</summary>
+    private readonly Queue<ReadingValue> _records = new();
+
+    /// <summary>
+    /// The next record of type <typeparamref name="T"/> that satisfies <paramref name="wanted"/>,
+    /// in the order the engine told the log; records before it are skipped.
+    /// </summary>
     private T NextRecord<T>(Func<T, bool>? wanted = null) where T : ReadingValue
     {
-        T? found = null;
-        _log.FishForMessage<WalProtocol.LogReadings>(batch =>
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
         {
+            while (_records.TryDequeue(out var value))
+                if (value is T record && (wanted?.Invoke(record) ?? true)) return record;
+            var remaining = deadline - DateTime.UtcNow;
+            Assert.True(remaining > TimeSpan.Zero, $"no {typeof(T).Name} record that fits within {Wait}");
+            var batch = _log.ExpectMsg<WalProtocol.LogReadings>(remaining);
             Assert.All(batch.Readings, r => Assert.Equal(ScriptEngine.DeviceId, r.DeviceId));
-            found = batch.Readings.Select(r => r.Value).OfType<T>().FirstOrDefault(v => wanted?.Invoke(v) ?? true);
-            return found is not null;
-        }, Wait);
-        return found!;
+            foreach (var reading in batch.Readings) _records.Enqueue(reading.Value);
+        }
     }
 
     [Fact]

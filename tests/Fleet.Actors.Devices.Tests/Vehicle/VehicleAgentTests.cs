@@ -5,6 +5,9 @@ using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Core.Scripting;
+using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Scripting;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Fleet.Actors.Devices.Tests.Support;
@@ -122,6 +125,39 @@ public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
         var wal = await components.Log.Ask<WalProtocol.WalStatus>(WalProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5));
         Assert.Equal(outcome.LastSequence, wal.LastSequence);
         Assert.Equal(0, wal.UnsentCount);
+    }
+
+    [Fact]
+    public async Task Script_should_act_on_accepted_readings_and_its_records_should_reach_the_broker()
+    {
+        var driver = new SimulatedGpioDriver();
+        var scripts = ScriptParser.ParseHocon("""
+            scripts = [ {
+              id = warm, priority = high
+              triggers = [ { type = threshold, reading = "obd.coolant_temp", op = ">", value = -40 } ]
+              actions = [ { type = gpio-write, line = 27, level = 1 }, { type = publish, topic = engine, payload = warm } ]
+            } ]
+            """);
+        Assert.True(scripts.IsValid, string.Join("; ", scripts.Errors));
+        var settings = Settings() with
+        {
+            Gpio = new GpioSettings { Lines = [new GpioLineSettings { Id = "lamp", Pin = 27, Direction = GpioDirection.Output }] },
+            Scripting = new ScriptingSettings { Document = scripts.Document! },
+        };
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics, gpioDrivers: _ => driver), VehicleAgent.ActorName(VehicleId));
+
+        // The first accepted coolant reading crosses the threshold: the lamp goes on, and the run,
+        // its write and its message travel to the broker like any reading.
+        AwaitCondition(() => driver.LevelOf(27) == System.Device.Gpio.PinValue.High, TimeSpan.FromSeconds(20));
+        AwaitCondition(() => _broker.RecordsByDevice.GetValueOrDefault(ScriptEngine.DeviceId) >= 3, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20));
+
+        var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
+        Assert.True(outcome.Drained, $"not drained: {outcome}");
+        var report = _broker.Verifier.Report().Vehicles.Single();
+        Assert.Equal((0L, outcome.LastSequence), (report.Missing, report.Received));
+        Assert.Equal(0, _broker.Verifier.Report().DecodeErrors);
+        Assert.Equal(1, MetricValues.Read(_metrics, "script_runs_total", (AgentMetrics.VehicleLabel, VehicleId), ("outcome", "completed")));
+        Assert.Equal(1, MetricValues.Read(_metrics, "script_writes_total", (AgentMetrics.VehicleLabel, VehicleId), ("outcome", "done")));
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public sealed class ScriptingConfigurationTests : IDisposable
           { id = horn, pin = 27, direction = output }
         ]
         fleet.plcs = [ { id = plc1, host = "127.0.0.1", points = [ { name = temp, address = 1 } ] } ]
+
         """;
 
     private readonly ConfigFolder _folder = new();
@@ -61,7 +62,7 @@ public sealed class ScriptingConfigurationTests : IDisposable
     [InlineData("{ type = modbus-write-register, device = plc9, address = 1, value = 2 }", "fleet.scripting.scripts[0].actions[0].device", "no PLC \"plc9\" is configured")]
     [InlineData("{ type = modbus-write-coil, device = plc9, address = 1, value = true }", "fleet.scripting.scripts[0].actions[0].device", "no PLC \"plc9\" is configured")]
     [InlineData("{ type = gpio-write, line = 27, level = 2 }", "fleet.scripting.scripts[0].actions[0].level", "must be 0 or 1")]
-    [InlineData("{ type = shell, command = reboot }", "fleet.scripting.scripts[0].actions[0].type", "must be one of")]
+    [InlineData("{ type = shell }", "fleet.scripting.scripts[0].actions[0].type", "must be one of")]
     public void Bad_action_should_be_reported_with_its_full_key(string action, string key, string problem)
     {
         var overlay = _folder.Overlay(Hardware + $"fleet.scripting.scripts = [ {{ id = s, actions = [ {action} ] }} ]\n");
