@@ -29,6 +29,12 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     public const string DeviceId = "scripts";
 
     private const string CycleTimer = "cycle";
+    private const string StoreTimer = "store-restart";
+    private static readonly TimeSpan MinStoreBackoff = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxStoreBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>Batches of accepted readings held while the configured scripts are being installed.</summary>
+    private const int MaxHeldBatches = 256;
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
 
     private readonly ScriptingSettings _settings;
@@ -40,7 +46,11 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _logger = Context.GetLogger();
     private readonly ScriptRunner _runner;
     private readonly WriteArbiter _arbiter = new();
-    private readonly IActorRef _store;
+    private readonly string _vehicleId;
+    private IActorRef? _store;
+    private TimeSpan _storeBackoff = MinStoreBackoff;
+    private int _configurationPending;
+    private readonly Queue<WalProtocol.ReadingsAccepted> _held = new();
     private readonly Dictionary<int, GpioLineSettings> _linesByPin;
     private readonly Dictionary<string, GpioLineSettings> _inputsById;
     private readonly RateLimitedLog _refusalLog;
@@ -51,13 +61,13 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private readonly Dictionary<Guid, Waiting> _waiting = new();
     private ImmutableDictionary<string, ScriptDefinition> _scripts = ImmutableDictionary<string, ScriptDefinition>.Empty;
     private TriggerIndex _index = TriggerIndex.Empty;
-    private bool _configurationApplied;
     private bool _stopped;
     private bool? _wantsReadings;
 
     public ScriptEngine(string vehicleId, ScriptingSettings settings, IActorRef log, IActorRef? gpio, GpioSettings gpioSettings,
         IActorRef? plcs, AgentMetrics metrics, TimeProvider time)
     {
+        _vehicleId = vehicleId;
         _settings = settings;
         _log = log;
         _gpio = gpio;
@@ -68,13 +78,23 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         _refusalLog = new RateLimitedLog(WarningInterval, time);
         _linesByPin = gpioSettings.Lines.GroupBy(l => l.Pin).ToDictionary(g => g.Key, g => g.First());
         _inputsById = gpioSettings.Lines.Where(l => l.Direction == GpioDirection.Input).ToDictionary(l => l.Id, StringComparer.Ordinal);
-        _store = Context.ActorOf(ScriptStoreActor.Props(vehicleId, settings.SnapshotEvery), "store");
 
         Receive<ScriptStoreProtocol.ScriptsChanged>(OnScriptsChanged);
-        Receive<ScriptStoreProtocol.Execute>(command => _store.Forward(command));
-        Receive<ScriptStoreProtocol.CommandAccepted>(_ => { });
+        Receive<ScriptStoreProtocol.Execute>(command =>
+        {
+            if (_store is { } store) store.Forward(command);
+            else Sender.Tell(new ScriptStoreProtocol.CommandRefused("the script store is restarting; try again"));
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_store), OnStoreStopped);
+        Receive<StartStore>(_ => StartStoreActor());
+        // Only the engine's own configuration commands are answered to it (others are forwarded).
+        Receive<ScriptStoreProtocol.CommandAccepted>(_ => ConfigurationCommandDone());
         Receive<ScriptStoreProtocol.CommandRefused>(refused =>
-            _logger.Error("A configured script could not be installed: {0}", refused.Reason));
+        {
+            _logger.Error("A configured script could not be installed: {0}", refused.Reason);
+            ConfigurationCommandDone();
+        });
+        Receive<ConfigurationApplied>(_ => ReleaseHeldReadings());
         Receive<WalProtocol.ReadingsAccepted>(OnReadingsAccepted);
         Receive<IntervalTick>(tick => OnIntervalTick(tick));
         Receive<ResumeRun>(resume => OnResume(resume.RunId));
@@ -99,22 +119,44 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        _store.Tell(new ScriptStoreProtocol.Subscribe(Self));
+        StartStoreActor();
         Timers.StartPeriodicTimer(CycleTimer, CycleTick.Instance, _settings.Cycle);
+    }
+
+    // ---------------------------------------------------------------- the store
+
+    private void StartStoreActor()
+    {
+        _store = Context.ActorOf(ScriptStoreActor.Props(_vehicleId, _settings.SnapshotEvery), "store");
+        Context.Watch(_store);
+        _store.Tell(new ScriptStoreProtocol.Subscribe(Self));
+    }
+
+    /// <summary>
+    /// A store stops when its journal fails (a write or the recovery). The installed scripts keep
+    /// running from the last known state; a new store is started after a growing backoff.
+    /// </summary>
+    private void OnStoreStopped(Terminated terminated)
+    {
+        _store = null;
+        // Its answers to the configuration will not come; act on what is known.
+        _configurationPending = 0;
+        ReleaseHeldReadings();
+        _logger.Error("Script store stopped; restarting it in {0} (scripts keep running as last known)", _storeBackoff);
+        Timers.StartSingleTimer(StoreTimer, StartStore.Instance, _storeBackoff);
+        _storeBackoff = TimeSpan.FromTicks(Math.Min(_storeBackoff.Ticks * 2, MaxStoreBackoff.Ticks));
     }
 
     // ---------------------------------------------------------------- installed scripts
 
     private void OnScriptsChanged(ScriptStoreProtocol.ScriptsChanged changed)
     {
+        _storeBackoff = MinStoreBackoff;
         var previous = _scripts;
         _scripts = changed.Scripts;
         _metrics.Installed.Set(_scripts.Count);
-        if (!_configurationApplied)
-        {
-            _configurationApplied = true;
-            ApplyConfiguration();
-        }
+        // The first notice of a (re)started store: bring the configured scripts in (idempotent).
+        if (changed.Cause is null) ApplyConfiguration();
 
         // A waiting run of a script that changed is cancelled: the new definition (or none) takes over.
         foreach (var (id, waiting) in _waiting.ToList())
@@ -146,11 +188,27 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     {
         foreach (var script in CalleesFirst(_settings.Document.Scripts))
         {
-            if (!_scripts.TryGetValue(script.Id, out var stored))
-                _store.Tell(new ScriptStoreProtocol.Execute(new InstallScript(script)));
-            else if (stored with { Enabled = script.Enabled } != script)
-                _store.Tell(new ScriptStoreProtocol.Execute(new ReplaceScript(script)));
+            ScriptStoreCommand? command = !_scripts.TryGetValue(script.Id, out var stored) ? new InstallScript(script)
+                : stored with { Enabled = script.Enabled } != script ? new ReplaceScript(script)
+                : null;
+            if (command is null || _store is null) continue;
+            _store.Tell(new ScriptStoreProtocol.Execute(command));
+            _configurationPending++;
         }
+    }
+
+    /// <summary>
+    /// One configuration command answered. After the last, the held readings are released by a
+    /// message to self, so that the store's change notice (sent right after its answer) is applied first.
+    /// </summary>
+    private void ConfigurationCommandDone()
+    {
+        if (_configurationPending > 0 && --_configurationPending == 0) Self.Tell(ConfigurationApplied.Instance);
+    }
+
+    private void ReleaseHeldReadings()
+    {
+        while (_configurationPending == 0 && _held.TryDequeue(out var held)) OnReadingsAccepted(held);
     }
 
     private static IEnumerable<ScriptDefinition> CalleesFirst(IReadOnlyList<ScriptDefinition> scripts)
@@ -188,6 +246,13 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
 
     private void OnReadingsAccepted(WalProtocol.ReadingsAccepted accepted)
     {
+        if (_configurationPending > 0)
+        {
+            // Until the configured scripts are installed, so that they all see the same readings.
+            if (_held.Count < MaxHeldBatches) _held.Enqueue(accepted);
+            else _metrics.HeldDropped.Inc(accepted.Readings.Count);
+            return;
+        }
         if (_stopped || !_index.WantsReadings) return;
         List<(ScriptDefinition Script, string Trigger)>? fired = null;
         foreach (var reading in accepted.Readings)
@@ -489,6 +554,24 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private sealed record ResumeRun(Guid RunId);
 
     private sealed record WriteDone(WriteProposal Write, string Outcome, string? Error);
+
+    private sealed class ConfigurationApplied
+    {
+        public static readonly ConfigurationApplied Instance = new();
+
+        private ConfigurationApplied()
+        {
+        }
+    }
+
+    private sealed class StartStore
+    {
+        public static readonly StartStore Instance = new();
+
+        private StartStore()
+        {
+        }
+    }
 
     private sealed class CycleTick
     {

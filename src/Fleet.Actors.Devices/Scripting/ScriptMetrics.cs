@@ -18,7 +18,12 @@ public sealed class ScriptMetrics
         _vehicleId = vehicleId;
         Installed = metrics.Gauge("scripts_installed", "Scripts in the store.", vehicleId);
         Waiting = metrics.Gauge("script_runs_waiting", "Script runs waiting on a delay.", vehicleId);
+        HeldDropped = metrics.Counter("script_readings_dropped_total",
+            "Accepted readings the engine did not look at: more arrived while the configured scripts were being installed than it holds.", vehicleId);
     }
+
+    /// <summary>Accepted readings dropped while the configuration was being installed.</summary>
+    public Counter.Child HeldDropped { get; }
 
     /// <summary>Scripts in the store.</summary>
     public Gauge.Child Installed { get; }

@@ -390,4 +390,23 @@ public sealed class ScriptEngineTests : TestKit
         Assert.Equal("completed", engine.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("s"), Wait).Result.Outcome);
         Assert.Equal("new", NextRecord<MessageValue>().Topic);
     }
+
+    [Fact]
+    public void Stopped_store_should_be_restarted_and_scripts_should_keep_running_meanwhile()
+    {
+        var engine = StartEngine("""scripts = [ { id = keep, actions = [ { type = publish, topic = t } ] } ]""", "truck-store");
+        var store = Sys.ActorSelection(engine.Path / "store").ResolveOne(Wait).Result;
+        Watch(store);
+        store.Tell(PoisonPill.Instance);
+        ExpectTerminated(store);
+
+        // While it is down: the scripts run from the last known state, and changes are refused with a reason.
+        Assert.Equal("completed", engine.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("keep"), Wait).Result.Outcome);
+        var refused = engine.Ask<object>(new ScriptStoreProtocol.Execute(new DisableScript("keep")), Wait).Result;
+        Assert.Contains("restarting", Assert.IsType<ScriptStoreProtocol.CommandRefused>(refused).Reason);
+
+        AwaitAssert(() => Assert.IsType<ScriptStoreProtocol.CommandAccepted>(
+            engine.Ask<object>(new ScriptStoreProtocol.Execute(new DisableScript("keep")), Wait).Result), TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
+        AwaitAssert(() => Assert.Equal((1, 0), Status(engine) is var s ? (s.Installed, s.Enabled) : default), Wait);
+    }
 }
