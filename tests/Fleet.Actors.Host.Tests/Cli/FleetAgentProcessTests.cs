@@ -50,10 +50,11 @@ public sealed class FleetAgentProcessTests : IDisposable
     [Fact]
     public async Task Run_with_broken_syntax_in_agent_conf_should_exit_1_naming_the_file_and_line()
     {
+        var line = File.ReadLines(_folder.AgentConf).TakeWhile(l => l != "  simulation {").Count() + 1;
         _folder.EditAgentConf(t => t.Replace("  simulation {", "  simulation", StringComparison.Ordinal));
         var result = await Run(null, "run", "--config-dir", _folder.Directory);
         AssertRefusedBeforeStarting(result);
-        Assert.Contains($"{_folder.AgentConf}: line 25, column 1: 'simulation' is a key without a value", result.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"{_folder.AgentConf}: line {line}, column 1: 'simulation' is a key without a value", result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]

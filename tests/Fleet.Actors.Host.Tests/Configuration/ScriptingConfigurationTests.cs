@@ -86,4 +86,16 @@ public sealed class ScriptingConfigurationTests : IDisposable
         Assert.Contains(ex.Problems, p => p.StartsWith($"{overlay}: fleet.scripting.scripts[0].triggers[0].line: pin 27 is the output line \"horn\"", StringComparison.Ordinal));
         Assert.Contains(ex.Problems, p => p.StartsWith($"{overlay}: fleet.scripting.cycel: is not a known setting", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Commented_example_in_agent_conf_should_load_when_uncommented()
+    {
+        var lines = File.ReadLines(_folder.AgentConf).Where(l => l.StartsWith("  #   ", StringComparison.Ordinal)).Select(l => l[6..]);
+        var example = "fleet {\n" + string.Join("\n", lines) + "\n}\n";
+        var settings = _folder.Load(_folder.Overlay(example));
+
+        var script = Assert.Single(settings.Vehicle.Scripting.Document.Scripts);
+        Assert.Equal(("hot-engine", ScriptPriority.High), (script.Id, script.Priority));
+        Assert.Equal(27, Assert.Single(settings.Vehicle.Gpio.Lines).Pin);
+    }
 }
