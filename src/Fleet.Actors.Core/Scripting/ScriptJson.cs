@@ -156,7 +156,7 @@ public static class ScriptJson
             case ThresholdTrigger t:
                 w.WriteString("type", "threshold");
                 w.WriteString("reading", t.Reading);
-                w.WriteString("op", Symbol(t.Operator));
+                w.WriteString("op", t.Operator.Symbol());
                 WriteNumber(w, "value", t.Value);
                 WriteNumber(w, "hysteresis", t.Hysteresis);
                 break;
@@ -182,7 +182,7 @@ public static class ScriptJson
         {
             case CompareCondition c:
                 w.WriteString("reading", c.Reading);
-                w.WriteString("op", Symbol(c.Operator));
+                w.WriteString("op", c.Operator.Symbol());
                 switch (c.Right)
                 {
                     case ConstantOperand constant:
@@ -270,15 +270,4 @@ public static class ScriptJson
         // Utf8JsonWriter writes the shortest text that parses back to the same double.
         w.WriteNumber(key, value);
     }
-
-    private static string Symbol(ComparisonOperator op) => op switch
-    {
-        ComparisonOperator.GreaterThan => ">",
-        ComparisonOperator.GreaterOrEqual => ">=",
-        ComparisonOperator.LessThan => "<",
-        ComparisonOperator.LessOrEqual => "<=",
-        ComparisonOperator.Equal => "==",
-        ComparisonOperator.NotEqual => "!=",
-        _ => throw new ArgumentException($"unknown operator {op}", nameof(op)),
-    };
 }

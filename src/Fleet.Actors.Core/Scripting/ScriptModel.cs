@@ -68,6 +68,22 @@ public enum ComparisonOperator
     NotEqual,
 }
 
+/// <summary>Text forms of <see cref="ComparisonOperator"/>.</summary>
+public static class ComparisonOperators
+{
+    /// <summary>The symbol as scripts write it: <c>&gt;</c>, <c>&gt;=</c>, <c>&lt;</c>, <c>&lt;=</c>, <c>==</c>, <c>!=</c>.</summary>
+    public static string Symbol(this ComparisonOperator op) => op switch
+    {
+        ComparisonOperator.GreaterThan => ">",
+        ComparisonOperator.GreaterOrEqual => ">=",
+        ComparisonOperator.LessThan => "<",
+        ComparisonOperator.LessOrEqual => "<=",
+        ComparisonOperator.Equal => "==",
+        ComparisonOperator.NotEqual => "!=",
+        _ => throw new ArgumentException($"unknown operator {op}", nameof(op)),
+    };
+}
+
 /// <summary>Which edge of a GPIO input starts a script.</summary>
 public enum GpioEdge
 {

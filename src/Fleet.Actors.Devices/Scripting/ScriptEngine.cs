@@ -282,7 +282,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
             var key = (script.Id, index);
             var (fires, armed) = trigger.Observe(value, _armed.GetValueOrDefault(key, true));
             _armed[key] = armed;
-            if (fires) (fired ??= new()).Add((script, $"threshold {name} {Symbol(trigger.Operator)} {trigger.Value} (at {value})"));
+            if (fires) (fired ??= new()).Add((script, $"threshold {name} {trigger.Operator.Symbol()} {trigger.Value} (at {value})"));
         }
     }
 
@@ -525,16 +525,6 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         ScriptAlertSeverity.Info => AlertSeverity.Info,
         ScriptAlertSeverity.Critical => AlertSeverity.Critical,
         _ => AlertSeverity.Warning,
-    };
-
-    private static string Symbol(ComparisonOperator op) => op switch
-    {
-        ComparisonOperator.GreaterThan => ">",
-        ComparisonOperator.GreaterOrEqual => ">=",
-        ComparisonOperator.LessThan => "<",
-        ComparisonOperator.LessOrEqual => "<=",
-        ComparisonOperator.Equal => "==",
-        _ => "!=",
     };
 
     /// <summary>A duration as a person writes it: 200ms, 5s, 1.5s, 2m, 1h.</summary>
