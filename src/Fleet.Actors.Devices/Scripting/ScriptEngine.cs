@@ -366,7 +366,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
                     records.Add(new Reading(DeviceId, unixMs, new MessageValue(p.Topic, p.Payload)));
                     break;
                 case AlertRequested a:
-                    records.Add(new Reading(DeviceId, unixMs, new AlertValue(a.Name, Severity(a.Severity), "script:" + a.ScriptId,
+                    records.Add(new Reading(DeviceId, unixMs, new AlertValue(a.Name, ScriptOutcomes.Severity(a.Severity), "script:" + a.ScriptId,
                         $"raised by script \"{a.ScriptId}\" (run started by {trigger})")));
                     _logger.Warning("Script {0} raised alert {1} ({2})", a.ScriptId, a.Name, a.Severity);
                     break;
@@ -377,7 +377,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         {
             _metrics.Runs(outcome.Kind).Inc();
             if (outcome.Kind != RunOutcomeKind.ConditionsNotMet)
-                records.Add(RunRecord(unixMs, scriptId, trigger, outcome, step.Run, now));
+                records.Add(ScriptOutcomes.RunRecord(unixMs, scriptId, trigger, outcome, step.Run, now));
             LogOutcome(scriptId, trigger, outcome);
         }
         else if (step.Run is { WaitingUntil: { } until } run)
@@ -400,7 +400,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         var outcome = new RunOutcome(RunOutcomeKind.Cancelled, reason);
         _metrics.Runs(outcome.Kind).Inc();
         var now = _time.GetUtcNow();
-        _log.Tell(new WalProtocol.LogReadings([RunRecord(now.ToUnixTimeMilliseconds(), waiting.Run.Root.Id, waiting.Trigger, outcome, waiting.Run, now)]));
+        _log.Tell(new WalProtocol.LogReadings([ScriptOutcomes.RunRecord(now.ToUnixTimeMilliseconds(), waiting.Run.Root.Id, waiting.Trigger, outcome, waiting.Run, now)]));
         LogOutcome(waiting.Run.Root.Id, waiting.Trigger, outcome);
     }
 
@@ -480,10 +480,6 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
             p.ScriptId, (byte)p.Priority, o?.ScriptId, o is null ? null : (byte)o.Priority, o?.Value));
     }
 
-    private static Reading RunRecord(long unixMs, string scriptId, string trigger, RunOutcome outcome, ScriptRun? run, DateTimeOffset now) =>
-        new(DeviceId, unixMs, new ScriptRunValue(scriptId, trigger, ScriptOutcomes.Name(outcome.Kind), outcome.Reason,
-            run?.ActionsExecuted ?? 0, run is null ? 0 : Math.Max(0, (long)(now - run.StartedAt).TotalMilliseconds)));
-
     private void LogDecision(WriteDecision decision)
     {
         switch (decision.Outcome)
@@ -520,23 +516,6 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         }
     }
 
-    private static AlertSeverity Severity(ScriptAlertSeverity severity) => severity switch
-    {
-        ScriptAlertSeverity.Info => AlertSeverity.Info,
-        ScriptAlertSeverity.Critical => AlertSeverity.Critical,
-        _ => AlertSeverity.Warning,
-    };
-
-    /// <summary>A duration as a person writes it: 200ms, 5s, 1.5s, 2m, 1h.</summary>
-    internal static string Describe(TimeSpan duration) => duration switch
-    {
-        { TotalSeconds: < 1 } => $"{duration.TotalMilliseconds:0.###}ms",
-        { TotalMinutes: < 1 } => $"{duration.TotalSeconds:0.###}s",
-        { TotalHours: < 1 } when duration.Seconds == 0 && duration.Milliseconds == 0 => $"{duration.TotalMinutes:0}m",
-        { TotalDays: < 1 } when duration.Minutes == 0 && duration.Seconds == 0 && duration.Milliseconds == 0 => $"{duration.TotalHours:0}h",
-        _ => $"{duration.TotalSeconds:0.###}s",
-    };
-
     private static string RunTimer(Guid runId) => "run-" + runId.ToString("N");
 
     private sealed record Waiting(ScriptRun Run, string Trigger);
@@ -569,82 +548,6 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
 
         private CycleTick()
         {
-        }
-    }
-
-    /// <summary>An interval trigger of a script is due.</summary>
-    internal sealed record IntervalTick(string ScriptId, string Description);
-
-    /// <summary>What the enabled scripts listen to, indexed for the reading path.</summary>
-    private sealed record TriggerIndex(
-        IReadOnlySet<string> Readings,
-        IReadOnlyDictionary<string, List<(ScriptDefinition Script, int Index, ThresholdTrigger Trigger)>> Thresholds,
-        IReadOnlyDictionary<int, List<(ScriptDefinition Script, GpioEdgeTrigger Trigger)>> Edges,
-        IReadOnlyDictionary<string, List<ScriptDefinition>> Alerts,
-        IReadOnlyList<(string Key, IntervalTick Tick, TimeSpan Every)> Intervals,
-        IReadOnlyList<string> IntervalTimerKeys)
-    {
-        public static TriggerIndex Empty { get; } = Build([]);
-
-        public bool WantsReadings => Readings.Count > 0 || Edges.Count > 0 || Alerts.Count > 0;
-
-        public static TriggerIndex Build(IEnumerable<ScriptDefinition> enabled)
-        {
-            var readings = new HashSet<string>(StringComparer.Ordinal);
-            var thresholds = new Dictionary<string, List<(ScriptDefinition, int, ThresholdTrigger)>>(StringComparer.Ordinal);
-            var edges = new Dictionary<int, List<(ScriptDefinition, GpioEdgeTrigger)>>();
-            var alerts = new Dictionary<string, List<ScriptDefinition>>(StringComparer.Ordinal);
-            var intervals = new List<(string, IntervalTick, TimeSpan)>();
-            foreach (var script in enabled)
-            {
-                foreach (var condition in script.Conditions) AddNames(condition, readings);
-                for (var i = 0; i < script.Triggers.Count; i++)
-                {
-                    switch (script.Triggers[i])
-                    {
-                        case ThresholdTrigger t:
-                            readings.Add(t.Reading);
-                            Add(thresholds, t.Reading, (script, i, t));
-                            break;
-                        case GpioEdgeTrigger g:
-                            Add(edges, g.Line, (script, g));
-                            break;
-                        case AlertTrigger a:
-                            Add(alerts, a.Alert, script);
-                            break;
-                        case IntervalTrigger every:
-                            intervals.Add(($"interval-{script.Id}-{i}", new IntervalTick(script.Id, "interval " + Describe(every.Every)), every.Every));
-                            break;
-                    }
-                }
-            }
-            return new TriggerIndex(readings, thresholds, edges, alerts, intervals, intervals.Select(i => i.Item1).ToList());
-        }
-
-        private static void AddNames(ScriptCondition condition, HashSet<string> names)
-        {
-            switch (condition)
-            {
-                case CompareCondition c:
-                    names.Add(c.Reading);
-                    if (c.Right is ReadingOperand r) names.Add(r.Reading);
-                    break;
-                case AllCondition all:
-                    foreach (var inner in all.Conditions) AddNames(inner, names);
-                    break;
-                case AnyCondition any:
-                    foreach (var inner in any.Conditions) AddNames(inner, names);
-                    break;
-                case NotCondition not:
-                    AddNames(not.Condition, names);
-                    break;
-            }
-        }
-
-        private static void Add<TKey, TValue>(Dictionary<TKey, List<TValue>> map, TKey key, TValue value) where TKey : notnull
-        {
-            if (!map.TryGetValue(key, out var list)) map[key] = list = new List<TValue>();
-            list.Add(value);
         }
     }
 }

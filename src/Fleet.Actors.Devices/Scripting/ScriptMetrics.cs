@@ -1,6 +1,5 @@
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Scripting;
-using Fleet.Actors.Core.Telemetry;
 using Prometheus;
 
 namespace Fleet.Actors.Devices.Scripting;
@@ -41,34 +40,4 @@ public sealed class ScriptMetrics
     /// </summary>
     public Counter.Child Writes(string outcome) =>
         _metrics.Counter("script_writes_total", "Script writes by arbitration outcome and device answer.", _vehicleId, "outcome", outcome);
-}
-
-/// <summary>Names of outcomes as they appear on the wire (<see cref="ScriptRunValue"/>, <see cref="ScriptWriteValue"/>) and in metrics.</summary>
-public static class ScriptOutcomes
-{
-    /// <summary><c>completed</c>, <c>conditions_not_met</c>, <c>stopped_action_limit</c>, ...</summary>
-    public static string Name(RunOutcomeKind kind) => kind switch
-    {
-        RunOutcomeKind.Completed => "completed",
-        RunOutcomeKind.ConditionsNotMet => "conditions_not_met",
-        RunOutcomeKind.StoppedActionLimit => "stopped_action_limit",
-        RunOutcomeKind.StoppedTimeLimit => "stopped_time_limit",
-        RunOutcomeKind.StoppedCallDepth => "stopped_call_depth",
-        RunOutcomeKind.StoppedDelayTooLong => "stopped_delay_too_long",
-        RunOutcomeKind.RateLimited => "rate_limited",
-        RunOutcomeKind.Cancelled => "cancelled",
-        _ => "failed",
-    };
-
-    /// <summary><c>write</c>, <c>won</c>, <c>overridden</c>, <c>lost</c> or <c>duplicate</c>.</summary>
-    public static string Name(WriteOutcome outcome) => outcome.ToString().ToLowerInvariant();
-
-    /// <summary>The wire form of a write target: <c>gpio:17</c>, <c>modbus:plc1:register:40</c>, <c>modbus:plc1:coil:3</c>.</summary>
-    public static string Target(WriteTarget target) => target switch
-    {
-        GpioLineTarget g => $"gpio:{g.Line}",
-        ModbusRegisterTarget r => $"modbus:{r.Device}:register:{r.Address}",
-        ModbusCoilTarget c => $"modbus:{c.Device}:coil:{c.Address}",
-        _ => target.ToString() ?? "",
-    };
 }
