@@ -26,17 +26,6 @@ public class ScriptEngineActorBenchmarks
     /// <summary>Batches (one run each) per invocation.</summary>
     public const int Runs = 2000;
 
-    private const string Script = """
-        { "scripts": [ {
-            "id": "cooling", "name": "Cooling control", "priority": "normal",
-            "triggers": [ { "type": "threshold", "reading": "water_temp", "op": ">", "value": 28.5, "hysteresis": 0.5 } ],
-            "conditions": [ { "not": { "reading": "oxygen", "op": "<", "value": 5 } } ],
-            "actions": [
-              { "type": "gpio-write", "line": 17, "level": 1 },
-              { "type": "publish", "topic": "pond/3/cooling", "payload": "on" }
-            ] } ] }
-        """;
-
     private readonly WalProtocol.ReadingsAccepted _batch = new(
     [
         new Reading("pond3", 1, new MeasurementValue("water_temp", 27.0, "°C")),
@@ -55,7 +44,7 @@ public class ScriptEngineActorBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var parsed = ScriptParser.ParseJson(Script).Document ?? throw new InvalidOperationException("the benchmark script does not parse");
+        var parsed = ScriptParser.ParseJson(ScriptEngineBenchmarks.Script).Document ?? throw new InvalidOperationException("the benchmark script does not parse");
         // The per-script rate limit (60 runs a minute by default) would refuse almost every run here.
         _document = parsed with { Limits = ScriptLimits.Default with { MaxRunsPerMinute = int.MaxValue } };
         _scripts = _document.Scripts.ToDictionary(s => s.Id);

@@ -16,7 +16,8 @@ public class ScriptEngineBenchmarks
     /// <summary>Runs per invocation.</summary>
     public const int Runs = 1000;
 
-    private const string Script = """
+    /// <summary>The cooling script, also run by <see cref="ScriptEngineActorBenchmarks"/>.</summary>
+    internal const string Script = """
         { "scripts": [ {
             "id": "cooling", "name": "Cooling control", "priority": "normal",
             "triggers": [ { "type": "threshold", "reading": "water_temp", "op": ">", "value": 28.5, "hysteresis": 0.5 } ],

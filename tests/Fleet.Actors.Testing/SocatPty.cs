@@ -106,18 +106,23 @@ public sealed class PtyPeer : IDisposable
     }
 
     /// <summary>Sends text as the device.</summary>
-    public void Write(string text)
-    {
-        var bytes = Encoding.Latin1.GetBytes(text);
-        _port.BaseStream.Write(bytes);
-        _port.BaseStream.Flush();
-    }
+    public void Write(string text) => Write(Encoding.Latin1.GetBytes(text));
 
-    /// <summary>Sends bytes as the device.</summary>
+    /// <summary>
+    /// Sends bytes as the device. An unplugged line fails with an <see cref="IOException"/>, however
+    /// the serial port reports it (a write error, or a port that closed under the writer).
+    /// </summary>
     public void Write(ReadOnlySpan<byte> bytes)
     {
-        _port.BaseStream.Write(bytes);
-        _port.BaseStream.Flush();
+        try
+        {
+            _port.BaseStream.Write(bytes);
+            _port.BaseStream.Flush();
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+        {
+            throw new IOException($"{_port.PortName}: the line is gone (unplugged)", ex);
+        }
     }
 
     /// <summary>

@@ -23,6 +23,16 @@ public sealed class WalFiles : IDisposable
     public ActorSystemSetup Setup(string? extraHocon = null) => WalHosting.Setup(JournalPath, SnapshotPath, SqliteSynchronous.Normal,
         ConfigurationFactory.ParseString((extraHocon ?? "") + "\nakka.loglevel = INFO\nakka.persistence.journal.sql.batch-size = 100"));
 
+    /// <summary>Runs one SQL statement on a file of the log (to damage rows on purpose); returns the rows it changed.</summary>
+    public static int ExecuteSql(string path, string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(SqliteWal.ConnectionString(path));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

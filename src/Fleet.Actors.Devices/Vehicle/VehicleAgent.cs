@@ -76,7 +76,7 @@ internal sealed class VehicleAgent : ReceiveActor
         _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts);
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
-        Receive<ScriptProtocol.WantsReadings>(wants => _scriptsWantReadings = wants.Wanted);
+        Receive<ScriptProtocol.WantsReadings>(wants => { _scriptsWantReadings = wants.Wanted; });
         Receive<WalProtocol.ReadingsAccepted>(accepted =>
         {
             if (_scriptsWantReadings) scripts.Tell(accepted);

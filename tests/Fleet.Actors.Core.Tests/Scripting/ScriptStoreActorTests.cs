@@ -256,7 +256,7 @@ public sealed class ScriptStoreActorTests : TestKit
         Accepted(store, new InstallScript(Script("other", new PublishAction("t", "p"))));
         Accepted(store, new InstallScript(Script("third", new PublishAction("t", "p"))));
         Stop(store);
-        Sql($"UPDATE journal SET message = X'7B226964223A' WHERE persistence_id = '{PersistenceId}' AND sequence_number = 2", _files.JournalPath);
+        Assert.Equal(1, WalFiles.ExecuteSql(_files.JournalPath, $"UPDATE journal SET message = X'7B226964223A' WHERE persistence_id = '{PersistenceId}' AND sequence_number = 2"));
 
         EventFilter.Error(contains: "Skipping corrupt journal row 2").ExpectOne(() =>
         {
@@ -315,15 +315,6 @@ public sealed class ScriptStoreActorTests : TestKit
         var rows = new List<(string, long, byte[])>();
         while (reader.Read()) rows.Add((reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2)));
         return rows;
-    }
-
-    private static void Sql(string sql, string path)
-    {
-        using var connection = new SqliteConnection(SqliteWal.ConnectionString(path));
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        Assert.Equal(1, command.ExecuteNonQuery());
     }
 
     protected override void AfterAll()

@@ -244,7 +244,7 @@ public sealed class WalActorTests : TestKit
         Sys.Stop(log);
         ExpectTerminated(log);
 
-        Execute("UPDATE journal SET message = X'01020304' WHERE sequence_number = 2", _files.JournalPath);
+        Assert.Equal(1, WalFiles.ExecuteSql(_files.JournalPath, "UPDATE journal SET message = X'01020304' WHERE sequence_number = 2"));
 
         var recovered = StartLog(name: "log-c2");
         AwaitAccepted(recovered, 16);
@@ -265,15 +265,6 @@ public sealed class WalActorTests : TestKit
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return (long)command.ExecuteScalar()!;
-    }
-
-    private static void Execute(string sql, string path)
-    {
-        using var connection = new SqliteConnection(SqliteWal.ConnectionString(path));
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        Assert.Equal(1, command.ExecuteNonQuery());
     }
 
     protected override void AfterAll()
