@@ -173,9 +173,11 @@ internal sealed class PlcActor : ReceiveActor, IWithTimers
     }
 
     // A device exception is an answer, not a link failure: it is returned, so the breaker counts it as a success.
-    private static Task<(byte[]? Data, ModbusException? Refusal)> CallAsync(CircuitBreaker breaker, ModbusClient client, ModbusRequest request,
-        CancellationToken cancellationToken) =>
-        breaker.WithCircuitBreaker((client, request, cancellationToken), static async (state, breakerToken) =>
+    // Async on purpose: a half-open breaker throws OpenCircuitException synchronously for every call but
+    // its trial, and that must arrive as a failed task (answered "circuit open"), never crash the actor.
+    private static async Task<(byte[]? Data, ModbusException? Refusal)> CallAsync(CircuitBreaker breaker, ModbusClient client,
+        ModbusRequest request, CancellationToken cancellationToken) =>
+        await breaker.WithCircuitBreaker((client, request, cancellationToken), static async (state, breakerToken) =>
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(state.cancellationToken, breakerToken);
             try
@@ -186,7 +188,7 @@ internal sealed class PlcActor : ReceiveActor, IWithTimers
             {
                 return (null, refusal);
             }
-        });
+        }).ConfigureAwait(false);
 
     private void OnCycleDone(CycleDone done)
     {

@@ -37,6 +37,8 @@ public sealed class PlcActorTests : TestKit, IAsyncLifetime
 
     private PlcMetrics Metrics => new(_metrics, VehicleId, PlcId);
 
+    private Prometheus.Counter.Child Restarts => _metrics.Counter("restarts_total", "Actor restarts by a supervisor.", VehicleId, "supervisor", "plcs");
+
     [Fact]
     public async Task PlcActor_should_log_readings_of_the_points_with_their_values()
     {
@@ -141,6 +143,28 @@ public sealed class PlcActorTests : TestKit, IAsyncLifetime
         await _log.FishForMessageAsync<WalProtocol.LogReadings>(_ => true, Generous);
         var values = await NextValuesAsync(v => v.Count == 6);
         Assert.Equal(1000, values["in0"]);
+    }
+
+    [Fact]
+    public async Task PlcActor_should_answer_writes_that_meet_the_half_open_breaker_without_failing()
+    {
+        StartPlcs(Points());
+        await NextValuesAsync(v => v.Count == 6);
+
+        // Held answers open the breaker; once half-open, its one trial call is held too.
+        await _server.HoldAnswersAsync();
+        await AwaitConditionAsync(() => Task.FromResult(Metrics.BreakerState.Value == 2), Generous, TimeSpan.FromMilliseconds(20));
+        await AwaitConditionAsync(() => Task.FromResult(Metrics.BreakerState.Value == 1), Generous, TimeSpan.FromMilliseconds(5));
+
+        // At most one of these can be the trial: the others meet the half-open breaker and fail fast.
+        var writes = Enumerable.Range(0, 3).Select(i => WriteAsync(new PlcProtocol.WriteRegister(PlcId, 5, (ushort)i))).ToArray();
+        var results = await Task.WhenAll(writes);
+
+        Assert.All(results, r => Assert.IsType<PlcProtocol.Failed>(r));
+        Assert.Contains(results, r => ((PlcProtocol.Failed)r).Reason == "circuit open");
+        Assert.Equal(0, Restarts.Value);
+        await _server.ReleaseAnswersAsync();
+        await NextValuesAsync(v => v.Count > 0);
     }
 
     [Fact]
