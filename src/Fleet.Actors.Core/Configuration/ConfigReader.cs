@@ -228,7 +228,9 @@ public sealed class ConfigReader
         if (!Present(key)) return null;
         var value = _config.GetValue(key);
         if (value.IsArray()) return value.GetArray().ToList();
-        return value.Values is [HoconArray { Count: 0 }] ? [] : null;
+        // An empty list is not an array to HOCON; written inline before a '}' it also carries the blank in between.
+        var parts = value.Values.Where(v => v is not HoconLiteral { Value: var text } || !string.IsNullOrWhiteSpace(text)).ToList();
+        return parts is [HoconArray { Count: 0 }] ? [] : null;
     }
 
     /// <summary>The whole subtree of this reader, for components that read their own options.</summary>

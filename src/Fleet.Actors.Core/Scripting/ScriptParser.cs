@@ -178,8 +178,9 @@ public static partial class ScriptParser
         var enabled = Bool(s, "enabled", true);
         var triggers = s.Objects("triggers").Select(ParseTrigger).OfType<ScriptTrigger>().ToValueArray();
         var conditions = s.Objects("conditions").Select(c => ParseCondition(c, 0)).OfType<ScriptCondition>().ToValueArray();
-        if (!s.Has("actions")) s.Problem("actions", "is required (a list of at least one action)");
         var actionSources = s.Objects("actions");
+        if (!s.Has("actions")) s.Problem("actions", "is required (a list of at least one action)");
+        else if (actionSources.Count == 0) s.Problem("actions", "must have at least one action (a script that does nothing is a mistake)");
         var actions = actionSources.Select(a => ParseAction(a, calls)).OfType<ScriptAction>().ToValueArray();
         return new ScriptDefinition(id, name, priority, enabled, triggers, conditions, actions);
     }

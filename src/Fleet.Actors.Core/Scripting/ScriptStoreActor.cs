@@ -9,7 +9,10 @@ namespace Fleet.Actors.Core.Scripting;
 /// The installed scripts of one vehicle, event-sourced. <see cref="ScriptStoreState.Decide"/>
 /// validates a command; an accepted change is persisted, applied and only then answered and
 /// published to subscribers. Every <c>snapshotEvery</c> events the state is saved as a snapshot
-/// and the journal rows and snapshots before it are deleted, so the store stays small on disk.
+/// and the journal rows and snapshots before the previous snapshot are deleted, so the store stays
+/// small on disk (two snapshots and at most twice <c>snapshotEvery</c> rows) and a corrupt latest
+/// snapshot can be repaired: the store deletes it, refuses commands and stops, and its next start
+/// (the engine restarts it) recovers from the snapshot before it and the rows kept since.
 /// </summary>
 /// <remarks>
 /// Rows are written by <see cref="ScriptSerializer"/> (bind it with
@@ -28,6 +31,12 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
     private bool _snapshotInFlight;
     private IActorRef? _awaitingWrite;
 
+    // The newest good snapshot (recovered or saved); rows and snapshots before it are kept until the next one.
+    private long _lastSnapshotSequenceNr;
+
+    // A snapshot offered at recovery that did not decode: deleted, then the store stops and is restarted.
+    private long? _corruptSnapshotSequenceNr;
+
     public ScriptStoreActor(string vehicleId, int snapshotEvery)
     {
         PersistenceId = PersistenceIdFor(vehicleId);
@@ -40,9 +49,13 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
             _eventsSinceSnapshot++;
         });
         Recover<CorruptScriptRecord>(c => ReportCorrupt(c, "journal row", LastSequenceNr));
-        Recover<RecoveryCompleted>(_ =>
-            _log.Info("Script store {0} recovered: {1} scripts ({2} enabled)", PersistenceId, _state.Scripts.Count, _state.Scripts.Values.Count(s => s.Enabled)));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
 
+        // While a corrupt snapshot is being deleted the state is incomplete: commands are refused and
+        // nothing of it is shown (subscribers subscribe again to the restarted store).
+        Command<Execute>(e => Repairing, _ => Sender.Tell(new CommandRefused("the script store is repairing a corrupt snapshot; try again")));
+        Command<GetScripts>(_ => Repairing, _ => { });
+        Command<Subscribe>(_ => Repairing, _ => { });
         Command<Execute>(HandleExecute);
         Command<GetScripts>(_ => Sender.Tell(new Scripts(_state.Scripts)));
         Command<Subscribe>(HandleSubscribe);
@@ -61,10 +74,22 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
         Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Deleting script store rows up to {0} failed", f.ToSequenceNr));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old script store snapshots failed"));
+        Command<DeleteSnapshotSuccess>(d =>
+        {
+            _log.Warning("Deleted corrupt snapshot {0} of {1}; stopping so that the next start recovers from the one before", d.Metadata.SequenceNr, PersistenceId);
+            Context.Stop(Self);
+        });
+        Command<DeleteSnapshotFailure>(f =>
+        {
+            _log.Error(f.Cause, "Deleting corrupt snapshot {0} of {1} failed; stopping", f.Metadata.SequenceNr, PersistenceId);
+            Context.Stop(Self);
+        });
     }
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
+
+    private bool Repairing => _corruptSnapshotSequenceNr is not null;
 
     /// <summary>The persistence id of a vehicle's script store.</summary>
     public static string PersistenceIdFor(string vehicleId) => "scripts-" + Uri.EscapeDataString(vehicleId);
@@ -82,13 +107,26 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
         {
             case ScriptStoreSnapshot snapshot:
                 _state = ScriptStoreState.From(snapshot);
+                _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
                 break;
             case CorruptScriptRecord corrupt:
-                // The journal before it was deleted when it was saved: those scripts are lost.
+                // The rows after it are replayed, but the state it held is missing: repaired after recovery.
                 ReportCorrupt(corrupt, "snapshot", offer.Metadata.SequenceNr);
+                _corruptSnapshotSequenceNr = offer.Metadata.SequenceNr;
                 break;
         }
         _eventsSinceSnapshot = 0;
+    }
+
+    private void OnRecovered()
+    {
+        if (_corruptSnapshotSequenceNr is { } corrupt)
+        {
+            // The state is incomplete: answer nothing from it, delete the snapshot and stop (see the class remarks).
+            DeleteSnapshot(corrupt);
+            return;
+        }
+        _log.Info("Script store {0} recovered: {1} scripts ({2} enabled)", PersistenceId, _state.Scripts.Count, _state.Scripts.Values.Count(s => s.Enabled));
     }
 
     private void ReportCorrupt(CorruptScriptRecord corrupt, string what, long sequenceNr)
@@ -150,9 +188,15 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
     private void OnSnapshotSaved(SaveSnapshotSuccess success)
     {
         _snapshotInFlight = false;
-        // Recovery starts from this snapshot: the events and snapshots before it are not needed.
-        DeleteMessages(success.Metadata.SequenceNr);
-        DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+        // Recovery starts from this snapshot; the previous one and the rows since are kept in case it
+        // cannot be read back, and everything before the previous one is no longer needed.
+        var previous = _lastSnapshotSequenceNr;
+        _lastSnapshotSequenceNr = success.Metadata.SequenceNr;
+        if (previous > 0)
+        {
+            DeleteMessages(previous);
+            DeleteSnapshots(new SnapshotSelectionCriteria(previous - 1));
+        }
         // Changes made while this snapshot was being written may already be due for the next one.
         MaybeSnapshot();
     }

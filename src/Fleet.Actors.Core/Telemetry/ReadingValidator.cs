@@ -143,8 +143,16 @@ public static class ReadingValidator
         if (w.OtherScriptId is not null && Id(w.OtherScriptId, "script write other script id") is { } other) return other;
         if (w.OtherPriority is < 0 or > 255) return $"script write other priority {w.OtherPriority} outside 0..255";
         if (w.Error is not null && Text(w.Error, MaxTextLength, "script write error") is { } error) return error;
+        var max = WriteMaximum(w.Target);
+        if (w.Value < 0 || w.Value > max) return $"script write value {w.Value} for {w.Target} outside 0..{max}";
+        if (w.OtherValue is { } otherValue && (otherValue < 0 || otherValue > max))
+            return $"script write other value {otherValue} for {w.Target} outside 0..{max}";
         return null;
     }
+
+    // Levels and coils are 0 or 1, holding registers 0..65535 (docs/wire-format.md, script writes).
+    private static long WriteMaximum(string target) =>
+        target.StartsWith("gpio:", StringComparison.Ordinal) || target.Contains(":coil:", StringComparison.Ordinal) ? 1 : ushort.MaxValue;
 
     private static string? ValidateMessage(MessageValue m)
     {

@@ -6,7 +6,9 @@ namespace Fleet.Actors.Host.Cli;
 
 /// <summary>
 /// Readings as one-line JSON objects for <c>decode</c>: a <c>type</c> named after the wire
-/// format's record body (position, measurement, tyre, fault_codes...) and its fields in SI units.
+/// format's record body (position, measurement, tyre, fault_codes...) and its fields in SI units;
+/// enumerations as the wire format spells them (<c>READY</c>, <c>WARNING</c>). Every kind of
+/// reading the agent records has its own form.
 /// </summary>
 public static class ReadingJson
 {
@@ -85,6 +87,61 @@ public static class ReadingJson
                 json.WriteString("event", e.Type);
                 json.WriteNumber("magnitude", e.Magnitude);
                 json.WriteNumber("duration_ms", e.Duration.TotalMilliseconds);
+                break;
+            case StatusValue s:
+                json.WriteString("type", "status");
+                json.WriteString("operational_state", s.State.ToString().ToUpperInvariant());
+                json.WriteNumber("energy_level", s.EnergyLevel);
+                if (s.HealthScore is { } health) json.WriteNumber("health_score", health);
+                json.WriteString("assist_state", s.Assist.ToString().ToUpperInvariant());
+                break;
+            case DiagnosticsValue d:
+                json.WriteString("type", "diagnostics");
+                if (d.CpuUsage is { } cpu) json.WriteNumber("cpu_usage", cpu);
+                if (d.MemoryUsage is { } memory) json.WriteNumber("memory_usage", memory);
+                if (d.DiskUsage is { } disk) json.WriteNumber("disk_usage", disk);
+                if (d.Temperature is { } temperature) json.WriteNumber("temperature", temperature);
+                if (d.NetworkQuality is { } network) json.WriteNumber("network_quality", network);
+                break;
+            case GapValue g:
+                json.WriteString("type", "gap");
+                json.WriteNumber("from_sequence", g.FromSequence);
+                json.WriteNumber("to_sequence", g.ToSequence);
+                json.WriteNumber("count", g.Count);
+                json.WriteString("reason", g.Reason);
+                break;
+            case AlertValue a:
+                json.WriteString("type", "alert");
+                json.WriteString("name", a.Name);
+                json.WriteString("severity", a.Severity.ToString().ToUpperInvariant());
+                json.WriteString("source", a.Source);
+                json.WriteString("message", a.Message);
+                break;
+            case ScriptRunValue r:
+                json.WriteString("type", "script_run");
+                json.WriteString("script_id", r.ScriptId);
+                json.WriteString("trigger", r.Trigger);
+                json.WriteString("outcome", r.Outcome);
+                json.WriteString("reason", r.Reason);
+                json.WriteNumber("actions", r.Actions);
+                json.WriteNumber("duration_ms", r.DurationMs);
+                break;
+            case ScriptWriteValue w:
+                json.WriteString("type", "script_write");
+                json.WriteString("target", w.Target);
+                json.WriteNumber("value", w.Value);
+                json.WriteString("outcome", w.Outcome);
+                json.WriteString("script_id", w.ScriptId);
+                json.WriteNumber("priority", w.Priority);
+                if (w.OtherScriptId is { } other) json.WriteString("other_script_id", other);
+                if (w.OtherPriority is { } otherPriority) json.WriteNumber("other_priority", otherPriority);
+                if (w.OtherValue is { } otherValue) json.WriteNumber("other_value", otherValue);
+                if (w.Error is { } error) json.WriteString("error", error);
+                break;
+            case MessageValue m:
+                json.WriteString("type", "message");
+                json.WriteString("topic", m.Topic);
+                json.WriteString("payload", m.Payload);
                 break;
             default:
                 json.WriteString("type", value.GetType().Name);

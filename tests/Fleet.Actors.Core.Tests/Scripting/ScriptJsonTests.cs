@@ -224,7 +224,7 @@ public class ScriptJsonTests
             from triggers in Trigger.ListOf(triggerCount)
             from conditionCount in Gen.Choose(0, 3)
             from conditions in AnyCondition.ListOf(conditionCount)
-            from actionCount in Gen.Frequency((1, Gen.Constant(0)), (6, Gen.Choose(1, 6)))
+            from actionCount in Gen.Choose(1, 6)
             from actions in Action.ListOf(actionCount)
             select new ScriptDefinition(id, name, priority, enabled, triggers.ToValueArray(), conditions.ToValueArray(), actions.ToValueArray());
 

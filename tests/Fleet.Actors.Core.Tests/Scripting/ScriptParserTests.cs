@@ -191,6 +191,15 @@ public class ScriptParserTests
             ScriptParser.ParseHocon("scripts = [ { id = a } ]").Errors);
 
     [Fact]
+    public void A_script_with_an_empty_action_list_should_be_refused()
+    {
+        Assert.Equal(["scripts[0].actions: must have at least one action (a script that does nothing is a mistake)"],
+            ScriptParser.ParseHocon("scripts = [ { id = a, actions = [] } ]").Errors);
+        Assert.Equal(["scripts[0].actions: must have at least one action (a script that does nothing is a mistake)"],
+            ScriptParser.ParseJson("""{ "scripts": [ { "id": "a", "actions": [] } ] }""").Errors);
+    }
+
+    [Fact]
     public void Syntax_errors_should_be_reported_not_thrown()
     {
         Assert.StartsWith(": is not valid JSON", ScriptParser.ParseJson("{ \"scripts\": [ ").Errors.Single(), StringComparison.Ordinal);

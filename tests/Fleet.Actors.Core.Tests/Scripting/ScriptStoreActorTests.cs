@@ -178,16 +178,17 @@ public sealed class ScriptStoreActorTests : TestKit
         Accepted(store, new InstallScript(Pump));
         Accepted(store, new EnableScript("s0"));
         Accepted(store, new DisableScript("s3"));
-        // 12 events: a snapshot at 5, at 10 unless the one at 5 was still being written (then at 12),
-        // and each time the rows and snapshots before it are deleted.
+        // 12 events: a snapshot at 5, at 10 unless the one at 5 was still being written (then at 12);
+        // the second deletes what is older than the first: snapshot 5 and the rows after it stay.
         var before = Installed(store);
         long snapshotAt = 0;
         AwaitAssert(() =>
         {
-            Assert.Equal(1, Count("SELECT COUNT(*) FROM snapshot", _files.SnapshotPath));
+            Assert.Equal(2, Count("SELECT COUNT(*) FROM snapshot", _files.SnapshotPath));
+            Assert.Equal(5, Count($"SELECT MIN(sequence_number) FROM snapshot WHERE persistence_id = '{PersistenceId}'", _files.SnapshotPath));
             snapshotAt = Count($"SELECT MAX(sequence_number) FROM snapshot WHERE persistence_id = '{PersistenceId}'", _files.SnapshotPath);
             Assert.InRange(snapshotAt, 10, 12);
-            Assert.Equal(12 - snapshotAt, Count($"SELECT COUNT(*) FROM journal WHERE persistence_id = '{PersistenceId}' AND deleted = 0", _files.JournalPath));
+            Assert.Equal(7, Count($"SELECT COUNT(*) FROM journal WHERE persistence_id = '{PersistenceId}' AND deleted = 0", _files.JournalPath));
         }, Timeout);
         Stop(store);
 
@@ -201,7 +202,46 @@ public sealed class ScriptStoreActorTests : TestKit
 
         // The count of events since the snapshot survives recovery: the next snapshot is 5 events after it.
         for (var seq = 13; seq <= snapshotAt + 5; seq++) Accepted(recovered, new DisableScript("s4"));
-        AwaitAssert(() => Assert.Equal(snapshotAt + 5, Count($"SELECT MAX(sequence_number) FROM snapshot WHERE persistence_id = '{PersistenceId}'", _files.SnapshotPath)), Timeout);
+        AwaitAssert(() =>
+        {
+            Assert.Equal(snapshotAt + 5, Count($"SELECT MAX(sequence_number) FROM snapshot WHERE persistence_id = '{PersistenceId}'", _files.SnapshotPath));
+            Assert.Equal(snapshotAt, Count($"SELECT MIN(sequence_number) FROM snapshot WHERE persistence_id = '{PersistenceId}'", _files.SnapshotPath));
+            Assert.Equal(5, Count($"SELECT COUNT(*) FROM journal WHERE persistence_id = '{PersistenceId}' AND deleted = 0", _files.JournalPath));
+        }, Timeout);
+    }
+
+    [Fact]
+    public void A_corrupt_latest_snapshot_should_be_deleted_and_the_restarted_store_should_recover_from_the_one_before()
+    {
+        var store = StartStore(snapshotEvery: 2);
+        for (var i = 0; i < 4; i++) Accepted(store, new InstallScript(Script($"s{i}", new PublishAction($"t{i}", "p"))));
+        Accepted(store, new DisableScript("s1"));
+        // Snapshots at 2 and 4 (or 5 when the one at 2 was still being written); row 5 after them.
+        long latest = 0;
+        AwaitAssert(() =>
+        {
+            Assert.Equal(2, Count($"SELECT COUNT(*) FROM snapshot WHERE persistence_id = '{PersistenceId}'", _files.SnapshotPath));
+            latest = Count($"SELECT MAX(sequence_number) FROM snapshot WHERE persistence_id = '{PersistenceId}'", _files.SnapshotPath);
+        }, Timeout);
+        var before = Installed(store);
+        Stop(store);
+        Assert.Equal(1, WalFiles.ExecuteSql(_files.SnapshotPath,
+            $"UPDATE snapshot SET snapshot = X'7B227363' WHERE persistence_id = '{PersistenceId}' AND sequence_number = {latest}"));
+
+        // The first start finds the damage, refuses to work from half a state, deletes the snapshot and stops.
+        var damaged = EventFilter.Warning(contains: $"Deleted corrupt snapshot {latest}").ExpectOne(() =>
+        {
+            var started = StartStore(snapshotEvery: 2);
+            Watch(started);
+            return started;
+        });
+        ExpectTerminated(damaged, Timeout);
+        Assert.Equal(1, Count($"SELECT COUNT(*) FROM snapshot WHERE persistence_id = '{PersistenceId}'", _files.SnapshotPath));
+
+        // The next start recovers from the snapshot before it and the rows kept since: nothing is lost.
+        var recovered = StartStore(snapshotEvery: 2);
+        Assert.Equal(before.OrderBy(kv => kv.Key), Installed(recovered).OrderBy(kv => kv.Key));
+        Assert.False(Installed(recovered)["s1"].Enabled);
     }
 
     [Fact]
