@@ -15,18 +15,20 @@ namespace Fleet.Actors.Core.Wal;
 public static class QueryWarmUp
 {
     /// <summary>
-    /// Starts the warm-up and returns at once. The task completes when it is done and never faults:
-    /// a failure only means the plugins pay the cost themselves.
+    /// Starts the warm-up and returns at once. The task never faults: it completes with true when
+    /// the queries ran and false when they failed, which only means the plugins pay the cost themselves.
     /// </summary>
-    public static Task Start() => Task.Run(async () =>
+    public static Task<bool> Start() => Task.Run(async () =>
     {
         try
         {
             await RunAsync().ConfigureAwait(false);
+            return true;
         }
         catch (Exception)
         {
             // Nothing depends on the warm-up; the plugins run the same code again when they need it.
+            return false;
         }
     });
 

@@ -10,11 +10,6 @@ public sealed class QueryWarmUpTests
         await QueryWarmUp.RunAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
     [Fact]
-    public async Task Started_warm_up_should_complete_without_fault()
-    {
-        var warmUp = QueryWarmUp.Start();
-
-        await warmUp.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.True(warmUp.IsCompletedSuccessfully);
-    }
+    public async Task Started_warm_up_should_report_that_it_ran() =>
+        Assert.True(await QueryWarmUp.Start().WaitAsync(TimeSpan.FromSeconds(30)));
 }
