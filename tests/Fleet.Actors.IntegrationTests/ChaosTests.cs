@@ -60,4 +60,20 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, report.Missing);
         Assert.True(report.Drained);
     }
+
+    /// <summary>
+    /// The promise that evictions are never silent, from outside: a small disk budget, outages long
+    /// enough for several evictions each, SIGKILL during some of them. The subscriber must hold
+    /// every sequence or a gap record that covers it.
+    /// </summary>
+    [Fact]
+    public async Task Long_outages_against_a_small_disk_budget_should_announce_every_eviction()
+    {
+        var report = await ChaosScenarios.DiskBudgetAsync(_broker!, _options with { Rounds = 3, ObdRateHz = 400, OutageDuration = TimeSpan.FromSeconds(5) });
+        output.WriteLine(report.ToString());
+
+        Assert.True(report.Passed, report.ToString());
+        Assert.Equal(0, report.Missing);
+        Assert.True(report.GapRecords > 0);
+    }
 }

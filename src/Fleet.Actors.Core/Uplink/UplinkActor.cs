@@ -13,13 +13,15 @@ namespace Fleet.Actors.Core.Uplink;
 /// Owns the broker link of one vehicle and the stream that feeds it:
 /// <c>log → batch → encode and compress → publish (QoS 1, bounded in flight) → acknowledge to the log</c>.
 /// A state machine: connecting, online (one stream per connection), backing off (exponential with
-/// jitter, reset by a successful connection). Whatever breaks (connect, publish, PUBACK timeout,
+/// jitter, reset by a successful connection; a TCP probe cuts the wait short when a broker that
+/// was unreachable comes back). Whatever breaks (connect, publish, PUBACK timeout,
 /// lost link) ends that stream and its connection; the next stream starts again from the oldest
 /// unacknowledged entry, so nothing is skipped and only unacknowledged batches are sent twice.
 /// </summary>
 internal sealed class UplinkActor : ReceiveActor, IWithTimers
 {
     private const string ReconnectTimer = "reconnect";
+    private const string ProbeTimer = "probe";
 
     private readonly VehicleIdentity _vehicle;
     private readonly UplinkSettings _settings;
@@ -30,6 +32,9 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
 
     private int _generation;
     private int _failures;
+    private bool _brokerSeenDown;
+    private bool _probeInFlight;
+    private bool _lossReported;
     private MqttLink? _link;
     private IKillSwitch? _killSwitch;
     private BatchFlush? _flush;
@@ -70,6 +75,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
 
     private void Connect()
     {
+        Timers.Cancel(ProbeTimer);
         var generation = ++_generation;
         _state = "connecting";
         Become(Connecting);
@@ -85,8 +91,9 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Receive<LinkUp>(up => up.Generation == _generation, OnLinkUp);
         Receive<LinkFailed>(failed => failed.Generation == _generation, failed =>
         {
+            _metrics.ConnectFailures.Inc();
             LogLinkProblem("Cannot reach broker", failed.Cause);
-            BackOff();
+            BackOff(brokerUnreachable: BrokerProbe.IsUnreachable(failed.Cause));
         });
         Receive<GoOffline>(request => AnswerOffline(request, clean: false));
         CommonHandlers();
@@ -102,6 +109,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
             return;
         }
         _failures = 0;
+        _lossReported = false;
         _metrics.Connected.Set(1);
         _metrics.Reconnects.Inc();
         _logger.Info("Uplink online: {0}:{1} as {2}", _settings.Broker.Host, _settings.Broker.Port, MqttLink.ClientId(_vehicle));
@@ -128,9 +136,18 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
             .SelectAsync(maxInFlight, async batch =>
             {
                 var started = _time.GetTimestamp();
-                await link.PublishAsync(batch, CancellationToken.None).ConfigureAwait(false);
-                return new BatchPublished(generation, batch, _time.GetElapsedTime(started));
+                try
+                {
+                    await link.PublishAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                    return new BatchPublished(generation, batch, _time.GetElapsedTime(started), null);
+                }
+                catch (Exception ex)
+                {
+                    // Failed here rather than inside SelectAsync, which would log the stack trace at Error.
+                    return new BatchPublished(generation, batch, TimeSpan.Zero, ex);
+                }
             })
+            .Select(published => published.Failure is { } failure ? throw failure : published)
             .WatchTermination((mat, done) =>
             {
                 done.ContinueWith(_ => codec.Dispose(), TaskScheduler.Default);
@@ -153,7 +170,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Receive<BatchPublished>(OnBatchPublished);
         Receive<LinkLost>(lost => lost.Generation == _generation, lost =>
         {
-            _logger.Warning("Broker link lost: {0}", lost.Reason);
+            ReportLinkLost(lost.Reason);
             _killSwitch?.Abort(new MqttLinkException($"link lost: {lost.Reason}"));
         });
         Receive<StreamEnded>(ended => ended.Generation == _generation, OnStreamEnded);
@@ -192,31 +209,61 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
             BeginClose();
             return;
         }
-        LogLinkProblem("Uplink stream ended", ended.Cause);
+        ReportLinkLost(ended.Cause?.GetBaseException().Message ?? "the stream completed");
         _metrics.SendErrors.Inc();
         var link = _link;
         _link = null;
         link?.DisposeAsync();
-        BackOff();
+        BackOff(brokerUnreachable: false);
     }
 
     // ---------------------------------------------------------------- backing off and going offline
 
-    private void BackOff()
+    private void BackOff(bool brokerUnreachable)
     {
         _metrics.Connected.Set(0);
         var delay = ReconnectBackoff.Delay(_failures++, _settings.ReconnectMinBackoff, _settings.ReconnectMaxBackoff, _settings.ReconnectRandomFactor);
         _state = $"backing off ({delay.TotalSeconds:F1}s)";
         _logger.Info("Reconnecting to the broker in {0:F1}s (attempt {1})", delay.TotalSeconds, _failures);
         Timers.StartSingleTimer(ReconnectTimer, Reconnect.Instance, delay);
+        _brokerSeenDown = brokerUnreachable;
+        var probe = _settings.ReconnectProbeInterval;
+        if (probe > TimeSpan.Zero && delay > probe) Timers.StartPeriodicTimer(ProbeTimer, ProbeBroker.Instance, probe);
         Become(BackingOff);
     }
 
     private void BackingOff()
     {
         Receive<Reconnect>(_ => Connect());
+        Receive<ProbeBroker>(_ => StartProbe());
+        Receive<ProbeResult>(result => result.Generation == _generation, OnProbeResult);
         Receive<GoOffline>(request => AnswerOffline(request, clean: false));
         CommonHandlers();
+    }
+
+    private void StartProbe()
+    {
+        if (_probeInFlight) return;
+        _probeInFlight = true;
+        var generation = _generation;
+        var timeout = _settings.ReconnectProbeInterval < _settings.Broker.ConnectTimeout ? _settings.ReconnectProbeInterval : _settings.Broker.ConnectTimeout;
+        BrokerProbe.IsReachableAsync(_settings.Broker.Host, _settings.Broker.Port, timeout)
+            .PipeTo(Self, success: reachable => new ProbeResult(generation, reachable));
+    }
+
+    /// <summary>Reconnects at once when the broker accepts connections again after it was seen unreachable.</summary>
+    private void OnProbeResult(ProbeResult result)
+    {
+        _probeInFlight = false;
+        if (!result.Reachable)
+        {
+            _brokerSeenDown = true;
+            return;
+        }
+        if (!_brokerSeenDown) return;
+        _logger.Info("Broker {0}:{1} accepts connections again; reconnecting now instead of after the backoff", _settings.Broker.Host, _settings.Broker.Port);
+        Timers.Cancel(ReconnectTimer);
+        Connect();
     }
 
     private void BeginClose()
@@ -258,6 +305,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     {
         _goingOffline = request;
         Timers.Cancel(ReconnectTimer);
+        Timers.Cancel(ProbeTimer);
         Sender.Tell(new WentOffline(clean));
         BecomeOffline(clean);
     }
@@ -287,14 +335,29 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Receive<LinkUp>(stale => stale.Link.DisposeAsync());
         Receive<StreamStarted>(_ => Sender.Tell(StreamAck.Instance));
         Receive<BatchPublished>(_ => Sender.Tell(StreamAck.Instance));
-        ReceiveAny(_ => { });
+        // What an earlier connection, stream or probe reports after the uplink moved on.
+        Receive<LinkFailed>(_ => { });
+        Receive<LinkLost>(_ => { });
+        Receive<StreamEnded>(_ => { });
+        Receive<ProbeResult>(_ => _probeInFlight = false);
+        Receive<ProbeBroker>(_ => { });
+    }
+
+    /// <summary>One warning per lost connection, whichever notices first: the link or the stream.</summary>
+    private void ReportLinkLost(string reason)
+    {
+        if (_lossReported) _logger.Debug("Broker link lost: {0}", reason);
+        else _logger.Warning("Broker link lost: {0}", reason);
+        _lossReported = true;
     }
 
     private void LogLinkProblem(string what, Exception? cause)
     {
-        // The first failure in a row is a warning with the exception; repeats while offline stay short.
-        if (_failures == 0) _logger.Warning("{0}: {1}", what, cause?.GetBaseException().Message ?? "completed");
-        else _logger.Info("{0} (attempt {1}): {2}", what, _failures + 1, cause?.GetBaseException().Message ?? "completed");
+        // One warning per outage (this one, or the lost link before it); the attempts that follow are information.
+        var reason = cause?.GetBaseException().Message ?? "completed";
+        if (_lossReported) _logger.Info("{0} (attempt {1}): {2}", what, _failures + 1, reason);
+        else _logger.Warning("{0}: {1}", what, reason);
+        _lossReported = true;
     }
 
     private sealed record LinkUp(int Generation, MqttLink Link);
@@ -307,7 +370,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
 
     private sealed record StreamEnded(int Generation, Exception? Cause);
 
-    private sealed record BatchPublished(int Generation, EncodedBatch Batch, TimeSpan AckLatency);
+    private sealed record BatchPublished(int Generation, EncodedBatch Batch, TimeSpan AckLatency, Exception? Failure);
 
     private sealed record LinkClosed(bool Clean, Exception? Cause);
 
@@ -316,8 +379,15 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         public static readonly StreamAck Instance = new();
     }
 
+    private sealed record ProbeResult(int Generation, bool Reachable);
+
     private sealed class Reconnect
     {
         public static readonly Reconnect Instance = new();
+    }
+
+    private sealed class ProbeBroker
+    {
+        public static readonly ProbeBroker Instance = new();
     }
 }

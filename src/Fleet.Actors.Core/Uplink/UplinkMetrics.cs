@@ -23,6 +23,7 @@ public sealed class UplinkMetrics
         Connected = metrics.Gauge("mqtt_connected", "1 while the broker link is up.", vehicleId);
         LastSendSuccess = metrics.Gauge("last_send_success", "Unix time (s) of the last acknowledged batch.", vehicleId);
         Reconnects = metrics.Counter("mqtt_connects_total", "Successful broker connections.", vehicleId);
+        ConnectFailures = metrics.Counter("mqtt_connect_failures_total", "Broker connection attempts that failed.", vehicleId);
         AckLatency = metrics.Histogram("uplink_ack_latency_seconds", "Publish to PUBACK time per batch.", vehicleId,
             [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
     }
@@ -36,6 +37,7 @@ public sealed class UplinkMetrics
     public Gauge.Child Connected { get; }
     public Gauge.Child LastSendSuccess { get; }
     public Counter.Child Reconnects { get; }
+    public Counter.Child ConnectFailures { get; }
     public Histogram.Child AckLatency { get; }
 
     /// <summary>Accounts one acknowledged batch. Called from the uplink actor only.</summary>

@@ -106,6 +106,13 @@ public sealed record UplinkSettings
     /// <summary>Random extra delay as a fraction of the backoff (jitter).</summary>
     public double ReconnectRandomFactor { get; init; } = 0.2;
 
+    /// <summary>
+    /// While waiting out a reconnect backoff longer than this, the uplink checks this often whether
+    /// the broker accepts TCP connections again, and reconnects at once when it comes back after
+    /// having been unreachable. Zero turns the probe off.
+    /// </summary>
+    public TimeSpan ReconnectProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Publish <see cref="UplinkProtocol.BatchAcknowledged"/> on the event stream (benchmarks, tests).</summary>
     public bool PublishAcknowledgements { get; init; }
 
@@ -131,6 +138,7 @@ public sealed record UplinkSettings
         if (ReconnectMinBackoff <= TimeSpan.Zero) yield return ("reconnect.min-backoff", "must be positive");
         if (ReconnectMaxBackoff < ReconnectMinBackoff) yield return ("reconnect.max-backoff", "must not be less than min-backoff");
         if (ReconnectRandomFactor is < 0 or > 1) yield return ("reconnect.random-factor", "must be between 0 and 1");
+        if (ReconnectProbeInterval < TimeSpan.Zero) yield return ("reconnect.probe-interval", "must not be negative");
     }
 }
 

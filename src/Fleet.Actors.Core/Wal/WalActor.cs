@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -169,10 +170,9 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
             PersistenceId, elapsed.TotalMilliseconds, _replayedRecords, _state.LastSequence, _state.UnsentCount, _state.EvictedTotal);
 
         foreach (var (from, to) in _recoveredHoles)
-        {
             _log.Error("Sequences {0}..{1} were lost to a corrupt journal row; recording a gap", from, to);
-            AppendGap(new GapValue(from, to, to - from + 1, "corrupt-record"), eviction: null);
-        }
+        if (_recoveredHoles.Count > 0)
+            AppendGaps(WalState.MergeAnnouncements(_recoveredHoles.Select(h => new GapValue(h.From, h.To, h.To - h.From + 1, "corrupt-record")), int.MaxValue), eviction: null);
         _recoveredHoles.Clear();
 
         Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
@@ -212,7 +212,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
             _nextSequence++;
             _waitingRecords++;
             if (Notifies) _toNotify.Add(reading);
-            if (_writer.Count >= _settings.MaxEntryRecords || _writer.Bytes >= _settings.MaxEntryBytes) SealCurrent(null);
+            if (_writer.Count >= _settings.MaxEntryRecords || _writer.Bytes >= _settings.MaxEntryBytes) SealCurrent();
         }
 
         if (dropped > 0) CountDropped(dropped);
@@ -233,21 +233,24 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void SealCurrent(Eviction? eviction)
+    private void SealCurrent(Eviction? eviction = null, ImmutableArray<GapValue> gaps = default)
     {
         if (_writer.Count == 0) return;
         var first = _writer.FirstSequence;
         var count = _writer.Count;
         var firstTs = _writer.FirstTimestampMs;
         var lastTs = _writer.LastTimestampMs;
-        _sealed.Enqueue(new LogEntry(first, count, firstTs, lastTs, _writer.Seal(), eviction));
+        _sealed.Enqueue(new LogEntry(first, count, firstTs, lastTs, _writer.Seal(), eviction)
+        {
+            Gaps = gaps.IsDefault ? ImmutableArray<GapValue>.Empty : gaps,
+        });
     }
 
     /// <summary>One write at a time; whatever gathers meanwhile goes out together in the next.</summary>
     private void TryFlush()
     {
         if (_inFlightEvents > 0 || IsRecovering) return;
-        SealCurrent(null);
+        SealCurrent();
         if (_sealed.Count == 0) return;
 
         var entries = _sealed.ToArray();
@@ -273,8 +276,9 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
             _evictionInFlight = false;
             _cache.RemoveUpTo(eviction.UpToJournalSeq);
             _metrics.Evicted.Inc(eviction.Count);
-            _log.Warning("Disk budget exceeded: evicted unsent sequences {0}..{1} ({2} records, {3} bytes), gap record {4}",
-                eviction.FromSequence, eviction.ToSequence, eviction.Count, eviction.Bytes, entry.FirstSequence);
+            _log.Warning("Disk budget exceeded: evicted unsent sequences {0}..{1} ({2} records, {3} bytes); gap records from {4} announce {5}",
+                eviction.FromSequence, eviction.ToSequence, eviction.Count, eviction.Bytes, entry.FirstSequence,
+                string.Join(", ", entry.Gaps.Select(g => $"{g.FromSequence}..{g.ToSequence}")));
         }
         else
         {
@@ -305,16 +309,17 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         var plan = _state.PlanEviction(_settings.MaxUnsentBytes * 9 / 10, ConsumedSequence, "disk-budget");
         if (plan is null) return;
         _evictionInFlight = true;
-        AppendGap(new GapValue(plan.FromSequence, plan.ToSequence, plan.Count, plan.Reason), plan);
+        AppendGaps(plan.Gaps, plan.Eviction);
     }
 
-    /// <summary>A gap record takes the next sequence, in its own entry (which carries the eviction, if any).</summary>
-    private void AppendGap(GapValue gap, Eviction? eviction)
+    /// <summary>Gap records take the next sequences, in their own entry (which carries the eviction, if any).</summary>
+    private void AppendGaps(ImmutableArray<GapValue> gaps, Eviction? eviction)
     {
-        SealCurrent(null);
-        _writer.Append(_nextSequence++, new Reading(GapDeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), gap));
-        _waitingRecords++;
-        SealCurrent(eviction);
+        SealCurrent();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var gap in gaps) _writer.Append(_nextSequence++, new Reading(GapDeviceId, now, gap));
+        _waitingRecords += gaps.Length;
+        SealCurrent(eviction, gaps);
         TryFlush();
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Fleet.Actors.Core.Telemetry;
 
 namespace Fleet.Actors.Core.Wal;
 
@@ -14,7 +15,7 @@ public interface IWalEvent;
 /// <param name="FirstTimestampMs">Timestamp of the first record.</param>
 /// <param name="LastTimestampMs">Timestamp of the last record.</param>
 /// <param name="Records">The encoded records.</param>
-/// <param name="Eviction">Set when this entry is the gap record of an eviction.</param>
+/// <param name="Eviction">Set when this entry's gap records announce an eviction.</param>
 public sealed record LogEntry(
     long FirstSequence,
     int Count,
@@ -23,6 +24,13 @@ public sealed record LogEntry(
     ReadOnlyMemory<byte> Records,
     Eviction? Eviction = null) : IWalEvent
 {
+    /// <summary>
+    /// When the entry holds gap records (and only then): what each record announces, in record
+    /// order, so that the log knows which of its gap records the fleet has not received yet
+    /// without decoding the records again. Empty for readings.
+    /// </summary>
+    public ImmutableArray<GapValue> Gaps { get; init; } = ImmutableArray<GapValue>.Empty;
+
     /// <summary>Sequence number of the last record.</summary>
     public long LastSequence => FirstSequence + Count - 1;
 
@@ -31,10 +39,18 @@ public sealed record LogEntry(
 }
 
 /// <summary>
-/// The oldest unsent data up to <paramref name="UpToJournalSeq"/> was given up; persisted atomically
-/// with the gap record that tells the fleet about it.
+/// The oldest unsent data up to <paramref name="UpToJournalSeq"/> (sequences
+/// <paramref name="FromSequence"/>..<paramref name="ToSequence"/>) was given up; persisted
+/// atomically with the gap records that tell the fleet about it. Those records announce this range
+/// and again every earlier announcement whose own gap record the eviction gives up
+/// (<see cref="LogEntry.Gaps"/>), so an eviction never makes an earlier one silent.
 /// </summary>
 public sealed record Eviction(long UpToJournalSeq, long FromSequence, long ToSequence, long Count, long Bytes, string Reason);
+
+/// <summary>A gap record the log wrote and the broker has not acknowledged yet.</summary>
+/// <param name="Sequence">The gap record's own sequence.</param>
+/// <param name="Gap">What it announces.</param>
+public sealed record PendingGap(long Sequence, GapValue Gap);
 
 /// <summary>The broker acknowledged everything up to this journal position and sequence.</summary>
 public sealed record DeliveredUpTo(long JournalSeq, long Sequence) : IWalEvent;
@@ -61,7 +77,8 @@ public sealed record WalSnapshot(
     long ConsumedSequence,
     long EvictedTotal,
     long GapRecords,
-    ImmutableList<WalSegment> Segments) : IWalEvent;
+    ImmutableList<WalSegment> Segments,
+    ImmutableList<PendingGap> PendingGaps) : IWalEvent;
 
 /// <summary>A log entry together with its position in the journal.</summary>
 public sealed record StoredEntry(long JournalSeq, LogEntry Entry);

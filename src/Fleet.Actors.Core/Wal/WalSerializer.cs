@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
+using Fleet.Actors.Core.Telemetry;
 
 namespace Fleet.Actors.Core.Wal;
 
@@ -13,9 +14,13 @@ namespace Fleet.Actors.Core.Wal;
 /// </summary>
 /// <remarks>
 /// Layouts are little-endian. Entry ("E1"): version, first sequence, count, first and last
-/// timestamp, flags (bit 0: eviction follows), the eviction, then the encoded records to the end.
-/// Delivered ("D1"): version, journal sequence, sequence. Snapshot ("S1"): version, the scalar
-/// fields, the segment count and six longs per segment.
+/// timestamp, flags (bit 0: eviction follows; bit 1: gap announcements follow), the eviction, the
+/// announcements (a count, then from, to, count and reason each), then the encoded records to the
+/// end. An entry of bit 0 without bit 1 (written before announcements were kept) holds the one gap
+/// record of its eviction. Delivered ("D1"): version, journal sequence, sequence. Snapshot ("S2"):
+/// version, the scalar fields, the segment count and six longs per segment, then the pending gap
+/// records (a count, then the record's sequence and its announcement each); "S1" is the same
+/// without pending gap records.
 /// </remarks>
 public sealed class WalSerializer : SerializerWithStringManifest
 {
@@ -24,7 +29,8 @@ public sealed class WalSerializer : SerializerWithStringManifest
 
     internal const string EntryManifest = "E1";
     internal const string DeliveredManifest = "D1";
-    internal const string SnapshotManifest = "S1";
+    internal const string SnapshotManifest = "S2";
+    internal const string SnapshotWithoutGapsManifest = "S1";
     private const byte Version = 1;
     private const int EntryHeaderBytes = 1 + 8 + 4 + 8 + 8 + 1;
     private const int EvictionBytes = 8 * 5 + 2;
@@ -65,11 +71,12 @@ public sealed class WalSerializer : SerializerWithStringManifest
             {
                 EntryManifest => ReadEntry(bytes),
                 DeliveredManifest => ReadDelivered(bytes),
-                SnapshotManifest => ReadSnapshot(bytes),
+                SnapshotManifest => ReadSnapshot(bytes, withPendingGaps: true),
+                SnapshotWithoutGapsManifest => ReadSnapshot(bytes, withPendingGaps: false),
                 _ => new CorruptWalRecord(manifest, bytes.Length, $"unknown manifest '{manifest}'"),
             };
         }
-        catch (Exception ex) when (ex is ArgumentException or IndexOutOfRangeException or InvalidDataException or DecoderFallbackException)
+        catch (Exception ex) when (ex is ArgumentException or IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidDataException or DecoderFallbackException)
         {
             return new CorruptWalRecord(manifest, bytes.Length, ex.Message);
         }
@@ -77,62 +84,71 @@ public sealed class WalSerializer : SerializerWithStringManifest
 
     private static byte[] WriteEntry(LogEntry e)
     {
-        var reason = e.Eviction is null ? [] : Encoding.UTF8.GetBytes(e.Eviction.Reason);
-        var evictionLength = e.Eviction is null ? 0 : EvictionBytes + reason.Length;
-        var bytes = new byte[EntryHeaderBytes + evictionLength + e.Records.Length];
-        var span = bytes.AsSpan();
-        span[0] = Version;
-        BinaryPrimitives.WriteInt64LittleEndian(span[1..], e.FirstSequence);
-        BinaryPrimitives.WriteInt32LittleEndian(span[9..], e.Count);
-        BinaryPrimitives.WriteInt64LittleEndian(span[13..], e.FirstTimestampMs);
-        BinaryPrimitives.WriteInt64LittleEndian(span[21..], e.LastTimestampMs);
-        span[29] = e.Eviction is null ? (byte)0 : (byte)1;
-        var offset = EntryHeaderBytes;
+        var writer = new ByteWriter(EntryHeaderBytes + e.Records.Length + (e.Eviction is null ? 0 : EvictionBytes + 16) + e.Gaps.Length * 40);
+        writer.Byte(Version);
+        writer.Long(e.FirstSequence);
+        writer.Int(e.Count);
+        writer.Long(e.FirstTimestampMs);
+        writer.Long(e.LastTimestampMs);
+        writer.Byte((byte)((e.Eviction is null ? 0 : 1) | (e.Gaps.IsEmpty ? 0 : 2)));
         if (e.Eviction is { } ev)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(span[offset..], ev.UpToJournalSeq);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 8)..], ev.FromSequence);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 16)..], ev.ToSequence);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 24)..], ev.Count);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 32)..], ev.Bytes);
-            BinaryPrimitives.WriteUInt16LittleEndian(span[(offset + 40)..], checked((ushort)reason.Length));
-            reason.CopyTo(span[(offset + EvictionBytes)..]);
-            offset += evictionLength;
+            writer.Long(ev.UpToJournalSeq);
+            writer.Long(ev.FromSequence);
+            writer.Long(ev.ToSequence);
+            writer.Long(ev.Count);
+            writer.Long(ev.Bytes);
+            writer.Text(ev.Reason);
         }
-        e.Records.Span.CopyTo(span[offset..]);
-        return bytes;
+        if (!e.Gaps.IsEmpty)
+        {
+            writer.Short(checked((ushort)e.Gaps.Length));
+            foreach (var gap in e.Gaps) WriteGap(ref writer, gap);
+        }
+        writer.Bytes(e.Records.Span);
+        return writer.ToArray();
     }
 
     private static LogEntry ReadEntry(byte[] bytes)
     {
-        var span = bytes.AsSpan();
-        if (span.Length < EntryHeaderBytes) throw new InvalidDataException($"entry of {span.Length} bytes is shorter than its header");
-        CheckVersion(span[0]);
-        var first = BinaryPrimitives.ReadInt64LittleEndian(span[1..]);
-        var count = BinaryPrimitives.ReadInt32LittleEndian(span[9..]);
-        var firstTs = BinaryPrimitives.ReadInt64LittleEndian(span[13..]);
-        var lastTs = BinaryPrimitives.ReadInt64LittleEndian(span[21..]);
-        var flags = span[29];
+        if (bytes.Length < EntryHeaderBytes) throw new InvalidDataException($"entry of {bytes.Length} bytes is shorter than its header");
+        var reader = new ByteReader(bytes);
+        CheckVersion(reader.Byte());
+        var first = reader.Long();
+        var count = reader.Int();
+        var firstTs = reader.Long();
+        var lastTs = reader.Long();
+        var flags = reader.Byte();
         if (first < 1 || count < 1) throw new InvalidDataException($"entry header is invalid (first {first}, count {count})");
-        var offset = EntryHeaderBytes;
         Eviction? eviction = null;
         if ((flags & 1) != 0)
+            eviction = new Eviction(reader.Long(), reader.Long(), reader.Long(), reader.Long(), reader.Long(), reader.Text());
+        var gaps = ImmutableArray<GapValue>.Empty;
+        if ((flags & 2) != 0)
         {
-            if (span.Length < offset + EvictionBytes) throw new InvalidDataException("eviction is truncated");
-            var reasonLength = BinaryPrimitives.ReadUInt16LittleEndian(span[(offset + 40)..]);
-            if (span.Length < offset + EvictionBytes + reasonLength) throw new InvalidDataException("eviction reason is truncated");
-            eviction = new Eviction(
-                BinaryPrimitives.ReadInt64LittleEndian(span[offset..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(offset + 8)..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(offset + 16)..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(offset + 24)..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(offset + 32)..]),
-                Encoding.UTF8.GetString(span.Slice(offset + EvictionBytes, reasonLength)));
-            offset += EvictionBytes + reasonLength;
+            var gapCount = reader.Short();
+            var builder = ImmutableArray.CreateBuilder<GapValue>(gapCount);
+            for (var i = 0; i < gapCount; i++) builder.Add(ReadGap(ref reader));
+            gaps = builder.MoveToImmutable();
+            if (gaps.Length != count) throw new InvalidDataException($"entry of {count} records announces {gaps.Length} gaps");
         }
-        if (offset == bytes.Length) throw new InvalidDataException("entry has no records");
-        return new LogEntry(first, count, firstTs, lastTs, bytes.AsMemory(offset), eviction);
+        else if (eviction is not null)
+        {
+            gaps = [new GapValue(eviction.FromSequence, eviction.ToSequence, eviction.Count, eviction.Reason)];
+        }
+        if (reader.Offset == bytes.Length) throw new InvalidDataException("entry has no records");
+        return new LogEntry(first, count, firstTs, lastTs, bytes.AsMemory(reader.Offset), eviction) { Gaps = gaps };
     }
+
+    private static void WriteGap(ref ByteWriter writer, GapValue gap)
+    {
+        writer.Long(gap.FromSequence);
+        writer.Long(gap.ToSequence);
+        writer.Long(gap.Count);
+        writer.Text(gap.Reason);
+    }
+
+    private static GapValue ReadGap(ref ByteReader reader) => new(reader.Long(), reader.Long(), reader.Long(), reader.Text());
 
     private static byte[] WriteDelivered(DeliveredUpTo d)
     {
@@ -154,55 +170,112 @@ public sealed class WalSerializer : SerializerWithStringManifest
 
     private static byte[] WriteSnapshot(WalSnapshot s)
     {
-        var bytes = new byte[1 + 8 * 5 + 4 + SegmentBytes * s.Segments.Count];
-        var span = bytes.AsSpan();
-        span[0] = Version;
-        BinaryPrimitives.WriteInt64LittleEndian(span[1..], s.NextSequence);
-        BinaryPrimitives.WriteInt64LittleEndian(span[9..], s.ConsumedJournalSeq);
-        BinaryPrimitives.WriteInt64LittleEndian(span[17..], s.ConsumedSequence);
-        BinaryPrimitives.WriteInt64LittleEndian(span[25..], s.EvictedTotal);
-        BinaryPrimitives.WriteInt64LittleEndian(span[33..], s.GapRecords);
-        BinaryPrimitives.WriteInt32LittleEndian(span[41..], s.Segments.Count);
-        var offset = 45;
+        var writer = new ByteWriter(1 + 8 * 5 + 4 + SegmentBytes * s.Segments.Count + 4 + 48 * s.PendingGaps.Count);
+        writer.Byte(Version);
+        writer.Long(s.NextSequence);
+        writer.Long(s.ConsumedJournalSeq);
+        writer.Long(s.ConsumedSequence);
+        writer.Long(s.EvictedTotal);
+        writer.Long(s.GapRecords);
+        writer.Int(s.Segments.Count);
         foreach (var seg in s.Segments)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(span[offset..], seg.FirstJournalSeq);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 8)..], seg.LastJournalSeq);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 16)..], seg.FirstSequence);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 24)..], seg.LastSequence);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 32)..], seg.Bytes);
-            BinaryPrimitives.WriteInt64LittleEndian(span[(offset + 40)..], seg.FirstTimestampMs);
-            offset += SegmentBytes;
+            writer.Long(seg.FirstJournalSeq);
+            writer.Long(seg.LastJournalSeq);
+            writer.Long(seg.FirstSequence);
+            writer.Long(seg.LastSequence);
+            writer.Long(seg.Bytes);
+            writer.Long(seg.FirstTimestampMs);
         }
-        return bytes;
+        writer.Int(s.PendingGaps.Count);
+        foreach (var pending in s.PendingGaps)
+        {
+            writer.Long(pending.Sequence);
+            WriteGap(ref writer, pending.Gap);
+        }
+        return writer.ToArray();
     }
 
-    private static WalSnapshot ReadSnapshot(byte[] bytes)
+    private static WalSnapshot ReadSnapshot(byte[] bytes, bool withPendingGaps)
     {
-        var span = bytes.AsSpan();
-        if (span.Length < 45) throw new InvalidDataException("snapshot is truncated");
-        CheckVersion(span[0]);
-        var count = BinaryPrimitives.ReadInt32LittleEndian(span[41..]);
-        if (count < 0 || span.Length != 45 + (long)count * SegmentBytes) throw new InvalidDataException($"snapshot length does not match {count} segments");
+        if (bytes.Length < 45) throw new InvalidDataException("snapshot is truncated");
+        var reader = new ByteReader(bytes);
+        CheckVersion(reader.Byte());
+        var (next, consumedJournalSeq, consumedSequence, evicted, gapRecords) = (reader.Long(), reader.Long(), reader.Long(), reader.Long(), reader.Long());
+        var count = reader.Int();
+        if (count < 0 || reader.Remaining < (long)count * SegmentBytes) throw new InvalidDataException($"snapshot length does not match {count} segments");
         var segments = ImmutableList.CreateBuilder<WalSegment>();
         for (var i = 0; i < count; i++)
+            segments.Add(new WalSegment(reader.Long(), reader.Long(), reader.Long(), reader.Long(), reader.Long(), reader.Long()));
+        var pending = ImmutableList.CreateBuilder<PendingGap>();
+        if (withPendingGaps)
         {
-            var o = 45 + i * SegmentBytes;
-            segments.Add(new WalSegment(
-                BinaryPrimitives.ReadInt64LittleEndian(span[o..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(o + 8)..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(o + 16)..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(o + 24)..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(o + 32)..]),
-                BinaryPrimitives.ReadInt64LittleEndian(span[(o + 40)..])));
+            var pendingCount = reader.Int();
+            if (pendingCount < 0) throw new InvalidDataException($"snapshot has {pendingCount} pending gaps");
+            for (var i = 0; i < pendingCount; i++) pending.Add(new PendingGap(reader.Long(), ReadGap(ref reader)));
         }
-        return new WalSnapshot(
-            BinaryPrimitives.ReadInt64LittleEndian(span[1..]),
-            BinaryPrimitives.ReadInt64LittleEndian(span[9..]),
-            BinaryPrimitives.ReadInt64LittleEndian(span[17..]),
-            BinaryPrimitives.ReadInt64LittleEndian(span[25..]),
-            BinaryPrimitives.ReadInt64LittleEndian(span[33..]),
-            segments.ToImmutable());
+        if (reader.Remaining != 0) throw new InvalidDataException($"snapshot has {reader.Remaining} bytes after its end");
+        return new WalSnapshot(next, consumedJournalSeq, consumedSequence, evicted, gapRecords, segments.ToImmutable(), pending.ToImmutable());
+    }
+
+    /// <summary>Little-endian writer into a growing buffer.</summary>
+    private ref struct ByteWriter(int capacity)
+    {
+        private byte[] _buffer = new byte[Math.Max(capacity, 16)];
+        private int _length;
+
+        public void Byte(byte value) => Reserve(1)[0] = value;
+
+        public void Short(ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(Reserve(2), value);
+
+        public void Int(int value) => BinaryPrimitives.WriteInt32LittleEndian(Reserve(4), value);
+
+        public void Long(long value) => BinaryPrimitives.WriteInt64LittleEndian(Reserve(8), value);
+
+        public void Text(string value)
+        {
+            var length = Encoding.UTF8.GetByteCount(value);
+            Short(checked((ushort)length));
+            Encoding.UTF8.GetBytes(value, Reserve(length));
+        }
+
+        public void Bytes(ReadOnlySpan<byte> value) => value.CopyTo(Reserve(value.Length));
+
+        public readonly byte[] ToArray() => _length == _buffer.Length ? _buffer : _buffer.AsSpan(0, _length).ToArray();
+
+        private Span<byte> Reserve(int count)
+        {
+            if (_length + count > _buffer.Length) Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + count));
+            var span = _buffer.AsSpan(_length, count);
+            _length += count;
+            return span;
+        }
+    }
+
+    /// <summary>Little-endian reader; reading past the end throws <see cref="InvalidDataException"/>.</summary>
+    private ref struct ByteReader(byte[] bytes)
+    {
+        public int Offset { get; private set; }
+
+        public readonly long Remaining => bytes.Length - Offset;
+
+        public byte Byte() => Take(1)[0];
+
+        public ushort Short() => BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
+
+        public int Int() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
+
+        public long Long() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+
+        public string Text() => Encoding.UTF8.GetString(Take(Short()));
+
+        private ReadOnlySpan<byte> Take(int count)
+        {
+            if (count > Remaining) throw new InvalidDataException($"record is truncated at byte {Offset}");
+            var span = bytes.AsSpan(Offset, count);
+            Offset += count;
+            return span;
+        }
     }
 
     private static void CheckVersion(byte version)

@@ -254,6 +254,7 @@ public static partial class AgentConfiguration
             ReconnectMinBackoff = reconnect.Duration("min-backoff", TimeSpan.FromSeconds(1)),
             ReconnectMaxBackoff = reconnect.Duration("max-backoff", TimeSpan.FromSeconds(30)),
             ReconnectRandomFactor = reconnect.Double("random-factor", 0.2),
+            ReconnectProbeInterval = reconnect.Duration("probe-interval", TimeSpan.FromSeconds(2), TimeSpan.Zero),
         };
         foreach (var (key, problem) in uplink.Validate())
         {

@@ -175,12 +175,83 @@ public sealed class UplinkActorTests : TestKit, IAsyncLifetime
     {
         var (log, _) = Start();
         log.Tell(Readings(0, 100));
-        await Task.Delay(1500);
+        // Attempts go on, backing off between them (100 ms doubling to 800 ms).
+        AwaitCondition(() => UplinkMetrics.ConnectFailures.Value >= 3, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
         Assert.Equal(0, UplinkMetrics.Connected.Value);
         Assert.Equal(100, Status(log).LastSequence);
 
         await _broker.StartAsync();
         AwaitDelivered(log, 100, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, _broker.Verifier.Report().Missing);
+        Assert.Equal(1, UplinkMetrics.Reconnects.Value);
+    }
+
+    /// <summary>
+    /// Operators read one warning per outage with its reason, not a stack trace from inside the
+    /// stream and not a warning per reconnect attempt; and every outage, not only the first.
+    /// </summary>
+    [Fact]
+    public async Task Every_outage_should_be_one_warning_with_its_reason_and_no_error()
+    {
+        await _broker.StartAsync();
+        var settings = Settings() with { Linger = TimeSpan.Zero };
+        var (log, _) = Start(settings with { Broker = settings.Broker with { PublishTimeout = TimeSpan.FromMilliseconds(300) } });
+        var next = 0;
+        void Publish()
+        {
+            log.Tell(Readings(next, 50));
+            next += 50;
+        }
+
+        for (var round = 0; round < 2; round++)
+        {
+            Publish();
+            AwaitDelivered(log, next, TimeSpan.FromSeconds(15));
+
+            // A broker that stops acknowledging: the publish in flight times out.
+            await EventFilter.Error().ExpectAsync(0, async () =>
+                await EventFilter.Warning().ExpectOneAsync(async () =>
+                {
+                    _broker.AckDelay = TimeSpan.FromSeconds(2);
+                    Publish();
+                    AwaitCondition(() => UplinkMetrics.SendErrors.Value > 2 * round, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(5));
+                }));
+            _broker.AckDelay = TimeSpan.Zero;
+            AwaitDelivered(log, next, TimeSpan.FromSeconds(15));
+
+            // A broker that goes away for a while: several reconnect attempts fail meanwhile.
+            await EventFilter.Error().ExpectAsync(0, async () =>
+                await EventFilter.Warning().ExpectOneAsync(async () =>
+                {
+                    var failures = UplinkMetrics.ConnectFailures.Value;
+                    await _broker.StopAsync();
+                    Publish();
+                    AwaitCondition(() => UplinkMetrics.ConnectFailures.Value >= failures + 3, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(5));
+                }));
+            await _broker.StartAsync();
+        }
+        AwaitDelivered(log, next, TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task Uplink_should_reconnect_at_once_when_an_unreachable_broker_comes_back_during_a_long_backoff()
+    {
+        var settings = Settings() with
+        {
+            ReconnectMinBackoff = TimeSpan.FromSeconds(60),
+            ReconnectMaxBackoff = TimeSpan.FromSeconds(60),
+            ReconnectProbeInterval = TimeSpan.FromMilliseconds(200),
+        };
+        var (log, uplink) = Start(settings);
+        log.Tell(Readings(0, 100));
+        AwaitCondition(() => UplinkMetrics.ConnectFailures.Value >= 1, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+        var status = uplink.Ask<UplinkStatus>(UplinkProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5)).Result;
+        Assert.StartsWith("backing off (6", status.State);
+
+        await _broker.StartAsync();
+        // Far sooner than the 60 s backoff: the probe saw the broker come back.
+        AwaitDelivered(log, 100, TimeSpan.FromSeconds(10));
+        Assert.Equal(1, UplinkMetrics.ConnectFailures.Value);
         Assert.Equal(0, _broker.Verifier.Report().Missing);
     }
 
