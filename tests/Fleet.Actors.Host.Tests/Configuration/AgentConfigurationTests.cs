@@ -24,6 +24,13 @@ public sealed class AgentConfigurationTests : IDisposable
         AssertProblemLine(line, file, key, problem);
     }
 
+    /// <summary>An overlay holding <paramref name="hocon"/> is refused with one problem naming it, the key and the problem.</summary>
+    private void AssertOverlayRefused(string hocon, string key, string problem)
+    {
+        var overlay = _folder.Overlay(hocon + "\n", "bad.conf");
+        AssertOnlyProblem(_folder.LoadFails(overlay), overlay, key, problem);
+    }
+
     private static void AssertProblemLine(string line, string file, string key, string problem)
     {
         Assert.StartsWith($"{file}: {key}: ", line, StringComparison.Ordinal);
@@ -236,12 +243,8 @@ public sealed class AgentConfigurationTests : IDisposable
     [InlineData("akka.stream.materializer.initial-input-bufer-size = 8", "akka.stream.materializer.initial-input-bufer-size", "is not a known setting")]
     [InlineData("akka.coordinated-shutdown.phases.flush { timout = 3s }", "akka.coordinated-shutdown.phases.flush.timout", "is not a known setting")]
     [InlineData("akka.remote.dot-netty.tcp.port = 4053", "akka.remote", "is not a known setting")]
-    public void Unknown_akka_key_in_an_overlay_should_name_the_overlay_and_the_key(string hocon, string key, string problem)
-    {
-        var overlay = _folder.Overlay(hocon + "\n", "bad.conf");
-        var ex = _folder.LoadFails(overlay);
-        AssertOnlyProblem(ex, overlay, key, problem);
-    }
+    public void Unknown_akka_key_in_an_overlay_should_name_the_overlay_and_the_key(string hocon, string key, string problem) =>
+        AssertOverlayRefused(hocon, key, problem);
 
     [Fact]
     public void Unknown_akka_key_in_akka_conf_should_name_akka_conf()
@@ -377,12 +380,8 @@ public sealed class AgentConfigurationTests : IDisposable
 
     [Theory]
     [MemberData(nameof(BadValues))]
-    public void Bad_value_in_an_overlay_should_name_the_overlay_the_full_key_and_the_problem(string hocon, string key, string problem)
-    {
-        var overlay = _folder.Overlay(hocon + "\n", "bad.conf");
-        var ex = _folder.LoadFails(overlay);
-        AssertOnlyProblem(ex, overlay, key, problem);
-    }
+    public void Bad_value_in_an_overlay_should_name_the_overlay_the_full_key_and_the_problem(string hocon, string key, string problem) =>
+        AssertOverlayRefused(hocon, key, problem);
 
     [Fact]
     public void Object_where_a_single_value_belongs_should_be_reported_against_the_overlay()
