@@ -226,7 +226,12 @@ public sealed class ConfigReader
     public IReadOnlyList<HoconValue>? ListItems(string key)
     {
         if (!Present(key)) return null;
-        var value = _config.GetValue(key);
+        return ListOf(_config.GetValue(key));
+    }
+
+    /// <summary>The items of a list value (an empty list included); null when the value is not a list.</summary>
+    public static IReadOnlyList<HoconValue>? ListOf(HoconValue value)
+    {
         if (value.IsArray()) return value.GetArray().ToList();
         // An empty list is not an array to HOCON; written inline before a '}' it also carries the blank in between.
         var parts = value.Values.Where(v => v is not HoconLiteral { Value: var text } || !string.IsNullOrWhiteSpace(text)).ToList();

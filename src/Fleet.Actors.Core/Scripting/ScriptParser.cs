@@ -20,6 +20,19 @@ public sealed record ScriptParseResult(ScriptDocument? Document, IReadOnlyList<S
 }
 
 /// <summary>
+/// Checks what a parsed trigger or action refers to against what else is configured (GPIO lines,
+/// PLCs). Each problem is (key of the element, what is wrong), e.g. <c>("line", "no GPIO line on pin 5 is configured")</c>.
+/// </summary>
+public interface IScriptReferences
+{
+    /// <summary>The problems of a trigger's references.</summary>
+    IEnumerable<(string Key, string Problem)> Check(ScriptTrigger trigger);
+
+    /// <summary>The problems of an action's references.</summary>
+    IEnumerable<(string Key, string Problem)> Check(ScriptAction action);
+}
+
+/// <summary>
 /// Parses scripts from JSON or HOCON into one model. A document has an optional <c>limits</c>
 /// object and a <c>scripts</c> list; docs/scripting.md shows both syntaxes.
 /// </summary>
@@ -72,15 +85,17 @@ public static partial class ScriptParser
     /// Parses the scripts of a section that the caller reads as part of a larger tree (the agent's
     /// <c>fleet.scripting</c>): problems go to <paramref name="reader"/>, and unknown keys are
     /// reported by the caller with the rest of its tree. The result holds only this section's problems.
+    /// <paramref name="references"/> checks every trigger and action that parsed, also when others did
+    /// not, so that one pass reports every problem; a key that already has a problem is not checked again.
     /// </summary>
-    public static ScriptParseResult FromReader(ConfigReader reader, IEnumerable<string>? knownScriptIds = null)
+    public static ScriptParseResult FromReader(ConfigReader reader, IEnumerable<string>? knownScriptIds = null, IScriptReferences? references = null)
     {
         var before = reader.Problems.Count;
-        return Parse(new HoconScriptSource(reader), () => reader.Problems.Skip(before).ToList(), knownScriptIds, reportUnknownKeys: false);
+        return Parse(new HoconScriptSource(reader), () => reader.Problems.Skip(before).ToList(), knownScriptIds, reportUnknownKeys: false, references);
     }
 
     private static ScriptParseResult Parse(IScriptSource root, Func<IReadOnlyList<SettingsProblem>> problems, IEnumerable<string>? knownScriptIds,
-        bool reportUnknownKeys = true)
+        bool reportUnknownKeys = true, IScriptReferences? references = null)
     {
         var limits = ParseLimits(root.Section("limits"));
         var calls = new List<(IScriptSource Source, string ScriptId)>();
@@ -88,7 +103,7 @@ public static partial class ScriptParser
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var source in root.Objects("scripts"))
         {
-            var script = ParseScript(source, calls);
+            var script = ParseScript(source, calls, references);
             if (script.Id.Length == 0) continue;
             if (!ids.TryAdd(script.Id, source.FullKey("id"))) source.Problem("id", $"duplicate id \"{script.Id}\" (also {ids[script.Id]})");
             scripts.Add(script);
@@ -169,20 +184,35 @@ public static partial class ScriptParser
             Int(s, "max-runs-per-minute", d.MaxRunsPerMinute, 1, 100_000));
     }
 
-    private static ScriptDefinition ParseScript(IScriptSource s, List<(IScriptSource, string)> calls)
+    private static ScriptDefinition ParseScript(IScriptSource s, List<(IScriptSource, string)> calls, IScriptReferences? references = null)
     {
         var id = Required(s, "id");
         if (id.Length > 0 && !IdPattern().IsMatch(id)) s.Problem("id", $"must be 1 to 64 letters, digits, '-', '_' or '.' (got \"{id}\")");
         var name = s.String("name") ?? id;
         var priority = Priority(s, "priority");
         var enabled = Bool(s, "enabled", true);
-        var triggers = s.Objects("triggers").Select(ParseTrigger).OfType<ScriptTrigger>().ToValueArray();
+        var triggers = s.Objects("triggers")
+            .Select(t => Checked(t, ParseTrigger(t), trigger => references?.Check(trigger)))
+            .OfType<ScriptTrigger>().ToValueArray();
         var conditions = s.Objects("conditions").Select(c => ParseCondition(c, 0)).OfType<ScriptCondition>().ToValueArray();
         var actionSources = s.Objects("actions");
         if (!s.Has("actions")) s.Problem("actions", "is required (a list of at least one action)");
         else if (actionSources.Count == 0) s.Problem("actions", "must have at least one action (a script that does nothing is a mistake)");
-        var actions = actionSources.Select(a => ParseAction(a, calls)).OfType<ScriptAction>().ToValueArray();
+        var actions = actionSources
+            .Select(a => Checked(a, ParseAction(a, calls), action => references?.Check(action)))
+            .OfType<ScriptAction>().ToValueArray();
         return new ScriptDefinition(id, name, priority, enabled, triggers, conditions, actions);
+    }
+
+    /// <summary>Reports the reference problems of a parsed element, except on keys that already have one.</summary>
+    private static T? Checked<T>(IScriptSource s, T? element, Func<T, IEnumerable<(string Key, string Problem)>?> check) where T : class
+    {
+        if (element is null) return null;
+        foreach (var (key, problem) in check(element) ?? [])
+        {
+            if (!s.HasProblem(key)) s.Problem(key, problem);
+        }
+        return element;
     }
 
     private static ScriptTrigger? ParseTrigger(IScriptSource s)

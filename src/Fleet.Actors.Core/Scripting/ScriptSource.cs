@@ -28,6 +28,9 @@ internal interface IScriptSource
     /// <summary>Records a problem with a key of this object.</summary>
     void Problem(string key, string problem);
 
+    /// <summary>True when a problem with this key of this object was recorded.</summary>
+    bool HasProblem(string key);
+
     /// <summary>Reports keys of this object and its children that nothing read.</summary>
     void ReportUnknownKeys();
 }
@@ -47,6 +50,8 @@ internal sealed class HoconScriptSource(ConfigReader reader) : IScriptSource
         reader.Objects(key).Select(r => (IScriptSource)new HoconScriptSource(r)).ToList();
 
     public void Problem(string key, string problem) => reader.Problem(key, problem);
+
+    public bool HasProblem(string key) => reader.Problems.Any(p => p.Key == reader.FullKey(key));
 
     public void ReportUnknownKeys() => reader.ReportUnknownKeys();
 }
@@ -125,6 +130,8 @@ internal sealed class JsonScriptSource : IScriptSource
     }
 
     public void Problem(string key, string problem) => _problems.Add(new SettingsProblem(FullKey(key), problem));
+
+    public bool HasProblem(string key) => _problems.Any(p => p.Key == FullKey(key));
 
     public void ReportUnknownKeys()
     {

@@ -41,46 +41,44 @@ public static class ScriptingConfig
         var cycle = section.Duration("cycle", TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(10));
         var writeTimeout = section.Duration("write-timeout", TimeSpan.FromSeconds(6), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         var snapshotEvery = section.Int("snapshot-every", 100, 1, 100_000);
-        var parsed = ScriptParser.FromReader(section);
+        // References are checked on every trigger and action that parsed, also when others did not: one pass, every problem.
+        var parsed = ScriptParser.FromReader(section, references: new HardwareReferences(gpio, plcs));
         var document = parsed.Document ?? new ScriptDocument(ScriptLimits.Default, ValueArray<ScriptDefinition>.Empty);
-        if (parsed.IsValid) CheckReferences(section, document, gpio, plcs);
         return new ScriptingSettings { Cycle = cycle, WriteTimeout = writeTimeout, SnapshotEvery = snapshotEvery, Document = document };
     }
 
-    private static void CheckReferences(ConfigReader section, ScriptDocument document, GpioSettings gpio, IReadOnlyList<PlcSettings> plcs)
+    /// <summary>A GPIO trigger needs a configured input line; a GPIO write an output line; a Modbus write a configured PLC.</summary>
+    private sealed class HardwareReferences(GpioSettings gpio, IReadOnlyList<PlcSettings> plcs) : IScriptReferences
     {
         // Pins shared by several lines are reported by the GPIO section; the first line stands for the pin here.
-        var lines = gpio.Lines.GroupBy(l => l.Pin).ToDictionary(g => g.Key, g => g.First());
-        var plcIds = plcs.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
-        for (var s = 0; s < document.Scripts.Count; s++)
+        private readonly Dictionary<int, GpioLineSettings> _lines = gpio.Lines.GroupBy(l => l.Pin).ToDictionary(g => g.Key, g => g.First());
+        private readonly HashSet<string> _plcIds = plcs.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+
+        public IEnumerable<(string Key, string Problem)> Check(ScriptTrigger trigger)
         {
-            var script = document.Scripts[s];
-            for (var t = 0; t < script.Triggers.Count; t++)
+            if (trigger is not GpioEdgeTrigger edge) yield break;
+            if (!_lines.TryGetValue(edge.Line, out var line))
+                yield return ("line", $"no GPIO line on pin {edge.Line} is configured (fleet.gpio.lines)");
+            else if (line.Direction != GpioDirection.Input)
+                yield return ("line", $"pin {edge.Line} is the output line \"{line.Id}\"; an edge trigger needs an input");
+        }
+
+        public IEnumerable<(string Key, string Problem)> Check(ScriptAction action)
+        {
+            switch (action)
             {
-                if (script.Triggers[t] is not GpioEdgeTrigger edge) continue;
-                if (!lines.TryGetValue(edge.Line, out var line))
-                    section.Problem($"scripts[{s}].triggers[{t}].line", $"no GPIO line on pin {edge.Line} is configured (fleet.gpio.lines)");
-                else if (line.Direction != GpioDirection.Input)
-                    section.Problem($"scripts[{s}].triggers[{t}].line", $"pin {edge.Line} is the output line \"{line.Id}\"; an edge trigger needs an input");
-            }
-            for (var a = 0; a < script.Actions.Count; a++)
-            {
-                var key = $"scripts[{s}].actions[{a}]";
-                switch (script.Actions[a])
-                {
-                    case GpioWriteAction write when !lines.ContainsKey(write.Line):
-                        section.Problem(key + ".line", $"no GPIO line on pin {write.Line} is configured (fleet.gpio.lines)");
-                        break;
-                    case GpioWriteAction write when lines[write.Line].Direction != GpioDirection.Output:
-                        section.Problem(key + ".line", $"pin {write.Line} is the input line \"{lines[write.Line].Id}\"; only outputs can be written");
-                        break;
-                    case ModbusWriteRegisterAction register when !plcIds.Contains(register.Device):
-                        section.Problem(key + ".device", $"no PLC \"{register.Device}\" is configured (fleet.plcs)");
-                        break;
-                    case ModbusWriteCoilAction coil when !plcIds.Contains(coil.Device):
-                        section.Problem(key + ".device", $"no PLC \"{coil.Device}\" is configured (fleet.plcs)");
-                        break;
-                }
+                case GpioWriteAction write when !_lines.ContainsKey(write.Line):
+                    yield return ("line", $"no GPIO line on pin {write.Line} is configured (fleet.gpio.lines)");
+                    break;
+                case GpioWriteAction write when _lines[write.Line].Direction != GpioDirection.Output:
+                    yield return ("line", $"pin {write.Line} is the input line \"{_lines[write.Line].Id}\"; only outputs can be written");
+                    break;
+                case ModbusWriteRegisterAction register when !_plcIds.Contains(register.Device):
+                    yield return ("device", $"no PLC \"{register.Device}\" is configured (fleet.plcs)");
+                    break;
+                case ModbusWriteCoilAction coil when !_plcIds.Contains(coil.Device):
+                    yield return ("device", $"no PLC \"{coil.Device}\" is configured (fleet.plcs)");
+                    break;
             }
         }
     }

@@ -14,37 +14,18 @@ public static class RunCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var configDir = new Option<string?>("--config-dir")
-        {
-            Description = "Folder with akka.conf and agent.conf (default: ./hocon, else the one next to the program)",
-        };
-        var overlays = new Option<string[]>("--config")
-        {
-            Description = "Extra HOCON file applied over agent.conf; repeatable, later files win",
-            AllowMultipleArgumentsPerToken = false,
-        };
         var command = new Command("run", "Run the agent: read sensors, journal every reading, uplink to the broker");
-        command.Options.Add(configDir);
-        command.Options.Add(overlays);
+        var options = ConfigOptions.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
-            await ExecuteAsync(parse.GetValue(configDir), parse.GetValue(overlays) ?? [], cancellationToken));
+            await ExecuteAsync(parse.GetValue(options.Directory), parse.GetValue(options.Overlays) ?? [], cancellationToken));
         return command;
     }
 
     /// <summary>Loads the configuration (exit code 1 when invalid) and runs the agent.</summary>
     public static async Task<int> ExecuteAsync(string? configDirectory, IReadOnlyList<string> overlays, CancellationToken cancellationToken)
     {
-        AgentSettings settings;
-        try
-        {
-            settings = AgentConfiguration.Load(ResolveConfigDirectory(configDirectory), overlays);
-        }
-        catch (ConfigurationException ex)
-        {
-            await Console.Error.WriteLineAsync("fleet-agent: invalid configuration");
-            foreach (var problem in ex.Problems) await Console.Error.WriteLineAsync("  " + problem);
-            return ConfigurationError;
-        }
+        var settings = await LoadOrReportAsync(configDirectory, overlays);
+        if (settings is null) return ConfigurationError;
 
         try
         {
@@ -57,6 +38,9 @@ public static class RunCommand
         }
         using var logger = Logs.Create(settings.Logging, settings.DataDirectory);
         Log.Logger = logger;
+        logger.Information("Configuration from {Files} (later files win); from the environment: {Variables}",
+            string.Join(", ", settings.Files.Select(Path.GetFullPath)),
+            settings.EnvironmentKeys.Count == 0 ? "nothing" : string.Join(", ", settings.EnvironmentKeys.Select(k => $"{k.Value} ({k.Key})")));
         try
         {
             return await AgentHost.RunAsync(settings, logger, cancellationToken);
@@ -67,11 +51,48 @@ public static class RunCommand
         }
     }
 
+    /// <summary>The settings, or null after writing every problem to stderr.</summary>
+    internal static async Task<AgentSettings?> LoadOrReportAsync(string? configDirectory, IReadOnlyList<string> overlays)
+    {
+        try
+        {
+            return AgentConfiguration.Load(ResolveConfigDirectory(configDirectory), overlays);
+        }
+        catch (ConfigurationException ex)
+        {
+            await Console.Error.WriteLineAsync("fleet-agent: invalid configuration");
+            foreach (var problem in ex.Problems) await Console.Error.WriteLineAsync("  " + problem);
+            return null;
+        }
+    }
+
     /// <summary>The explicit folder, else ./hocon, else the hocon folder shipped next to the program.</summary>
     public static string ResolveConfigDirectory(string? explicitDirectory)
     {
         if (!string.IsNullOrEmpty(explicitDirectory)) return explicitDirectory;
         var local = Path.Combine(Directory.GetCurrentDirectory(), "hocon");
         return File.Exists(Path.Combine(local, AgentConfiguration.AgentFile)) ? local : Path.Combine(AppContext.BaseDirectory, "hocon");
+    }
+}
+
+/// <summary>The options that say where the configuration is, shared by <c>run</c> and <c>check</c>.</summary>
+internal sealed record ConfigOptions(Option<string?> Directory, Option<string[]> Overlays)
+{
+    /// <summary>Adds <c>--config-dir</c> and <c>--config</c> to <paramref name="command"/>.</summary>
+    public static ConfigOptions AddTo(Command command)
+    {
+        var options = new ConfigOptions(
+            new Option<string?>("--config-dir")
+            {
+                Description = "Folder with akka.conf and agent.conf (default: ./hocon, else the one next to the program)",
+            },
+            new Option<string[]>("--config")
+            {
+                Description = "Extra HOCON file applied over agent.conf; repeatable, later files win",
+                AllowMultipleArgumentsPerToken = false,
+            });
+        command.Options.Add(options.Directory);
+        command.Options.Add(options.Overlays);
+        return options;
     }
 }

@@ -1,6 +1,8 @@
 using Fleet.Actors.Core.Configuration;
+using System.Net;
 using System.Text.RegularExpressions;
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
@@ -35,6 +37,9 @@ public static partial class AgentConfiguration
     /// <summary>Akka's settings in the configuration folder.</summary>
     public const string AkkaFile = "akka.conf";
 
+    /// <summary>The embedded broker's port, and with it the uplink's default broker (mqtt://127.0.0.1:18830).</summary>
+    public const int EmbeddedBrokerPort = 18830;
+
     /// <summary>Loads <paramref name="configDirectory"/> plus <paramref name="overlays"/>.</summary>
     public static AgentSettings Load(string configDirectory, IReadOnlyList<string> overlays,
         Func<string, string?>? environment = null, SensorDriverRegistry? drivers = null)
@@ -54,6 +59,7 @@ public static partial class AgentConfiguration
         }
 
         var texts = new List<(string File, string Text)>();
+        var probes = new List<string>();
         foreach (var file in files)
         {
             var fileProblems = new List<HoconProblem>();
@@ -62,6 +68,8 @@ public static partial class AgentConfiguration
             var substituted = HoconText.SubstituteEnvironment(text, environment, fileProblems);
             problems.AddRange(fileProblems.Select(p => $"{file}: {p}"));
             texts.Add((file, substituted));
+            // The same text with each variable's value replaced by a marker naming it: which key came from which variable.
+            probes.Add(HoconText.SubstituteEnvironment(text, name => environment(name) is null ? null : EnvironmentMarker(name), []));
         }
         if (problems.Count > 0) throw new ConfigurationException(problems);
 
@@ -72,20 +80,82 @@ public static partial class AgentConfiguration
         }
         catch (Exception ex) when (ex is FormatException or ConfigurationException or ArgumentException)
         {
-            throw new ConfigurationException([$"{string.Join(", ", files)}: {ex.Message}"]);
+            throw new ConfigurationException([LocateParseError(ex.Message, texts)]);
         }
 
         var standalone = texts.Select(t => (t.File, Config: TryParse(t.Text))).ToList();
+        var fromEnvironment = EnvironmentKeys(TryParse(string.Join("\n", probes)));
         var reader = new ConfigReader(merged.HasPath("fleet") ? merged.GetConfig("fleet") : Config.Empty, "fleet");
         var settings = Read(reader, merged, files, drivers ?? SensorDriverRegistry.Default);
         reader.ReportUnknownKeys();
-        if (reader.Problems.Count > 0)
+        // Akka's keys are checked in the same pass, so that one run names every problem.
+        var found = reader.Problems.Concat(AkkaSettingsCheck.Check(merged)).ToList();
+        if (found.Count > 0)
+            throw new ConfigurationException(found.Select(p => Describe(p, FileDefining(p.Key, standalone, agent), fromEnvironment)).ToList());
+        return settings with { EnvironmentKeys = fromEnvironment };
+    }
+
+    /// <summary>
+    /// One problem line: "file: key: problem", or, when the value came from an environment variable,
+    /// the variable first, since that is where it must be corrected.
+    /// </summary>
+    private static string Describe(SettingsProblem problem, string file, IReadOnlyDictionary<string, string> fromEnvironment) =>
+        fromEnvironment.TryGetValue(problem.Key, out var variable)
+            ? $"environment variable {variable} ({problem.Key}, read in {file}): {problem.Problem}"
+            : $"{file}: {problem.Key}: {problem.Problem}";
+
+    /// <summary>
+    /// Akka's parser reports "Unknown token at position N" in the joined text of all files, on several
+    /// lines: the file, line and column of N, and the first line of the message.
+    /// </summary>
+    private static string LocateParseError(string message, IReadOnlyList<(string File, string Text)> texts)
+    {
+        var first = message.Split('\n')[0].Trim().TrimEnd(':');
+        var position = ParsePosition().Match(first);
+        if (!position.Success || !int.TryParse(position.Groups["at"].Value, out var at))
+            return $"{string.Join(", ", texts.Select(t => t.File))}: {first}";
+        var what = first.Remove(position.Index, position.Length).Trim();
+        foreach (var (file, text) in texts)
         {
-            throw new ConfigurationException(reader.Problems
-                .Select(p => $"{FileDefining(p.Key, standalone, agent)}: {p.Key}: {p.Problem}")
-                .ToList());
+            if (at <= text.Length)
+            {
+                var before = text[..at];
+                var line = before.Count(c => c == '\n') + 1;
+                var column = at - (before.LastIndexOf('\n') + 1) + 1;
+                return $"{file}: line {line}, column {column}: {what}";
+            }
+            at -= text.Length + 1;
         }
-        return settings;
+        return $"{texts[^1].File}: {what}";
+    }
+
+    private static string EnvironmentMarker(string name) => $"@@env:{name}@@";
+
+    /// <summary>Every key (as <see cref="ConfigReader"/> names it) whose value holds a marker, with the variables it names.</summary>
+    private static Dictionary<string, string> EnvironmentKeys(Config? probe)
+    {
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (probe is not null && !probe.IsEmpty) Collect(probe.Root, "");
+        return keys;
+
+        void Collect(HoconValue value, string path)
+        {
+            if (value.IsObject())
+            {
+                foreach (var (name, child) in value.GetObject().Items)
+                    Collect(child, path.Length == 0 ? name : $"{path}.{name}");
+            }
+            else if (value.IsArray())
+            {
+                var items = value.GetArray();
+                for (var i = 0; i < items.Count; i++) Collect(items[i], $"{path}[{i}]");
+            }
+            else if (value.GetString() is { } text)
+            {
+                var names = EnvironmentMarkerPattern().Matches(text).Select(m => m.Groups["name"].Value).Distinct().ToList();
+                if (names.Count > 0) keys[path] = string.Join(" and ", names);
+            }
+        }
     }
 
     /// <summary>Reads the settings from a merged tree; problems are collected in <paramref name="fleet"/>.</summary>
@@ -118,18 +188,8 @@ public static partial class AgentConfiguration
 
         var uplink = ReadUplink(fleet.Section("uplink"));
 
-        var embeddedSection = fleet.Section("embedded-broker");
-        var embedded = new EmbeddedBrokerSettings(
-            embeddedSection.Bool("enabled", false),
-            embeddedSection.String("host", "127.0.0.1")!,
-            embeddedSection.Int("port", 18830, 1, 65535));
-
-        var loggingSection = fleet.Section("logging");
-        var level = loggingSection.String("level", "information")!;
-        if (level.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "warning" or "error"))
-            loggingSection.Problem("level", $"must be verbose, debug, information, warning or error (got \"{level}\")");
-        var logFile = loggingSection.String("file", "logs/agent-.log");
-        var logging = new LoggingSettings(level, string.IsNullOrWhiteSpace(logFile) ? null : logFile, loggingSection.Int("retained-files", 7, 1, 365));
+        var embedded = ReadEmbeddedBroker(fleet.Section("embedded-broker"), uplink.Broker);
+        var logging = ReadLogging(fleet.Section("logging"));
 
         var dataDirectory = fleet.String("data-dir", "data")!;
         if (string.IsNullOrWhiteSpace(dataDirectory)) fleet.Problem("data-dir", "must not be empty");
@@ -158,6 +218,56 @@ public static partial class AgentConfiguration
             Hocon = merged,
             Files = files,
         };
+    }
+
+    /// <summary>
+    /// <c>enabled = auto</c> (the default) runs the embedded broker only when the uplink goes to it, so
+    /// that pointing the uplink elsewhere (<c>MQTT_BROKER</c>) does not also start a broker nobody uses.
+    /// </summary>
+    private static EmbeddedBrokerSettings ReadEmbeddedBroker(ConfigReader r, BrokerSettings uplink)
+    {
+        var host = r.String("host", "127.0.0.1")!;
+        var port = r.Int("port", EmbeddedBrokerPort, 1, 65535);
+        var text = r.String("enabled");
+        EmbeddedBrokerMode? mode = text?.Trim().ToLowerInvariant() switch
+        {
+            null or "auto" => EmbeddedBrokerMode.Auto,
+            "on" or "true" or "yes" => EmbeddedBrokerMode.On,
+            "off" or "false" or "no" => EmbeddedBrokerMode.Off,
+            _ => null,
+        };
+        if (mode is null) r.Problem("enabled", $"must be on, off or auto (got \"{text}\")");
+        if (!IPAddress.TryParse(host, out _)) r.Problem("host", $"must be an IP address to listen on, such as 127.0.0.1 or 0.0.0.0 (got \"{host}\")");
+        var enabled = mode switch
+        {
+            EmbeddedBrokerMode.On => true,
+            EmbeddedBrokerMode.Auto => IsEndpointOf(uplink, host, port),
+            _ => false,
+        };
+        return new EmbeddedBrokerSettings(mode ?? EmbeddedBrokerMode.Auto, enabled, host, port);
+    }
+
+    /// <summary>True when <paramref name="uplink"/> connects to a broker listening on host:port of this machine.</summary>
+    internal static bool IsEndpointOf(BrokerSettings uplink, string host, int port)
+    {
+        if (uplink.Port != port) return false;
+        if (string.Equals(uplink.Host, host, StringComparison.OrdinalIgnoreCase)) return true;
+        var loopback = string.Equals(uplink.Host, "localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(uplink.Host, out var address) && IPAddress.IsLoopback(address));
+        if (!loopback || !IPAddress.TryParse(host, out var listen)) return false;
+        return IPAddress.IsLoopback(listen) || listen.Equals(IPAddress.Any) || listen.Equals(IPAddress.IPv6Any);
+    }
+
+    private static LoggingSettings ReadLogging(ConfigReader r)
+    {
+        var level = r.String("level", "information")!;
+        if (level.ToLowerInvariant() is not ("verbose" or "debug" or "information" or "warning" or "error"))
+            r.Problem("level", $"must be verbose, debug, information, warning or error (got \"{level}\")");
+        var file = r.String("file", "logs/agent-.log");
+        return new LoggingSettings(level, string.IsNullOrWhiteSpace(file) ? null : file,
+            r.Int("retained-files", 7, 1, 365),
+            r.Bytes("file-size-limit", 64L * 1024 * 1024, 1024),
+            r.Enum("format", LogFormat.Text));
     }
 
     private static SensorSettings ReadSensor(ConfigReader r, SensorDriverRegistry drivers)
@@ -226,12 +336,15 @@ public static partial class AgentConfiguration
             ConnectTimeout = brokerSection.Duration("connect-timeout", TimeSpan.FromSeconds(10)),
             PublishTimeout = brokerSection.Duration("publish-timeout", TimeSpan.FromSeconds(10)),
         };
-        var url = brokerSection.String("url", "mqtt://127.0.0.1:1883")!;
+        var url = brokerSection.String("url", $"mqtt://127.0.0.1:{EmbeddedBrokerPort}")!;
         var broker = BrokerSettings.TryParseUrl(url, defaults, out var urlProblem);
         if (broker is null) brokerSection.Problem("url", urlProblem!);
         broker ??= defaults;
+        var password = brokerSection.String("password");
         if (brokerSection.String("username") is { Length: > 0 } user)
-            broker = broker with { Username = user, Password = brokerSection.String("password") };
+            broker = broker with { Username = user, Password = password };
+        else if (!string.IsNullOrEmpty(password))
+            brokerSection.Problem("password", "is set but no username is (fleet.uplink.broker.username, MQTT_USERNAME)");
 
         var topics = r.Section("topics");
         var batch = r.Section("batch");
@@ -307,4 +420,10 @@ public static partial class AgentConfiguration
 
     [GeneratedRegex("^.+$")]
     private static partial Regex AnyText();
+
+    [GeneratedRegex(@"\s*at position (?<at>\d+)")]
+    private static partial Regex ParsePosition();
+
+    [GeneratedRegex("@@env:(?<name>[A-Za-z_][A-Za-z0-9_]*)@@")]
+    private static partial Regex EnvironmentMarkerPattern();
 }

@@ -11,7 +11,7 @@ using Serilog;
 namespace Fleet.Actors.Host.Hosting;
 
 /// <summary>
-/// The agent process: the .NET Generic Host with Serilog, the optional embedded broker, and one
+/// The agent process: the optional embedded broker, the .NET Generic Host with Serilog, and one
 /// actor system (Akka.Hosting) holding the vehicle agent. SIGINT/SIGTERM stop the host, which runs
 /// CoordinatedShutdown and with it the vehicle's drain.
 /// </summary>
@@ -48,6 +48,10 @@ public static class AgentHost
             return 1;
         }
 
+        // Started before the agent and disposed after it: the drain at shutdown still reaches it.
+        await using var broker = await StartEmbeddedBrokerAsync(settings.EmbeddedBroker, logger);
+        if (settings.EmbeddedBroker.Enabled && broker is null) return 1;
+
         var exitCode = 0;
         var metrics = new AgentMetrics();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -59,8 +63,6 @@ public static class AgentHost
             options.ShutdownTimeout = settings.Vehicle.DrainTimeout + TimeSpan.FromSeconds(45));
         builder.Services.AddSerilog(logger);
         builder.Services.AddSingleton(metrics);
-        if (settings.EmbeddedBroker.Enabled)
-            builder.Services.AddHostedService(_ => new EmbeddedBroker(settings.EmbeddedBroker.Host, settings.EmbeddedBroker.Port));
         builder.Services.AddAkka(SystemName, akka => akka
             .AddAgentInfrastructure(settings)
             .AddVehicleAgent(settings.Vehicle, metrics, onShutdown: (_, error) =>
@@ -85,6 +87,22 @@ public static class AgentHost
         }
         logger.Information("Fleet agent {VehicleId} stopped (exit code {ExitCode})", settings.Vehicle.VehicleId, exitCode);
         return exitCode;
+    }
+
+    /// <summary>The embedded broker when it is enabled and could start; null otherwise (a failure is logged as one line).</summary>
+    private static async Task<EmbeddedBroker?> StartEmbeddedBrokerAsync(EmbeddedBrokerSettings settings, Serilog.ILogger logger)
+    {
+        if (!settings.Enabled) return null;
+        try
+        {
+            return await EmbeddedBroker.StartAsync(settings.Host, settings.Port);
+        }
+        catch (EmbeddedBrokerException ex)
+        {
+            logger.Debug(ex, "The embedded MQTT broker did not start");
+            logger.Fatal("{Problem}", ex.Message);
+            return null;
+        }
     }
 
     /// <summary>If shutdown hangs past its budget, end the process rather than hang forever.</summary>

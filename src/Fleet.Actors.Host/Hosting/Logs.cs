@@ -1,10 +1,14 @@
 using Fleet.Actors.Host.Configuration;
 using Serilog;
 using Serilog.Events;
+using Serilog.Formatting.Compact;
 
 namespace Fleet.Actors.Host.Hosting;
 
-/// <summary>Serilog for the whole process: console plus a daily rolling file; Akka logs through it too.</summary>
+/// <summary>
+/// Serilog for the whole process: console plus a rolling file (a new one each day and whenever one
+/// reaches its size limit), as text or as JSON lines; Akka logs through it too.
+/// </summary>
 public static class Logs
 {
     private const string ConsoleTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}";
@@ -13,18 +17,25 @@ public static class Logs
     /// <summary>Creates the process logger from the settings.</summary>
     public static Serilog.Core.Logger Create(LoggingSettings settings, string dataDirectory)
     {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(ParseLevel(settings.Level))
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("MQTTnet", LogEventLevel.Warning)
-            .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+            .Enrich.FromLogContext();
+        // Compact JSON (CLEF) carries the timestamp, level, template and properties in full; shippers parse it as is.
+        configuration = settings.Format == LogFormat.Json
+            ? configuration.WriteTo.Console(new CompactJsonFormatter())
+            : configuration.WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: invariant);
         if (settings.File is { } file)
         {
             var path = Path.IsPathRooted(file) ? file : Path.Combine(dataDirectory, file);
-            configuration = configuration.WriteTo.File(path, rollingInterval: RollingInterval.Day,
-                retainedFileCountLimit: settings.RetainedFiles, outputTemplate: FileTemplate,
-                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+            configuration = settings.Format == LogFormat.Json
+                ? configuration.WriteTo.File(new CompactJsonFormatter(), path, rollingInterval: RollingInterval.Day,
+                    fileSizeLimitBytes: settings.FileSizeLimitBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.RetainedFiles)
+                : configuration.WriteTo.File(path, rollingInterval: RollingInterval.Day,
+                    fileSizeLimitBytes: settings.FileSizeLimitBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.RetainedFiles,
+                    outputTemplate: FileTemplate, formatProvider: invariant);
         }
         return configuration.CreateLogger();
     }

@@ -24,6 +24,13 @@ public sealed class AgentConfigurationTests : IDisposable
         AssertProblemLine(line, file, key, problem);
     }
 
+    /// <summary>An overlay holding <paramref name="hocon"/> is refused with one problem naming it, the key and the problem.</summary>
+    private void AssertOverlayRefused(string hocon, string key, string problem)
+    {
+        var overlay = _folder.Overlay(hocon + "\n", "bad.conf");
+        AssertOnlyProblem(_folder.LoadFails(overlay), overlay, key, problem);
+    }
+
     private static void AssertProblemLine(string line, string file, string key, string problem)
     {
         Assert.StartsWith($"{file}: {key}: ", line, StringComparison.Ordinal);
@@ -43,7 +50,7 @@ public sealed class AgentConfigurationTests : IDisposable
         Assert.Equal("127.0.0.1", settings.Vehicle.Uplink.Broker.Host);
         Assert.Equal(18830, settings.Vehicle.Uplink.Broker.Port);
         Assert.Null(settings.Vehicle.Uplink.Broker.Username);
-        Assert.Equal(new EmbeddedBrokerSettings(true, "127.0.0.1", 18830), settings.EmbeddedBroker);
+        Assert.Equal(new EmbeddedBrokerSettings(EmbeddedBrokerMode.Auto, true, "127.0.0.1", 18830), settings.EmbeddedBroker);
         Assert.Equal(SqliteSynchronous.Full, settings.Synchronous);
         Assert.Equal("data", settings.DataDirectory);
         Assert.Equal(Path.Combine("data", "journal.db"), settings.JournalPath);
@@ -55,7 +62,8 @@ public sealed class AgentConfigurationTests : IDisposable
         Assert.Equal(256L * 1024 * 1024, settings.Vehicle.Wal.MaxUnsentBytes);
         Assert.Equal(TimeSpan.FromMilliseconds(200), settings.Vehicle.Wal.DeliveredFlushInterval);
         Assert.Equal(TimeSpan.FromSeconds(30), settings.Vehicle.DrainTimeout);
-        Assert.Equal(new LoggingSettings("information", "logs/agent-.log", 7), settings.Logging);
+        Assert.Equal(new LoggingSettings("information", "logs/agent-.log", 7, 64L * 1024 * 1024, LogFormat.Text), settings.Logging);
+        Assert.Empty(settings.EnvironmentKeys);
         Assert.Equal([_folder.AkkaConf, _folder.AgentConf], settings.Files);
         Assert.Equal(100, settings.Hocon.GetInt("akka.persistence.journal.sql.batch-size"));
     }
@@ -93,12 +101,71 @@ public sealed class AgentConfigurationTests : IDisposable
         Assert.Equal(@"p\a\\ss""word", settings.Vehicle.Uplink.Broker.Password);
     }
 
-    [Fact]
-    public void Bad_value_from_the_environment_should_be_reported_against_the_file_that_reads_it()
+    /// <summary>
+    /// A bad value from a variable names the variable first (that is where it is corrected), then the
+    /// key and the file that reads it. Before: only "agent.conf: fleet.uplink.broker.url: ...", which
+    /// sends the operator to a file that holds no mistake.
+    /// </summary>
+    [Theory]
+    [InlineData("MQTT_BROKER", "nonsense://x", "fleet.uplink.broker.url", "scheme 'nonsense' is not supported")]
+    [InlineData("FLEET_LOG_LEVEL", "loud", "fleet.logging.level", "must be verbose, debug, information, warning or error (got \"loud\")")]
+    [InlineData("FLEET_VEHICLE_ID", "truck 7", "fleet.vehicle.id", "must be 1 to 64 letters")]
+    [InlineData("FLEET_EMBEDDED_BROKER", "maybe", "fleet.embedded-broker.enabled", "must be on, off or auto (got \"maybe\")")]
+    public void Bad_value_from_the_environment_should_name_the_variable_the_key_and_the_file_that_reads_it(string variable, string value, string key, string problem)
     {
-        var ex = Assert.Throws<ConfigurationException>(() =>
-            _folder.Load(name => name == "MQTT_BROKER" ? "nonsense://x" : null));
-        AssertOnlyProblem(ex, _folder.AgentConf, "fleet.uplink.broker.url", "scheme 'nonsense' is not supported");
+        var ex = Assert.Throws<ConfigurationException>(() => _folder.Load(name => name == variable ? value : null));
+        var line = Assert.Single(ex.Problems);
+        Assert.StartsWith($"environment variable {variable} ({key}, read in {_folder.AgentConf}): ", line, StringComparison.Ordinal);
+        Assert.Contains(problem, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Variable_overridden_by_an_overlay_should_not_be_blamed_for_the_overlay_value()
+    {
+        var overlay = _folder.Overlay("fleet.uplink.broker.url = \"http://x\"\n", "site.conf");
+        var ex = Assert.Throws<ConfigurationException>(() => _folder.Load(name => name == "MQTT_BROKER" ? "mqtt://10.0.0.1:1883" : null, overlay));
+        AssertOnlyProblem(ex, overlay, "fleet.uplink.broker.url", "scheme 'http' is not supported");
+    }
+
+    [Fact]
+    public void Keys_set_from_the_environment_should_be_listed_with_their_variable()
+    {
+        var environment = new Dictionary<string, string> { ["MQTT_BROKER"] = "mqtt://10.0.0.1:1883", ["FLEET_DATA_DIR"] = "/var/lib/fleet" };
+        var settings = _folder.Load(environment.GetValueOrDefault);
+        Assert.Equal(new Dictionary<string, string> { ["fleet.uplink.broker.url"] = "MQTT_BROKER", ["fleet.data-dir"] = "FLEET_DATA_DIR" },
+            settings.EnvironmentKeys.ToDictionary());
+    }
+
+    [Fact]
+    public void Password_without_a_username_should_be_reported_not_dropped()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => _folder.Load(name => name == "MQTT_PASSWORD" ? "secret" : null));
+        var line = Assert.Single(ex.Problems);
+        Assert.StartsWith("environment variable MQTT_PASSWORD (fleet.uplink.broker.password, read in ", line, StringComparison.Ordinal);
+        Assert.EndsWith("is set but no username is (fleet.uplink.broker.username, MQTT_USERNAME)", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The rule of docs/configuration.md: <c>enabled = auto</c> (shipped) runs the embedded broker only
+    /// when the uplink goes to it; an explicit on (variable or file) always runs it. Before: MQTT_BROKER
+    /// to another broker left the embedded broker running, listening for nobody (or failing on its port).
+    /// </summary>
+    [Theory]
+    [InlineData("mqtt://10.1.2.3:1883", null, "", false)]
+    [InlineData("mqtt://broker.example:18830", null, "", false)]
+    [InlineData("mqtt://10.1.2.3:1883", "on", "", true)]
+    [InlineData("mqtt://10.1.2.3:1883", null, "fleet.embedded-broker.enabled = on", true)]
+    [InlineData("mqtt://localhost:18830", null, "", true)]
+    [InlineData("mqtt://127.0.0.1:18830", "off", "", false)]
+    [InlineData(null, null, "", true)]
+    [InlineData(null, null, "fleet.embedded-broker.port = 18831", false)]
+    [InlineData(null, null, "fleet.embedded-broker { host = \"0.0.0.0\" }\nfleet.uplink.broker.url = \"mqtt://[::1]:18830\"", true)]
+    public void Embedded_broker_should_run_when_the_uplink_goes_to_it_or_when_it_is_explicitly_on(string? mqttBroker, string? embeddedVariable, string overlay, bool runs)
+    {
+        var environment = new Dictionary<string, string?> { ["MQTT_BROKER"] = mqttBroker, ["FLEET_EMBEDDED_BROKER"] = embeddedVariable };
+        var settings = _folder.Load(name => environment.GetValueOrDefault(name), _folder.Overlay(overlay + "\n"));
+        Assert.Equal(runs, settings.EmbeddedBroker.Enabled);
     }
 
     [Fact]
@@ -159,6 +226,62 @@ public sealed class AgentConfigurationTests : IDisposable
         Assert.Equal(7, _folder.Load(overlay).Hocon.GetInt("akka.persistence.journal.sql.batch-size"));
     }
 
+    /// <summary>
+    /// Misspelt or unknown keys under <c>akka</c> are reported like those under <c>fleet</c>, checked
+    /// against the reference configuration of the Akka assemblies in use. Before: Akka ignored them
+    /// and the agent ran with the default it was meant to change.
+    /// </summary>
+    [Theory]
+    [InlineData("akka.persistence.journal.sql.batch-sise = 50", "akka.persistence.journal.sql.batch-sise", "is not a known setting (misspelt?)")]
+    [InlineData("akka.log-dead-leters = 3", "akka.log-dead-leters", "is not a known setting (misspelt?)")]
+    [InlineData("akka { actor { ask-timout = 5s } }", "akka.actor.ask-timout", "is not a known setting (misspelt?)")]
+    [InlineData("akka.persistence.journal.sqll.batch-size = 4", "akka.persistence.journal.sqll", "is not a plugin Akka knows (sql, inmem, proxy) and names no class (misspelt?)")]
+    [InlineData("akka.persistence.query.journal.sql.max-bufer-size = 10", "akka.persistence.query.journal.sql.max-bufer-size", "is not a known setting")]
+    [InlineData("akka.actor.deployment { \"/user/x\" { nr-of-instanses = 3 } }", "akka.actor.deployment.\"/user/x\".nr-of-instanses", "is not a known setting")]
+    [InlineData("akka.actor.deployment { user-x { router = round-robin-pool } }", "akka.actor.deployment.user-x", "is not an actor path")]
+    [InlineData("akka.actor.my-dispatcher { type = Dispatcher, trhoughput = 5 }", "akka.actor.my-dispatcher.trhoughput", "is not a known setting")]
+    [InlineData("akka.stream.materializer.initial-input-bufer-size = 8", "akka.stream.materializer.initial-input-bufer-size", "is not a known setting")]
+    [InlineData("akka.coordinated-shutdown.phases.flush { timout = 3s }", "akka.coordinated-shutdown.phases.flush.timout", "is not a known setting")]
+    [InlineData("akka.remote.dot-netty.tcp.port = 4053", "akka.remote", "is not a known setting")]
+    public void Unknown_akka_key_in_an_overlay_should_name_the_overlay_and_the_key(string hocon, string key, string problem) =>
+        AssertOverlayRefused(hocon, key, problem);
+
+    [Fact]
+    public void Unknown_akka_key_in_akka_conf_should_name_akka_conf()
+    {
+        File.WriteAllText(_folder.AkkaConf, File.ReadAllText(_folder.AkkaConf).Replace("replay-batch-size", "replay-bacth-size", StringComparison.Ordinal));
+        AssertOnlyProblem(_folder.LoadFails(), _folder.AkkaConf, "akka.persistence.journal.sql.replay-bacth-size", "is not a known setting");
+    }
+
+    /// <summary>Sections whose children the user names are accepted where Akka accepts them.</summary>
+    [Fact]
+    public void Akka_sections_the_user_names_should_be_accepted()
+    {
+        var overlay = _folder.Overlay("""
+            akka.persistence.journal.custom { class = "My.Journal, My", anything = 1 }
+            akka.persistence.journal.sql { circuit-breaker.max-failures = 3, recovery-event-timeout = 60s, sqlite.journal.table-name = j }
+            akka.persistence.snapshot-store.sql.snapshot-is-optional = true
+            akka.actor.deployment { "/user/workers" { router = round-robin-pool, nr-of-instances = 3, resizer.enabled = on } }
+            akka.actor.serializers { mine = "My.Serializer, My" }
+            akka.actor.serialization-bindings { "My.Message, My" = mine }
+            akka.actor.serialization-identifiers { "My.Serializer, My" = 4242 }
+            akka.actor.io-dispatcher { type = Dispatcher, throughput = 1, dedicated-thread-pool.thread-count = 2 }
+            akka.actor.mailbox.my-mailbox { mailbox-type = "My.Mailbox, My", mailbox-capacity = 100 }
+            akka.coordinated-shutdown.phases.flush { depends-on = [service-stop], timeout = 3s }
+            akka.loggers = ["Akka.Event.DefaultLogger"]
+            """);
+        Assert.Equal(60, _folder.Load(overlay).Hocon.GetTimeSpan("akka.persistence.journal.sql.recovery-event-timeout").TotalSeconds);
+    }
+
+    [Fact]
+    public void Syntax_error_that_only_Akka_finds_should_name_the_file_line_and_column()
+    {
+        // HOCON allows a ',' after an object, Akka 1.5's parser does not.
+        var overlay = _folder.Overlay("fleet.wal.max-entry-records = 3\nakka.actor.d { type = Dispatcher, a { b = 1 }, c = 2 }\n", "bad.conf");
+        var line = Assert.Single(_folder.LoadFails(overlay).Problems);
+        Assert.Equal($"{overlay}: line 2, column 46: Unknown token", line);
+    }
+
     // One row per kind of bad value. Each is set in an overlay, so the problem must name the overlay,
     // not agent.conf (which sets most of these keys too).
     public static TheoryData<string, string, string> BadValues => new()
@@ -215,7 +338,11 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.uplink.batch.max-bytes = 100", "fleet.uplink.batch.max-bytes", "must be between 1024 and 67108864 (got 100)" },
         { "fleet.wal.synchronous = sometimes", "fleet.wal.synchronous", "must be one of full, normal (got \"sometimes\")" },
         { "fleet.uplink.compression.codec = gzip", "fleet.uplink.compression.codec", "must be one of zstd, none (got \"gzip\")" },
-        { "fleet.embedded-broker.enabled = maybe", "fleet.embedded-broker.enabled", "must be on or off (got \"maybe\")" },
+        { "fleet.embedded-broker.enabled = maybe", "fleet.embedded-broker.enabled", "must be on, off or auto (got \"maybe\")" },
+        { "fleet.embedded-broker.host = localhost", "fleet.embedded-broker.host", "must be an IP address to listen on" },
+        { "fleet.logging.format = xml", "fleet.logging.format", "must be one of text, json (got \"xml\")" },
+        { "fleet.logging.file-size-limit = 100", "fleet.logging.file-size-limit", "must be at least 1024 (got 100)" },
+        { "fleet.logging.file-size-limit = big", "fleet.logging.file-size-limit", "must be a size" },
         { "fleet.logging.level = loud", "fleet.logging.level", "must be verbose, debug, information, warning or error (got \"loud\")" },
         { "fleet.simulation.route = atlantis", "fleet.simulation.route", "must be one of hamburg-port (got \"atlantis\")" },
         {
@@ -253,12 +380,8 @@ public sealed class AgentConfigurationTests : IDisposable
 
     [Theory]
     [MemberData(nameof(BadValues))]
-    public void Bad_value_in_an_overlay_should_name_the_overlay_the_full_key_and_the_problem(string hocon, string key, string problem)
-    {
-        var overlay = _folder.Overlay(hocon + "\n", "bad.conf");
-        var ex = _folder.LoadFails(overlay);
-        AssertOnlyProblem(ex, overlay, key, problem);
-    }
+    public void Bad_value_in_an_overlay_should_name_the_overlay_the_full_key_and_the_problem(string hocon, string key, string problem) =>
+        AssertOverlayRefused(hocon, key, problem);
 
     [Fact]
     public void Object_where_a_single_value_belongs_should_be_reported_against_the_overlay()

@@ -87,6 +87,38 @@ public sealed class ScriptingConfigurationTests : IDisposable
         Assert.Contains(ex.Problems, p => p.StartsWith($"{overlay}: fleet.scripting.cycel: is not a known setting", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A script's reference to hardware that is not configured is reported with the scripts' other
+    /// problems, in the same pass. Before: a bad priority in one script hid the unknown GPIO line of
+    /// another until the priority was fixed and the agent run again.
+    /// </summary>
+    [Fact]
+    public void Unknown_gpio_line_should_be_reported_together_with_the_other_problems_of_the_scripts()
+    {
+        var overlay = _folder.Overlay(Hardware + """
+            fleet.scripting.limits.max-call-depth = 1000
+            fleet.scripting.scripts = [
+              { id = a, priority = urgent, actions = [ { type = publish, topic = t } ] }
+              { id = b, actions = [ { type = gpio-write, line = 5, level = 1 } ] }
+              { id = c, triggers = [ { type = gpio-edge, line = 6 } ], actions = [ { type = gpio-write, line = 7, level = 2 }, { type = gpio-write, level = 1 } ] }
+            ]
+            """);
+        var ex = _folder.LoadFails(overlay);
+        string[] expected =
+            [
+                "fleet.scripting.limits.max-call-depth: must be between 0 and 100 (got 1000)",
+                "fleet.scripting.scripts[0].priority: must be low, normal, high, critical, emergency or a number from 0 to 255 (got \"urgent\")",
+                "fleet.scripting.scripts[1].actions[0].line: no GPIO line on pin 5 is configured (fleet.gpio.lines)",
+                "fleet.scripting.scripts[2].triggers[0].line: no GPIO line on pin 6 is configured (fleet.gpio.lines)",
+                "fleet.scripting.scripts[2].actions[0].level: must be 0 or 1 (got \"2\")",
+                "fleet.scripting.scripts[2].actions[0].line: no GPIO line on pin 7 is configured (fleet.gpio.lines)",
+                // A missing line is not also reported as "no GPIO line on pin 0".
+                "fleet.scripting.scripts[2].actions[1].line: is required (a whole number from 0 to 1023)",
+            ];
+        Assert.All(ex.Problems, p => Assert.StartsWith(overlay + ": ", p, StringComparison.Ordinal));
+        Assert.Equal(expected.Order(StringComparer.Ordinal), ex.Problems.Select(p => p[(overlay.Length + 2)..]).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void Commented_example_in_agent_conf_should_load_when_uncommented()
     {

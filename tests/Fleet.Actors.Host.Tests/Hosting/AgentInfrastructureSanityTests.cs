@@ -59,6 +59,10 @@ public sealed class AgentInfrastructureSanityTests : IDisposable
             var query = new SqliteConnectionStringBuilder(config.GetString("akka.persistence.query.journal.sql.connection-string"));
             Assert.Equal(journal.DataSource, query.DataSource);
 
+            // The check of akka.* keys accepts everything the running system's configuration holds:
+            // Akka's references, the plugins' sections and the agent's own wiring.
+            Assert.Empty(AkkaSettingsCheck.Check(config));
+
             var entry = new LogEntry(41, 3, 1_000, 2_000, new byte[] { 1, 2, 3, 4 });
             var serializer = system.Serialization.FindSerializerFor(entry);
             Assert.IsType<WalSerializer>(serializer);
