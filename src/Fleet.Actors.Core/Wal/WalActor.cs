@@ -501,6 +501,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "Journal rejected event {0}; restarting the log to recover its sequence", sequenceNr);
+        CountLostPending();
         // Sequences were handed out for the rejected entry: a restart recovers them from the journal.
         throw new WalWriteRejectedException($"Journal rejected event {sequenceNr} of {PersistenceId}", cause);
     }
@@ -509,7 +510,18 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
+        CountLostPending();
         base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>The readings the failed write and the ones waiting behind it carried never reach the journal.</summary>
+    private void CountLostPending()
+    {
+        var lost = _waitingRecords + _inFlightRecords;
+        _waitingRecords = _inFlightRecords = 0;
+        if (lost == 0) return;
+        _metrics.Lost.Inc(lost);
+        _log.Warning("{0} readings waiting for the failed write are lost (counted in wal_readings_lost_total)", lost);
     }
 
     /// <inheritdoc />

@@ -18,6 +18,8 @@ public sealed class WalMetrics
         Accepted = metrics.Counter("wal_accepted_total", "Readings whose persist completed.", vehicleId);
         IntakeDropped = metrics.Counter("wal_intake_dropped_total", "Readings refused because the pending buffer was full (never accepted).", vehicleId);
         EncodeErrors = metrics.Counter("wal_encode_errors_total", "Readings that could not be encoded (never accepted).", vehicleId);
+        Lost = metrics.Counter("wal_readings_lost_total",
+            "Readings sent to the log that never reached the journal: the log was restarting (dead letters) or its write failed (never accepted).", vehicleId);
         CorruptRecords = metrics.Counter("wal_corrupt_records_total", "Journal rows that could not be decoded and were skipped.", vehicleId);
         LastSequence = metrics.Gauge("wal_last_sequence", "Highest accepted sequence number.", vehicleId);
         JournalReads = metrics.Counter("wal_journal_reads_total", "Reads of unsent entries back from the journal (cache misses).", vehicleId);
@@ -32,6 +34,10 @@ public sealed class WalMetrics
     public Counter.Child Accepted { get; }
     public Counter.Child IntakeDropped { get; }
     public Counter.Child EncodeErrors { get; }
+    public Counter.Child Lost { get; }
+
+    /// <summary>Readings sent to the log that were never accepted, for whatever reason.</summary>
+    public double NeverAccepted => IntakeDropped.Value + EncodeErrors.Value + Lost.Value;
     public Counter.Child CorruptRecords { get; }
     public Gauge.Child LastSequence { get; }
     public Counter.Child JournalReads { get; }

@@ -47,6 +47,8 @@ internal sealed class VehicleAgent : ReceiveActor
 {
     private readonly ILoggingAdapter _logger = Context.GetLogger();
     private readonly Counter.Child _restarts;
+    private readonly WalMetrics _walMetrics;
+    private readonly RateLimitedLog _lostWarnings;
     private readonly VehicleProtocol.Components _components;
     private bool _scriptsWantReadings;
 
@@ -54,7 +56,8 @@ internal sealed class VehicleAgent : ReceiveActor
         Func<GpioSettings, GpioDriver> gpioDrivers)
     {
         _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", settings.VehicleId, "supervisor", "vehicle");
-        var walMetrics = new WalMetrics(metrics, settings.VehicleId);
+        var walMetrics = _walMetrics = new WalMetrics(metrics, settings.VehicleId);
+        _lostWarnings = new RateLimitedLog(TimeSpan.FromSeconds(10), time);
         var uplinkMetrics = new UplinkMetrics(metrics, settings.VehicleId);
 
         // A failed journal write stops the log; its supervisor starts it again (recovering the sequence).
@@ -81,7 +84,27 @@ internal sealed class VehicleAgent : ReceiveActor
         {
             if (_scriptsWantReadings) scripts.Tell(accepted);
         });
+        Receive<DeadLetter>(dead => dead.Message is WalProtocol.LogReadings, OnReadingsNotDelivered);
     }
+
+    // Readings sent to the log while it restarts (its backoff supervisor has no child) end in dead letters.
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    /// <summary>Counts readings of this vehicle that never reached its log, so no summary says 0 while readings are lost.</summary>
+    private void OnReadingsNotDelivered(DeadLetter dead)
+    {
+        if (!IsOwn(dead.Sender) && !IsOwn(dead.Recipient)) return;
+        var readings = ((WalProtocol.LogReadings)dead.Message).Readings.Count;
+        _walMetrics.Lost.Inc(readings);
+        if (_lostWarnings.ShouldLog(out var suppressed))
+            _logger.Warning("{0} readings from {1} did not reach the log (it is restarting; {2} more such messages since the last warning); counted in wal_readings_lost_total",
+                readings, dead.Sender.Path.Parent.Name, suppressed);
+    }
+
+    private bool IsOwn(IActorRef? actor) =>
+        actor is not null && !actor.IsNobody() && actor.Path.Elements.Count > Self.Path.Elements.Count && actor.Path.ToStringWithoutAddress().StartsWith(Self.Path.ToStringWithoutAddress() + "/", StringComparison.Ordinal);
 
     /// <summary>Props for one vehicle agent.</summary>
     public static Props Props(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry? drivers = null,

@@ -16,14 +16,15 @@ public static class VehicleHosting
 {
     /// <summary>
     /// Starts the agent of one vehicle (registered as <see cref="VehicleAgentKey"/>) and adds its drain
-    /// to CoordinatedShutdown (phase <c>service-requests-done</c>, whose timeout is set to cover it).
-    /// <paramref name="onShutdown"/> receives the outcome, or the exception when shutdown failed.
+    /// to CoordinatedShutdown (phase <c>service-requests-done</c>, whose timeout is the whole
+    /// shutdown's). <paramref name="onShutdown"/> receives the outcome, or the exception when shutdown
+    /// failed; <paramref name="stopDraining"/> ends the wait for the broker early.
     /// </summary>
     public static AkkaConfigurationBuilder AddVehicleAgent(this AkkaConfigurationBuilder builder, VehicleSettings settings,
         AgentMetrics metrics, SensorDriverRegistry? drivers = null, SimulationContext? simulation = null,
-        Action<VehicleShutdown.Outcome?, Exception?>? onShutdown = null)
+        Action<VehicleShutdown.Outcome?, Exception?>? onShutdown = null, CancellationToken stopDraining = default)
     {
-        var phaseTimeout = (int)Math.Ceiling((settings.DrainTimeout + TimeSpan.FromSeconds(30)).TotalSeconds);
+        var phaseTimeout = (int)Math.Ceiling(settings.ShutdownTimeout.TotalSeconds);
         builder.AddHocon(
             $"akka.coordinated-shutdown.phases.service-requests-done.timeout = {phaseTimeout}s",
             HoconAddMode.Prepend);
@@ -38,7 +39,7 @@ public static class VehicleHosting
                 {
                     log.Info("Shutting down {0}: stopping intake, flushing the log, draining the uplink (up to {1}s)",
                         settings.VehicleId, settings.DrainTimeout.TotalSeconds);
-                    var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
+                    var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout, stopDraining: stopDraining);
                     log.Info("Shutdown of {0}: last sequence {1}, delivered {2}, {3}, {4}",
                         settings.VehicleId, outcome.LastSequence, outcome.DeliveredSequence,
                         outcome.Drained ? "fully drained" : $"{outcome.LastSequence - outcome.DeliveredSequence} left in the log",

@@ -52,7 +52,7 @@ internal sealed class VehicleReporter : ReceiveActor, IWithTimers
         var active = _sensors.Count == 0 ? 0 : _sensors[0].Active.Value;
         _logger.Info(string.Create(CultureInfo.InvariantCulture,
             $"{_settings.VehicleId} | sensors {active:F0}/{_sensors.Count} read {read:N0} (+{(read - _lastRead) / seconds:N0}/s, {errors:N0} bad) | " +
-            $"logged seq {_wal.LastSequence.Value:N0} (+{(accepted - _lastAccepted) / seconds:N0}/s, {_wal.IntakeDropped.Value:N0} dropped) | " +
+            $"logged seq {_wal.LastSequence.Value:N0} (+{(accepted - _lastAccepted) / seconds:N0}/s, {_wal.NeverAccepted:N0} dropped) | " +
             $"acked {sent:N0} (+{(sent - _lastSent) / seconds:N0}/s) | backlog {_wal.UnsentEvents.Value:N0} | " +
             $"broker {(_uplink.Connected.Value > 0 ? "online" : "OFFLINE")} | evicted {_wal.Evicted.Value:N0}{DownSensors()}"));
         _lastRead = read;

@@ -41,8 +41,11 @@ public sealed record VehicleSettings
     /// <summary>How often the console summary is logged; zero turns it off.</summary>
     public TimeSpan SummaryInterval { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long shutdown waits for the uplink to deliver what the log holds.</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long shutdown waits for the uplink to deliver what the log holds (less than <see cref="ShutdownTimeout"/>).</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>The longest a whole shutdown may take; the process is ended after it, with exit code 1.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Identity for topics and the client id.</summary>
     public VehicleIdentity Identity => new(VehicleId, Tenant);

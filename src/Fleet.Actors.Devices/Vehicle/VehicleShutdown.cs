@@ -21,8 +21,12 @@ public static class VehicleShutdown
     /// <param name="SaidGoodbye">True when the offline status went out on a clean disconnect.</param>
     public sealed record Outcome(long LastSequence, long DeliveredSequence, bool Drained, bool SaidGoodbye);
 
-    /// <summary>Runs the sequence against the agent <paramref name="agent"/>.</summary>
-    public static async Task<Outcome> RunAsync(IActorRef agent, TimeSpan drainTimeout, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs the sequence against the agent <paramref name="agent"/>. <paramref name="stopDraining"/>
+    /// ends the wait for the broker early (an operator's second signal); the rest still runs.
+    /// </summary>
+    public static async Task<Outcome> RunAsync(IActorRef agent, TimeSpan drainTimeout, TimeProvider? time = null,
+        CancellationToken cancellationToken = default, CancellationToken stopDraining = default)
     {
         var clock = time ?? TimeProvider.System;
         var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, AskTimeout, cancellationToken);
@@ -42,8 +46,16 @@ public static class VehicleShutdown
         while (true)
         {
             status = await components.Log.Ask<WalProtocol.WalStatus>(WalProtocol.GetStatus.Instance, AskTimeout, cancellationToken);
-            if (status.DeliveredSequence >= flushed.LastSequence || clock.GetElapsedTime(started) >= drainTimeout) break;
-            await Task.Delay(TimeSpan.FromMilliseconds(50), clock, cancellationToken);
+            if (status.DeliveredSequence >= flushed.LastSequence || clock.GetElapsedTime(started) >= drainTimeout || stopDraining.IsCancellationRequested) break;
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopDraining);
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), clock, wait.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Asked to stop draining: the loop ends at its check.
+            }
         }
 
         var offline = await components.Uplink.Ask<UplinkProtocol.WentOffline>(

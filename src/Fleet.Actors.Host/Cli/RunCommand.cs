@@ -36,6 +36,13 @@ public static class RunCommand
             await Console.Error.WriteLineAsync($"fleet-agent: cannot use the data folder {Path.GetFullPath(settings.DataDirectory)} (fleet.data-dir): {ex.Message}");
             return ConfigurationError;
         }
+        // Before anything writes to the folder (logs, journal): one agent per data folder.
+        using var folderLock = DataFolderLock.TryAcquire(settings.DataDirectory, out var lockProblem);
+        if (folderLock is null)
+        {
+            await Console.Error.WriteLineAsync($"fleet-agent: {lockProblem}");
+            return ConfigurationError;
+        }
         using var logger = Logs.Create(settings.Logging, settings.DataDirectory);
         Log.Logger = logger;
         logger.Information("Configuration from {Files} (later files win); from the environment: {Variables}",

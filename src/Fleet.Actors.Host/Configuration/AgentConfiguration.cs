@@ -194,6 +194,7 @@ public static partial class AgentConfiguration
         var dataDirectory = fleet.String("data-dir", "data")!;
         if (string.IsNullOrWhiteSpace(dataDirectory)) fleet.Problem("data-dir", "must not be empty");
 
+        var shutdown = fleet.Section("shutdown");
         var vehicle = new VehicleSettings
         {
             VehicleId = vehicleId,
@@ -206,8 +207,11 @@ public static partial class AgentConfiguration
             Uplink = uplink,
             Simulation = simulation,
             SummaryInterval = fleet.Duration("summary-interval", TimeSpan.FromSeconds(5), TimeSpan.Zero, TimeSpan.FromHours(1)),
-            DrainTimeout = fleet.Section("shutdown").Duration("drain-timeout", TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
+            DrainTimeout = shutdown.Duration("drain-timeout", TimeSpan.FromSeconds(25), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
+            ShutdownTimeout = shutdown.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
         };
+        if (vehicle.DrainTimeout >= vehicle.ShutdownTimeout)
+            shutdown.Problem("drain-timeout", $"must be less than shutdown.timeout ({vehicle.ShutdownTimeout.TotalSeconds:0.###}s), which also covers stopping intake, flushing the log and saying goodbye");
         return new AgentSettings
         {
             Vehicle = vehicle with { Wal = wal with { JournalPath = Path.Combine(dataDirectory, "journal.db") } },

@@ -3,6 +3,7 @@ using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Vehicle;
 using Fleet.Actors.Host.Broker;
+using Fleet.Actors.Host.Chaos;
 using Fleet.Actors.Host.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -13,7 +14,9 @@ namespace Fleet.Actors.Host.Hosting;
 /// <summary>
 /// The agent process: the optional embedded broker, the .NET Generic Host with Serilog, and one
 /// actor system (Akka.Hosting) holding the vehicle agent. SIGINT/SIGTERM stop the host, which runs
-/// CoordinatedShutdown and with it the vehicle's drain.
+/// CoordinatedShutdown and with it the vehicle's drain; a second one ends the drain, SIGHUP is
+/// ignored (<see cref="AgentSignals"/>), and a shutdown that outlasts <c>fleet.shutdown.timeout</c>
+/// is ended by a watchdog.
 /// </summary>
 public static class AgentHost
 {
@@ -52,6 +55,7 @@ public static class AgentHost
         await using var broker = await StartEmbeddedBrokerAsync(settings.EmbeddedBroker, logger);
         if (settings.EmbeddedBroker.Enabled && broker is null) return 1;
 
+        using var signals = new AgentSignals(logger);
         var exitCode = 0;
         var metrics = new AgentMetrics();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -59,20 +63,31 @@ public static class AgentHost
             DisableDefaults = true,
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
+        // The watchdog below ends a shutdown that takes longer; the host must not give up first.
         builder.Services.Configure<HostOptions>(options =>
-            options.ShutdownTimeout = settings.Vehicle.DrainTimeout + TimeSpan.FromSeconds(45));
+            options.ShutdownTimeout = settings.Vehicle.ShutdownTimeout + TimeSpan.FromSeconds(5));
+        builder.Services.AddSingleton<IHostLifetime>(signals);
         builder.Services.AddSerilog(logger);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddAkka(SystemName, akka => akka
+            // Signals are handled by AgentSignals; Akka's own SIGTERM hook would run the whole
+            // shutdown on the signal-handling thread and hold back a second signal until it ends.
+            .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend)
             .AddAgentInfrastructure(settings)
             .AddVehicleAgent(settings.Vehicle, metrics, onShutdown: (_, error) =>
             {
                 if (error is not null) exitCode = 1;
-            }));
+            }, stopDraining: signals.StopDraining));
 
         using var host = builder.Build();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
-        lifetime.ApplicationStopping.Register(() => StartShutdownWatchdog(settings.Vehicle.DrainTimeout + TimeSpan.FromSeconds(60), logger));
+        var watchdog = new ShutdownWatchdog(settings.Vehicle.ShutdownTimeout, logger);
+        signals.StopWith(() =>
+        {
+            watchdog.Start();
+            lifetime.StopApplication();
+        });
+        lifetime.ApplicationStopping.Register(watchdog.Start);
         logger.Information("Fleet agent {VehicleId} (tenant {Tenant}) starting: data in {DataDirectory}, broker {Broker}:{Port}, {Sensors} sensors",
             settings.Vehicle.VehicleId, settings.Vehicle.Tenant, Path.GetFullPath(settings.DataDirectory),
             settings.Vehicle.Uplink.Broker.Host, settings.Vehicle.Uplink.Broker.Port, settings.Vehicle.Sensors.Count);
@@ -103,22 +118,5 @@ public static class AgentHost
             logger.Fatal("{Problem}", ex.Message);
             return null;
         }
-    }
-
-    /// <summary>If shutdown hangs past its budget, end the process rather than hang forever.</summary>
-    private static void StartShutdownWatchdog(TimeSpan budget, Serilog.ILogger logger)
-    {
-        var watchdog = new Thread(() =>
-        {
-            Thread.Sleep(budget);
-            logger.Fatal("Shutdown did not finish within {Budget}; forcing exit", budget);
-            Log.CloseAndFlush();
-            Environment.Exit(1);
-        })
-        {
-            IsBackground = true,
-            Name = "shutdown-watchdog",
-        };
-        watchdog.Start();
     }
 }

@@ -79,6 +79,34 @@ public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
         return retained is null ? null : JsonDocument.Parse(retained.Payload.ToArray()).RootElement.Clone();
     }
 
+    /// <summary>
+    /// While the log restarts, its backoff supervisor has no child and what the sensors send ends in
+    /// dead letters. Those readings are lost; they must be counted, so that every reading a sensor
+    /// sent is either accepted or counted as never accepted.
+    /// </summary>
+    [Fact]
+    public async Task Readings_sent_while_the_log_restarts_should_be_counted_as_never_accepted()
+    {
+        var settings = Settings();
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics), VehicleAgent.ActorName(VehicleId));
+        var wal = new WalMetrics(_metrics, VehicleId);
+        AwaitCondition(() => wal.Accepted.Value >= 200, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20));
+
+        // The log stops as after a failed write; its supervisor starts it again after 1 s or more.
+        var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(5));
+        var log = await Sys.ActorSelection(components.Log.Path / "log").ResolveOne(TimeSpan.FromSeconds(5));
+        var accepted = wal.Accepted.Value;
+        Sys.Stop(log);
+        AwaitCondition(() => wal.Lost.Value > 0, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+        AwaitCondition(() => wal.Accepted.Value > accepted + 100, TimeSpan.FromSeconds(40), TimeSpan.FromMilliseconds(50));
+
+        var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
+        var sent = SensorIds.Sum(id => new SensorMetrics(_metrics, VehicleId, id).ReadSuccess.Value);
+        Assert.Equal(sent, wal.Accepted.Value + wal.NeverAccepted);
+        Assert.True(outcome.Drained, outcome.ToString());
+        Assert.Equal(0, _broker.Verifier.Report().Missing);
+    }
+
     [Fact]
     public async Task VehicleAgent_should_deliver_every_reading_and_shut_down_drained_with_an_offline_status()
     {

@@ -1,0 +1,32 @@
+using Fleet.Actors.Host.Chaos;
+using Serilog;
+
+namespace Fleet.Actors.Host.Hosting;
+
+/// <summary>
+/// If shutdown hangs past its budget (<c>fleet.shutdown.timeout</c>), ends the process with exit
+/// code 1 rather than hang: at once, without exit handlers, which would wait for the very shutdown
+/// that hangs. The log is crash-safe; what it holds is sent after the next start.
+/// </summary>
+internal sealed class ShutdownWatchdog(TimeSpan budget, Serilog.ILogger logger)
+{
+    private int _started;
+
+    /// <summary>Starts the countdown; later calls do nothing.</summary>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 1) return;
+        var thread = new Thread(() =>
+        {
+            Thread.Sleep(budget);
+            logger.Fatal("Shutdown did not finish within {Budget:0.#}s (fleet.shutdown.timeout); ending the process, exit code 1", budget.TotalSeconds);
+            Log.CloseAndFlush();
+            Posix.ExitNow(1);
+        })
+        {
+            IsBackground = true,
+            Name = "shutdown-watchdog",
+        };
+        thread.Start();
+    }
+}
