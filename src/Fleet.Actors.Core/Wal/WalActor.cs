@@ -64,6 +64,19 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     private bool _journalReadInFlight;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
 
+    // Sequence reservation (SequenceMark): no entry is persisted beyond what is reserved.
+    private const long MinReservationBlock = 10_000;
+    private const long MaxReservationBlock = 50_000_000;
+    private const string ReservationRetryTimer = "reserve-retry";
+    private bool _sequenceKnown;
+    private long _reservedUpTo;
+    private bool _reserving;
+    private long _reservationBlock = MinReservationBlock;
+    private long _sequenceAtLastReservation;
+    private (string Journal, string Snapshot) _storeIds;
+    private long _markWrittenAt;
+    private static readonly TimeSpan MarkRefreshInterval = TimeSpan.FromSeconds(5);
+
     public WalActor(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider time, IActorRef acceptedListener)
     {
         _acceptedListener = acceptedListener;
@@ -84,7 +97,17 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         Recover<CorruptWalRecord>(c => ReportCorrupt(c, LastSequenceNr));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
-        Command<LogReadings>(HandleReadings);
+        Command<LogReadings>(readings =>
+        {
+            if (_sequenceKnown) HandleReadings(readings);
+            else Stash.Stash();
+        });
+        Command<IdentityChecked>(OnIdentityChecked);
+        Command<Status.Failure>(failure => throw new WalWriteRejectedException($"Checking the sequence mark of {PersistenceId} failed", failure.Cause));
+        Command<SequencesReserved>(OnReserved);
+        Command<ReservationFailed>(OnReservationFailed);
+        Command<RetryReservation>(_ => Reserve());
+        Command<JournalQuarantined>(OnQuarantined);
         Command<ReadEntries>(r => HandleRead(Sender, r));
         Command<Delivered>(HandleDelivered);
         Command<JournalReadCompleted>(OnJournalRead);
@@ -93,6 +116,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         Command<RefreshMetrics>(_ => UpdateMetrics(refreshFileSize: true));
         Command<Flush>(_ =>
         {
+            if (!_sequenceKnown)
+            {
+                Stash.Stash();
+                return;
+            }
             _flushWaiters.Add(Sender);
             TryFlush();
             PersistDelivered();
@@ -129,6 +157,20 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
 
     private bool Notifies => !_acceptedListener.IsNobody();
 
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(JournalQuarantined));
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        base.PostStop();
+    }
+
     private long ConsumedJournalSeq => Math.Max(_ackedJournalSeq, _state.ConsumedJournalSeq);
 
     private long ConsumedSequence => Math.Max(_ackedSequence, _state.ConsumedSequence);
@@ -148,7 +190,8 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
 
     private void OnEntryRecovered(LogEntry entry)
     {
-        if (entry.FirstSequence > _state.NextSequence)
+        // A hole, unless the entry announces it itself (the log resumed above its mark after a lost journal).
+        if (entry.FirstSequence > _state.NextSequence && !entry.Gaps.Any(g => g.FromSequence <= _state.NextSequence && g.ToSequence >= entry.FirstSequence - 1))
             _recoveredHoles.Add((_state.NextSequence, entry.FirstSequence - 1));
         _state = _state.Apply(entry, LastSequenceNr, _settings.SegmentBytes);
         if (LastSequenceNr > _state.ConsumedJournalSeq)
@@ -169,15 +212,154 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
             "Log {0} recovered in {1:F0} ms ({2} records replayed): last sequence {3}, {4} unsent, {5} evicted so far",
             PersistenceId, elapsed.TotalMilliseconds, _replayedRecords, _state.LastSequence, _state.UnsentCount, _state.EvictedTotal);
 
+        Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
+        UpdateMetrics(refreshFileSize: true);
+        if (_settings.SequenceFile is null)
+        {
+            _sequenceKnown = true;
+            _reservedUpTo = long.MaxValue;
+            AnnounceRecoveredHoles();
+            TryFlush();
+            return;
+        }
+        // Readings wait (stashed) until the mark says where sequences go on: a few milliseconds.
+        var (file, journal, snapshot) = (_settings.SequenceFile, _settings.JournalPath, _settings.SnapshotPath);
+        Task.Run(() => new IdentityChecked(
+                SequenceMark.Read(file),
+                journal is null ? "" : JournalFiles.Identity(journal) ?? "",
+                snapshot is null ? "" : JournalFiles.Identity(snapshot) ?? ""))
+            .PipeTo(Self);
+    }
+
+    /// <summary>
+    /// Compares the recovered log with its sequence mark. When the journal is not the one the mark
+    /// belongs to (it was quarantined and replaced, or deleted), what the log recovered says
+    /// nothing of the sequences used before: resume above the reserved mark and announce as lost
+    /// everything after what was known to be delivered. When only the snapshot file was replaced,
+    /// the journal still holds the truth; sequences still resume above the mark, to be safe.
+    /// </summary>
+    private void OnIdentityChecked(IdentityChecked check)
+    {
+        _storeIds = (check.JournalId, check.SnapshotId);
+        if (check.Mark is { } mark)
+        {
+            var journalReplaced = mark.JournalId != check.JournalId;
+            var snapshotReplaced = mark.SnapshotId != check.SnapshotId;
+            if ((journalReplaced || snapshotReplaced) && mark.Reserved >= _nextSequence)
+                ResumeAboveMark(mark, journalReplaced);
+        }
+        _sequenceKnown = true;
+        _sequenceAtLastReservation = _nextSequence;
+        AnnounceRecoveredHoles();
+        Reserve();
+        Stash.UnstashAll();
+    }
+
+    /// <summary>Gap records for sequences lost to corrupt journal rows found during recovery.</summary>
+    private void AnnounceRecoveredHoles()
+    {
         foreach (var (from, to) in _recoveredHoles)
             _log.Error("Sequences {0}..{1} were lost to a corrupt journal row; recording a gap", from, to);
         if (_recoveredHoles.Count > 0)
             AppendGaps(WalState.MergeAnnouncements(_recoveredHoles.Select(h => new GapValue(h.From, h.To, h.To - h.From + 1, "corrupt-record")), int.MaxValue), eviction: null);
         _recoveredHoles.Clear();
+    }
 
-        Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
-        UpdateMetrics(refreshFileSize: true);
+    private void ResumeAboveMark(SequenceMark mark, bool journalReplaced)
+    {
+        var known = Math.Max(mark.Delivered, ConsumedSequence);
+        var announcements = new List<GapValue>();
+        if (journalReplaced)
+        {
+            // Nothing recovered refers to the files now in place: start over above the mark, and
+            // announce again what pending gap records announced (they are gone with the journal).
+            announcements.AddRange(_state.PendingGaps.Select(p => p.Gap));
+            _state = WalState.Empty with { EvictedTotal = _state.EvictedTotal, GapRecords = _state.GapRecords, ConsumedJournalSeq = LastSequenceNr };
+            _ackedJournalSeq = LastSequenceNr;
+            _cache = new EntryCache(_settings.CacheBytes, LastSequenceNr);
+        }
+        var from = journalReplaced ? known + 1 : Math.Max(known, _state.LastSequence) + 1;
+        _nextSequence = mark.Reserved + 1;
+        _metrics.Quarantined.Inc();
+        _log.Error("The {0} of {1} is not the one its sequence mark belongs to (replaced after damage, or deleted): sequences go on at {2}; {3}..{4} announced as lost (corrupt-journal)",
+            journalReplaced ? "journal" : "snapshot file", PersistenceId, _nextSequence, from, mark.Reserved);
+        if (from <= mark.Reserved) announcements.Add(new GapValue(from, mark.Reserved, mark.Reserved - from + 1, "corrupt-journal"));
+        // Everything up to the mark is now delivered or announced: the entry consumes it (counting
+        // nothing as evicted), so status and later recoveries agree on where sequences go on.
+        if (announcements.Count > 0)
+            AppendGaps(WalState.MergeAnnouncements(announcements, WalState.MaxGapRecordsPerEviction),
+                new Eviction(_state.ConsumedJournalSeq, Math.Min(from, mark.Reserved), mark.Reserved, 0, 0, "corrupt-journal"));
+        AppendAlert(new AlertValue("journal-replaced", AlertSeverity.Critical, PersistenceId,
+            $"{(journalReplaced ? "journal" : "snapshot file")} replaced after damage; sequences {from}..{mark.Reserved} may be lost"));
+    }
+
+    private void AppendAlert(AlertValue alert)
+    {
+        _writer.Append(_nextSequence++, new Reading(GapDeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), alert));
+        _waitingRecords++;
         TryFlush();
+    }
+
+    // ---------------------------------------------------------------- sequence reservation
+
+    /// <summary>Reserves the next block of sequences in the mark (fsynced) unless a reservation is under way.</summary>
+    private void Reserve()
+    {
+        if (_reserving || !_sequenceKnown || _settings.SequenceFile is null) return;
+        // Blocks grow with the rate, so that a reservation is due every few seconds at most.
+        var used = _nextSequence - _sequenceAtLastReservation;
+        _reservationBlock = Math.Clamp(Math.Max(_reservationBlock, used * 4), MinReservationBlock, MaxReservationBlock);
+        _sequenceAtLastReservation = _nextSequence;
+        WriteMark(Math.Max(_reservedUpTo, _nextSequence) + _reservationBlock);
+    }
+
+    /// <summary>
+    /// Writes the mark with <paramref name="reserved"/> and what is known delivered now. Besides
+    /// reservations, the delivered figure is refreshed every <see cref="MarkRefreshInterval"/> while
+    /// acknowledgements come in, so that a lost journal announces little that was in fact delivered.
+    /// </summary>
+    private void WriteMark(long reserved)
+    {
+        if (_reserving || _settings.SequenceFile is not { } file) return;
+        var mark = new SequenceMark(reserved, ConsumedSequence, _storeIds.Journal, _storeIds.Snapshot);
+        _markWrittenAt = _time.GetTimestamp();
+        _reserving = true;
+        Task.Run(() =>
+            {
+                SequenceMark.Write(file, mark);
+                return mark.Reserved;
+            })
+            .PipeTo(Self, success: reserved => new SequencesReserved(reserved), failure: ex => new ReservationFailed(ex));
+    }
+
+    private void OnReserved(SequencesReserved reserved)
+    {
+        _reserving = false;
+        _reservedUpTo = reserved.UpTo;
+        TryFlush();
+    }
+
+    private void OnReservationFailed(ReservationFailed failed)
+    {
+        _reserving = false;
+        _log.Warning("Cannot write the sequence mark {0}: {1}; readings wait (bounded by max-pending-readings), retrying in 1 s",
+            _settings.SequenceFile, failed.Cause.GetBaseException().Message);
+        Timers.StartSingleTimer(ReservationRetryTimer, RetryReservation.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>Another actor had a file replaced; the snapshot file holds this log's state, so save it there again.</summary>
+    private void OnQuarantined(JournalQuarantined quarantined)
+    {
+        if (quarantined.Journal || quarantined.File.Path != _settings.SnapshotPath || IsRecovering) return;
+        _storeIds = (_storeIds.Journal, quarantined.File.NewIdentity);
+        if (!_snapshotInFlight)
+        {
+            _snapshotInFlight = true;
+            _eventsSinceSnapshot = 0;
+            SaveSnapshot(_state.ToSnapshot());
+        }
+        _reserving = false;
+        Reserve();
     }
 
     private void ReportCorrupt(CorruptWalRecord corrupt, long journalSeq)
@@ -216,6 +398,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         }
 
         if (dropped > 0) CountDropped(dropped);
+        if (_nextSequence > _reservedUpTo - _reservationBlock / 2) Reserve();
         TryFlush();
     }
 
@@ -252,6 +435,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         if (_inFlightEvents > 0 || IsRecovering) return;
         SealCurrent();
         if (_sealed.Count == 0) return;
+        if (_sealed.Last().LastSequence > _reservedUpTo)
+        {
+            Reserve();
+            return;
+        }
 
         var entries = _sealed.ToArray();
         _sealed.Clear();
@@ -271,7 +459,12 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         _inFlightRecords -= entry.Count;
         _eventsSinceSnapshot++;
 
-        if (entry.Eviction is { } eviction)
+        if (entry.Eviction is { Count: 0 })
+        {
+            // Not an eviction of data this log held: the announcement of sequences a lost journal took.
+            _metrics.Accepted.Inc(entry.Count);
+        }
+        else if (entry.Eviction is { } eviction)
         {
             _evictionInFlight = false;
             _cache.RemoveUpTo(eviction.UpToJournalSeq);
@@ -422,7 +615,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     {
         _journalReadInFlight = false;
         // The requester asks again after its retry interval.
-        _log.Warning(failed.Cause, "Reading unsent entries back from the journal failed");
+        if (!ReportDamage(failed.Cause)) _log.Warning(failed.Cause, "Reading unsent entries back from the journal failed");
         if (_deferred is { } deferred)
         {
             _deferred = null;
@@ -451,6 +644,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         PersistAsync(new DeliveredUpTo(_ackedJournalSeq, _ackedSequence), delivered =>
         {
             _state = _state.Apply(delivered);
+            if (_sequenceKnown && _time.GetElapsedTime(_markWrittenAt) >= MarkRefreshInterval) WriteMark(_reservedUpTo);
             _deliveredPersistInFlight = false;
             _eventsSinceSnapshot++;
             MaybeSnapshot();
@@ -509,8 +703,9 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
         CountLostPending();
+        if (ReportDamage(cause)) return; // one line said it; the base class would log the stack trace
+        _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
@@ -527,13 +722,38 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
+        if (ReportDamage(reason)) return; // one line said it; the base class would log the stack trace
         _log.Error(reason, "Recovery of {0} failed", PersistenceId);
         base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>
+    /// When SQLite calls a file damaged, has the files checked and the damaged one quarantined
+    /// (before the supervisor starts this log again, at least a second later). True when it did.
+    /// </summary>
+    private bool ReportDamage(Exception cause)
+    {
+        if (!JournalFiles.IsDamage(cause) || _settings.JournalPath is not { } journal || _settings.SnapshotPath is not { } snapshot) return false;
+        _log.Error("The log {0} met a damaged file ({1}); checking and quarantining it", PersistenceId, cause.GetBaseException().Message);
+        _log.Debug("{0}", cause);
+        JournalQuarantine.Get(Context.System).CheckAsync(journal, snapshot);
+        return true;
     }
 
     private sealed record JournalReadCompleted(IActorRef Requester, ReadEntries Request, long UpTo, IReadOnlyList<StoredEntry> Entries);
 
     private sealed record JournalReadFailed(IActorRef Requester, ReadEntries Request, Exception Cause);
+
+    private sealed record IdentityChecked(SequenceMark? Mark, string JournalId, string SnapshotId);
+
+    private sealed record SequencesReserved(long UpTo);
+
+    private sealed record ReservationFailed(Exception Cause);
+
+    private sealed class RetryReservation
+    {
+        public static readonly RetryReservation Instance = new();
+    }
 
     private sealed class FlushDeliveredTick
     {

@@ -31,7 +31,7 @@ public sealed class MqttVerifier : IAsyncDisposable
     }
 
     /// <summary>What has been received so far.</summary>
-    public FleetVerifier Verifier { get; } = new();
+    public FleetVerifier Verifier { get; private init; } = new();
 
     /// <summary>MQTT messages received (batches and statuses).</summary>
     public long Messages => Interlocked.Read(ref _messages);
@@ -51,7 +51,7 @@ public sealed class MqttVerifier : IAsyncDisposable
     /// A persistent session keeps the subscription and queues messages across disconnects and broker restarts.
     /// </summary>
     public static async Task<MqttVerifier> StartAsync(BrokerSettings broker, string telemetryFilter, string statusFilter,
-        string clientId, bool persistentSession, CancellationToken cancellationToken = default)
+        string clientId, bool persistentSession, CancellationToken cancellationToken = default, bool checkConflicts = false)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var builder = new MqttClientOptionsBuilder()
@@ -63,7 +63,7 @@ public sealed class MqttVerifier : IAsyncDisposable
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
         if (broker.Username is { } user) builder = builder.WithCredentials(user, broker.Password);
-        var verifier = new MqttVerifier(client, builder.Build(), statusFilter);
+        var verifier = new MqttVerifier(client, builder.Build(), statusFilter) { Verifier = new FleetVerifier { CheckConflicts = checkConflicts } };
         client.ApplicationMessageReceivedAsync += args =>
         {
             verifier.Handle(args.ApplicationMessage);

@@ -14,6 +14,10 @@ namespace Fleet.Actors.Core.Telemetry.Verification;
 /// <param name="ExpectedLast">Highest sequence the vehicle is known to have accepted.</param>
 /// <param name="Status">Last retained status state ("online"/"offline") or null.</param>
 /// <param name="StatusLastSequence">last_sequence of the last offline status, if any.</param>
+/// <param name="Conflicts">
+/// Sequences received twice with different contents: a sequence number used for two records
+/// (only counted when <see cref="FleetVerifier.CheckConflicts"/> is on).
+/// </param>
 public sealed record VehicleVerification(
     string VehicleId,
     long Received,
@@ -25,7 +29,8 @@ public sealed record VehicleVerification(
     long HighestReceived,
     long ExpectedLast,
     string? Status,
-    long? StatusLastSequence);
+    long? StatusLastSequence,
+    long Conflicts = 0);
 
 /// <summary>The verifier's report.</summary>
 public sealed record VerificationReport(IReadOnlyList<VehicleVerification> Vehicles, long Batches, long DecodeErrors)
@@ -41,6 +46,9 @@ public sealed record VerificationReport(IReadOnlyList<VehicleVerification> Vehic
 
     /// <summary>Sum over vehicles.</summary>
     public long GapRecords => Vehicles.Sum(v => v.GapRecords);
+
+    /// <summary>Sum over vehicles.</summary>
+    public long Conflicts => Vehicles.Sum(v => v.Conflicts);
 }
 
 /// <summary>
@@ -57,6 +65,13 @@ public sealed class FleetVerifier
     private long _batches;
     private long _decodeErrors;
 
+    /// <summary>
+    /// Remember a fingerprint of every record (timestamp, device, value) so that a sequence received
+    /// again with other contents is counted as a conflict: the agent used a sequence number twice.
+    /// Costs memory per sequence; for bounded runs (chaos, tests), not for long benchmarks.
+    /// </summary>
+    public bool CheckConflicts { get; init; }
+
     /// <summary>Records one decoded batch.</summary>
     public void Observe(DecodedBatch batch)
     {
@@ -66,8 +81,14 @@ public sealed class FleetVerifier
             var ledger = LedgerFor(batch.VehicleId);
             foreach (var record in batch.Records)
             {
-                if (!ledger.Received.Add(record.Sequence)) ledger.Duplicates++;
-                else if (record.Value is GapValue gap)
+                if (!ledger.Received.Add(record.Sequence))
+                {
+                    ledger.Duplicates++;
+                    if (CheckConflicts && ledger.Fingerprints.TryGetValue(record.Sequence, out var first) && first != Fingerprint(record)) ledger.Conflicts++;
+                    continue;
+                }
+                if (CheckConflicts) ledger.Fingerprints[record.Sequence] = Fingerprint(record);
+                if (record.Value is GapValue gap)
                 {
                     ledger.GapRecords++;
                     ledger.Gaps.AddRange(gap.FromSequence, gap.ToSequence);
@@ -136,11 +157,14 @@ public sealed class FleetVerifier
                     ledger.Received.Max,
                     expected,
                     ledger.Status,
-                    ledger.StatusLastSequence);
+                    ledger.StatusLastSequence,
+                    ledger.Conflicts);
             }).ToList();
             return new VerificationReport(vehicles, _batches, _decodeErrors);
         }
     }
+
+    private static int Fingerprint(DecodedRecord record) => HashCode.Combine(record.TimestampMs, record.DeviceId, record.Value);
 
     private Ledger LedgerFor(string vehicleId)
     {
@@ -152,7 +176,9 @@ public sealed class FleetVerifier
     {
         public SequenceSet Received { get; } = new();
         public SequenceSet Gaps { get; } = new();
+        public Dictionary<long, int> Fingerprints { get; } = new();
         public long Duplicates { get; set; }
+        public long Conflicts { get; set; }
         public long GapRecords { get; set; }
         public string? Status { get; set; }
         public long? StatusLastSequence { get; set; }
