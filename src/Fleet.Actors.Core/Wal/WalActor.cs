@@ -65,17 +65,9 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
 
     // Sequence reservation (SequenceMark): no entry is persisted beyond what is reserved.
-    private const long MinReservationBlock = 10_000;
-    private const long MaxReservationBlock = 50_000_000;
     private const string ReservationRetryTimer = "reserve-retry";
+    private readonly SequenceReservation _reservation;
     private bool _sequenceKnown;
-    private long _reservedUpTo;
-    private bool _reserving;
-    private long _reservationBlock = MinReservationBlock;
-    private long _sequenceAtLastReservation;
-    private (string Journal, string Snapshot) _storeIds;
-    private long _markWrittenAt;
-    private static readonly TimeSpan MarkRefreshInterval = TimeSpan.FromSeconds(5);
 
     public WalActor(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider time, IActorRef acceptedListener)
     {
@@ -86,6 +78,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         _time = time;
         _cache = new EntryCache(settings.CacheBytes);
         _recoveryStarted = time.GetTimestamp();
+        _reservation = new SequenceReservation(time);
 
         Recover<SnapshotOffer>(OnSnapshotOffer);
         Recover<LogEntry>(OnEntryRecovered);
@@ -103,7 +96,12 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
             else Stash.Stash();
         });
         Command<IdentityChecked>(OnIdentityChecked);
-        Command<Status.Failure>(failure => throw new WalWriteRejectedException($"Checking the sequence mark of {PersistenceId} failed", failure.Cause));
+        Command<Status.Failure>(failure =>
+        {
+            // Only the sequence-mark check pipes without a failure message of its own.
+            ReportDamage(failure.Cause);
+            throw new WalWriteRejectedException($"Checking the sequence mark of {PersistenceId} failed", failure.Cause);
+        });
         Command<SequencesReserved>(OnReserved);
         Command<ReservationFailed>(OnReservationFailed);
         Command<RetryReservation>(_ => Reserve());
@@ -217,7 +215,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         if (_settings.SequenceFile is null)
         {
             _sequenceKnown = true;
-            _reservedUpTo = long.MaxValue;
+            _reservation.Written(long.MaxValue, _nextSequence, 0);
             AnnounceRecoveredHoles();
             TryFlush();
             return;
@@ -240,7 +238,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void OnIdentityChecked(IdentityChecked check)
     {
-        _storeIds = (check.JournalId, check.SnapshotId);
+        _reservation.Files = (check.JournalId, check.SnapshotId);
         if (check.Mark is { } mark)
         {
             var journalReplaced = mark.JournalId != check.JournalId;
@@ -249,7 +247,6 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
                 ResumeAboveMark(mark, journalReplaced);
         }
         _sequenceKnown = true;
-        _sequenceAtLastReservation = _nextSequence;
         AnnounceRecoveredHoles();
         Reserve();
         Stash.UnstashAll();
@@ -305,25 +302,13 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     /// <summary>Reserves the next block of sequences in the mark (fsynced) unless a reservation is under way.</summary>
     private void Reserve()
     {
-        if (_reserving || !_sequenceKnown || _settings.SequenceFile is null) return;
-        // Blocks grow with the rate, so that a reservation is due every few seconds at most.
-        var used = _nextSequence - _sequenceAtLastReservation;
-        _reservationBlock = Math.Clamp(Math.Max(_reservationBlock, used * 4), MinReservationBlock, MaxReservationBlock);
-        _sequenceAtLastReservation = _nextSequence;
-        WriteMark(Math.Max(_reservedUpTo, _nextSequence) + _reservationBlock);
+        if (_sequenceKnown && _settings.SequenceFile is not null) WriteMark(_reservation.Reserve(_nextSequence, ConsumedSequence));
     }
 
-    /// <summary>
-    /// Writes the mark with <paramref name="reserved"/> and what is known delivered now. Besides
-    /// reservations, the delivered figure is refreshed every <see cref="MarkRefreshInterval"/> while
-    /// acknowledgements come in, so that a lost journal announces little that was in fact delivered.
-    /// </summary>
-    private void WriteMark(long reserved)
+    /// <summary>Writes <paramref name="mark"/> off the actor's thread; the result comes back as a message.</summary>
+    private void WriteMark(SequenceMark? mark)
     {
-        if (_reserving || _settings.SequenceFile is not { } file) return;
-        var mark = new SequenceMark(reserved, ConsumedSequence, _storeIds.Journal, _storeIds.Snapshot);
-        _markWrittenAt = _time.GetTimestamp();
-        _reserving = true;
+        if (mark is null || _settings.SequenceFile is not { } file) return;
         Task.Run(() =>
             {
                 SequenceMark.Write(file, mark);
@@ -334,14 +319,13 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
 
     private void OnReserved(SequencesReserved reserved)
     {
-        _reserving = false;
-        _reservedUpTo = reserved.UpTo;
+        WriteMark(_reservation.Written(reserved.UpTo, _nextSequence, ConsumedSequence));
         TryFlush();
     }
 
     private void OnReservationFailed(ReservationFailed failed)
     {
-        _reserving = false;
+        _reservation.Failed();
         _log.Warning("Cannot write the sequence mark {0}: {1}; readings wait (bounded by max-pending-readings), retrying in 1 s",
             _settings.SequenceFile, failed.Cause.GetBaseException().Message);
         Timers.StartSingleTimer(ReservationRetryTimer, RetryReservation.Instance, TimeSpan.FromSeconds(1));
@@ -351,15 +335,13 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     private void OnQuarantined(JournalQuarantined quarantined)
     {
         if (quarantined.Journal || quarantined.File.Path != _settings.SnapshotPath || IsRecovering) return;
-        _storeIds = (_storeIds.Journal, quarantined.File.NewIdentity);
         if (!_snapshotInFlight)
         {
             _snapshotInFlight = true;
             _eventsSinceSnapshot = 0;
             SaveSnapshot(_state.ToSnapshot());
         }
-        _reserving = false;
-        Reserve();
+        if (_sequenceKnown) WriteMark(_reservation.FilesChanged((_reservation.Files.Journal, quarantined.File.NewIdentity), ConsumedSequence));
     }
 
     private void ReportCorrupt(CorruptWalRecord corrupt, long journalSeq)
@@ -398,7 +380,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         }
 
         if (dropped > 0) CountDropped(dropped);
-        if (_nextSequence > _reservedUpTo - _reservationBlock / 2) Reserve();
+        if (_reservation.RunningLow(_nextSequence)) Reserve();
         TryFlush();
     }
 
@@ -435,7 +417,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         if (_inFlightEvents > 0 || IsRecovering) return;
         SealCurrent();
         if (_sealed.Count == 0) return;
-        if (_sealed.Last().LastSequence > _reservedUpTo)
+        if (_sealed.Last().LastSequence > _reservation.ReservedUpTo)
         {
             Reserve();
             return;
@@ -644,7 +626,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         PersistAsync(new DeliveredUpTo(_ackedJournalSeq, _ackedSequence), delivered =>
         {
             _state = _state.Apply(delivered);
-            if (_sequenceKnown && _time.GetElapsedTime(_markWrittenAt) >= MarkRefreshInterval) WriteMark(_reservedUpTo);
+            if (_sequenceKnown && _settings.SequenceFile is not null) WriteMark(_reservation.Refresh(ConsumedSequence));
             _deliveredPersistInFlight = false;
             _eventsSinceSnapshot++;
             MaybeSnapshot();
