@@ -264,7 +264,7 @@ public static class ChaosScenarios
             $"fleet/{Tenant}/{vehicle}/status",
             "verify-" + vehicle,
             persistentSession: true,
-            cancellationToken);
+            cancellationToken: cancellationToken);
 
     private static async Task<(int ExitCode, bool Drained)> FinalCleanRunAsync(MosquittoProcess broker, string vehicle, ChaosOptions options, TimeSpan uptime)
     {
