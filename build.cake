@@ -93,16 +93,20 @@ Task("Test")
     int passed = 0, failed = 0, skipped = 0;
     foreach (var trx in GetFiles(testResults.FullPath + "/*.trx"))
     {
-        var counters = XDocument.Load(trx.FullPath).Descendants().First(e => e.Name.LocalName == "Counters");
+        var document = XDocument.Load(trx.FullPath);
+        var counters = document.Descendants().First(e => e.Name.LocalName == "Counters");
         passed += int.Parse(counters.Attribute("passed").Value);
         failed += int.Parse(counters.Attribute("failed").Value) + int.Parse(counters.Attribute("error").Value) + int.Parse(counters.Attribute("timeout").Value);
-        skipped += int.Parse(counters.Attribute("notExecuted").Value);
-        // Repeat every failure at the end, where a CI log's tail shows it.
-        foreach (var result in XDocument.Load(trx.FullPath).Descendants().Where(e => e.Name.LocalName == "UnitTestResult" && (string)e.Attribute("outcome") != "Passed" && (string)e.Attribute("outcome") != "NotExecuted"))
+        var results = document.Descendants().Where(e => e.Name.LocalName == "UnitTestResult").ToList();
+        // A skipped test is a result with outcome NotExecuted; the trx Counters do not count it.
+        skipped += results.Count(r => (string)r.Attribute("outcome") == "NotExecuted");
+        // Repeat every skip and failure at the end, where a CI log's tail shows it.
+        foreach (var result in results.Where(r => (string)r.Attribute("outcome") != "Passed"))
         {
             var message = result.Descendants().FirstOrDefault(e => e.Name.LocalName == "Message")?.Value ?? "";
             var firstLines = string.Join(" | ", message.Split('\n').Take(6).Select(l => l.Trim()));
-            Error($"FAILED {(string)result.Attribute("testName")}: {firstLines}");
+            if ((string)result.Attribute("outcome") == "NotExecuted") Warning($"SKIPPED {(string)result.Attribute("testName")}: {firstLines}");
+            else Error($"FAILED {(string)result.Attribute("testName")}: {firstLines}");
         }
     }
     // A project that crashed before writing results still counts as a failure.
