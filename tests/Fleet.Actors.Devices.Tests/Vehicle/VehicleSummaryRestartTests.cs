@@ -65,16 +65,10 @@ public sealed partial class VehicleSummaryRestartTests : TestKit, IAsyncLifetime
             CacheBytes = 2 * 1024,
             SnapshotEvery = 10,
         },
+        // The broker's defaults, with reconnects quick enough for a test.
         Uplink = new UplinkSettings
         {
-            Broker = new BrokerSettings
-            {
-                Host = "127.0.0.1",
-                Port = _broker.Port,
-                KeepAlive = TimeSpan.FromSeconds(5),
-                ConnectTimeout = TimeSpan.FromSeconds(2),
-                PublishTimeout = TimeSpan.FromSeconds(5),
-            },
+            Broker = new BrokerSettings { Port = _broker.Port },
             ReconnectMinBackoff = TimeSpan.FromMilliseconds(100),
             ReconnectMaxBackoff = TimeSpan.FromMilliseconds(500),
         },
