@@ -64,6 +64,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     private bool _journalReadInFlight;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
 
+    // Sequence reservation (SequenceMark): no entry is persisted beyond what is reserved.
+    private const string ReservationRetryTimer = "reserve-retry";
+    private readonly SequenceReservation _reservation;
+    private bool _sequenceKnown;
+
     public WalActor(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider time, IActorRef acceptedListener)
     {
         _acceptedListener = acceptedListener;
@@ -73,6 +78,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         _time = time;
         _cache = new EntryCache(settings.CacheBytes);
         _recoveryStarted = time.GetTimestamp();
+        _reservation = new SequenceReservation(time);
 
         Recover<SnapshotOffer>(OnSnapshotOffer);
         Recover<LogEntry>(OnEntryRecovered);
@@ -84,7 +90,22 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         Recover<CorruptWalRecord>(c => ReportCorrupt(c, LastSequenceNr));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
-        Command<LogReadings>(HandleReadings);
+        Command<LogReadings>(readings =>
+        {
+            if (_sequenceKnown) HandleReadings(readings);
+            else Stash.Stash();
+        });
+        Command<IdentityChecked>(OnIdentityChecked);
+        Command<Status.Failure>(failure =>
+        {
+            // Only the sequence-mark check pipes without a failure message of its own.
+            ReportDamage(failure.Cause);
+            throw new WalWriteRejectedException($"Checking the sequence mark of {PersistenceId} failed", failure.Cause);
+        });
+        Command<SequencesReserved>(OnReserved);
+        Command<ReservationFailed>(OnReservationFailed);
+        Command<RetryReservation>(_ => Reserve());
+        Command<JournalQuarantined>(OnQuarantined);
         Command<ReadEntries>(r => HandleRead(Sender, r));
         Command<Delivered>(HandleDelivered);
         Command<JournalReadCompleted>(OnJournalRead);
@@ -93,6 +114,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         Command<RefreshMetrics>(_ => UpdateMetrics(refreshFileSize: true));
         Command<Flush>(_ =>
         {
+            if (!_sequenceKnown)
+            {
+                Stash.Stash();
+                return;
+            }
             _flushWaiters.Add(Sender);
             TryFlush();
             PersistDelivered();
@@ -129,6 +155,20 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
 
     private bool Notifies => !_acceptedListener.IsNobody();
 
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(JournalQuarantined));
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        base.PostStop();
+    }
+
     private long ConsumedJournalSeq => Math.Max(_ackedJournalSeq, _state.ConsumedJournalSeq);
 
     private long ConsumedSequence => Math.Max(_ackedSequence, _state.ConsumedSequence);
@@ -148,7 +188,8 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
 
     private void OnEntryRecovered(LogEntry entry)
     {
-        if (entry.FirstSequence > _state.NextSequence)
+        // A hole, unless the entry announces it itself (the log resumed above its mark after a lost journal).
+        if (entry.FirstSequence > _state.NextSequence && !entry.Gaps.Any(g => g.FromSequence <= _state.NextSequence && g.ToSequence >= entry.FirstSequence - 1))
             _recoveredHoles.Add((_state.NextSequence, entry.FirstSequence - 1));
         _state = _state.Apply(entry, LastSequenceNr, _settings.SegmentBytes);
         if (LastSequenceNr > _state.ConsumedJournalSeq)
@@ -169,15 +210,138 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
             "Log {0} recovered in {1:F0} ms ({2} records replayed): last sequence {3}, {4} unsent, {5} evicted so far",
             PersistenceId, elapsed.TotalMilliseconds, _replayedRecords, _state.LastSequence, _state.UnsentCount, _state.EvictedTotal);
 
+        Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
+        UpdateMetrics(refreshFileSize: true);
+        if (_settings.SequenceFile is null)
+        {
+            _sequenceKnown = true;
+            _reservation.Written(long.MaxValue, _nextSequence, 0);
+            AnnounceRecoveredHoles();
+            TryFlush();
+            return;
+        }
+        // Readings wait (stashed) until the mark says where sequences go on: a few milliseconds.
+        var (file, journal, snapshot) = (_settings.SequenceFile, _settings.JournalPath, _settings.SnapshotPath);
+        Task.Run(() => new IdentityChecked(
+                SequenceMark.Read(file),
+                journal is null ? "" : JournalFiles.Identity(journal) ?? "",
+                snapshot is null ? "" : JournalFiles.Identity(snapshot) ?? ""))
+            .PipeTo(Self);
+    }
+
+    /// <summary>
+    /// Compares the recovered log with its sequence mark. When the journal is not the one the mark
+    /// belongs to (it was quarantined and replaced, or deleted), what the log recovered says
+    /// nothing of the sequences used before: resume above the reserved mark and announce as lost
+    /// everything after what was known to be delivered. When only the snapshot file was replaced,
+    /// the journal still holds the truth; sequences still resume above the mark, to be safe.
+    /// </summary>
+    private void OnIdentityChecked(IdentityChecked check)
+    {
+        _reservation.Files = (check.JournalId, check.SnapshotId);
+        if (check.Mark is { } mark)
+        {
+            var journalReplaced = mark.JournalId != check.JournalId;
+            var snapshotReplaced = mark.SnapshotId != check.SnapshotId;
+            if ((journalReplaced || snapshotReplaced) && mark.Reserved >= _nextSequence)
+                ResumeAboveMark(mark, journalReplaced);
+        }
+        _sequenceKnown = true;
+        AnnounceRecoveredHoles();
+        Reserve();
+        Stash.UnstashAll();
+    }
+
+    /// <summary>Gap records for sequences lost to corrupt journal rows found during recovery.</summary>
+    private void AnnounceRecoveredHoles()
+    {
         foreach (var (from, to) in _recoveredHoles)
             _log.Error("Sequences {0}..{1} were lost to a corrupt journal row; recording a gap", from, to);
         if (_recoveredHoles.Count > 0)
             AppendGaps(WalState.MergeAnnouncements(_recoveredHoles.Select(h => new GapValue(h.From, h.To, h.To - h.From + 1, "corrupt-record")), int.MaxValue), eviction: null);
         _recoveredHoles.Clear();
+    }
 
-        Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
-        UpdateMetrics(refreshFileSize: true);
+    private void ResumeAboveMark(SequenceMark mark, bool journalReplaced)
+    {
+        var known = Math.Max(mark.Delivered, ConsumedSequence);
+        var announcements = new List<GapValue>();
+        if (journalReplaced)
+        {
+            // Nothing recovered refers to the files now in place: start over above the mark, and
+            // announce again what pending gap records announced (they are gone with the journal).
+            announcements.AddRange(_state.PendingGaps.Select(p => p.Gap));
+            _state = WalState.Empty with { EvictedTotal = _state.EvictedTotal, GapRecords = _state.GapRecords, ConsumedJournalSeq = LastSequenceNr };
+            _ackedJournalSeq = LastSequenceNr;
+            _cache = new EntryCache(_settings.CacheBytes, LastSequenceNr);
+        }
+        var from = journalReplaced ? known + 1 : Math.Max(known, _state.LastSequence) + 1;
+        _nextSequence = mark.Reserved + 1;
+        _metrics.Quarantined.Inc();
+        _log.Error("The {0} of {1} is not the one its sequence mark belongs to (replaced after damage, or deleted): sequences go on at {2}; {3}..{4} announced as lost (corrupt-journal)",
+            journalReplaced ? "journal" : "snapshot file", PersistenceId, _nextSequence, from, mark.Reserved);
+        if (from <= mark.Reserved) announcements.Add(new GapValue(from, mark.Reserved, mark.Reserved - from + 1, "corrupt-journal"));
+        // Everything up to the mark is now delivered or announced: the entry consumes it (counting
+        // nothing as evicted), so status and later recoveries agree on where sequences go on.
+        if (announcements.Count > 0)
+            AppendGaps(WalState.MergeAnnouncements(announcements, WalState.MaxGapRecordsPerEviction),
+                new Eviction(_state.ConsumedJournalSeq, Math.Min(from, mark.Reserved), mark.Reserved, 0, 0, "corrupt-journal"));
+        AppendAlert(new AlertValue("journal-replaced", AlertSeverity.Critical, PersistenceId,
+            $"{(journalReplaced ? "journal" : "snapshot file")} replaced after damage; sequences {from}..{mark.Reserved} may be lost"));
+    }
+
+    private void AppendAlert(AlertValue alert)
+    {
+        _writer.Append(_nextSequence++, new Reading(GapDeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), alert));
+        _waitingRecords++;
         TryFlush();
+    }
+
+    // ---------------------------------------------------------------- sequence reservation
+
+    /// <summary>Reserves the next block of sequences in the mark (fsynced) unless a reservation is under way.</summary>
+    private void Reserve()
+    {
+        if (_sequenceKnown && _settings.SequenceFile is not null) WriteMark(_reservation.Reserve(_nextSequence, ConsumedSequence));
+    }
+
+    /// <summary>Writes <paramref name="mark"/> off the actor's thread; the result comes back as a message.</summary>
+    private void WriteMark(SequenceMark? mark)
+    {
+        if (mark is null || _settings.SequenceFile is not { } file) return;
+        Task.Run(() =>
+            {
+                SequenceMark.Write(file, mark);
+                return mark.Reserved;
+            })
+            .PipeTo(Self, success: reserved => new SequencesReserved(reserved), failure: ex => new ReservationFailed(ex));
+    }
+
+    private void OnReserved(SequencesReserved reserved)
+    {
+        WriteMark(_reservation.Written(reserved.UpTo, _nextSequence, ConsumedSequence));
+        TryFlush();
+    }
+
+    private void OnReservationFailed(ReservationFailed failed)
+    {
+        _reservation.Failed();
+        _log.Warning("Cannot write the sequence mark {0}: {1}; readings wait (bounded by max-pending-readings), retrying in 1 s",
+            _settings.SequenceFile, failed.Cause.GetBaseException().Message);
+        Timers.StartSingleTimer(ReservationRetryTimer, RetryReservation.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>Another actor had a file replaced; the snapshot file holds this log's state, so save it there again.</summary>
+    private void OnQuarantined(JournalQuarantined quarantined)
+    {
+        if (quarantined.Journal || quarantined.File.Path != _settings.SnapshotPath || IsRecovering) return;
+        if (!_snapshotInFlight)
+        {
+            _snapshotInFlight = true;
+            _eventsSinceSnapshot = 0;
+            SaveSnapshot(_state.ToSnapshot());
+        }
+        if (_sequenceKnown) WriteMark(_reservation.FilesChanged((_reservation.Files.Journal, quarantined.File.NewIdentity), ConsumedSequence));
     }
 
     private void ReportCorrupt(CorruptWalRecord corrupt, long journalSeq)
@@ -216,6 +380,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         }
 
         if (dropped > 0) CountDropped(dropped);
+        if (_reservation.RunningLow(_nextSequence)) Reserve();
         TryFlush();
     }
 
@@ -252,6 +417,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         if (_inFlightEvents > 0 || IsRecovering) return;
         SealCurrent();
         if (_sealed.Count == 0) return;
+        if (_sealed.Last().LastSequence > _reservation.ReservedUpTo)
+        {
+            Reserve();
+            return;
+        }
 
         var entries = _sealed.ToArray();
         _sealed.Clear();
@@ -271,7 +441,12 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         _inFlightRecords -= entry.Count;
         _eventsSinceSnapshot++;
 
-        if (entry.Eviction is { } eviction)
+        if (entry.Eviction is { Count: 0 })
+        {
+            // Not an eviction of data this log held: the announcement of sequences a lost journal took.
+            _metrics.Accepted.Inc(entry.Count);
+        }
+        else if (entry.Eviction is { } eviction)
         {
             _evictionInFlight = false;
             _cache.RemoveUpTo(eviction.UpToJournalSeq);
@@ -422,7 +597,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     {
         _journalReadInFlight = false;
         // The requester asks again after its retry interval.
-        _log.Warning(failed.Cause, "Reading unsent entries back from the journal failed");
+        if (!ReportDamage(failed.Cause)) _log.Warning(failed.Cause, "Reading unsent entries back from the journal failed");
         if (_deferred is { } deferred)
         {
             _deferred = null;
@@ -451,6 +626,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         PersistAsync(new DeliveredUpTo(_ackedJournalSeq, _ackedSequence), delivered =>
         {
             _state = _state.Apply(delivered);
+            if (_sequenceKnown && _settings.SequenceFile is not null) WriteMark(_reservation.Refresh(ConsumedSequence));
             _deliveredPersistInFlight = false;
             _eventsSinceSnapshot++;
             MaybeSnapshot();
@@ -509,8 +685,9 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
         CountLostPending();
+        if (ReportDamage(cause)) return; // one line said it; the base class would log the stack trace
+        _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
@@ -527,13 +704,38 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
+        if (ReportDamage(reason)) return; // one line said it; the base class would log the stack trace
         _log.Error(reason, "Recovery of {0} failed", PersistenceId);
         base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>
+    /// When SQLite calls a file damaged, has the files checked and the damaged one quarantined
+    /// (before the supervisor starts this log again, at least a second later). True when it did.
+    /// </summary>
+    private bool ReportDamage(Exception cause)
+    {
+        if (!JournalFiles.IsDamage(cause) || _settings.JournalPath is not { } journal || _settings.SnapshotPath is not { } snapshot) return false;
+        _log.Error("The log {0} met a damaged file ({1}); checking and quarantining it", PersistenceId, cause.GetBaseException().Message);
+        _log.Debug("{0}", cause);
+        JournalQuarantine.Get(Context.System).CheckAsync(journal, snapshot);
+        return true;
     }
 
     private sealed record JournalReadCompleted(IActorRef Requester, ReadEntries Request, long UpTo, IReadOnlyList<StoredEntry> Entries);
 
     private sealed record JournalReadFailed(IActorRef Requester, ReadEntries Request, Exception Cause);
+
+    private sealed record IdentityChecked(SequenceMark? Mark, string JournalId, string SnapshotId);
+
+    private sealed record SequencesReserved(long UpTo);
+
+    private sealed record ReservationFailed(Exception Cause);
+
+    private sealed class RetryReservation
+    {
+        public static readonly RetryReservation Instance = new();
+    }
 
     private sealed class FlushDeliveredTick
     {

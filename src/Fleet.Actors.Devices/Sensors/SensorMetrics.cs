@@ -17,6 +17,7 @@ public sealed class SensorMetrics
         LastSeen = metrics.Gauge("last_seen", "Unix time (s) of the sensor's last valid reading.", vehicleId, SensorLabel, sensorId);
         Down = metrics.Gauge("sensor_down", "1 while the sensor is disconnected or reconnecting.", vehicleId, SensorLabel, sensorId);
         Active = metrics.Gauge("active_sensors_count", "Sensors currently delivering.", vehicleId);
+        Restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "sensors");
     }
 
     public Counter.Child ReadSuccess { get; }
@@ -25,4 +26,7 @@ public sealed class SensorMetrics
     public Gauge.Child LastSeen { get; }
     public Gauge.Child Down { get; }
     public Gauge.Child Active { get; }
+
+    /// <summary>Restarts of the vehicle's sensor actors (shared by its sensors; label supervisor=sensors).</summary>
+    public Counter.Child Restarts { get; }
 }

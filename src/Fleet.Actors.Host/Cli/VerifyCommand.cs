@@ -76,7 +76,7 @@ public static class VerifyCommand
         MqttVerifier verifier;
         try
         {
-            verifier = await MqttVerifier.StartAsync(broker, topic, statusTopic, clientId, persistentSession: false, from, cancellationToken);
+            verifier = await MqttVerifier.StartAsync(broker, topic, statusTopic, clientId, persistentSession: false, cancellationToken, from: from);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

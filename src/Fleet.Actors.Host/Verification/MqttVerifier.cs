@@ -23,12 +23,12 @@ public sealed class MqttVerifier : IAsyncDisposable
     private long _messages;
     private long _lastMessageTicks;
 
-    private MqttVerifier(IMqttClient client, MqttClientOptions options, string statusFilter, CheckFrom from)
+    private MqttVerifier(IMqttClient client, MqttClientOptions options, string statusFilter, CheckFrom from, bool checkConflicts)
     {
         _client = client;
         _options = options;
         _statusFilter = statusFilter;
-        Verifier = new FleetVerifier(from);
+        Verifier = new FleetVerifier(from) { CheckConflicts = checkConflicts };
     }
 
     /// <summary>What has been received so far.</summary>
@@ -53,7 +53,8 @@ public sealed class MqttVerifier : IAsyncDisposable
     /// <paramref name="from"/> says where each vehicle's stream is judged from.
     /// </summary>
     public static async Task<MqttVerifier> StartAsync(BrokerSettings broker, string telemetryFilter, string statusFilter,
-        string clientId, bool persistentSession, CheckFrom from = CheckFrom.SequenceOne, CancellationToken cancellationToken = default)
+        string clientId, bool persistentSession, CancellationToken cancellationToken = default, bool checkConflicts = false,
+        CheckFrom from = CheckFrom.SequenceOne)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var builder = new MqttClientOptionsBuilder()
@@ -65,7 +66,7 @@ public sealed class MqttVerifier : IAsyncDisposable
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
         if (broker.Username is { } user) builder = builder.WithCredentials(user, broker.Password);
-        var verifier = new MqttVerifier(client, builder.Build(), statusFilter, from);
+        var verifier = new MqttVerifier(client, builder.Build(), statusFilter, from, checkConflicts);
         client.ApplicationMessageReceivedAsync += args =>
         {
             verifier.Handle(args.ApplicationMessage);

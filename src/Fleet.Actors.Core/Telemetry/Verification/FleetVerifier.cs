@@ -31,6 +31,10 @@ public enum CheckFrom
 /// <param name="ExpectedLast">Highest sequence the vehicle is known to have accepted.</param>
 /// <param name="Status">Last retained status state ("online"/"offline") or null.</param>
 /// <param name="StatusLastSequence">last_sequence of the last offline status, if any.</param>
+/// <param name="Conflicts">
+/// Sequences received twice with different contents: a sequence number used for two records
+/// (only counted when <see cref="FleetVerifier.CheckConflicts"/> is on).
+/// </param>
 /// <param name="CheckedFrom">
 /// The first sequence judged: 1, or with <see cref="CheckFrom.FirstSeen"/> the lowest sequence
 /// received (null while none was).
@@ -47,6 +51,7 @@ public sealed record VehicleVerification(
     long ExpectedLast,
     string? Status,
     long? StatusLastSequence,
+    long Conflicts = 0,
     long? CheckedFrom = 1);
 
 /// <summary>The verifier's report.</summary>
@@ -68,8 +73,14 @@ public sealed record VerificationReport(IReadOnlyList<VehicleVerification> Vehic
     /// <summary>Sum over vehicles.</summary>
     public long GapRecords => Vehicles.Sum(v => v.GapRecords);
 
-    /// <summary>True when records arrived, none is missing and every payload decoded: the proof of zero loss holds.</summary>
-    public bool Complete => Received > 0 && Missing == 0 && DecodeErrors == 0;
+    /// <summary>Sum over vehicles.</summary>
+    public long Conflicts => Vehicles.Sum(v => v.Conflicts);
+
+    /// <summary>
+    /// True when records arrived, none is missing, every payload decoded and (where conflicts are
+    /// checked) no sequence came with two contents: the proof of zero loss holds.
+    /// </summary>
+    public bool Complete => Received > 0 && Missing == 0 && DecodeErrors == 0 && Conflicts == 0;
 }
 
 /// <summary>
@@ -87,6 +98,13 @@ public sealed class FleetVerifier(CheckFrom from = CheckFrom.SequenceOne)
     private long _batches;
     private long _decodeErrors;
 
+    /// <summary>
+    /// Remember a fingerprint of every record (timestamp, device, value) so that a sequence received
+    /// again with other contents is counted as a conflict: the agent used a sequence number twice.
+    /// Costs memory per sequence; for bounded runs (chaos, tests), not for long benchmarks.
+    /// </summary>
+    public bool CheckConflicts { get; init; }
+
     /// <summary>Records one decoded batch.</summary>
     public void Observe(DecodedBatch batch)
     {
@@ -96,8 +114,14 @@ public sealed class FleetVerifier(CheckFrom from = CheckFrom.SequenceOne)
             var ledger = LedgerFor(batch.VehicleId);
             foreach (var record in batch.Records)
             {
-                if (!ledger.Received.Add(record.Sequence)) ledger.Duplicates++;
-                else if (record.Value is GapValue gap)
+                if (!ledger.Received.Add(record.Sequence))
+                {
+                    ledger.Duplicates++;
+                    if (CheckConflicts && ledger.Fingerprints.TryGetValue(record.Sequence, out var first) && first != Fingerprint(record)) ledger.Conflicts++;
+                    continue;
+                }
+                if (CheckConflicts) ledger.Fingerprints[record.Sequence] = Fingerprint(record);
+                if (record.Value is GapValue gap)
                 {
                     ledger.GapRecords++;
                     ledger.Gaps.AddRange(gap.FromSequence, gap.ToSequence);
@@ -170,11 +194,14 @@ public sealed class FleetVerifier(CheckFrom from = CheckFrom.SequenceOne)
                     expected,
                     ledger.Status,
                     ledger.StatusLastSequence,
+                    ledger.Conflicts,
                     checkedFrom);
             }).ToList();
             return new VerificationReport(vehicles, _batches, _decodeErrors, from);
         }
     }
+
+    private static int Fingerprint(DecodedRecord record) => HashCode.Combine(record.TimestampMs, record.DeviceId, record.Value);
 
     private Ledger LedgerFor(string vehicleId)
     {
@@ -186,7 +213,9 @@ public sealed class FleetVerifier(CheckFrom from = CheckFrom.SequenceOne)
     {
         public SequenceSet Received { get; } = new();
         public SequenceSet Gaps { get; } = new();
+        public Dictionary<long, int> Fingerprints { get; } = new();
         public long Duplicates { get; set; }
+        public long Conflicts { get; set; }
         public long GapRecords { get; set; }
         public string? Status { get; set; }
         public long? StatusLastSequence { get; set; }
