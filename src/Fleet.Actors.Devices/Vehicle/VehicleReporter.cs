@@ -32,6 +32,7 @@ internal sealed class VehicleReporter : ReceiveActor, IWithTimers
     private readonly IReadOnlyList<string> _sensorIds;
     private readonly ILoggingAdapter _logger = Context.GetLogger();
     private bool _awaitingStatus;
+    private long _requestedAt;
     private long _lastLineAt = Stopwatch.GetTimestamp();
     private double _lastRead;
     private double _lastAccepted;
@@ -60,10 +61,17 @@ internal sealed class VehicleReporter : ReceiveActor, IWithTimers
 
     private void OnTick()
     {
-        // No answer for a whole interval: the log is recovering, restarting (its supervisor has no
-        // child) or stuck. Ticks that queued up behind a busy dispatcher print one line, not a burst.
-        if (_awaitingStatus && Stopwatch.GetElapsedTime(_lastLineAt) >= _settings.SummaryInterval / 2) Report(null);
+        if (_awaitingStatus)
+        {
+            // A tick that queued up behind a busy dispatcher, right after the request: the answer may
+            // be next in the mailbox.
+            if (Stopwatch.GetElapsedTime(_requestedAt) < _settings.SummaryInterval * 0.9) return;
+            // No answer for a whole interval: the log is recovering, restarting (its supervisor has
+            // no child) or waiting on the disk.
+            Report(null);
+        }
         _awaitingStatus = true;
+        _requestedAt = Stopwatch.GetTimestamp();
         _log.Tell(WalProtocol.GetStatus.Instance);
     }
 
