@@ -181,6 +181,37 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
         await AssertNothingLostAsync();
     }
 
+    /// <summary>
+    /// A broker that hangs (accepts TCP, answers nothing): batches in flight never get their PUBACK
+    /// and no goodbye gets through. The second SIGTERM must still end the shutdown at once, cleanly.
+    /// </summary>
+    [Fact]
+    public async Task A_second_SIGTERM_should_end_the_shutdown_at_once_even_when_the_broker_hangs()
+    {
+        await using (var agent = StartAgent("shutdown { drain-timeout = 120s, timeout = 150s }"))
+        {
+            Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
+            var broker = _broker.ProcessId!.Value;
+            Posix.Signal(broker, Posix.SigStop);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                var stopping = Stopwatch.StartNew();
+                Posix.Signal(agent.Id, Posix.SigTerm);
+                Assert.True(await agent.WaitForOutputAsync("draining the uplink", TimeSpan.FromSeconds(10)));
+                Posix.Signal(agent.Id, Posix.SigTerm);
+                Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+                Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"stopping took {stopping.Elapsed} with a hung broker");
+                Assert.Contains(agent.Output, line => line.Contains("left in the log", StringComparison.Ordinal));
+            }
+            finally
+            {
+                Posix.Signal(broker, Posix.SigCont);
+            }
+        }
+        await AssertNothingLostAsync();
+    }
+
     [Fact]
     public async Task A_shutdown_that_hangs_should_be_ended_at_the_shutdown_timeout_with_exit_code_1()
     {

@@ -179,8 +179,10 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
             _goingOffline = request;
             _offlineRequester = Sender;
             _state = "draining";
-            // Completes the stream once the batches in flight are acknowledged (StreamEnded follows).
-            _killSwitch?.Shutdown();
+            // Completes the stream once the batches in flight are acknowledged (StreamEnded follows);
+            // abandoned, it fails the stream at once.
+            if (request.Abandon) _killSwitch?.Abort(new MqttLinkException("abandoned at shutdown"));
+            else _killSwitch?.Shutdown();
         });
         CommonHandlers();
     }
@@ -270,6 +272,14 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     {
         var link = _link;
         _link = null;
+        if (_goingOffline!.Abandon)
+        {
+            // No goodbye: the broker publishes the last will once it notices the dropped link.
+            _ = link?.DisposeAsync();
+            _offlineRequester?.Tell(new WentOffline(false));
+            BecomeOffline(clean: false);
+            return;
+        }
         _state = "closing";
         CloseAsync(link, _goingOffline!, _settings.Broker.PublishTimeout)
             .PipeTo(Self, success: clean => new LinkClosed(clean, null), failure: ex => new LinkClosed(false, ex));

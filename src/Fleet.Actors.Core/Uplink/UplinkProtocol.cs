@@ -9,7 +9,13 @@ public static class UplinkProtocol
     /// Shutdown: finish the batches in flight, publish the retained offline status with the log's
     /// position and disconnect cleanly; answers <see cref="WentOffline"/>.
     /// </summary>
-    public sealed record GoOffline(long LastSequence, long DeliveredSequence);
+    /// <param name="LastSequence">The log's last accepted sequence, for the offline status.</param>
+    /// <param name="DeliveredSequence">The log's delivered sequence, for the offline status.</param>
+    /// <param name="Abandon">
+    /// The operator asked twice: drop the link at once, without waiting for batches in flight or
+    /// for the broker to take the offline status (it publishes the last will instead).
+    /// </param>
+    public sealed record GoOffline(long LastSequence, long DeliveredSequence, bool Abandon = false);
 
     /// <summary>Shutdown: send whatever the log holds without lingering; answers <see cref="Draining"/>.</summary>
     public sealed class Drain

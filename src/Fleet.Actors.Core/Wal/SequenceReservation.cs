@@ -17,8 +17,12 @@ internal sealed class SequenceReservation(TimeProvider time)
     /// <summary>How often the delivered figure is written again while acknowledgements come in.</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>A block covers this long at the rate sequences were used since the last reservation.</summary>
+    public static readonly TimeSpan BlockDuration = TimeSpan.FromSeconds(10);
+
     private long _block = MinBlock;
     private long _sequenceAtLastReservation;
+    private long _reservedAt;
     private long _writtenAt;
     private bool _stale;
 
@@ -31,13 +35,26 @@ internal sealed class SequenceReservation(TimeProvider time)
     /// <summary>Identities of the journal and snapshot files the mark belongs to.</summary>
     public (string Journal, string Snapshot) Files { get; set; } = ("", "");
 
+    /// <summary>
+    /// Where sequences go on after recovery (or after a jump above a mark): the rate is measured
+    /// from here, so that neither the sequences used before the start nor a jump count as rate.
+    /// </summary>
+    public void StartAt(long nextSequence)
+    {
+        _sequenceAtLastReservation = nextSequence;
+        _reservedAt = time.GetTimestamp();
+        _block = MinBlock;
+    }
+
     /// <summary>True when the next sequences to hand out are close to the end of the reserved block.</summary>
     public bool RunningLow(long nextSequence) => nextSequence > ReservedUpTo - _block / 2;
 
     /// <summary>
     /// The mark that reserves the next block after <paramref name="nextSequence"/>, or null while a
-    /// write is under way (it is reserved again when that write completes). Blocks grow with the
-    /// rate, so that a reservation is due every few seconds at most.
+    /// write is under way (it is reserved again when that write completes). A block covers
+    /// <see cref="BlockDuration"/> at the rate measured since the last reservation (at least
+    /// <see cref="MinBlock"/>), so a reservation is due every few seconds at most and a lost journal
+    /// announces little more than it held.
     /// </summary>
     public SequenceMark? Reserve(long nextSequence, long delivered)
     {
@@ -46,9 +63,12 @@ internal sealed class SequenceReservation(TimeProvider time)
             _stale = true;
             return null;
         }
-        var used = nextSequence - _sequenceAtLastReservation;
-        _block = Math.Clamp(Math.Max(_block, used * 4), MinBlock, MaxBlock);
+        var used = Math.Max(0, nextSequence - _sequenceAtLastReservation);
+        // Measured over a second at least, so that a burst right after a start does not look like a rate.
+        var seconds = Math.Max(time.GetElapsedTime(_reservedAt).TotalSeconds, 1);
+        _block = (long)Math.Clamp(used / seconds * BlockDuration.TotalSeconds, MinBlock, MaxBlock);
         _sequenceAtLastReservation = nextSequence;
+        _reservedAt = time.GetTimestamp();
         return Begin(Math.Max(ReservedUpTo, nextSequence) + _block, delivered);
     }
 

@@ -88,6 +88,7 @@ internal sealed partial class WalActor
                 ResumeAboveMark(mark, journalReplaced);
         }
         _sequenceKnown = true;
+        _reservation.StartAt(_nextSequence);
         AnnounceRecoveredHoles();
         Reserve();
         Stash.UnstashAll();

@@ -11,7 +11,7 @@ public static class WalProtocol
     /// reading is accepted (given a sequence and persisted) or, when the log is overwhelmed,
     /// dropped and counted in <c>wal_intake_dropped_total</c>.
     /// </summary>
-    public sealed record LogReadings(IReadOnlyList<Reading> Readings);
+    public sealed record LogReadings(IReadOnlyList<Reading> Readings) : IDeadLetterSuppression;
 
     /// <summary>
     /// The uplink asks for unsent entries after a journal position (-1: from the oldest unsent).

@@ -84,16 +84,17 @@ internal sealed class VehicleAgent : ReceiveActor
         {
             if (_scriptsWantReadings) scripts.Tell(accepted);
         });
-        Receive<DeadLetter>(dead => dead.Message is WalProtocol.LogReadings, OnReadingsNotDelivered);
+        Receive<AllDeadLetters>(dead => dead.Message is WalProtocol.LogReadings, OnReadingsNotDelivered);
     }
 
-    // Readings sent to the log while it restarts (its backoff supervisor has no child) end in dead letters.
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+    // Readings sent to the log while it restarts (its backoff supervisor has no child) end in dead
+    // letters; LogReadings suppresses Akka's own dead-letter log lines, this counts and reports them.
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(AllDeadLetters));
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
     /// <summary>Counts readings of this vehicle that never reached its log, so no summary says 0 while readings are lost.</summary>
-    private void OnReadingsNotDelivered(DeadLetter dead)
+    private void OnReadingsNotDelivered(AllDeadLetters dead)
     {
         if (!IsOwn(dead.Sender) && !IsOwn(dead.Recipient)) return;
         var readings = ((WalProtocol.LogReadings)dead.Message).Readings.Count;

@@ -59,7 +59,8 @@ public static class VehicleShutdown
         }
 
         var offline = await components.Uplink.Ask<UplinkProtocol.WentOffline>(
-            new UplinkProtocol.GoOffline(flushed.LastSequence, status.DeliveredSequence), AskTimeout, cancellationToken);
+            new UplinkProtocol.GoOffline(flushed.LastSequence, status.DeliveredSequence, Abandon: stopDraining.IsCancellationRequested),
+            AskTimeout, cancellationToken);
         // Acknowledgements of the last batches in flight arrive before the uplink answers; journal them.
         await components.Log.Ask<WalProtocol.Flushed>(WalProtocol.Flush.Instance, AskTimeout, cancellationToken);
         status = await components.Log.Ask<WalProtocol.WalStatus>(WalProtocol.GetStatus.Instance, AskTimeout, cancellationToken);

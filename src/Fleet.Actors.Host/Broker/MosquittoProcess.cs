@@ -57,6 +57,9 @@ public sealed class MosquittoProcess : IAsyncDisposable
     /// <summary>True while the process runs.</summary>
     public bool Running => _process is { HasExited: false };
 
+    /// <summary>The broker's process id while it runs (to freeze it with SIGSTOP: a hung broker).</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
     /// <summary>The mosquitto executable, or null when it is not installed.</summary>
     public static string? Executable() =>
         new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists);

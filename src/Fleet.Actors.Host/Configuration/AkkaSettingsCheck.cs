@@ -57,11 +57,52 @@ public static partial class AkkaSettingsCheck
             {
                 var template = PluginTemplate(path, referenceChild);
                 if (child.IsObject() && template.IsObject()) Walk(child, template, childPath, problems);
+                else if (ValueProblem(name, child, template) is { } problem) problems.Add(new SettingsProblem(childPath, problem));
                 continue;
             }
             CheckUserNamed(path, name, child, childPath, problems);
         }
     }
+
+    /// <summary>
+    /// A value Akka would fail to read (with a stack trace, at start) or silently misread: checked
+    /// against the kind of the reference value (on/off, number, duration, list, log level).
+    /// </summary>
+    private static string? ValueProblem(string name, HoconValue user, HoconValue reference)
+    {
+        if (user.IsObject() || reference.IsObject()) return null;
+        if (reference.IsArray()) return user.IsArray() ? null : "must be a list [ ... ]";
+        if (user.IsArray()) return "must be a single value, not a list";
+        string? expected, actual;
+        try
+        {
+            (expected, actual) = (reference.GetString(), user.GetString());
+        }
+        catch (Exception ex) when (ex is ConfigurationException or InvalidOperationException)
+        {
+            return null;
+        }
+        if (expected is null || actual is null) return null;
+        if (name.EndsWith("loglevel", StringComparison.Ordinal))
+            return LogLevels.Contains(actual) ? null : $"must be one of {string.Join(", ", LogLevels)} (got \"{actual}\")";
+        if (Booleans.Contains(expected))
+            return Booleans.Contains(actual) ? null : $"must be on or off (got \"{actual}\")";
+        if (double.TryParse(expected, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
+            return double.TryParse(actual, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)
+                ? null : $"must be a number (got \"{actual}\")";
+        if (DurationValue().IsMatch(expected) && !DurationValue().IsMatch(actual) && !NoDuration.Contains(actual))
+            return $"must be a duration such as 500ms, 5s or 2m (got \"{actual}\")";
+        return null;
+    }
+
+    private static readonly HashSet<string> Booleans = new(StringComparer.OrdinalIgnoreCase) { "on", "off", "true", "false", "yes", "no" };
+
+    private static readonly HashSet<string> NoDuration = new(StringComparer.OrdinalIgnoreCase) { "off", "infinite", "inf" };
+
+    private static readonly SortedSet<string> LogLevels = new(StringComparer.OrdinalIgnoreCase) { "DEBUG", "INFO", "WARNING", "ERROR", "OFF" };
+
+    [GeneratedRegex(@"^\s*\d+(\.\d+)?\s*(ns|nano|nanos|nanosecond|nanoseconds|us|micro|micros|microsecond|microseconds|ms|milli|millis|millisecond|milliseconds|s|second|seconds|m|minute|minutes|h|hour|hours|d|day|days)\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex DurationValue();
 
     /// <summary>A key Akka's reference does not have: allowed only where the user names children.</summary>
     private static void CheckUserNamed(string parent, string name, HoconValue child, string childPath, List<SettingsProblem> problems)

@@ -362,6 +362,34 @@ public sealed class WalActorTests : TestKit
         Assert.Single(Directory.GetDirectories(Path.Combine(_files.Directory, "quarantine")));
     }
 
+    /// <summary>
+    /// The sequence mark reserves what the rate needs: restarts far along the sequence must not
+    /// make the reserved block grow (a lost journal announces everything up to the mark).
+    /// </summary>
+    [Fact]
+    public void Restarts_should_not_make_the_reserved_block_grow()
+    {
+        var settings = new WalSettings { JournalPath = _files.JournalPath, SnapshotPath = _files.SnapshotPath, SequenceFile = _files.SequencePath };
+        var written = 0;
+        long? firstAhead = null;
+        for (var run = 0; run < 4; run++)
+        {
+            var log = StartLog(settings, $"log-run-{run}");
+            for (var i = 0; i < 10; i++) log.Tell(Readings(written + i * 1_000, 1_000));
+            written += 10_000;
+            AwaitAccepted(log, written);
+            var last = Status(log).LastSequence;
+            AwaitCondition(() => SequenceMark.Read(_files.SequencePath)?.Reserved >= last, TimeSpan.FromSeconds(5));
+            // Each run sends the same burst: what is reserved ahead follows it, not the sequence reached.
+            var ahead = SequenceMark.Read(_files.SequencePath)!.Reserved - last;
+            firstAhead ??= ahead;
+            Assert.True(ahead <= firstAhead * 3 / 2, $"run {run}: {ahead:N0} sequences reserved ahead of {last:N0} (run 0: {firstAhead:N0})");
+            Watch(log);
+            Sys.Stop(log);
+            ExpectTerminated(log);
+        }
+    }
+
     private static long Count(string sql, string path) => WalFiles.Scalar(path, sql);
 
     protected override void AfterAll()

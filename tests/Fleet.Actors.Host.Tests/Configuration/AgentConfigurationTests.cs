@@ -244,6 +244,11 @@ public sealed class AgentConfigurationTests : IDisposable
     [InlineData("akka.stream.materializer.initial-input-bufer-size = 8", "akka.stream.materializer.initial-input-bufer-size", "is not a known setting")]
     [InlineData("akka.coordinated-shutdown.phases.flush { timout = 3s }", "akka.coordinated-shutdown.phases.flush.timout", "is not a known setting")]
     [InlineData("akka.remote.dot-netty.tcp.port = 4053", "akka.remote", "is not a known setting")]
+    [InlineData("akka.actor.default-dispatcher.throughput = many", "akka.actor.default-dispatcher.throughput", "must be a number (got \"many\")")]
+    [InlineData("akka.loglevel = LOUD", "akka.loglevel", "must be one of DEBUG, ERROR, INFO, OFF, WARNING (got \"LOUD\")")]
+    [InlineData("akka.log-dead-letters-during-shutdown = maybe", "akka.log-dead-letters-during-shutdown", "must be on or off (got \"maybe\")")]
+    [InlineData("akka.coordinated-shutdown.default-phase-timeout = soon", "akka.coordinated-shutdown.default-phase-timeout", "must be a duration such as 500ms, 5s or 2m (got \"soon\")")]
+    [InlineData("akka.actor.my-dispatcher { type = Dispatcher, throughput = lots }", "akka.actor.my-dispatcher.throughput", "must be a number (got \"lots\")")]
     public void Unknown_akka_key_in_an_overlay_should_name_the_overlay_and_the_key(string hocon, string key, string problem) =>
         AssertOverlayRefused(hocon, key, problem);
 
