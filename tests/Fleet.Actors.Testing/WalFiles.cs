@@ -33,6 +33,16 @@ public sealed class WalFiles : IDisposable
         return command.ExecuteNonQuery();
     }
 
+    /// <summary>Runs one SQL query on a file of the log and returns its single integer (a count, a maximum).</summary>
+    public static long Scalar(string path, string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(SqliteWal.ConnectionString(path));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -351,14 +351,7 @@ public sealed class ScriptStoreActorTests : TestKit
         Assert.Equal("""{"id":"pump"}""", Encoding.UTF8.GetString(events[2].Body));
     }
 
-    private static long Count(string sql, string path)
-    {
-        using var connection = new SqliteConnection(SqliteWal.ConnectionString(path));
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
+    private static long Count(string sql, string path) => WalFiles.Scalar(path, sql);
 
     private static List<(string Manifest, long SerializerId, byte[] Body)> Rows(string sql, string path)
     {

@@ -367,6 +367,39 @@ public sealed class ScriptEngineTests : TestKit
         Assert.Equal("new", NextRecord<MessageValue>().Topic);
     }
 
+    /// <summary>
+    /// The store repairs a corrupt latest snapshot by deleting it and stopping; under the engine, its
+    /// backoff supervisor starts the next store, which recovers from the snapshot before and the rows since.
+    /// </summary>
+    [Fact]
+    public void A_corrupt_latest_snapshot_should_be_repaired_by_the_next_store_its_supervisor_starts()
+    {
+        const string vehicle = "truck-repair";
+        const string persistenceId = "scripts-" + vehicle;
+        var settings = new ScriptingSettings { Document = Parse("scripts = []"), SnapshotEvery = 2 };
+        var engine = Sys.ActorOf(ScriptEngine.Props(vehicle, settings, _log.Ref, _gpio, _gpioSettings, _plcs.Ref, _metrics), "scripts-repair");
+        for (var i = 0; i < 4; i++)
+        {
+            var script = Parse($$"""scripts = [ { id = s{{i}}, actions = [ { type = publish, topic = t{{i}} } ] } ]""").Scripts[0];
+            Assert.IsType<ScriptStoreProtocol.CommandAccepted>(engine.Ask<object>(new ScriptStoreProtocol.Execute(new InstallScript(script)), Wait).Result);
+        }
+        Assert.IsType<ScriptStoreProtocol.CommandAccepted>(engine.Ask<object>(new ScriptStoreProtocol.Execute(new DisableScript("s1")), Wait).Result);
+        string Snapshots(string what) => $"SELECT {what} FROM snapshot WHERE persistence_id = '{persistenceId}'";
+        AwaitAssert(() => Assert.Equal(2, WalFiles.Scalar(_files.SnapshotPath, Snapshots("COUNT(*)"))), Wait);
+        var latest = WalFiles.Scalar(_files.SnapshotPath, Snapshots("MAX(sequence_number)"));
+        Watch(engine);
+        Sys.Stop(engine);
+        ExpectTerminated(engine);
+        Assert.Equal(1, WalFiles.ExecuteSql(_files.SnapshotPath,
+            $"UPDATE snapshot SET snapshot = X'7B227363' WHERE persistence_id = '{persistenceId}' AND sequence_number = {latest}"));
+
+        var again = EventFilter.Warning(contains: $"Deleted corrupt snapshot {latest}").ExpectOne(Wait, () =>
+            Sys.ActorOf(ScriptEngine.Props(vehicle, settings, _log.Ref, _gpio, _gpioSettings, _plcs.Ref, _metrics), "scripts-repaired"));
+        AwaitAssert(() => Assert.Equal((4, 3), Status(again) is var s ? (s.Installed, s.Enabled) : default), TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
+        Assert.Equal(1, WalFiles.Scalar(_files.SnapshotPath, Snapshots("COUNT(*)")));
+        Assert.Equal("failed", again.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("s1"), Wait).Result.Outcome);
+    }
+
     [Fact]
     public void Stopped_store_should_be_restarted_and_scripts_should_keep_running_meanwhile()
     {
