@@ -18,6 +18,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
     private const string Vin = "1FTFW1ET5DFA12345";
 
     private readonly Elm327Simulator _adapter = new();
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UnixEpoch.AddYears(55));
     private readonly SimulatedElmChannel _channel;
     private Elm327Driver? _driver;
 
@@ -66,6 +67,17 @@ public sealed class Elm327DriverTests : IAsyncDisposable
 
     private static Dictionary<string, double> Measurements(SensorRead read) =>
         read.Values.Select(v => v.Value).OfType<MeasurementValue>().GroupBy(m => m.Name).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    /// <summary>
+    /// The next round of polls on <see cref="_clock"/>: a read started now waits for the PIDs to fall due
+    /// again (it arms its timer before it returns), and one poll interval (100 ms at 10 Hz) passes.
+    /// </summary>
+    private async Task<SensorRead> NextRoundAsync(Elm327Driver driver)
+    {
+        var read = driver.ReadAsync(CancellationToken.None);
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        return await read.WaitAsync(Patience);
+    }
 
     /// <summary>Reads until the open's findings have gone out and every configured PID was polled once.</summary>
     private static async Task<SensorRead> FirstPollAsync(Elm327Driver driver)
@@ -141,7 +153,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
     [InlineData("41 0D")]
     public async Task An_error_answer_should_be_a_malformed_frame_and_the_other_PIDs_still_read(string answer)
     {
-        var driver = await OpenAsync();
+        var driver = await OpenAsync(time: _clock);
         _adapter.Script("010D", answer);
 
         var read = await FirstPollAsync(driver);
@@ -151,8 +163,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
         Assert.StartsWith("010D (vehicle_speed): ", frame.Reason, StringComparison.Ordinal);
         // The port is kept: the next round reads the speed again once the vehicle answers it.
         _adapter.Unscript("010D");
-        await Task.Delay(150);
-        Assert.Equal(60, Measurements(await ReadAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
+        Assert.Equal(60, Measurements(await NextRoundAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
     }
 
     [Fact]
@@ -316,7 +327,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
     [InlineData("\r\rELM327 v1.5")]
     public async Task An_adapter_that_reset_itself_should_be_set_up_again(string answer)
     {
-        var driver = await OpenAsync();
+        var driver = await OpenAsync(time: _clock);
         await ReadAsync(driver);
         _adapter.Script("010C", answer, times: 1);
 
@@ -324,14 +335,13 @@ public sealed class Elm327DriverTests : IAsyncDisposable
 
         Assert.Contains(read.Malformed, m => m.Reason.Contains("the adapter reset itself", StringComparison.Ordinal));
         Assert.Equal(2, _adapter.Received.Count(c => c == "ATE0"));
-        await Task.Delay(150);
-        Assert.Equal(1726, Measurements(await ReadAsync(driver))["engine_rpm"]);
+        Assert.Equal(1726, Measurements(await NextRoundAsync(driver))["engine_rpm"]);
     }
 
     [Fact]
     public async Task An_answer_longer_than_the_buffer_should_be_given_up_and_the_next_read_fine()
     {
-        var driver = await OpenAsync(Options() with { MaxAnswerBytes = 256 });
+        var driver = await OpenAsync(Options() with { MaxAnswerBytes = 256 }, _clock);
         await ReadAsync(driver);
         _adapter.Script("010C", string.Concat(Enumerable.Repeat("41 0C 1A F8\r", 100)), times: 1);
 
@@ -339,8 +349,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
 
         Assert.Contains(read.Malformed, m => m.Reason == "010C: answer to 010C too long, given up");
         Assert.Equal(60, Measurements(read)["vehicle_speed"]);
-        await Task.Delay(150);
-        Assert.Equal(1726, Measurements(await ReadAsync(driver))["engine_rpm"]);
+        Assert.Equal(1726, Measurements(await NextRoundAsync(driver))["engine_rpm"]);
     }
 
     [Fact]
