@@ -4,6 +4,7 @@ using Akka.Persistence;
 using Akka.Persistence.TestKit;
 using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Scripting;
+using Fleet.Actors.Testing;
 using Xunit.Abstractions;
 using static Fleet.Actors.Core.Scripting.ScriptStoreProtocol;
 using static Fleet.Actors.Core.Tests.Scripting.TestScripts;
@@ -22,18 +23,7 @@ public sealed class ScriptStoreJournalFaultTests : TestKit
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private static readonly ScriptDefinition Pump = Script("pump", new PublishAction("pump", "on"));
 
-    private static readonly Config Hocon = ConfigurationFactory.ParseString("""
-        akka.persistence {
-          journal {
-            plugin = "akka.persistence.journal.test"
-            test.class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
-          }
-          snapshot-store {
-            plugin = "akka.persistence.snapshot-store.test"
-            test.class = "Akka.Persistence.TestKit.TestSnapshotStore, Akka.Persistence.TestKit"
-          }
-        }
-        """).WithFallback(ScriptStoreHosting.SerializationHocon);
+    private static readonly Config Hocon = TestPersistence.Config.WithFallback(ScriptStoreHosting.SerializationHocon);
 
     public ScriptStoreJournalFaultTests(ITestOutputHelper output) : base(Hocon, "script-store-faults", output)
     {

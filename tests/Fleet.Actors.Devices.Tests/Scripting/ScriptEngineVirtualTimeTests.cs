@@ -10,6 +10,7 @@ using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Scripting;
+using Fleet.Actors.Testing;
 using Xunit.Abstractions;
 
 namespace Fleet.Actors.Devices.Tests.Scripting;
@@ -25,19 +26,9 @@ public sealed class ScriptEngineVirtualTimeTests : TestKit
     private const int HornPin = 27;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
-    private static readonly Config Hocon = ConfigurationFactory.ParseString("""
-        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-        akka.persistence {
-          journal {
-            plugin = "akka.persistence.journal.test"
-            test.class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
-          }
-          snapshot-store {
-            plugin = "akka.persistence.snapshot-store.test"
-            test.class = "Akka.Persistence.TestKit.TestSnapshotStore, Akka.Persistence.TestKit"
-          }
-        }
-        """).WithFallback(ScriptStoreHosting.SerializationHocon);
+    private static readonly Config Hocon = ConfigurationFactory.ParseString("""akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit" """)
+        .WithFallback(TestPersistence.Config)
+        .WithFallback(ScriptStoreHosting.SerializationHocon);
 
     private readonly AgentMetrics _metrics = new();
     private readonly TestProbe _gpio;
