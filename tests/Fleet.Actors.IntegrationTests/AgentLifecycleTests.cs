@@ -28,7 +28,8 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
     {
         await _broker.StartAsync();
         _verifier = await MqttVerifier.StartAsync(new BrokerSettings { Host = "127.0.0.1", Port = _broker.Port },
-            $"fleet/chaos/{_vehicle}/telemetry", $"fleet/chaos/{_vehicle}/status", "verify-" + _vehicle, persistentSession: true);
+            $"fleet/chaos/{_vehicle}/telemetry", $"fleet/chaos/{_vehicle}/status", "verify-" + _vehicle, persistentSession: true,
+            checkConflicts: true);
     }
 
     public async Task DisposeAsync()
@@ -47,8 +48,12 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
     private AgentProcess StartAgent(string extra = "") =>
         AgentProcess.Start(ChaosScenarios.Overlay(_broker, _vehicle, DataDirectory, obdRateHz: 50, extra), _work, output.WriteLine);
 
-    /// <summary>A last clean run delivers what the log still holds; the subscriber must then have every sequence.</summary>
-    private async Task AssertNothingLostAsync()
+    /// <summary>
+    /// A last clean run delivers what the log still holds; the subscriber must then have every
+    /// sequence (or a gap record for it, when <paramref name="gapsExpected"/>), and no sequence
+    /// with two different contents.
+    /// </summary>
+    private async Task AssertNothingLostAsync(bool gapsExpected = false)
     {
         await using (var agent = StartAgent())
         {
@@ -58,7 +63,57 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.True(await _verifier!.WaitUntilAsync(v => v.AllOfflineVehiclesComplete(1), TimeSpan.FromSeconds(20)));
         var vehicle = _verifier.Verifier.Report().Vehicles.Single();
         Assert.True(vehicle.Missing == 0, $"missing {string.Join(", ", vehicle.MissingRanges.Select(r => $"{r.Start}..{r.End}"))}");
-        Assert.Equal(0, vehicle.GapRecords);
+        Assert.Equal(0, vehicle.Conflicts);
+        if (gapsExpected) Assert.True(vehicle.GapRecords > 0, "no gap record announced what the damaged journal held");
+        else Assert.Equal(0, vehicle.GapRecords);
+    }
+
+    [Fact]
+    public async Task A_journal_damaged_under_a_running_agent_and_a_kill_9_should_be_quarantined_without_reusing_a_sequence()
+    {
+        var journal = Path.Combine(DataDirectory, "journal.db");
+        for (var round = 0; round < 2; round++)
+        {
+            await using var agent = StartAgent();
+            Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
+            // The broker goes away, so that the journal holds unsent readings when it is damaged.
+            await _broker.StopAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            // Damaged while the agent runs (round 0: it keeps running on pages it has cached), then power lost.
+            DamageJournal(journal);
+            await Task.Delay(TimeSpan.FromSeconds(0.5));
+            agent.KillHard();
+            await agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            if (round == 1) DamageJournal(journal);
+            await _broker.StartAsync();
+        }
+        await using (var recovering = StartAgent())
+        {
+            Assert.True(await recovering.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
+            Assert.True(await recovering.WaitForOutputAsync("sequences go on at", TimeSpan.FromSeconds(10)), "the replaced journal was not noticed");
+            Assert.Equal(0, await recovering.StopAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains(recovering.Output, line => line.Contains("journal.db is damaged", StringComparison.Ordinal));
+        }
+        Assert.NotEmpty(Directory.GetDirectories(Path.Combine(DataDirectory, "quarantine")));
+        await AssertNothingLostAsync(gapsExpected: true);
+    }
+
+    /// <summary>Overwrites the page headers of the journal's main file and its SQLite log, as a power cut on a cheap SD card does.</summary>
+    private static void DamageJournal(string journal)
+    {
+        var garbage = new byte[64];
+        new Random(11).NextBytes(garbage);
+        foreach (var path in new[] { journal, journal + "-wal" })
+        {
+            if (!File.Exists(path)) continue;
+            using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            for (long offset = 4096; offset < file.Length; offset += 4096)
+            {
+                file.Position = offset;
+                file.Write(garbage);
+            }
+            file.Flush(flushToDisk: true);
+        }
     }
 
     [Fact]

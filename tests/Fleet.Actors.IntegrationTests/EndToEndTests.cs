@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Host.Chaos;
@@ -66,5 +69,127 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         var vehicle = verifier.Verifier.Report().Vehicles.Single();
         Assert.Equal(0, vehicle.Missing);
         Assert.Equal(0, vehicle.Duplicates);
+    }
+
+    /// <summary>
+    /// <c>fleet-agent verify</c> started while the agent is already sending: from sequence 1 it must
+    /// call everything before it subscribed missing (exit 2); with --from-first-seen it judges only
+    /// from the first sequence it received, finds nothing missing up to the offline status's
+    /// last_sequence (exit 0), and both reports name their mode.
+    /// </summary>
+    [Fact]
+    public async Task Verify_joining_mid_stream_should_judge_from_the_first_sequence_seen_only_when_told_to()
+    {
+        var overlay = ChaosScenarios.Overlay(_broker, "e2e-midstream", Path.Combine(_work, "data"), obdRateHz: 50);
+        await using var agent = AgentProcess.Start(overlay, _work, output.WriteLine);
+        Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(30)), "no batch was acknowledged");
+        // Records that no verifier sees.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        string[] common = ["--broker", _broker.Url, "--until-offline", "1", "--idle-timeout", "3s", "--duration", "90s", "--json"];
+        using var fromOne = VerifyProcess.Start([.. common, "--client-id", "e2e-from-one"]);
+        using var firstSeen = VerifyProcess.Start([.. common, "--from-first-seen", "--client-id", "e2e-first-seen"]);
+        Assert.True(await fromOne.WaitForErrorLineAsync("Listening on", TimeSpan.FromSeconds(20)), fromOne.ToString());
+        Assert.True(await firstSeen.WaitForErrorLineAsync("Listening on", TimeSpan.FromSeconds(20)), firstSeen.ToString());
+        Assert.Contains(firstSeen.Errors, l => l.Contains("checking each vehicle from the first sequence received (--from-first-seen)", StringComparison.Ordinal));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.Equal(0, await firstSeen.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(2, await fromOne.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        output.WriteLine(firstSeen.ToString());
+        output.WriteLine(fromOne.ToString());
+
+        using var seen = JsonDocument.Parse(firstSeen.Output);
+        var seenVehicle = seen.RootElement.GetProperty("vehicles").EnumerateArray().Single();
+        Assert.Equal("from-first-seen", seen.RootElement.GetProperty("mode").GetString());
+        Assert.True(seen.RootElement.GetProperty("complete").GetBoolean());
+        var start = seenVehicle.GetProperty("checked_from").GetInt64();
+        Assert.True(start > 1, $"the verifier joined mid-stream but saw sequence {start} first");
+        Assert.Equal(0, seenVehicle.GetProperty("missing").GetInt64());
+        Assert.Equal(seenVehicle.GetProperty("status_last_sequence").GetInt64(), seenVehicle.GetProperty("highest_received").GetInt64());
+
+        using var one = JsonDocument.Parse(fromOne.Output);
+        var oneVehicle = one.RootElement.GetProperty("vehicles").EnumerateArray().Single();
+        Assert.Equal("from-sequence-1", one.RootElement.GetProperty("mode").GetString());
+        Assert.False(one.RootElement.GetProperty("complete").GetBoolean());
+        Assert.Equal(1, oneVehicle.GetProperty("checked_from").GetInt64());
+        // What it calls missing is exactly what went by before it subscribed: 1 up to just before its first record.
+        var missing = Assert.Single(oneVehicle.GetProperty("missing_ranges").EnumerateArray());
+        Assert.Equal(1, missing[0].GetInt64());
+        Assert.True(missing[1].GetInt64() > 1, one.RootElement.ToString());
+        Assert.Equal(missing[1].GetInt64(), oneVehicle.GetProperty("missing").GetInt64());
+        Assert.Equal(oneVehicle.GetProperty("status_last_sequence").GetInt64(), oneVehicle.GetProperty("highest_received").GetInt64());
+    }
+
+    /// <summary>A <c>fleet-agent verify</c> child process; its standard error is read line by line as it comes.</summary>
+    private sealed class VerifyProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly ConcurrentQueue<string> _errors = new();
+        private readonly Task<string> _output;
+
+        private VerifyProcess(Process process)
+        {
+            _process = process;
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is not null) _errors.Enqueue(e.Data);
+            };
+            process.BeginErrorReadLine();
+            _output = process.StandardOutput.ReadToEndAsync();
+        }
+
+        public IReadOnlyCollection<string> Errors => _errors;
+
+        public string Output => _output.Result;
+
+        public static VerifyProcess Start(string[] args)
+        {
+            var info = new ProcessStartInfo("dotnet", [AgentProcess.AgentDll, "verify", .. args])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            return new VerifyProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start fleet-agent verify"));
+        }
+
+        public async Task<bool> WaitForErrorLineAsync(string text, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                if (_errors.Any(l => l.Contains(text, StringComparison.Ordinal))) return true;
+                await Task.Delay(20);
+            }
+            return _errors.Any(l => l.Contains(text, StringComparison.Ordinal));
+        }
+
+        public async Task<int> WaitForExitAsync(TimeSpan timeout)
+        {
+            using var cancellation = new CancellationTokenSource(timeout);
+            try
+            {
+                await _process.WaitForExitAsync(cancellation.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync();
+                return -1;
+            }
+            await _output;
+            return _process.ExitCode;
+        }
+
+        public override string ToString() =>
+            $"verify {(_process.HasExited ? "exit code " + _process.ExitCode : "running")}\nstderr:\n{string.Join("\n", _errors)}\nstdout:\n{(_output.IsCompleted ? _output.Result : "")}";
+
+        public void Dispose()
+        {
+            if (!_process.HasExited) _process.Kill();
+            _process.Dispose();
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Ports;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace Fleet.Actors.Testing;
 
@@ -8,11 +9,16 @@ namespace Fleet.Actors.Testing;
 /// A pseudo-terminal pair made by <c>socat</c>: the agent opens <see cref="DevicePath"/> as its
 /// serial port, the test plays the device on <see cref="PeerPath"/>. Stopping socat unplugs the
 /// device (the agent's port fails); starting it again plugs it back in under the same paths.
+/// The fixture holds both ends open from creation to unplug: bytes sent towards an end that nobody
+/// else has opened yet wait there instead of being lost, whatever socat does with the ends. An
+/// unplug removes both paths first, so that nothing opens them while unplugged: the kernel hands
+/// the freed pseudo-terminals to the next pair made, which may be another test's.
 /// </summary>
 public sealed class SocatPty : IAsyncDisposable
 {
     private readonly string _directory;
     private Process? _socat;
+    private SafeFileHandle[] _held = [];
 
     private SocatPty(string directory)
     {
@@ -63,17 +69,25 @@ public sealed class SocatPty : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException("socat did not create its pseudo-terminals");
             await Task.Delay(20);
         }
+        _held = [Hold(DevicePath), Hold(PeerPath)];
     }
 
-    /// <summary>Unplugs the device: socat exits, both ends close.</summary>
+    /// <summary>Unplugs the device: both paths go, socat exits, both ends close.</summary>
     public async Task UnplugAsync()
     {
         if (_socat is not { } socat) return;
         _socat = null;
+        File.Delete(DevicePath);
+        File.Delete(PeerPath);
         if (!socat.HasExited) socat.Kill();
         await socat.WaitForExitAsync();
         socat.Dispose();
+        foreach (var end in _held) end.Dispose();
+        _held = [];
     }
+
+    // Opened, never read: the end stays open (so what is sent to it waits) without taking its bytes.
+    private static SafeFileHandle Hold(string path) => File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
 
     /// <summary>Opens the device end as the simulated device.</summary>
     public PtyPeer OpenPeer() => new(PeerPath);

@@ -33,7 +33,7 @@ public sealed class WalFiles : IDisposable
         return command.ExecuteNonQuery();
     }
 
-    /// <summary>Runs one SQL query on a file of the log and returns its single integer (a count, a maximum).</summary>
+    /// <summary>Runs one query with a single number as its answer (a count) on a file of the log.</summary>
     public static long Scalar(string path, string sql)
     {
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection(SqliteWal.ConnectionString(path));
@@ -41,6 +41,31 @@ public sealed class WalFiles : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>The file of the log's sequence mark.</summary>
+    public string SequencePath => Path.Combine(Directory, "wal.seq");
+
+    /// <summary>
+    /// Damages an SQLite file the way a power cut on a cheap SD card does: writes the log's
+    /// pending changes into the main file first (checkpoint), then overwrites the start of every
+    /// page after the first (the b-tree page headers), so that SQLite reports the file as
+    /// malformed (error 11) as soon as it reads a table.
+    /// </summary>
+    public static void DamagePages(string path)
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        ExecuteSql(path, "PRAGMA wal_checkpoint(TRUNCATE);");
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var garbage = new byte[64];
+        new Random(7).NextBytes(garbage);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        for (long offset = 4096; offset < file.Length; offset += 4096)
+        {
+            file.Position = offset;
+            file.Write(garbage);
+        }
+        file.Flush(flushToDisk: true);
     }
 
     public void Dispose()

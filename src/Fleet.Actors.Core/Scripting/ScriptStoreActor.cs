@@ -70,6 +70,7 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
         {
             if (_subscribers.Remove(t.ActorRef)) _log.Debug("Subscriber {0} of {1} stopped; dropped", t.ActorRef.Path, PersistenceId);
         });
+        Command<Wal.JournalQuarantined>(_ => !Repairing, OnFileReplaced);
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f =>
         {
@@ -94,6 +95,20 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(Wal.JournalQuarantined));
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        base.PostStop();
+    }
 
     private bool Repairing => _corruptSnapshotSequenceNr is not null;
 
@@ -187,6 +202,20 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
     {
         if (_subscribers.Add(subscribe.Subscriber)) Context.Watch(subscribe.Subscriber);
         subscribe.Subscriber.Tell(new ScriptsChanged(_state.Scripts, null));
+    }
+
+    /// <summary>
+    /// The journal or snapshot file was damaged and replaced: the rows or snapshots this store would
+    /// recover from are gone with it, but its state in memory is whole, so it saves a snapshot of it
+    /// in the fresh files at once (recovery then starts from there).
+    /// </summary>
+    private void OnFileReplaced(Wal.JournalQuarantined replaced)
+    {
+        _log.Warning("Script store {0}: {1} was replaced after damage; saving a snapshot of the {2} scripts at once",
+            PersistenceId, replaced.File.Path, _state.Scripts.Count);
+        _snapshotInFlight = true;
+        _eventsSinceSnapshot = 0;
+        SaveSnapshot(_state.ToSnapshot());
     }
 
     private void MaybeSnapshot()

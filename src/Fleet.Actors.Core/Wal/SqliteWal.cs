@@ -29,25 +29,29 @@ public static class SqliteWal
     public const string ProviderName = LinqToDB.ProviderName.SQLiteMS;
 
     /// <summary>
-    /// Creates the folder and switches both files to <c>journal_mode=WAL</c>. This must run before
-    /// the actor system starts: the mode is stored in the file, and switching it needs an exclusive lock.
+    /// Creates the folder and prepares both files (<see cref="JournalFiles.Prepare"/>: <c>journal_mode=WAL</c>,
+    /// the plugins' tables, the file's identity). This must run before the actor system starts: the
+    /// mode is stored in the file, and switching it needs an exclusive lock. A file SQLite reports as
+    /// damaged is quarantined and replaced by a fresh one; the list says which.
     /// </summary>
-    public static void PrepareFiles(string journalPath, string snapshotPath)
+    public static IReadOnlyList<QuarantinedFile> PrepareFiles(string journalPath, string snapshotPath)
     {
-        foreach (var path in new[] { journalPath, snapshotPath })
+        var quarantined = new List<QuarantinedFile>();
+        foreach (var (path, journal) in new[] { (journalPath, true), (snapshotPath, false) })
         {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-            using var connection = new SqliteConnection(ConnectionString(path));
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA journal_mode=WAL;";
-            var mode = command.ExecuteScalar() as string;
-            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidOperationException($"SQLite refused journal_mode=WAL for {path} (mode is '{mode}')");
+            try
+            {
+                JournalFiles.Prepare(path, journal);
+            }
+            catch (SqliteException ex) when (JournalFiles.IsDamage(ex))
+            {
+                if (JournalFiles.QuarantineIfDamaged(path, journal) is { } moved) quarantined.Add(moved);
+                else throw;
+            }
         }
         // Pooled connections would keep the files open; release them so the plugins start clean.
         SqliteConnection.ClearAllPools();
+        return quarantined;
     }
 
     /// <summary>The connection string for one SQLite file.</summary>

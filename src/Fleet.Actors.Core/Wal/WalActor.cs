@@ -22,8 +22,12 @@ namespace Fleet.Actors.Core.Wal;
 /// (docs/adr/0002-micro-batched-log-entries.md). All state changes happen in persist handlers;
 /// only sequence assignment runs ahead of them, and a failed write restarts the actor so that the
 /// sequence is recovered from the journal again.
+/// The class is split by concern into partial files: this one (intake, group commits, evictions,
+/// delivery, status), <c>WalActor.Recovery.cs</c> (recovery, the sequence mark, failures) and
+/// <c>WalActor.ReadBack.cs</c> (serving the uplink from memory or the journal); they share the
+/// actor's state, which is why they are not separate actors.
 /// </remarks>
-internal sealed class WalActor : ReceivePersistentActor, IWithTimers
+internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
 {
     private const string FlushDeliveredTimer = "flush-delivered";
     private const string MetricsTimer = "metrics";
@@ -64,6 +68,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
     private bool _journalReadInFlight;
     private ICurrentEventsByPersistenceIdQuery? _readJournal;
 
+    // Sequence reservation (SequenceMark): no entry is persisted beyond what is reserved.
+    private const string ReservationRetryTimer = "reserve-retry";
+    private readonly SequenceReservation _reservation;
+    private bool _sequenceKnown;
+
     public WalActor(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider time, IActorRef acceptedListener)
     {
         _acceptedListener = acceptedListener;
@@ -73,6 +82,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         _time = time;
         _cache = new EntryCache(settings.CacheBytes);
         _recoveryStarted = time.GetTimestamp();
+        _reservation = new SequenceReservation(time);
 
         Recover<SnapshotOffer>(OnSnapshotOffer);
         Recover<LogEntry>(OnEntryRecovered);
@@ -84,7 +94,22 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         Recover<CorruptWalRecord>(c => ReportCorrupt(c, LastSequenceNr));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
-        Command<LogReadings>(HandleReadings);
+        Command<LogReadings>(readings =>
+        {
+            if (_sequenceKnown) HandleReadings(readings);
+            else Stash.Stash();
+        });
+        Command<IdentityChecked>(OnIdentityChecked);
+        Command<Status.Failure>(failure =>
+        {
+            // Only the sequence-mark check pipes without a failure message of its own.
+            ReportDamage(failure.Cause);
+            throw new WalWriteRejectedException($"Checking the sequence mark of {PersistenceId} failed", failure.Cause);
+        });
+        Command<SequencesReserved>(OnReserved);
+        Command<ReservationFailed>(OnReservationFailed);
+        Command<RetryReservation>(_ => Reserve());
+        Command<JournalQuarantined>(OnQuarantined);
         Command<ReadEntries>(r => HandleRead(Sender, r));
         Command<Delivered>(HandleDelivered);
         Command<JournalReadCompleted>(OnJournalRead);
@@ -93,6 +118,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         Command<RefreshMetrics>(_ => UpdateMetrics(refreshFileSize: true));
         Command<Flush>(_ =>
         {
+            if (!_sequenceKnown)
+            {
+                Stash.Stash();
+                return;
+            }
             _flushWaiters.Add(Sender);
             TryFlush();
             PersistDelivered();
@@ -129,63 +159,26 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
 
     private bool Notifies => !_acceptedListener.IsNobody();
 
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(JournalQuarantined));
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        base.PostStop();
+    }
+
     private long ConsumedJournalSeq => Math.Max(_ackedJournalSeq, _state.ConsumedJournalSeq);
 
     private long ConsumedSequence => Math.Max(_ackedSequence, _state.ConsumedSequence);
 
     private ICurrentEventsByPersistenceIdQuery ReadJournal =>
         _readJournal ??= PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentEventsByPersistenceIdQuery>(_settings.ReadJournalPluginId);
-
-    // ---------------------------------------------------------------- recovery
-
-    private void OnSnapshotOffer(SnapshotOffer offer)
-    {
-        if (offer.Snapshot is WalSnapshot snapshot) _state = WalState.From(snapshot);
-        else if (offer.Snapshot is CorruptWalRecord corrupt) ReportCorrupt(corrupt, offer.Metadata.SequenceNr);
-        // Entries up to the snapshot are not replayed: unsent ones among them are read from the journal.
-        _cache = new EntryCache(_settings.CacheBytes, offer.Metadata.SequenceNr);
-    }
-
-    private void OnEntryRecovered(LogEntry entry)
-    {
-        if (entry.FirstSequence > _state.NextSequence)
-            _recoveredHoles.Add((_state.NextSequence, entry.FirstSequence - 1));
-        _state = _state.Apply(entry, LastSequenceNr, _settings.SegmentBytes);
-        if (LastSequenceNr > _state.ConsumedJournalSeq)
-        {
-            _cache.Add(new StoredEntry(LastSequenceNr, entry));
-            _replayedRecords += entry.Count;
-        }
-    }
-
-    private void OnRecovered()
-    {
-        _nextSequence = _state.NextSequence;
-        _ackedJournalSeq = _state.ConsumedJournalSeq;
-        _ackedSequence = _state.ConsumedSequence;
-        var elapsed = _time.GetElapsedTime(_recoveryStarted);
-        _metrics.ReplayDuration.Set(elapsed.TotalSeconds);
-        _log.Info(
-            "Log {0} recovered in {1:F0} ms ({2} records replayed): last sequence {3}, {4} unsent, {5} evicted so far",
-            PersistenceId, elapsed.TotalMilliseconds, _replayedRecords, _state.LastSequence, _state.UnsentCount, _state.EvictedTotal);
-
-        foreach (var (from, to) in _recoveredHoles)
-            _log.Error("Sequences {0}..{1} were lost to a corrupt journal row; recording a gap", from, to);
-        if (_recoveredHoles.Count > 0)
-            AppendGaps(WalState.MergeAnnouncements(_recoveredHoles.Select(h => new GapValue(h.From, h.To, h.To - h.From + 1, "corrupt-record")), int.MaxValue), eviction: null);
-        _recoveredHoles.Clear();
-
-        Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
-        UpdateMetrics(refreshFileSize: true);
-        TryFlush();
-    }
-
-    private void ReportCorrupt(CorruptWalRecord corrupt, long journalSeq)
-    {
-        _metrics.CorruptRecords.Inc();
-        _log.Error("Skipping corrupt journal row {0} of {1} ({2}, {3} bytes): {4}",
-            journalSeq, PersistenceId, corrupt.Manifest, corrupt.Length, corrupt.Error);
-    }
 
     // ---------------------------------------------------------------- intake and writes
 
@@ -216,6 +209,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         }
 
         if (dropped > 0) CountDropped(dropped);
+        if (_reservation.RunningLow(_nextSequence)) Reserve();
         TryFlush();
     }
 
@@ -252,6 +246,11 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         if (_inFlightEvents > 0 || IsRecovering) return;
         SealCurrent();
         if (_sealed.Count == 0) return;
+        if (_sealed.Last().LastSequence > _reservation.ReservedUpTo)
+        {
+            Reserve();
+            return;
+        }
 
         var entries = _sealed.ToArray();
         _sealed.Clear();
@@ -271,7 +270,12 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         _inFlightRecords -= entry.Count;
         _eventsSinceSnapshot++;
 
-        if (entry.Eviction is { } eviction)
+        if (entry.Eviction is { Count: 0 })
+        {
+            // Not an eviction of data this log held: the announcement of sequences a lost journal took.
+            _metrics.Accepted.Inc(entry.Count);
+        }
+        else if (entry.Eviction is { } eviction)
         {
             _evictionInFlight = false;
             _cache.RemoveUpTo(eviction.UpToJournalSeq);
@@ -344,92 +348,6 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
     }
 
-    // ---------------------------------------------------------------- reads for the uplink
-
-    private void HandleRead(IActorRef requester, ReadEntries request)
-    {
-        if (IsRecovering) return;
-        if (_journalReadInFlight)
-        {
-            _deferred = (requester, request);
-            return;
-        }
-
-        var after = Math.Max(request.AfterJournalSeq, ConsumedJournalSeq);
-        if (after < _cache.Floor)
-        {
-            StartJournalRead(requester, request, after, _cache.Floor);
-            return;
-        }
-
-        var entries = _cache.ReadAfter(after, request.MaxBytes);
-        if (entries.Count > 0) requester.Tell(new EntriesRead(request.RequestId, entries));
-        else _parked = (requester, request);
-    }
-
-    private void ServeParked()
-    {
-        if (_parked is not { } parked) return;
-        _parked = null;
-        HandleRead(parked.Requester, parked.Request);
-    }
-
-    private void StartJournalRead(IActorRef requester, ReadEntries request, long after, long upTo)
-    {
-        _journalReadInFlight = true;
-        _metrics.JournalReads.Inc();
-        var maxBytes = request.MaxBytes;
-        var metrics = _metrics;
-        long bytes = 0;
-        ReadJournal.CurrentEventsByPersistenceId(PersistenceId, after + 1, upTo)
-            .Where(envelope =>
-            {
-                if (envelope.Event is CorruptWalRecord) metrics.CorruptRecords.Inc();
-                return envelope.Event is LogEntry;
-            })
-            .Select(envelope => new StoredEntry(envelope.SequenceNr, (LogEntry)envelope.Event))
-            .TakeWhile(stored =>
-            {
-                var fits = bytes == 0 || bytes + stored.Entry.Bytes <= maxBytes;
-                bytes += stored.Entry.Bytes;
-                return fits;
-            })
-            .RunWith(Sink.Seq<StoredEntry>(), Context.Materializer())
-            .PipeTo(Self,
-                success: entries => new JournalReadCompleted(requester, request, upTo, entries),
-                failure: ex => new JournalReadFailed(requester, request, ex));
-    }
-
-    private void OnJournalRead(JournalReadCompleted read)
-    {
-        _journalReadInFlight = false;
-        var consumed = ConsumedJournalSeq;
-        var unsent = read.Entries.Where(e => e.JournalSeq > consumed).ToList();
-        if (unsent.Count > 0)
-            read.Requester.Tell(new EntriesRead(read.Request.RequestId, unsent));
-        else
-            // Nothing unsent below the floor (only markers, or evicted meanwhile): go on from there.
-            HandleRead(read.Requester, read.Request with { AfterJournalSeq = Math.Max(read.Request.AfterJournalSeq, read.UpTo) });
-
-        if (_deferred is { } deferred)
-        {
-            _deferred = null;
-            HandleRead(deferred.Requester, deferred.Request);
-        }
-    }
-
-    private void OnJournalReadFailed(JournalReadFailed failed)
-    {
-        _journalReadInFlight = false;
-        // The requester asks again after its retry interval.
-        _log.Warning(failed.Cause, "Reading unsent entries back from the journal failed");
-        if (_deferred is { } deferred)
-        {
-            _deferred = null;
-            HandleRead(deferred.Requester, deferred.Request);
-        }
-    }
-
     // ---------------------------------------------------------------- delivery
 
     private void HandleDelivered(Delivered delivered)
@@ -451,6 +369,7 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         PersistAsync(new DeliveredUpTo(_ackedJournalSeq, _ackedSequence), delivered =>
         {
             _state = _state.Apply(delivered);
+            if (_sequenceKnown && _settings.SequenceFile is not null) WriteMark(_reservation.Refresh(ConsumedSequence));
             _deliveredPersistInFlight = false;
             _eventsSinceSnapshot++;
             MaybeSnapshot();
@@ -495,45 +414,20 @@ internal sealed class WalActor : ReceivePersistentActor, IWithTimers
         if (_settings.JournalPath is { } path) _metrics.SizeBytes.Set(SqliteWal.SizeOnDisk(path));
     }
 
-    // ---------------------------------------------------------------- failures
-
-    /// <inheritdoc />
-    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
-    {
-        _log.Error(cause, "Journal rejected event {0}; restarting the log to recover its sequence", sequenceNr);
-        CountLostPending();
-        // Sequences were handed out for the rejected entry: a restart recovers them from the journal.
-        throw new WalWriteRejectedException($"Journal rejected event {sequenceNr} of {PersistenceId}", cause);
-    }
-
-    /// <inheritdoc />
-    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
-    {
-        _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
-        CountLostPending();
-        base.OnPersistFailure(cause, @event, sequenceNr);
-    }
-
-    /// <summary>The readings the failed write and the ones waiting behind it carried never reach the journal.</summary>
-    private void CountLostPending()
-    {
-        var lost = _waitingRecords + _inFlightRecords;
-        _waitingRecords = _inFlightRecords = 0;
-        if (lost == 0) return;
-        _metrics.Lost.Inc(lost);
-        _log.Warning("{0} readings waiting for the failed write are lost (counted in wal_readings_lost_total)", lost);
-    }
-
-    /// <inheritdoc />
-    protected override void OnRecoveryFailure(Exception reason, object? message = null)
-    {
-        _log.Error(reason, "Recovery of {0} failed", PersistenceId);
-        base.OnRecoveryFailure(reason, message);
-    }
-
     private sealed record JournalReadCompleted(IActorRef Requester, ReadEntries Request, long UpTo, IReadOnlyList<StoredEntry> Entries);
 
     private sealed record JournalReadFailed(IActorRef Requester, ReadEntries Request, Exception Cause);
+
+    private sealed record IdentityChecked(SequenceMark? Mark, string JournalId, string SnapshotId);
+
+    private sealed record SequencesReserved(long UpTo);
+
+    private sealed record ReservationFailed(Exception Cause);
+
+    private sealed class RetryReservation
+    {
+        public static readonly RetryReservation Instance = new();
+    }
 
     private sealed class FlushDeliveredTick
     {

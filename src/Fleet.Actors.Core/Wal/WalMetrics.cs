@@ -21,6 +21,8 @@ public sealed class WalMetrics
         Lost = metrics.Counter("wal_readings_lost_total",
             "Readings sent to the log that never reached the journal: the log was restarting (dead letters) or its write failed (never accepted).", vehicleId);
         CorruptRecords = metrics.Counter("wal_corrupt_records_total", "Journal rows that could not be decoded and were skipped.", vehicleId);
+        Quarantined = metrics.Counter("wal_journal_replaced_total",
+            "Times the log found its journal or snapshot file replaced (quarantined after damage, or deleted) and resumed above its sequence mark.", vehicleId);
         LastSequence = metrics.Gauge("wal_last_sequence", "Highest accepted sequence number.", vehicleId);
         JournalReads = metrics.Counter("wal_journal_reads_total", "Reads of unsent entries back from the journal (cache misses).", vehicleId);
     }
@@ -39,6 +41,7 @@ public sealed class WalMetrics
     /// <summary>Readings sent to the log that were never accepted, for whatever reason.</summary>
     public double NeverAccepted => IntakeDropped.Value + EncodeErrors.Value + Lost.Value;
     public Counter.Child CorruptRecords { get; }
+    public Counter.Child Quarantined { get; }
     public Gauge.Child LastSequence { get; }
     public Counter.Child JournalReads { get; }
 }

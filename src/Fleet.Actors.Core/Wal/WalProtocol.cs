@@ -1,3 +1,4 @@
+using Akka.Event;
 using Fleet.Actors.Core.Telemetry;
 
 namespace Fleet.Actors.Core.Wal;
@@ -47,7 +48,8 @@ public static class WalProtocol
     public sealed record Flushed(long LastSequence);
 
     /// <summary>Asks for a <see cref="WalStatus"/>.</summary>
-    public sealed class GetStatus
+    /// <remarks>Asked every summary interval: while the log restarts it ends in dead letters, which must not use up their log budget.</remarks>
+    public sealed class GetStatus : IDeadLetterSuppression
     {
         public static readonly GetStatus Instance = new();
         private GetStatus() { }

@@ -40,8 +40,17 @@ public sealed record WalSettings
     /// <summary>How often file size and ages are refreshed in the metrics.</summary>
     public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>The journal file whose size is reported as <c>wal_size_bytes</c> (optional).</summary>
+    /// <summary>The journal file whose size is reported as <c>wal_size_bytes</c>; checked and quarantined when damaged (optional).</summary>
     public string? JournalPath { get; init; }
+
+    /// <summary>The snapshot file; checked and quarantined when damaged (optional).</summary>
+    public string? SnapshotPath { get; init; }
+
+    /// <summary>
+    /// The file of the log's sequence high-water mark (<see cref="SequenceMark"/>); without it (tests)
+    /// sequences are not reserved and a lost journal could make them repeat.
+    /// </summary>
+    public string? SequenceFile { get; init; }
 
     /// <summary>Persistence query plugin used to read unsent entries back from the journal.</summary>
     public string ReadJournalPluginId { get; init; } = SqliteWal.ReadJournalPluginId;

@@ -162,7 +162,9 @@ public sealed record WalState(
 
     private WalState Consume(long journalSeq, long sequence)
     {
-        if (journalSeq <= ConsumedJournalSeq) return this;
+        // Nothing more of the journal, but sequences may be (an announcement of what a lost journal took).
+        if (journalSeq <= ConsumedJournalSeq)
+            return sequence <= ConsumedSequence ? this : this with { ConsumedSequence = sequence, PendingGaps = PendingGaps.RemoveAll(p => p.Sequence <= sequence) };
         var segments = Segments;
         while (!segments.IsEmpty && segments[0].LastJournalSeq <= journalSeq) segments = segments.RemoveAt(0);
         var consumed = Math.Max(ConsumedSequence, sequence);

@@ -45,6 +45,8 @@ public sealed class Elm327Driver : ISensorDriver, ISensorCommandTarget
     private readonly HashSet<byte> _supported = new();
     private readonly List<TimedValue> _pendingValues = new();
     private readonly List<MalformedFrame> _pendingMalformed = new();
+    private readonly List<string> _notices = new();
+    private readonly HashSet<byte> _reportedUnsupported = new();
     private readonly List<Scheduled> _schedule = new();
     private Scheduled? _dtcSchedule;
     private ElmFraming _framing = ElmFraming.Auto;
@@ -94,6 +96,7 @@ public sealed class Elm327Driver : ISensorDriver, ISensorCommandTarget
     /// <inheritdoc />
     public async Task OpenAsync(CancellationToken cancellationToken)
     {
+        _reportedUnsupported.Clear();
         await _link.OpenAsync(cancellationToken).ConfigureAwait(false);
         var bitmap = await InitialiseAsync(cancellationToken).ConfigureAwait(false);
         _openedAt = _time.GetTimestamp();
@@ -103,7 +106,7 @@ public sealed class Elm327Driver : ISensorDriver, ISensorCommandTarget
             // A PID outside the bitmaps the vehicle answered is asked for anyway: NO DATA will tell.
             if (poll.Pid.Number <= coveredUpTo && !_supported.Contains(poll.Pid.Number))
             {
-                _pendingMalformed.Add(new MalformedFrame($"{poll.Pid} is not supported by the vehicle; not polled", poll.Pid.Command));
+                _notices.Add($"{poll.Pid} is not supported by the vehicle; not polled");
                 continue;
             }
             _schedule.Add(new Scheduled(poll.Pid, poll.Interval ?? _defaultInterval, TimeSpan.Zero));
@@ -121,7 +124,7 @@ public sealed class Elm327Driver : ISensorDriver, ISensorCommandTarget
         _recoveredThisRead = false;
         var values = new List<TimedValue>();
         var malformed = new List<MalformedFrame>();
-        if (_pendingValues.Count > 0 || _pendingMalformed.Count > 0)
+        if (_pendingValues.Count > 0 || _pendingMalformed.Count > 0 || _notices.Count > 0)
         {
             // What the open learnt (VIN, trouble codes, unsupported PIDs) goes out with the first read.
             values.AddRange(_pendingValues);
@@ -129,7 +132,7 @@ public sealed class Elm327Driver : ISensorDriver, ISensorCommandTarget
             _pendingValues.Clear();
             _pendingMalformed.Clear();
             AddLinkProblems(malformed);
-            return new SensorRead(values, malformed);
+            return new SensorRead(values, malformed) { Notices = TakeNotices() };
         }
 
         var started = _time.GetTimestamp();
@@ -171,10 +174,18 @@ public sealed class Elm327Driver : ISensorDriver, ISensorCommandTarget
         {
             _failedRounds = answered > 0 ? 0 : _failedRounds + 1;
             if (_failedRounds >= MaxFailedRounds)
-                throw new IOException($"{_link.Description}: no PID answered in {MaxFailedRounds} rounds (last: {malformed.LastOrDefault()?.Reason ?? "no answer"})");
+                throw new IOException($"{_link.Description}: no PID answered in {MaxFailedRounds} rounds (last: {malformed.LastOrDefault()?.Reason ?? (_reportedUnsupported.Count > 0 ? "NO DATA" : "no answer")})");
         }
         AddLinkProblems(malformed);
-        return new SensorRead(values, malformed, missed);
+        return new SensorRead(values, malformed, missed) { Notices = TakeNotices() };
+    }
+
+    private IReadOnlyList<string> TakeNotices()
+    {
+        if (_notices.Count == 0) return [];
+        var notices = _notices.ToArray();
+        _notices.Clear();
+        return notices;
     }
 
     /// <inheritdoc />
@@ -338,6 +349,13 @@ public sealed class Elm327Driver : ISensorDriver, ISensorCommandTarget
     private async Task<bool> PollAsync(ObdPid pid, List<TimedValue> values, List<MalformedFrame> malformed, CancellationToken cancellationToken)
     {
         if (await AskAsync(pid.Command, malformed, cancellationToken).ConfigureAwait(false) is not { } response) return false;
+        if (response.Error?.Kind == ElmErrorKind.NoData)
+        {
+            // The vehicle does not answer this PID: a fact about the vehicle, not bad data.
+            if (_reportedUnsupported.Add(pid.Number))
+                _notices.Add($"{pid.Command} ({pid.Name}): NO DATA, the vehicle does not answer this PID (reported once per connection)");
+            return false;
+        }
         if (!ObdDecoder.TryDecodePid(pid, response, out var measurements, out var problem))
         {
             malformed.Add(new MalformedFrame($"{pid.Command} ({pid.Name}): {problem}", response.Excerpt));

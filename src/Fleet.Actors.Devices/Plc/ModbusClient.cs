@@ -7,6 +7,8 @@ namespace Fleet.Actors.Devices.Plc;
 /// <see cref="ModbusException"/> (the device refused), <see cref="TimeoutException"/> (no answer in
 /// time) or <see cref="IOException"/> (the link failed or the answer was garbled); the next call
 /// after a failure reconnects where the transport can. Addresses are 0-based, as on the wire.
+/// On a link where unit 0 is the broadcast address (<see cref="IsBroadcast"/>), writes to it return
+/// once sent and reads from it throw <see cref="ArgumentException"/> before anything is sent.
 /// </summary>
 public sealed class ModbusClient : IAsyncDisposable
 {
@@ -21,6 +23,9 @@ public sealed class ModbusClient : IAsyncDisposable
 
     /// <summary>The unit (slave) id requests go to and answers must come from.</summary>
     public byte UnitId { get; }
+
+    /// <summary>True when <see cref="UnitId"/> is the broadcast address on this link: writes reach every device and get no answer.</summary>
+    public bool IsBroadcast => _transport.IsBroadcast(UnitId);
 
     /// <summary>The transport, for its description and counters.</summary>
     public IModbusTransport Transport => _transport;

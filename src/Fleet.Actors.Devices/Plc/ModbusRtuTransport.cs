@@ -5,11 +5,15 @@ namespace Fleet.Actors.Devices.Plc;
 /// <summary>
 /// Modbus RTU over a serial line (<see cref="ISerialChannel"/>). Before each request it waits for
 /// the line to be silent for 3.5 character times (at least 1.75 ms above 19200 baud), discarding
-/// and counting whatever arrives meanwhile (such as the late answer to a timed-out request); it then
-/// reads the answer until its length is known from the function code and byte count, and checks
-/// its CRC and slave id. RTU has no transaction id: an answer later than that silence cannot be
-/// told from a fresh one, which is why the silence comes first. The channel is opened on first use;
-/// a failed line throws <see cref="IOException"/> and the owner makes a new transport.
+/// and counting whatever arrives meanwhile; it then reads the answer until its length is known from
+/// the function code and byte count, and checks its CRC and slave id. RTU has no transaction id, so
+/// a late answer to a timed-out request cannot be told from a fresh one by its contents (function,
+/// unit and byte count may all match): after a timeout the line must stay quiet for the guard time
+/// (<see cref="ModbusTimeouts.Guard"/>) before the next request is sent, and what arrives meanwhile
+/// is discarded. The silence is checked just before sending, so no frame that began before the
+/// request is taken for its answer. A write to unit 0 is a broadcast: sent, not answered, followed
+/// by the turnaround delay. The channel is opened on first use; a failed line throws
+/// <see cref="IOException"/> and the owner makes a new transport.
 /// </summary>
 public sealed class ModbusRtuTransport : IModbusTransport
 {
@@ -26,7 +30,7 @@ public sealed class ModbusRtuTransport : IModbusTransport
         ArgumentOutOfRangeException.ThrowIfLessThan(baudRate, 1);
         _channel = channel;
         _timeouts = timeouts ?? ModbusTimeouts.Default;
-        _exchange = new ModbusExchange(ModbusFraming.Rtu, Counters);
+        _exchange = new ModbusExchange(ModbusFraming.Rtu, Counters, broadcastUnitZero: true);
         _link = new SerialLink(channel);
         InterFrameSilence = SilenceFor(baudRate);
     }
@@ -37,7 +41,7 @@ public sealed class ModbusRtuTransport : IModbusTransport
     /// <inheritdoc />
     public ModbusCounters Counters { get; } = new();
 
-    /// <summary>The silence awaited before each request.</summary>
+    /// <summary>The silence awaited before each request (after a timeout: the guard time, if longer).</summary>
     public TimeSpan InterFrameSilence { get; }
 
     /// <summary>3.5 characters of 11 bits at <paramref name="baudRate"/>; a fixed 1.75 ms above 19200 baud.</summary>
@@ -45,8 +49,12 @@ public sealed class ModbusRtuTransport : IModbusTransport
         baudRate > 19_200 ? TimeSpan.FromMicroseconds(1750) : TimeSpan.FromSeconds(3.5 * 11 / baudRate);
 
     /// <inheritdoc />
+    public bool IsBroadcast(byte unitId) => _exchange.IsBroadcast(unitId);
+
+    /// <inheritdoc />
     public async Task<byte[]> SendAsync(byte unitId, ModbusRequest request, CancellationToken cancellationToken)
     {
+        _exchange.CheckBroadcast(unitId, request);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -55,17 +63,18 @@ public sealed class ModbusRtuTransport : IModbusTransport
                 await _channel.OpenAsync(cancellationToken).ConfigureAwait(false);
                 _opened = true;
             }
+            await _exchange.SettleAsync(_link, InterFrameSilence, _timeouts.Operation, Description, cancellationToken).ConfigureAwait(false);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_timeouts.Operation);
             try
             {
-                await WaitForSilenceAsync(timeout.Token).ConfigureAwait(false);
-                return await _exchange.ExchangeAsync(_link, 0, unitId, request, timeout.Token).ConfigureAwait(false);
+                var data = await _exchange.ExchangeAsync(_link, 0, unitId, request, timeout.Token).ConfigureAwait(false);
+                if (_exchange.IsBroadcast(unitId)) _exchange.QuietFor(_timeouts.Turnaround);
+                return data;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                Counters.Timeout();
-                throw new TimeoutException($"{Description}: no answer to {request} within {_timeouts.Operation.TotalSeconds:0.###} s");
+                throw _exchange.TimedOut(Description, request, _timeouts.Operation, _timeouts.GuardOrDefault);
             }
         }
         finally
@@ -81,25 +90,6 @@ public sealed class ModbusRtuTransport : IModbusTransport
         await _channel.DisposeAsync().ConfigureAwait(false);
         _gate.Release();
         _gate.Dispose();
-    }
-
-    private async Task WaitForSilenceAsync(CancellationToken cancellationToken)
-    {
-        _exchange.Discard();
-        while (true)
-        {
-            using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            silence.CancelAfter(InterFrameSilence);
-            try
-            {
-                var stray = await _channel.ReadAsync(silence.Token).ConfigureAwait(false);
-                _exchange.Discard(stray.Length);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-        }
     }
 
     private sealed class SerialLink(ISerialChannel channel) : IModbusLink

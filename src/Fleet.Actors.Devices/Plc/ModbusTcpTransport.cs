@@ -7,7 +7,10 @@ namespace Fleet.Actors.Devices.Plc;
 /// serial gateways speak it). Connects on first use and again on the next call after the
 /// connection broke; one request is outstanding at a time. With MBAP framing an answer to an
 /// earlier, timed-out transaction is skipped by its transaction id; RTU framing has no
-/// transaction id, so a timeout closes the connection instead.
+/// transaction id, so a timeout closes the connection and the next request first waits out the
+/// guard time (<see cref="ModbusTimeouts.Guard"/>) on the new one, for a gateway that passes the
+/// late answer on. Unit 0 is a broadcast (sent, not answered) with RTU framing, and with MBAP
+/// framing only when <c>broadcastUnitZero</c> says the device is a gateway that treats it so.
 /// </summary>
 public sealed class ModbusTcpTransport : IModbusTransport
 {
@@ -19,15 +22,19 @@ public sealed class ModbusTcpTransport : IModbusTransport
     private SocketLink? _link;
     private ushort _transactionId;
 
-    /// <summary>Creates the transport (not yet connected).</summary>
-    public ModbusTcpTransport(string host, int port, ModbusFraming framing = ModbusFraming.Tcp, ModbusTimeouts? timeouts = null)
+    /// <summary>
+    /// Creates the transport (not yet connected). <paramref name="broadcastUnitZero"/>: with MBAP
+    /// framing, the device is a gateway that passes unit 0 on as a broadcast and does not answer it
+    /// (RTU framing always treats unit 0 so).
+    /// </summary>
+    public ModbusTcpTransport(string host, int port, ModbusFraming framing = ModbusFraming.Tcp, ModbusTimeouts? timeouts = null, bool broadcastUnitZero = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65_535);
         _host = host;
         _port = port;
         _timeouts = timeouts ?? ModbusTimeouts.Default;
-        _exchange = new ModbusExchange(framing, Counters);
+        _exchange = new ModbusExchange(framing, Counters, broadcastUnitZero || framing == ModbusFraming.Rtu);
     }
 
     /// <inheritdoc />
@@ -40,24 +47,30 @@ public sealed class ModbusTcpTransport : IModbusTransport
     public bool IsConnected => _link is not null;
 
     /// <inheritdoc />
+    public bool IsBroadcast(byte unitId) => _exchange.IsBroadcast(unitId);
+
+    /// <inheritdoc />
     public async Task<byte[]> SendAsync(byte unitId, ModbusRequest request, CancellationToken cancellationToken)
     {
+        _exchange.CheckBroadcast(unitId, request);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var link = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-            if (_exchange.Framing == ModbusFraming.Rtu) _exchange.Discard();
+            var rtu = _exchange.Framing == ModbusFraming.Rtu;
+            if (rtu) await _exchange.SettleAsync(link, TimeSpan.Zero, _timeouts.Operation, Description, cancellationToken).ConfigureAwait(false);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_timeouts.Operation);
             try
             {
-                return await _exchange.ExchangeAsync(link, unchecked(++_transactionId), unitId, request, timeout.Token).ConfigureAwait(false);
+                var data = await _exchange.ExchangeAsync(link, unchecked(++_transactionId), unitId, request, timeout.Token).ConfigureAwait(false);
+                if (rtu && _exchange.IsBroadcast(unitId)) _exchange.QuietFor(_timeouts.Turnaround);
+                return data;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                Counters.Timeout();
-                if (_exchange.Framing == ModbusFraming.Rtu) Disconnect();
-                throw new TimeoutException($"{Description}: no answer to {request} within {_timeouts.Operation.TotalSeconds:0.###} s");
+                if (rtu) Disconnect();
+                throw _exchange.TimedOut(Description, request, _timeouts.Operation, _timeouts.GuardOrDefault);
             }
             catch (OperationCanceledException) when (_exchange.Framing == ModbusFraming.Rtu)
             {

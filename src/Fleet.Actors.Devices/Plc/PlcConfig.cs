@@ -56,6 +56,7 @@ public static partial class PlcConfig
             PollInterval = r.Duration("poll-interval", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10)),
             CallTimeout = timeouts.Duration("call", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(10)),
             ConnectTimeout = timeouts.Duration("connect", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10)),
+            GuardTime = timeouts.String("guard") is null ? null : timeouts.Duration("guard", TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromMinutes(10)),
             MaxFailures = breaker.Int("max-failures", 3, 1, 1000),
             ResetTimeout = breaker.Duration("reset-timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10)),
             MinBackoff = reconnect.Duration("min-backoff", TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(1)),
@@ -63,6 +64,8 @@ public static partial class PlcConfig
             RandomFactor = reconnect.Double("random-factor", 0.2, 0, 1),
         };
         if (settings.MaxBackoff < settings.MinBackoff) reconnect.Problem("max-backoff", "must not be less than min-backoff");
+        if (settings.UnitId == 0 && (rtu is not null || framing == ModbusFraming.Rtu))
+            r.Problem("unit", "unit 0 is the RTU broadcast address, which no device answers: its points cannot be read; give the device's own unit id (1..247)");
         return settings;
     }
 

@@ -38,6 +38,9 @@ public sealed record PlcSettings
     /// <summary>How long a connect may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>RTU framing: how long the line must stay quiet after a timeout (see <see cref="ModbusTimeouts.Guard"/>); null: <see cref="CallTimeout"/>.</summary>
+    public TimeSpan? GuardTime { get; init; }
+
     /// <summary>Consecutive failed calls (timeouts, link failures) that open the circuit breaker.</summary>
     public int MaxFailures { get; init; } = 3;
 
@@ -54,14 +57,14 @@ public sealed record PlcSettings
     public double RandomFactor { get; init; } = 0.2;
 
     /// <summary>The transport timeouts.</summary>
-    public ModbusTimeouts Timeouts => new() { Operation = CallTimeout, Connect = ConnectTimeout };
+    public ModbusTimeouts Timeouts => new() { Operation = CallTimeout, Connect = ConnectTimeout, Guard = GuardTime };
 
     /// <summary>
     /// The breaker's own call timeout: a backstop above the transport's, which enforces the real
     /// bounds; a breaker timeout of only <see cref="CallTimeout"/> would fire during a connect that
-    /// is still within <see cref="ConnectTimeout"/>.
+    /// is still within <see cref="ConnectTimeout"/>, or while an RTU line waits out its guard time.
     /// </summary>
-    public TimeSpan BreakerCallTimeout => ConnectTimeout + CallTimeout;
+    public TimeSpan BreakerCallTimeout => ConnectTimeout + Timeouts.GuardOrDefault + CallTimeout;
 
     /// <summary>Where the PLC is, for logs: <c>tcp host:port</c> or <c>rtu /dev/...</c>.</summary>
     public string Describe() => Host is not null ? $"tcp {Host}:{Port} unit {UnitId}" : $"rtu {Serial?.Port} unit {UnitId}";

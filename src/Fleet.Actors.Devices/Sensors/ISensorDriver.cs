@@ -32,6 +32,12 @@ public sealed record MalformedFrame(string Reason, string Excerpt);
 /// <param name="Missed">Samples the driver could not deliver (for example it was not read in time).</param>
 public sealed record SensorRead(IReadOnlyList<TimedValue> Values, IReadOnlyList<MalformedFrame> Malformed, long Missed = 0)
 {
+    /// <summary>
+    /// Facts about the device worth one log line that are not bad data (a PID the vehicle does not
+    /// support, reported once per connection): logged, not counted as read errors.
+    /// </summary>
+    public IReadOnlyList<string> Notices { get; init; } = [];
+
     /// <summary>Nothing read.</summary>
     public static SensorRead Empty { get; } = new([], []);
 }

@@ -10,8 +10,10 @@ namespace Fleet.Actors.Devices.Sensors;
 /// One sensor: opens its driver, reads in a loop through <c>PipeTo</c> (never blocking), validates
 /// every value and tells the valid ones to the write-ahead log; valid driving events are then also
 /// published on the EventStream as <see cref="HarshDrivingDetected"/>. Anything wrong with the device
-/// (open failure, I/O error, stall) makes it throw, so that its <c>BackoffSupervisor</c> parent
-/// stops it and starts a fresh one after the backoff (first retry after 5 s by default).
+/// (open failure, I/O error, stall) is logged in one line that names the sensor and the real cause
+/// and stops the actor, so that its <c>BackoffSupervisor</c> parent (on stop) starts a fresh one
+/// after the backoff (first retry after 5 s by default). Stopping rather than throwing keeps Akka
+/// from logging the failure again at Error with its stack trace on every retry.
 /// </summary>
 internal sealed class SensorActor : ReceiveActor, IWithTimers
 {
@@ -139,6 +141,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
             readings.Add(new Reading(_settings.Id, value.TimestampMs, value.Value));
         }
         foreach (var frame in read.Malformed) Invalid(frame.Reason, frame.Excerpt);
+        foreach (var notice in read.Notices) _logger.Info("Sensor {0}: {1}", _settings.Id, notice);
         if (read.Missed > 0) _metrics.Missed.Inc(read.Missed);
 
         if (readings.Count == 0) return;
@@ -165,15 +168,32 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
     private void CheckStall(string phase)
     {
         var waited = _time.GetElapsedTime(_waitingSince);
-        if (waited >= _settings.StallTimeout)
-            throw new SensorStalledException($"Sensor {_settings.Id} stalled: no answer while {phase} for {waited.TotalSeconds:F1}s");
+        if (waited < _settings.StallTimeout) return;
+        _metrics.ReadError.Inc();
+        _logger.Warning("Sensor {0} down: no answer while {1} for {2:F1}s (stall-timeout)", _settings.Id, phase, waited.TotalSeconds);
+        StopForRetry();
     }
 
+    /// <summary>
+    /// One warning per failure that names the sensor and the real cause; the stack trace only at
+    /// Debug. A device that cannot be opened (absent, unplugged) is down, not a source of bad readings.
+    /// </summary>
     private void Fail(DriverFailed failed)
     {
-        _metrics.ReadError.Inc();
-        _logger.Warning("Sensor {0} down ({1} failed): {2}", _settings.Id, failed.Operation, failed.Cause.GetBaseException().Message);
-        throw new SensorFaultException($"Sensor {_settings.Id}: {failed.Operation} failed", failed.Cause);
+        if (failed.Operation != "open") _metrics.ReadError.Inc();
+        // Drivers' I/O errors name the device ("/dev/ttyUSB9 @ 9600 baud: cannot open: No such file or
+        // directory"); what they wrap would lose that (System.IO.Ports says "access denied" for a missing port).
+        var cause = failed.Cause is IOException or TimeoutException ? failed.Cause.Message : failed.Cause.GetBaseException().Message;
+        _logger.Warning("Sensor {0} down ({1} failed): {2}", _settings.Id, failed.Operation, cause);
+        _logger.Debug("Sensor {0}: {1}", _settings.Id, failed.Cause);
+        StopForRetry();
+    }
+
+    /// <summary>The backoff supervisor above starts a fresh actor (and driver) after its backoff.</summary>
+    private void StopForRetry()
+    {
+        _metrics.Restarts.Inc();
+        Context.Stop(Self);
     }
 
     // Results of reads that finish after the actor stopped are expected: keep them out of the dead-letter log.
@@ -191,9 +211,3 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
 
     private sealed record DriverFailed(string Operation, Exception Cause) : IDeadLetterSuppression;
 }
-
-/// <summary>The device failed (open or I/O); its supervisor restarts it with backoff.</summary>
-public sealed class SensorFaultException(string message, Exception inner) : Exception(message, inner);
-
-/// <summary>The device stopped answering; its supervisor restarts it with backoff.</summary>
-public sealed class SensorStalledException(string message) : Exception(message);

@@ -19,6 +19,7 @@ public sealed class SensorMetrics
         LastSeen = sensor.Gauge("last_seen", "Unix time (s) of the sensor's last valid reading.");
         Down = sensor.Gauge("sensor_down", "1 while the sensor is disconnected or reconnecting.");
         Active = metrics.Gauge("active_sensors_count", "Sensors currently delivering.", vehicleId);
+        Restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "sensors");
     }
 
     /// <summary>Valid readings delivered.</summary>
@@ -38,4 +39,7 @@ public sealed class SensorMetrics
 
     /// <summary>The vehicle's sensors currently delivering (label <c>vehicle_id</c> only).</summary>
     public Gauge.Child Active { get; }
+
+    /// <summary>Restarts of the vehicle's sensor actors (shared by its sensors; label supervisor=sensors).</summary>
+    public Counter.Child Restarts { get; }
 }

@@ -65,10 +65,13 @@ internal sealed class SensorSupervisor : ReceiveActor
             // Down until its actor has opened the device.
             sensorMetrics.Down.Set(1);
             var props = SensorActor.Props(vehicleId, sensor, () => factory.Create(sensor, context), log, sensorMetrics, context.Time);
-            var options = Backoff.OnFailure(props, "device", sensor.MinBackoff, sensor.MaxBackoff, sensor.RandomFactor, maxNrOfRetries: -1)
+            // The sensor actor stops itself when its device fails (after one log line naming the
+            // cause); the backoff supervisor starts a fresh one after the backoff.
+            var options = Backoff.OnStop(props, "device", sensor.MinBackoff, sensor.MaxBackoff, sensor.RandomFactor, maxNrOfRetries: -1)
                 .WithAutoReset(sensor.MinBackoff + sensor.StallTimeout)
                 .WithSupervisorStrategy(new OneForOneStrategy(ex =>
                 {
+                    // A bug, not the device: restart at once (Akka logs it with its stack trace).
                     _restarts.Inc();
                     return Directive.Restart;
                 }));

@@ -46,24 +46,27 @@ public sealed class SerialPortChannel : ISerialChannel
     public Task OpenAsync(CancellationToken cancellationToken)
     {
         if (_port is not null) throw new InvalidOperationException("The port is already open.");
-        var port = new SerialPort(_options.Port!, _options.BaudRate, _options.Parity, _options.DataBits, _options.StopBits)
-        {
-            ReadTimeout = (int)PollTimeout.TotalMilliseconds,
-            WriteTimeout = (int)WriteTimeout.TotalMilliseconds,
-            Handshake = Handshake.None,
-        };
         // Opening a tty can take a moment (and throws when it is not there): keep it off the caller.
         return Task.Run(() =>
         {
+            SerialPort? port = null;
             try
             {
+                port = new SerialPort(_options.Port!, _options.BaudRate, _options.Parity, _options.DataBits, _options.StopBits)
+                {
+                    ReadTimeout = (int)PollTimeout.TotalMilliseconds,
+                    WriteTimeout = (int)WriteTimeout.TotalMilliseconds,
+                    Handshake = Handshake.None,
+                };
                 port.Open();
             }
-            catch (UnauthorizedAccessException ex)
+            catch (Exception ex) when (ex is UnauthorizedAccessException or ArgumentException)
             {
-                // System.IO.Ports reports a missing device as "access denied"; say what the OS said.
-                port.Dispose();
-                throw new IOException($"{Description}: cannot open: {ex.InnerException?.Message ?? ex.Message}", ex);
+                // System.IO.Ports reports a missing device as "access denied" (say what the OS said),
+                // and a port it cannot set up (such as a pty whose other end has gone) as a bad argument.
+                port?.Dispose();
+                var cause = ex is ArgumentException ? $"the port or its line settings were refused ({ex.Message})" : ex.InnerException?.Message ?? ex.Message;
+                throw new IOException($"{Description}: cannot open: {cause}", ex);
             }
             port.DiscardInBuffer();
             _port = port;

@@ -75,7 +75,7 @@ internal sealed class VehicleAgent : ReceiveActor
             : Context.ActorOf(PlcSupervisor.Props(settings.VehicleId, settings.Plcs, log, metrics, time: time), "plcs");
         var scripts = Context.ActorOf(ScriptEngine.Props(settings.VehicleId, settings.Scripting, log, gpio, settings.Gpio, plcs, metrics, time), "scripts");
         if (settings.SummaryInterval > TimeSpan.Zero)
-            Context.ActorOf(VehicleReporter.Props(settings, walMetrics, uplinkMetrics, metrics), "summary");
+            Context.ActorOf(VehicleReporter.Props(settings, log, walMetrics, uplinkMetrics, metrics), "summary");
         _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts);
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));

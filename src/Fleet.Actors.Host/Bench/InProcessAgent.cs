@@ -46,7 +46,10 @@ internal sealed class InProcessAgent : IAsyncDisposable
         var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING").WithFallback(akka);
         var system = ActorSystem.Create("bench", WalHosting.Setup(journal, snapshots, synchronous, config));
         var metrics = new AgentMetrics();
-        var withJournal = settings with { Wal = settings.Wal with { JournalPath = journal } };
+        var withJournal = settings with
+        {
+            Wal = settings.Wal with { JournalPath = journal, SnapshotPath = snapshots, SequenceFile = Path.Combine(dataDirectory, "wal.seq") },
+        };
         var agent = system.ActorOf(VehicleAgent.Props(withJournal, metrics), VehicleAgent.ActorName(settings.VehicleId));
         var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(10));
         return new InProcessAgent(system, agent, components, metrics, withJournal);

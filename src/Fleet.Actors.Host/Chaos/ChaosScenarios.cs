@@ -264,7 +264,8 @@ public static class ChaosScenarios
             $"fleet/{Tenant}/{vehicle}/status",
             "verify-" + vehicle,
             persistentSession: true,
-            cancellationToken);
+            cancellationToken,
+            checkConflicts: true);
 
     private static async Task<(int ExitCode, bool Drained)> FinalCleanRunAsync(MosquittoProcess broker, string vehicle, ChaosOptions options, TimeSpan uptime)
     {
@@ -293,6 +294,7 @@ public static class ChaosScenarios
         if (!evictionsExpected && result.GapRecords > 0) problems.Add($"{result.GapRecords} gap records (nothing should have been evicted)");
         if (evictionsExpected && result.GapRecords == 0) problems.Add("no gap record arrived: the disk budget was never exceeded, so evictions were not tested");
         if (report.DecodeErrors > 0) problems.Add($"{report.DecodeErrors} payloads did not decode");
+        if (result.Conflicts > 0) problems.Add($"{result.Conflicts} sequences arrived twice with different contents: a sequence number was used twice");
         if (exitCode != 0) problems.Add($"the final agent exited with {exitCode}");
         if (!drained) problems.Add("the final shutdown did not drain the log");
         return new ChaosReport(scenario, problems.Count == 0, rounds, result.ExpectedLast, result.Received, result.Duplicates,

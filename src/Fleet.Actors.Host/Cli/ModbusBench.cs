@@ -37,11 +37,11 @@ public sealed record ModbusBenchSide(string Name, long Requests, TimeSpan Elapse
 /// <summary>Both sides of a <see cref="ModbusBench"/> run.</summary>
 /// <param name="Options">What was measured.</param>
 /// <param name="Ours">Through <see cref="ModbusClient"/> and <see cref="ModbusTcpTransport"/>.</param>
-/// <param name="Raw">A plain socket loop: pre-built request, fixed-length answer, no validation.</param>
-public sealed record ModbusBenchReport(ModbusBenchOptions Options, ModbusBenchSide Ours, ModbusBenchSide Raw)
+/// <param name="Raw">A plain socket loop: pre-built request, fixed-length answer, no validation; null when that phase failed.</param>
+public sealed record ModbusBenchReport(ModbusBenchOptions Options, ModbusBenchSide Ours, ModbusBenchSide? Raw)
 {
-    /// <summary>Our requests/s divided by the raw loop's.</summary>
-    public double Ratio => Raw.RequestsPerSecond > 0 ? Ours.RequestsPerSecond / Raw.RequestsPerSecond : 0;
+    /// <summary>Our requests/s divided by the raw loop's (0 without a raw side).</summary>
+    public double Ratio => Raw?.RequestsPerSecond > 0 ? Ours.RequestsPerSecond / Raw.RequestsPerSecond : 0;
 
     /// <summary>The report as a markdown table, ready for docs/benchmarks.md.</summary>
     public string ToMarkdown()
@@ -52,8 +52,8 @@ public sealed record ModbusBenchReport(ModbusBenchOptions Options, ModbusBenchSi
             $"Read holding registers {o.Address}..{o.Address + o.Count - 1} ({o.Count} a request) of unit {o.Unit} at {o.Host}:{o.Port}, one request at a time, {Seconds(o.Duration)} measured after {Seconds(o.Warmup)} of warm-up on each side.\n\n");
         text.Append("| | requests | median | p99 | max | requests/s | registers/s | ours / raw |\n");
         text.Append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        Row(text, Ours, Ratio.ToString("0.00", CultureInfo.InvariantCulture));
-        Row(text, Raw, "");
+        Row(text, Ours, Raw is null ? "" : Ratio.ToString("0.00", CultureInfo.InvariantCulture));
+        if (Raw is not null) Row(text, Raw, "");
         return text.ToString();
     }
 
@@ -70,33 +70,40 @@ public sealed record ModbusBenchReport(ModbusBenchOptions Options, ModbusBenchSi
 /// </summary>
 public static class ModbusBench
 {
-    /// <summary>Runs ours, then raw. Throws what the client throws (a Modbus exception, a timeout, a link failure).</summary>
+    /// <summary>Runs ours, then raw. Throws what either phase throws (a Modbus exception, a timeout, a link failure).</summary>
     public static async Task<ModbusBenchReport> RunAsync(ModbusBenchOptions options, CancellationToken cancellationToken = default)
+    {
+        var ours = await MeasureClientAsync(options, cancellationToken);
+        return new ModbusBenchReport(options, ours, await MeasureRawAsync(options, cancellationToken));
+    }
+
+    /// <summary>The client phase. Throws what the client throws (a Modbus exception, a timeout, a link failure).</summary>
+    public static async Task<ModbusBenchSide> MeasureClientAsync(ModbusBenchOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Count, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Count, ModbusRequest.MaxReadRegisters);
-        ModbusBenchSide ours;
-        // Ours is closed before raw connects: the libmodbus server serves one connection at a time.
-        await using (var client = new ModbusClient(new ModbusTcpTransport(options.Host, options.Port), options.Unit))
-        {
-            ours = await MeasureAsync("ours: ModbusClient", options,
-                async ct => await client.ReadHoldingRegistersAsync(options.Address, options.Count, ct), cancellationToken);
-        }
+        // Closed when done, before the raw phase connects: the libmodbus server serves one connection at a time.
+        await using var client = new ModbusClient(new ModbusTcpTransport(options.Host, options.Port), options.Unit);
+        return await MeasureAsync("ours: ModbusClient", options,
+            async ct => await client.ReadHoldingRegistersAsync(options.Address, options.Count, ct), cancellationToken);
+    }
+
+    /// <summary>The raw phase. Throws a <see cref="TimeoutException"/> or the socket's failure.</summary>
+    public static async Task<ModbusBenchSide> MeasureRawAsync(ModbusBenchOptions options, CancellationToken cancellationToken = default)
+    {
         // The raw loop has no timeouts of its own: a device that stops answering ends the run here.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.Warmup + options.Duration + new ModbusTimeouts().Operation);
         using var raw = new RawLoop(options);
-        ModbusBenchSide rawSide;
         try
         {
             await raw.ConnectAsync(deadline.Token);
-            rawSide = await MeasureAsync("raw: socket loop", options, raw.RoundTripAsync, deadline.Token);
+            return await MeasureAsync("raw: socket loop", options, raw.RoundTripAsync, deadline.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"raw loop to {options.Host}:{options.Port}: no answer in time");
         }
-        return new ModbusBenchReport(options, ours, rawSide);
     }
 
     private static async Task<ModbusBenchSide> MeasureAsync(

@@ -61,7 +61,7 @@ internal sealed record ModbusCliFormat(ModbusDataType Type, ModbusByteOrder Orde
     public bool TryEncode(string token, Span<ushort> registers, out string problem)
     {
         problem = "";
-        var text = token.Trim();
+        var text = CliNumbers.Decimal(token).Trim();
         try
         {
             // 64-bit integers beyond 2^53 would lose digits through a double: take them exactly.

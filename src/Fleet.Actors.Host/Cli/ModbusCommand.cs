@@ -25,11 +25,14 @@ public static class ModbusCommand
     /// <summary>Exit code of a timeout (no answer, or no connection, within <c>--timeout</c>).</summary>
     public const int ExitTimeout = 4;
 
-    /// <summary>Exit code of a connection or serial line failure (including an answer that could not be trusted).</summary>
+    /// <summary>Exit code of a connection or serial line failure.</summary>
     public const int ExitLinkFailed = 5;
 
+    /// <summary>Exit code of a malformed reply (bad CRC, broken header, wrong length or echo): the device answered, but not in a way to trust.</summary>
+    public const int ExitMalformedReply = 6;
+
     private const string ExitCodes =
-        "Exit codes: 0 done, 1 bad arguments, 3 Modbus exception response, 4 timeout, 5 connection or line failure.";
+        "Exit codes: 0 done, 1 bad arguments, 3 Modbus exception response, 4 timeout, 5 connection or line failure, 6 malformed reply.";
 
     /// <summary>Builds the command with its <c>read</c> and <c>write</c> subcommands.</summary>
     public static Command Create()
@@ -44,11 +47,7 @@ public static class ModbusCommand
     private static Command CreateRead()
     {
         var options = new CommonOptions(["coil", "discrete", "input", "holding"]);
-        var count = new Option<int>("--count", "-c")
-        {
-            Description = "Values to read (registers of the string for --data-type string)",
-            DefaultValueFactory = _ => 1,
-        };
+        var count = CliNumbers.Option("--count", "-c", "Values to read (registers of the string for --data-type string)", 1);
         var poll = CliDurations.Option("--poll", "Read again at this interval (0: once)", TimeSpan.Zero);
         var times = new Option<int?>("--times") { Description = "Rounds to read (default 1, or until Ctrl-C with --poll)" };
         var json = new Option<bool>("--json") { Description = "One JSON object per value instead of aligned text" };
@@ -65,6 +64,7 @@ public static class ModbusCommand
                 return BadArguments(errors, problem);
             var output = new ModbusCliOutput(parse.InvocationConfiguration.Output, parse.GetValue(json));
             await using var client = new ModbusClient(common.Target.Create(common.Timeouts), common.Unit);
+            if (client.IsBroadcast) return BadArguments(errors, $"--unit {client.UnitId} is the broadcast address: no device answers a read");
             var interval = parse.GetValue(poll);
             var clock = Stopwatch.StartNew();
             for (var round = 0; round < rounds; round++)
@@ -92,10 +92,11 @@ public static class ModbusCommand
         var options = new CommonOptions(["coil", "holding"]);
         var values = new Option<string>("--values")
         {
-            Description = "Comma-separated values (coils: 1, 0, true, false, on, off; registers: numbers in the data type; string: the text)",
+            Description = "Comma-separated values (coils: 1, 0, true, false, on, off; registers: numbers in the data type, whole ones also in hex as 0x...; string: the text)",
             Required = true,
         };
-        var command = new Command("write", $"Write coils (function 5, or 15 for several) or holding registers (6, or 16 for several registers), then print what was written. {ExitCodes}");
+        var command = new Command("write",
+            $"Write coils (function 5, or 15 for several) or holding registers (6, or 16 for several registers), then print what was written. A write to unit 0 over RTU (or --broadcast) is a broadcast: sent, not answered. {ExitCodes}");
         options.AddTo(command);
         command.Options.Add(values);
         command.SetAction(async (parse, cancellationToken) =>
@@ -109,7 +110,9 @@ public static class ModbusCommand
             return await RunAsync(errors, $"writing {plan.Range}", async () =>
             {
                 var function = await plan.WriteAsync(client, cancellationToken);
-                errors.WriteLine($"modbus: wrote {plan.Range} with function {(byte)function} to {client.Transport.Description} unit {client.UnitId}");
+                errors.WriteLine(client.IsBroadcast
+                    ? $"modbus: broadcast {plan.Range} with function {(byte)function} to {client.Transport.Description} unit {client.UnitId} (no answer expected)"
+                    : $"modbus: wrote {plan.Range} with function {(byte)function} to {client.Transport.Description} unit {client.UnitId}");
                 if (plan.IsBits) output.Bits(plan.Address, plan.Bits);
                 else output.Registers(plan.Address, plan.Registers, plan.Format);
             });
@@ -120,13 +123,13 @@ public static class ModbusCommand
     private static Command CreateBench()
     {
         var tcp = new Option<string>("--tcp") { Description = "Modbus TCP device: host[:port] (port 502 by default)", Required = true };
-        var unit = new Option<int>("--unit", "-a") { Description = "Unit (slave) id, 0..255", DefaultValueFactory = _ => 1 };
-        var address = new Option<int>("--address", "-r") { Description = "First holding register, 0-based", DefaultValueFactory = _ => 0 };
-        var count = new Option<int>("--count", "-c") { Description = "Registers per request, 1..125", DefaultValueFactory = _ => ModbusRequest.MaxReadRegisters };
+        var unit = CliNumbers.Option("--unit", "-a", "Unit (slave) id, 0..255", 1);
+        var address = CliNumbers.Option("--address", "-r", "First holding register, 0-based", 0);
+        var count = CliNumbers.Option("--count", "-c", "Registers per request, 1..125", ModbusRequest.MaxReadRegisters);
         var duration = CliDurations.Option("--duration", "Measured time of each side", TimeSpan.FromSeconds(10));
         var warmup = CliDurations.Option("--warmup", "Unmeasured requests before each side", TimeSpan.FromSeconds(2));
         var command = new Command("bench",
-            $"Measure read-holding-registers round trips through the client, then through a raw socket loop, one request at a time; print a markdown table. {ExitCodes}");
+            $"Measure read-holding-registers round trips through the client, then through a raw socket loop, one request at a time; print a markdown table (the client's row even when the raw phase fails). {ExitCodes}");
         foreach (var option in new Option[] { tcp, unit, address, count, duration, warmup }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -139,8 +142,15 @@ public static class ModbusCommand
             if (a < 0 || a + n > 65536) return BadArguments(errors, $"address {a} with --count {n} is out of range 0..65535");
             if (parse.GetValue(duration) <= TimeSpan.Zero) return BadArguments(errors, "--duration must be more than 0");
             var options = new ModbusBenchOptions(host, port, (byte)u, (ushort)a, n, parse.GetValue(duration), parse.GetValue(warmup));
-            return await RunAsync(errors, $"reading holding {a}..{a + n - 1}", async () =>
-                parse.InvocationConfiguration.Output.Write((await ModbusBench.RunAsync(options, cancellationToken)).ToMarkdown()));
+            ModbusBenchSide? ours = null, raw = null;
+            var exit = await RunAsync(errors, $"reading holding {a}..{a + n - 1} in the client phase", async () =>
+                ours = await ModbusBench.MeasureClientAsync(options, cancellationToken));
+            if (ours is null) return exit;
+            // The client's figures stand on their own: print them even when the raw loop fails.
+            exit = await RunAsync(errors, $"reading holding {a}..{a + n - 1} in the raw phase", async () =>
+                raw = await ModbusBench.MeasureRawAsync(options, cancellationToken));
+            parse.InvocationConfiguration.Output.Write(new ModbusBenchReport(options, ours, raw).ToMarkdown());
+            return exit;
         });
         return command;
     }
@@ -168,6 +178,11 @@ public static class ModbusCommand
         {
             errors.WriteLine($"modbus: timeout {what}: {ex.Message}");
             return ExitTimeout;
+        }
+        catch (ModbusFrameException ex)
+        {
+            errors.WriteLine($"modbus: malformed reply {what}: {ex.Message}");
+            return ExitMalformedReply;
         }
         catch (Exception ex) when (ex is IOException or SocketException or UnauthorizedAccessException)
         {
@@ -210,13 +225,14 @@ public static class ModbusCommand
         private readonly Option<string> _tcp = new("--tcp") { Description = "Modbus TCP device: host[:port] (port 502 by default)" };
         private readonly Option<string> _rtu = new("--rtu") { Description = "Modbus RTU on a serial device, e.g. /dev/ttyUSB0" };
         private readonly Option<string> _rtuOverTcp = new("--rtu-over-tcp") { Description = "RTU frames over TCP (a serial gateway): host:port" };
+        private readonly Option<bool> _broadcast = new("--broadcast") { Description = "The --tcp device is a gateway that passes unit 0 on as a broadcast and does not answer it (RTU always does)" };
         private readonly Option<int> _baud = new("--baud", "-b") { Description = "RTU line speed", DefaultValueFactory = _ => 19200 };
         private readonly Option<string> _parity = new("--parity", "-P") { Description = "RTU parity (even is the Modbus default)", DefaultValueFactory = _ => "even" };
         private readonly Option<string> _stopBits = new("--stop-bits", "-s") { Description = "RTU stop bits", DefaultValueFactory = _ => "1" };
-        private readonly Option<int> _unit = new("--unit", "-a") { Description = "Unit (slave) id, 0..255", DefaultValueFactory = _ => 1 };
+        private readonly Option<int> _unit = CliNumbers.Option("--unit", "-a", "Unit (slave) id, 0..255; 0 is the broadcast address over RTU", 1);
         private readonly Option<TimeSpan> _timeout = CliDurations.Option("--timeout", "Longest wait for a connection or an answer", TimeSpan.FromSeconds(5));
         private readonly Option<string> _type = new("--type", "-t") { Description = "Table", Required = true };
-        private readonly Option<int> _address = new("--address", "-r") { Description = "First address, 0-based as on the wire (holding 40031 of a manual is 30)", Required = true };
+        private readonly Option<int> _address = CliNumbers.Option("--address", "-r", "First address, 0-based as on the wire (holding 40031 of a manual is 30)");
         private readonly Option<string> _dataType = new("--data-type", "-d") { Description = "Data type (default u16 for registers, bool for coils and discrete inputs)" };
         private readonly Option<string> _byteOrder = new("--byte-order", "-B") { Description = "Byte order of multi-register values", DefaultValueFactory = _ => "ABCD" };
         private readonly Option<double> _scale = new("--scale") { Description = "Engineering value = raw * scale + offset (number types)", DefaultValueFactory = _ => 1 };
@@ -229,11 +245,12 @@ public static class ModbusCommand
             _stopBits.AcceptOnlyFromAmong("1", "2");
             _dataType.AcceptOnlyFromAmong("u16", "i16", "u32", "i32", "f32", "u64", "i64", "f64", "string", "bool");
             _byteOrder.AcceptOnlyFromAmong("ABCD", "CDAB", "BADC", "DCBA");
+            _address.Required = true;
         }
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { _tcp, _rtu, _rtuOverTcp, _baud, _parity, _stopBits, _unit, _timeout, _type, _address, _dataType, _byteOrder, _scale, _offset })
+            foreach (var option in new Option[] { _tcp, _rtu, _rtuOverTcp, _broadcast, _baud, _parity, _stopBits, _unit, _timeout, _type, _address, _dataType, _byteOrder, _scale, _offset })
                 command.Options.Add(option);
         }
 
@@ -280,7 +297,8 @@ public static class ModbusCommand
             if (!TryHostPort(value!, out var host, out var port))
                 return ModbusCliPlan.Fail($"{option.Name} '{value}' is not host[:port] with a port in 1..65535", out problem);
             var framing = option == _tcp ? ModbusFraming.Tcp : ModbusFraming.Rtu;
-            target = new ModbusCliTarget(timeouts => new ModbusTcpTransport(host, port, framing, timeouts));
+            var broadcast = parse.GetValue(_broadcast);
+            target = new ModbusCliTarget(timeouts => new ModbusTcpTransport(host, port, framing, timeouts, broadcast));
             problem = "";
             return true;
         }

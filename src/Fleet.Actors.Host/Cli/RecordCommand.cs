@@ -24,6 +24,7 @@ public static class RecordCommand
         foreach (var option in new Option[] { port, baud, output, duration, send }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var errors = parse.InvocationConfiguration.Error;
             var options = new SerialOptions { Port = parse.GetValue(port), BaudRate = parse.GetValue(baud), Parity = Parity.None };
             var path = parse.GetValue(output)!.FullName;
             var limit = parse.GetValue(duration);
@@ -34,7 +35,7 @@ public static class RecordCommand
             try
             {
                 await recorder.OpenAsync(stop.Token);
-                Console.Error.WriteLine($"record: {options.Port} @ {options.BaudRate} baud to {path}; Ctrl-C stops");
+                errors.WriteLine($"record: {options.Port} @ {options.BaudRate} baud to {path}; Ctrl-C stops");
                 foreach (var text in parse.GetValue(send) ?? [])
                     await recorder.WriteAsync(SerialTrace.Unescape(text), stop.Token);
                 while (!stop.IsCancellationRequested) bytes += (await recorder.ReadAsync(stop.Token)).Length;
@@ -45,14 +46,14 @@ public static class RecordCommand
             }
             catch (IOException ex)
             {
-                Console.Error.WriteLine($"record: {ex.Message}");
+                errors.WriteLine($"record: {ex.Message}");
                 return 1;
             }
             finally
             {
                 await recorder.DisposeAsync();
             }
-            Console.Error.WriteLine($"record: {bytes} bytes recorded to {path}");
+            errors.WriteLine($"record: {bytes} bytes recorded to {path}");
             return 0;
         });
         return command;

@@ -9,7 +9,10 @@ namespace Fleet.Actors.Host.Cli;
 
 /// <summary>
 /// <c>fleet-agent verify</c>: the fleet-side proof of zero loss. Subscribes to a broker, decodes every
-/// batch and checks each vehicle's sequence continuity; exit code 0 only when nothing is missing.
+/// batch and checks each vehicle's sequence continuity, from sequence 1 or (joining a fleet that is
+/// already sending, <c>--from-first-seen</c>) from the first sequence it receives of each vehicle;
+/// exit code 0 only when records arrived and nothing is missing. The report (text or JSON, see
+/// docs/wire-format.md) says which of the two it checked.
 /// </summary>
 public static class VerifyCommand
 {
@@ -41,6 +44,10 @@ public static class VerifyCommand
             Description = "Stop as soon as this many vehicles announced offline with all their sequences accounted for",
         };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
+        var fromFirstSeen = new Option<bool>("--from-first-seen")
+        {
+            Description = "Check each vehicle from the first sequence received (joining a fleet that is already sending) instead of from sequence 1",
+        };
         var clientId = new Option<string>("--client-id")
         {
             Description = "MQTT client id (a persistent session under this id keeps messages across reconnects)",
@@ -48,15 +55,16 @@ public static class VerifyCommand
         };
 
         var command = new Command("verify", "Subscribe to a broker and check every vehicle's sequence continuity");
-        foreach (var option in new Option[] { broker, topic, statusTopic, idle, duration, waitOffline, json, clientId }) command.Options.Add(option);
+        foreach (var option in new Option[] { broker, topic, statusTopic, idle, duration, waitOffline, json, fromFirstSeen, clientId }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) => await ExecuteAsync(
             parse.GetValue(broker)!, parse.GetValue(topic)!, parse.GetValue(statusTopic)!, parse.GetValue(idle),
-            parse.GetValue(duration), parse.GetValue(waitOffline), parse.GetValue(json), parse.GetValue(clientId)!, cancellationToken));
+            parse.GetValue(duration), parse.GetValue(waitOffline), parse.GetValue(json),
+            parse.GetValue(fromFirstSeen) ? CheckFrom.FirstSeen : CheckFrom.SequenceOne, parse.GetValue(clientId)!, cancellationToken));
         return command;
     }
 
     private static async Task<int> ExecuteAsync(string brokerUrl, string topic, string statusTopic, TimeSpan idle,
-        TimeSpan duration, int untilOffline, bool json, string clientId, CancellationToken cancellationToken)
+        TimeSpan duration, int untilOffline, bool json, CheckFrom from, string clientId, CancellationToken cancellationToken)
     {
         var broker = BrokerSettings.TryParseUrl(brokerUrl, new BrokerSettings(), out var problem);
         if (broker is null)
@@ -68,7 +76,7 @@ public static class VerifyCommand
         MqttVerifier verifier;
         try
         {
-            verifier = await MqttVerifier.StartAsync(broker, topic, statusTopic, clientId, persistentSession: false, cancellationToken);
+            verifier = await MqttVerifier.StartAsync(broker, topic, statusTopic, clientId, persistentSession: false, cancellationToken, from: from);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -78,7 +86,7 @@ public static class VerifyCommand
 
         await using (verifier)
         {
-            await Console.Error.WriteLineAsync($"Listening on {brokerUrl} for {topic} and {statusTopic}...");
+            await Console.Error.WriteLineAsync($"Listening on {brokerUrl} for {topic} and {statusTopic}, checking {ModeText(from)}...");
             var started = DateTimeOffset.UtcNow;
             try
             {
@@ -98,32 +106,44 @@ public static class VerifyCommand
 
             var report = verifier.Verifier.Report();
             Console.WriteLine(json ? ToJson(report) : ToText(report));
-            return report.Vehicles.Count > 0 && report.Missing == 0 && report.DecodeErrors == 0 ? 0 : Incomplete;
+            return report.Complete ? 0 : Incomplete;
         }
     }
+
+    /// <summary>The mode's name in the JSON report.</summary>
+    public static string ModeName(CheckFrom from) => from == CheckFrom.FirstSeen ? "from-first-seen" : "from-sequence-1";
+
+    private static string ModeText(CheckFrom from) => from == CheckFrom.FirstSeen
+        ? "each vehicle from the first sequence received (--from-first-seen): what it sent before is not judged"
+        : "each vehicle from sequence 1 (joining a fleet that is already sending? use --from-first-seen)";
 
     /// <summary>The report as a table.</summary>
     public static string ToText(VerificationReport report)
     {
         var lines = new List<string>
         {
-            string.Format(CultureInfo.InvariantCulture, "{0,-24} {1,12} {2,11} {3,9} {4,12} {5,12} {6,12} {7,8}",
-                "vehicle", "received", "duplicates", "missing", "gap records", "highest", "expected", "status"),
+            "Checked " + ModeText(report.From) + ".",
+            string.Format(CultureInfo.InvariantCulture, "{0,-24} {1,12} {2,12} {3,11} {4,9} {5,12} {6,12} {7,12} {8,8}",
+                "vehicle", "from", "received", "duplicates", "missing", "gap records", "highest", "expected", "status"),
         };
         foreach (var v in report.Vehicles)
         {
-            lines.Add(string.Format(CultureInfo.InvariantCulture, "{0,-24} {1,12:N0} {2,11:N0} {3,9:N0} {4,12:N0} {5,12:N0} {6,12:N0} {7,8}",
-                v.VehicleId, v.Received, v.Duplicates, v.Missing, v.GapRecords, v.HighestReceived, v.ExpectedLast, v.Status ?? "-"));
+            lines.Add(string.Format(CultureInfo.InvariantCulture, "{0,-24} {1,12} {2,12:N0} {3,11:N0} {4,9:N0} {5,12:N0} {6,12:N0} {7,12:N0} {8,8}",
+                v.VehicleId, v.CheckedFrom is { } first ? first.ToString("N0", CultureInfo.InvariantCulture) : "-", v.Received, v.Duplicates,
+                v.Missing, v.GapRecords, v.HighestReceived, v.ExpectedLast, v.Status ?? "-"));
             foreach (var (start, end) in v.MissingRanges)
                 lines.Add(string.Create(CultureInfo.InvariantCulture, $"    missing {start}..{end}"));
         }
         lines.Add(string.Create(CultureInfo.InvariantCulture,
-            $"received {report.Received:N0}, duplicates {report.Duplicates:N0}, missing {report.Missing:N0}, gap records {report.GapRecords:N0}, decode errors {report.DecodeErrors:N0}, batches {report.Batches:N0}, vehicles {report.Vehicles.Count}"));
+            $"received {report.Received:N0}, duplicates {report.Duplicates:N0}, missing {report.Missing:N0}, gap records {report.GapRecords:N0}, decode errors {report.DecodeErrors:N0}, batches {report.Batches:N0}, vehicles {report.Vehicles.Count}, mode {ModeName(report.From)}"));
         return string.Join(Environment.NewLine, lines);
     }
 
-    private static string ToJson(VerificationReport report) => JsonSerializer.Serialize(new
+    /// <summary>The report as JSON (its fields: docs/wire-format.md, "Checking a fleet: fleet-agent verify").</summary>
+    public static string ToJson(VerificationReport report) => JsonSerializer.Serialize(new
     {
+        mode = ModeName(report.From),
+        complete = report.Complete,
         received = report.Received,
         duplicates = report.Duplicates,
         missing = report.Missing,
@@ -133,6 +153,7 @@ public static class VerifyCommand
         vehicles = report.Vehicles.Select(v => new
         {
             vehicle_id = v.VehicleId,
+            checked_from = v.CheckedFrom,
             received = v.Received,
             duplicates = v.Duplicates,
             missing = v.Missing,
@@ -142,6 +163,7 @@ public static class VerifyCommand
             highest_received = v.HighestReceived,
             expected_last = v.ExpectedLast,
             status = v.Status,
+            status_last_sequence = v.StatusLastSequence,
         }),
     }, new JsonSerializerOptions { WriteIndented = true });
 }

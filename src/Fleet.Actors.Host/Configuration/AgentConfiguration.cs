@@ -214,7 +214,15 @@ public static partial class AgentConfiguration
             shutdown.Problem("drain-timeout", $"must be less than shutdown.timeout ({vehicle.ShutdownTimeout.TotalSeconds:0.###}s), which also covers stopping intake, flushing the log and saying goodbye");
         return new AgentSettings
         {
-            Vehicle = vehicle with { Wal = wal with { JournalPath = Path.Combine(dataDirectory, "journal.db") } },
+            Vehicle = vehicle with
+            {
+                Wal = wal with
+                {
+                    JournalPath = Path.Combine(dataDirectory, "journal.db"),
+                    SnapshotPath = Path.Combine(dataDirectory, "snapshots.db"),
+                    SequenceFile = Path.Combine(dataDirectory, "wal-" + Uri.EscapeDataString(vehicleId) + ".seq"),
+                },
+            },
             DataDirectory = dataDirectory,
             Synchronous = synchronous,
             EmbeddedBroker = embedded,

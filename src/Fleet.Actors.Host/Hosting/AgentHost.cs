@@ -43,7 +43,8 @@ public static class AgentHost
     {
         try
         {
-            SqliteWal.PrepareFiles(settings.JournalPath, settings.SnapshotPath);
+            foreach (var file in SqliteWal.PrepareFiles(settings.JournalPath, settings.SnapshotPath))
+                logger.Error("{File} is damaged ({Problem}): moved to {Folder}; going on with a fresh file", file.Path, file.Problem, file.QuarantineFolder);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
         {

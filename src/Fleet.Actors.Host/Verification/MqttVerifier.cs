@@ -23,15 +23,16 @@ public sealed class MqttVerifier : IAsyncDisposable
     private long _messages;
     private long _lastMessageTicks;
 
-    private MqttVerifier(IMqttClient client, MqttClientOptions options, string statusFilter)
+    private MqttVerifier(IMqttClient client, MqttClientOptions options, string statusFilter, CheckFrom from, bool checkConflicts)
     {
         _client = client;
         _options = options;
         _statusFilter = statusFilter;
+        Verifier = new FleetVerifier(from) { CheckConflicts = checkConflicts };
     }
 
     /// <summary>What has been received so far.</summary>
-    public FleetVerifier Verifier { get; } = new();
+    public FleetVerifier Verifier { get; }
 
     /// <summary>MQTT messages received (batches and statuses).</summary>
     public long Messages => Interlocked.Read(ref _messages);
@@ -49,9 +50,11 @@ public sealed class MqttVerifier : IAsyncDisposable
     /// <summary>
     /// Connects and subscribes (QoS 1) to <paramref name="telemetryFilter"/> and <paramref name="statusFilter"/>.
     /// A persistent session keeps the subscription and queues messages across disconnects and broker restarts.
+    /// <paramref name="from"/> says where each vehicle's stream is judged from.
     /// </summary>
     public static async Task<MqttVerifier> StartAsync(BrokerSettings broker, string telemetryFilter, string statusFilter,
-        string clientId, bool persistentSession, CancellationToken cancellationToken = default)
+        string clientId, bool persistentSession, CancellationToken cancellationToken = default, bool checkConflicts = false,
+        CheckFrom from = CheckFrom.SequenceOne)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var builder = new MqttClientOptionsBuilder()
@@ -63,7 +66,7 @@ public sealed class MqttVerifier : IAsyncDisposable
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
         if (broker.Username is { } user) builder = builder.WithCredentials(user, broker.Password);
-        var verifier = new MqttVerifier(client, builder.Build(), statusFilter);
+        var verifier = new MqttVerifier(client, builder.Build(), statusFilter, from, checkConflicts);
         client.ApplicationMessageReceivedAsync += args =>
         {
             verifier.Handle(args.ApplicationMessage);

@@ -72,6 +72,32 @@ public sealed class ScriptStoreActorTests : TestKit
         ExpectTerminated(actor, Timeout);
     }
 
+    /// <summary>
+    /// The journal is damaged under a running store and replaced by a fresh one (the log found the
+    /// damage): the rows this store would recover from are gone, so it saves its state, whole in
+    /// memory, as a snapshot at once. Started again, it has every script.
+    /// </summary>
+    [Fact]
+    public async Task Store_should_keep_its_scripts_when_the_journal_is_replaced_after_damage()
+    {
+        var store = StartStore(snapshotEvery: 1000);
+        Accepted(store, new InstallScript(Pump));
+        Accepted(store, new InstallScript(ShutdownScript));
+
+        WalFiles.DamagePages(_files.JournalPath);
+        var replaced = await JournalQuarantine.Get(Sys).CheckAsync(_files.JournalPath, _files.SnapshotPath);
+        Assert.True(Assert.Single(replaced).Journal);
+        AwaitCondition(() => WalFiles.Scalar(_files.SnapshotPath, $"SELECT COUNT(*) FROM snapshot WHERE persistence_id = '{PersistenceId}'") > 0, Timeout);
+        Stop(store);
+
+        var restarted = StartStore();
+        Assert.Equal(new[] { "pump", "shutdown" }, Installed(restarted).Keys.Order());
+        // And it goes on writing into the fresh journal.
+        Accepted(restarted, new RemoveScript("shutdown"));
+        Stop(restarted);
+        Assert.Equal(new[] { "pump" }, Installed(StartStore()).Keys);
+    }
+
     [Fact]
     public void Store_should_answer_each_change_with_its_persisted_event()
     {

@@ -57,6 +57,78 @@ public class FleetVerifierTests
         Assert.True(verifier.AllOfflineVehiclesComplete(1));
     }
 
+    private static long[] Range(long first, long last) => Enumerable.Range((int)first, (int)(last - first + 1)).Select(i => (long)i).ToArray();
+
+    [Fact]
+    public void Joined_mid_stream_from_sequence_one_should_report_everything_before_as_missing()
+    {
+        var verifier = new FleetVerifier();
+        verifier.Observe(Batch("a", Range(500, 520)));
+
+        var report = verifier.Report();
+        var a = report.Vehicles.Single();
+        Assert.Equal(CheckFrom.SequenceOne, report.From);
+        Assert.Equal(1, a.CheckedFrom);
+        Assert.Equal(499, a.Missing);
+        Assert.False(report.Complete);
+    }
+
+    [Fact]
+    public void Joined_mid_stream_from_first_seen_should_judge_each_vehicle_from_the_lowest_sequence_received()
+    {
+        var verifier = new FleetVerifier(CheckFrom.FirstSeen);
+        verifier.Observe(Batch("a", Range(500, 510)));
+        verifier.Observe(Batch("b", Range(7, 9)));
+        verifier.Observe(Batch("a", Range(511, 520)));
+
+        var report = verifier.Report();
+        Assert.Equal(CheckFrom.FirstSeen, report.From);
+        Assert.Equal(500, report.Vehicles.Single(v => v.VehicleId == "a").CheckedFrom);
+        Assert.Equal(7, report.Vehicles.Single(v => v.VehicleId == "b").CheckedFrom);
+        Assert.Equal(0, report.Missing);
+        Assert.True(report.Complete);
+    }
+
+    [Fact]
+    public void From_first_seen_should_still_find_holes_and_a_missing_tail_after_the_first_sequence()
+    {
+        var verifier = new FleetVerifier(CheckFrom.FirstSeen);
+        verifier.Observe(Batch("a", 500, 501, 503));
+        Assert.True(verifier.ObserveStatus(Encoding.UTF8.GetBytes("""{"vehicle_id":"a","state":"offline","last_sequence":505}""")));
+
+        var a = verifier.Report().Vehicles.Single();
+        Assert.Equal([(502L, 502L), (504L, 505L)], a.MissingRanges);
+        Assert.Equal(3, a.Missing);
+        Assert.False(verifier.Report().Complete);
+    }
+
+    [Fact]
+    public void From_first_seen_should_move_its_start_down_when_a_resend_brings_older_sequences()
+    {
+        var verifier = new FleetVerifier(CheckFrom.FirstSeen);
+        verifier.Observe(Batch("a", Range(500, 510)));
+        // After a reconnect the agent resends from its oldest unacknowledged record.
+        verifier.Observe(Batch("a", Range(490, 505)));
+
+        var a = verifier.Report().Vehicles.Single();
+        Assert.Equal(490, a.CheckedFrom);
+        Assert.Equal(0, a.Missing);
+        Assert.Equal(6, a.Duplicates);
+    }
+
+    [Fact]
+    public void From_first_seen_should_judge_nothing_of_a_vehicle_known_only_by_its_status_and_not_call_that_complete()
+    {
+        var verifier = new FleetVerifier(CheckFrom.FirstSeen);
+        Assert.True(verifier.ObserveStatus(Encoding.UTF8.GetBytes("""{"vehicle_id":"a","state":"offline","last_sequence":713}""")));
+
+        var report = verifier.Report();
+        var a = report.Vehicles.Single();
+        Assert.Null(a.CheckedFrom);
+        Assert.Equal(0, a.Missing);
+        Assert.False(report.Complete, "nothing was received: no proof of anything");
+    }
+
     [Fact]
     public void Status_that_is_not_json_should_be_refused() =>
         Assert.False(new FleetVerifier().ObserveStatus(Encoding.UTF8.GetBytes("offline")));

@@ -29,13 +29,37 @@ public sealed class GpsdCaptureTests(ITestOutputHelper output)
 
     public static TheoryData<string> Captures => new(GpsdCaptures.Names);
 
-    [Fact]
+    [GpsdCapturesFact]
     public void All_31_receivers_should_be_there()
     {
         Assert.Equal(31, GpsdCaptures.Names.Count());
     }
 
-    [Theory]
+    [Fact]
+    public void Captures_beside_a_bare_clone_should_be_reported_missing_with_the_folder_looked_for()
+    {
+        var parent = Directory.CreateTempSubdirectory("fleet-bare-");
+        try
+        {
+            var clone = parent.CreateSubdirectory("fleet-actors");
+            File.WriteAllText(Path.Combine(clone.FullName, "Fleet.Actors.sln"), "");
+            var bin = clone.CreateSubdirectory(Path.Combine("tests", "bin"));
+            var expected = Path.Combine(parent.FullName, "shared", "data", "gps", "gpsd-captures");
+
+            var (folder, missing) = GpsdCaptures.Locate(bin.FullName);
+            Assert.Null(folder);
+            Assert.StartsWith($"the gpsd captures are not at {expected} ", missing, StringComparison.Ordinal);
+
+            Directory.CreateDirectory(expected);
+            Assert.Equal((expected, (string?)null), GpsdCaptures.Locate(bin.FullName));
+        }
+        finally
+        {
+            parent.Delete(recursive: true);
+        }
+    }
+
+    [GpsdCapturesTheory]
     [MemberData(nameof(Captures))]
     public void Every_line_should_decode_without_an_exception_and_every_gpsd_fix_should_match(string capture)
     {

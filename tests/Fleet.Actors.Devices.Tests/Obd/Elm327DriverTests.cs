@@ -132,8 +132,10 @@ public sealed class Elm327DriverTests : IAsyncDisposable
         var driver = await OpenAsync(Options(new ObdPoll(ObdPids.EngineRpm), new ObdPoll(ObdPids.FuelRate), new ObdPoll(ObdPids.MafRate)));
 
         var first = await ReadAsync(driver);
+        // A fact about the vehicle, not bad data.
         Assert.Equal(["fuel_rate (PID 5E) is not supported by the vehicle; not polled", "maf_rate (PID 10) is not supported by the vehicle; not polled"],
-            first.Malformed.Select(m => m.Reason));
+            first.Notices);
+        Assert.Empty(first.Malformed);
         Assert.Equal([ObdPids.EngineRpm], driver.PolledPids);
 
         for (var i = 0; i < 3; i++) Assert.Empty((await ReadAsync(driver)).Malformed);
@@ -141,8 +143,30 @@ public sealed class Elm327DriverTests : IAsyncDisposable
         Assert.DoesNotContain("0110", _adapter.Received);
     }
 
+    [Fact]
+    public async Task NO_DATA_for_a_PID_should_be_reported_once_per_connection_and_not_count_as_bad_data()
+    {
+        var driver = await OpenAsync();
+        _adapter.Script("010D", "NO DATA");
+
+        var reads = new List<SensorRead> { await FirstPollAsync(driver) };
+        for (var i = 0; i < 3; i++)
+        {
+            await Task.Delay(150);
+            reads.Add(await ReadAsync(driver));
+        }
+
+        Assert.All(reads, read => Assert.Empty(read.Malformed));
+        var notice = Assert.Single(reads.SelectMany(r => r.Notices));
+        Assert.StartsWith("010D (vehicle_speed): NO DATA", notice, StringComparison.Ordinal);
+        Assert.All(reads, read => Assert.Equal(1726, Measurements(read).GetValueOrDefault("engine_rpm", 1726)));
+        // Still asked: once the vehicle answers, the speed comes back.
+        _adapter.Unscript("010D");
+        await Task.Delay(150);
+        Assert.Equal(60, Measurements(await ReadAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
+    }
+
     [Theory]
-    [InlineData("NO DATA")]
     [InlineData("?")]
     [InlineData("CAN ERROR")]
     [InlineData("BUFFER FULL")]

@@ -43,6 +43,9 @@ public sealed class DeviceMetricsTests
         # HELP active_sensors_count Sensors currently delivering.
         # TYPE active_sensors_count gauge
         active_sensors_count{vehicle_id="truck-1"} 0
+        # HELP restarts_total Actor restarts by a supervisor.
+        # TYPE restarts_total counter
+        restarts_total{vehicle_id="truck-1",supervisor="sensors"} 0
         # HELP j1939_unknown_pgn_total J1939 messages with a PGN the agent does not decode.
         # TYPE j1939_unknown_pgn_total counter
         j1939_unknown_pgn_total{vehicle_id="truck-1",sensor="can"} 0

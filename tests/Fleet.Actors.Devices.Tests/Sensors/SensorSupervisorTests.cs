@@ -183,8 +183,13 @@ public sealed class SensorSupervisorTests : TestKit
         device.StreamEvery = TimeSpan.FromMilliseconds(20);
         device.FailNextOpens(2);
 
-        StartSensors(Fake("can-1"));
-        AwaitUp("can-1");
+        // One warning per failed open naming the sensor and the cause; no error, no stack trace.
+        EventFilter.Error().Expect(0, () =>
+            EventFilter.Warning(start: "Sensor can-1 down (open failed)").Expect(2, TimeSpan.FromSeconds(15), () =>
+            {
+                StartSensors(Fake("can-1"));
+                AwaitUp("can-1");
+            }));
 
         var opens = device.OpenTimes.ToArray();
         Assert.Equal(3, opens.Length);
@@ -192,7 +197,9 @@ public sealed class SensorSupervisorTests : TestKit
         // First retry after MinBackoff (+ up to 20% jitter), the second after twice that.
         Assert.True(Since(opens[0], opens[1]) >= MinBackoff - ClockSlack, $"first retry after {Since(opens[0], opens[1]).TotalMilliseconds:F0} ms");
         Assert.True(Since(opens[1], opens[2]) >= 2 * MinBackoff - ClockSlack, $"second retry after {Since(opens[1], opens[2]).TotalMilliseconds:F0} ms");
-        Assert.Equal(2, ReadError("can-1"));
+        // A device that cannot be opened is down, not a source of bad readings; the retries are restarts.
+        Assert.Equal(0, ReadError("can-1"));
+        Assert.Equal(2, MetricValues.Read(_metrics, "restarts_total", (AgentMetrics.VehicleLabel, VehicleId), ("supervisor", "sensors")));
         _log.ExpectMsg<WalProtocol.LogReadings>(r => r.Readings[0].DeviceId == "can-1", TimeSpan.FromSeconds(5));
     }
 

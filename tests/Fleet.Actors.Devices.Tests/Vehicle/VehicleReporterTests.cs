@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Uplink;
@@ -13,7 +14,10 @@ using Xunit.Abstractions;
 
 namespace Fleet.Actors.Devices.Tests.Vehicle;
 
-/// <summary>The console summary: it reads the vehicle's metrics and must never change them.</summary>
+/// <summary>
+/// The console summary: counts since start from the metrics (which it must never change), the log's
+/// position from the log's own status, each in its own group.
+/// </summary>
 public sealed class VehicleReporterTests : TestKit
 {
     private const string VehicleId = "truck-report";
@@ -48,9 +52,24 @@ public sealed class VehicleReporterTests : TestKit
             CreateTestProbe().Ref, _metrics), "sensors");
     }
 
-    private IActorRef StartReporter()
+    /// <summary>A stand-in for the log that answers every <see cref="WalProtocol.GetStatus"/> with <paramref name="status"/>.</summary>
+    private IActorRef FakeLog(WalProtocol.WalStatus? status)
     {
-        var reporter = Sys.ActorOf(VehicleReporter.Props(Settings, new WalMetrics(_metrics, VehicleId), new UplinkMetrics(_metrics, VehicleId), _metrics), "summary");
+        var log = CreateTestProbe();
+        if (status is not null) log.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
+        {
+            if (message is WalProtocol.GetStatus) sender.Tell(status);
+            return AutoPilot.KeepRunning;
+        }));
+        return log.Ref;
+    }
+
+    private static readonly WalProtocol.WalStatus SomeStatus = new(12_400, 10_000, 2_400, 65_536, 0, 3_000, 4, null);
+
+    private IActorRef StartReporter(IActorRef? log = null)
+    {
+        var reporter = Sys.ActorOf(VehicleReporter.Props(Settings, log ?? FakeLog(SomeStatus), new WalMetrics(_metrics, VehicleId),
+            new UplinkMetrics(_metrics, VehicleId), _metrics), "summary");
         // Once it answers, its constructor has run.
         reporter.Tell(new Identify(1), TestActor);
         ExpectMsg<ActorIdentity>(i => Equals(i.MessageId, 1) && Equals(i.Subject, reporter), TimeSpan.FromSeconds(5));
@@ -66,7 +85,37 @@ public sealed class VehicleReporterTests : TestKit
 
         StartReporter();
 
-        logs.FishForMessage<Info>(i => i.Message.ToString()!.StartsWith($"{VehicleId} | sensors 1/1 read ", StringComparison.Ordinal),
+        logs.FishForMessage<Info>(i => i.Message.ToString()!.StartsWith($"{VehicleId} | sensors 1/1 | since start: read ", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>
+    /// The log's figures come from its status, not from this process's counters: after a restart
+    /// the process has evicted nothing, yet the log has given up 3,000 records in its life.
+    /// </summary>
+    [Fact]
+    public void VehicleReporter_should_print_the_log_position_from_the_log_status_apart_from_the_counts_since_start()
+    {
+        var logs = CreateTestProbe();
+        Sys.EventStream.Subscribe(logs.Ref, typeof(Info));
+
+        StartReporter(FakeLog(SomeStatus));
+
+        var line = logs.FishForMessage<Info>(i => i.Message.ToString()!.Contains(" | log: last seq ", StringComparison.Ordinal), TimeSpan.FromSeconds(5))
+            .Message.ToString()!;
+        Assert.Matches(@"^truck-report \| sensors 0/1 \| since start: read 0 \(\+0/s, 0 bad\), logged 0 \(\+0/s, 0 dropped\), acked 0 \(\+0/s\) \| " +
+            @"log: last seq 12,400, acked or evicted up to 10,000, backlog 2,400, evicted 3,000 in total \| broker OFFLINE", line);
+    }
+
+    [Fact]
+    public void VehicleReporter_should_say_so_when_the_log_does_not_answer_and_keep_reporting()
+    {
+        var logs = CreateTestProbe();
+        Sys.EventStream.Subscribe(logs.Ref, typeof(Info));
+
+        StartReporter(FakeLog(null));
+
+        logs.FishForMessage<Info>(i => i.Message.ToString()!.Contains(" | log: no answer within 0.2 s | broker OFFLINE", StringComparison.Ordinal),
             TimeSpan.FromSeconds(5));
     }
 

@@ -14,7 +14,7 @@ public sealed class DecodeCommandTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    [Fact]
+    [GpsdCapturesFact]
     public async Task Decode_nmea_should_print_one_json_fix_per_epoch_matching_gpsd()
     {
         var capture = Path.Combine(GpsdCaptures.Directory, "mt3339.log");
@@ -49,7 +49,7 @@ public sealed class DecodeCommandTests : IDisposable
         Assert.StartsWith("line 3: checksum mismatch", errors.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [GpsdCapturesFact]
     public void A_recorded_trace_should_decode_like_the_plain_capture_of_the_same_bytes()
     {
         var lines = GpsdCaptures.Lines("ublox-lea-4h.log").Where(l => l.Length > 0).ToList();

@@ -61,7 +61,8 @@ public sealed class AgentConfigurationTests : IDisposable
         Assert.Equal(128 * 1024, settings.Vehicle.Wal.MaxEntryBytes);
         Assert.Equal(256L * 1024 * 1024, settings.Vehicle.Wal.MaxUnsentBytes);
         Assert.Equal(TimeSpan.FromMilliseconds(200), settings.Vehicle.Wal.DeliveredFlushInterval);
-        Assert.Equal(TimeSpan.FromSeconds(30), settings.Vehicle.DrainTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(25), settings.Vehicle.DrainTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), settings.Vehicle.ShutdownTimeout);
         Assert.Equal(new LoggingSettings("information", "logs/agent-.log", 7, 64L * 1024 * 1024, LogFormat.Text), settings.Logging);
         Assert.Empty(settings.EnvironmentKeys);
         Assert.Equal([_folder.AkkaConf, _folder.AgentConf], settings.Files);
@@ -329,6 +330,9 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.uplink.batch.linger = -5s", "fleet.uplink.batch.linger", "(got \"-5s\")" },
         { "fleet.wal.delivered-flush-interval = 0ms", "fleet.wal.delivered-flush-interval", "must be between" },
         { "fleet.shutdown.drain-timeout = 2h", "fleet.shutdown.drain-timeout", "must be between" },
+        { "fleet.shutdown { drain-timeout = 30s, timeout = 30s }", "fleet.shutdown.drain-timeout", "must be less than shutdown.timeout (30s)" },
+        { "fleet.shutdown.timeout = 0s", "fleet.shutdown.timeout", "must be between" },
+        { "fleet.uplink.reconnect.probe-interval = -1s", "fleet.uplink.reconnect.probe-interval", "(got \"-1s\")" },
         {
             "fleet.sensors = [ { id = gps, type = sim-gps, reconnect.min-backoff = never } ]",
             "fleet.sensors[0].reconnect.min-backoff", "must be a duration"

@@ -22,6 +22,7 @@ public sealed class ModbusBenchTests : IAsyncLifetime
 
         var report = await ModbusBench.RunAsync(options);
 
+        Assert.NotNull(report.Raw);
         foreach (var side in new[] { report.Ours, report.Raw })
         {
             Assert.True(side.Requests > 0, $"{side.Name}: no requests");
@@ -48,7 +49,21 @@ public sealed class ModbusBenchTests : IAsyncLifetime
         var (exit, output, errors) = await ModbusCommandContract.RunAsync("bench", "--tcp", $"127.0.0.1:{_server.Port}", "--duration", "1s", "--warmup", "0s");
 
         Assert.Equal((3, ""), (exit, output));
-        Assert.Equal("modbus: exception 2 (illegal data address) reading holding 0..124", errors.Trim());
+        Assert.Equal("modbus: exception 2 (illegal data address) reading holding 0..124 in the client phase", errors.Trim());
+    }
+
+    [Fact]
+    public async Task ModbusCommand_bench_should_print_the_client_phase_when_the_raw_phase_fails_and_name_the_phase()
+    {
+        // A device that accepts one connection: the client's; the raw loop's is refused or reset.
+        await using var single = await ModbusServerPeer.StartTcpAsync("once");
+
+        var (exit, output, errors) = await ModbusCommandContract.RunAsync("bench", "--tcp", $"127.0.0.1:{single.Port}", "--count", "100", "--duration", "1s", "--warmup", "0s");
+
+        Assert.Equal(ModbusCommand.ExitLinkFailed, exit);
+        Assert.Contains("| ours: ModbusClient | ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("| raw: socket loop | ", output, StringComparison.Ordinal);
+        Assert.StartsWith("modbus: link failed reading holding 0..99 in the raw phase: ", errors.Trim(), StringComparison.Ordinal);
     }
 
     [Fact]

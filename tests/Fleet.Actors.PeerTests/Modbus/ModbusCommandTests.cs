@@ -137,8 +137,23 @@ public abstract class ModbusCommandContract : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task ModbusCommand_should_take_addresses_counts_and_values_in_hex()
+    {
+        var write = await ModbusAsync("write", "--type", "holding", "--address", "0x8", "--values", "0x2A,0xbeef");
+        Assert.Equal(0, write.Exit);
+        Assert.Equal(["    8  002A  42", "    9  BEEF  48879"], Lines(write.Out));
+
+        var read = await ModbusAsync("read", "--type", "holding", "--address", "0X0A", "--count", "0x2", "--data-type", "i16");
+        Assert.Equal(0, read.Exit);
+        Assert.Equal(["   10  BEEF  -16657", "   11  FB2E  -1234"], Lines(read.Out));
+    }
+
     [Theory]
     [InlineData("address 70000 is out of range 0..65535", "read", "--type", "holding", "--address", "70000")]
+    [InlineData("address 65536 is out of range 0..65535", "read", "--type", "holding", "--address", "0x10000")]
+    [InlineData("'0x1G' is not a number", "write", "--type", "holding", "--address", "0", "--values", "0x1G")]
+    [InlineData("value 65536 does not fit u16", "write", "--type", "holding", "--address", "0", "--values", "0x10000")]
     [InlineData("address 65535 + 2 runs past the last address 65535", "read", "--type", "holding", "--address", "65535", "--count", "2")]
     [InlineData("--count 126 is over the protocol limit: at most 125 registers per read", "read", "--type", "input", "--address", "0", "--count", "126")]
     [InlineData("--count 63 is over the protocol limit: at most 125 registers (62 f32 values) per read", "read", "--type", "holding", "--address", "0", "--count", "63", "--data-type", "f32")]
@@ -194,6 +209,33 @@ public sealed partial class ModbusCommandTcpTests : ModbusCommandContract
         Assert.Equal(float.Parse(wordSwapped.Single(), CultureInfo.InvariantCulture), LastNumber(cdab), 3);
     }
 
+    [Fact]
+    public async Task ModbusCommand_should_exit_6_for_a_malformed_reply_and_say_what_was_wrong()
+    {
+        await using var garbling = await ModbusServerPeer.StartTcpAsync("garble");
+
+        var bad = await RunAsync("read", "--type", "holding", "--address", "0", "--tcp", $"127.0.0.1:{garbling.Port}");
+
+        Assert.Equal(6, bad.Exit);
+        var message = Lines(bad.Err).Single();
+        Assert.StartsWith("modbus: malformed reply reading holding 0", message, StringComparison.Ordinal);
+        Assert.Contains("MBAP protocol id 1, expected 0", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ModbusCommand_timeout_should_name_the_frames_it_discarded()
+    {
+        // A broken gateway: it answers, but always with transaction id 0.
+        await using var gateway = await ModbusServerPeer.StartTcpAsync("tid=0");
+
+        var late = await RunAsync("read", "--type", "holding", "--address", "10", "--timeout", "500ms", "--tcp", $"127.0.0.1:{gateway.Port}");
+
+        Assert.Equal(ModbusCommand.ExitTimeout, late.Exit);
+        var message = Lines(late.Err).Single();
+        Assert.StartsWith("modbus: timeout reading holding 10", message, StringComparison.Ordinal);
+        Assert.EndsWith("1 frame discarded: transaction id 0, expected 1", message, StringComparison.Ordinal);
+    }
+
     private static float LastNumber(string line) => float.Parse(line.Split(' ').Last(), CultureInfo.InvariantCulture);
 
     private async Task<string[]> MbpollAsync(params string[] arguments)
@@ -223,6 +265,28 @@ public sealed class ModbusCommandRtuTests : ModbusCommandContract
     {
         await base.DisposeAsync();
         await _pty.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ModbusCommand_should_broadcast_a_write_to_unit_0_and_refuse_a_read_from_it()
+    {
+        var write = await ModbusAsync("write", "--unit", "0", "--type", "holding", "--address", "7", "--values", "99");
+        Assert.Equal(0, write.Exit);
+        Assert.StartsWith("modbus: broadcast holding 7 with function 6 to modbus-rtu:", Lines(write.Err).Single(), StringComparison.Ordinal);
+        Assert.Equal("    7  0063  99", Lines(write.Out).Single());
+        Assert.Equal("    7  0063  99", Lines((await ModbusAsync("read", "--type", "holding", "--address", "7")).Out).Single());
+
+        var read = await ModbusAsync("read", "--unit", "0", "--type", "holding", "--address", "7");
+        Assert.Equal((ModbusCommand.ExitBadArguments, "modbus: --unit 0 is the broadcast address: no device answers a read"), (read.Exit, Lines(read.Err).Single()));
+    }
+
+    [Fact]
+    public async Task ModbusCommand_should_report_a_port_that_System_IO_Ports_refuses_in_one_line()
+    {
+        // System.IO.Ports throws ArgumentException for a port it cannot set up (as for a pty whose other end is gone).
+        var refused = await RunAsync("read", "--type", "holding", "--address", "0", "--rtu", "");
+        Assert.Equal(ModbusCommand.ExitLinkFailed, refused.Exit);
+        Assert.StartsWith("modbus: link failed reading holding 0: ", Lines(refused.Err).Single(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -67,6 +67,21 @@ public sealed class ModbusRtuPeerTests : ModbusPeerContract
     }
 
     [Fact]
+    public async Task Broadcast_write_should_reach_the_device_unanswered_and_a_broadcast_read_should_never_be_sent()
+    {
+        await using var everyone = new ModbusClient(new NoDispose(Client.Transport), unitId: 0);
+
+        // libmodbus carries out a write to unit 0 and, as the protocol says, does not answer it.
+        await everyone.WriteSingleRegisterAsync(5, 0x1234);
+
+        Assert.Equal(new ushort[] { 0x1234 }, await Client.ReadHoldingRegistersAsync(5, 1));
+        var sent = Client.Transport.Counters.Requests;
+        await Assert.ThrowsAsync<ArgumentException>(() => everyone.ReadHoldingRegistersAsync(5, 1));
+        Assert.Equal(sent, Client.Transport.Counters.Requests);
+        Assert.Equal(0, Client.Transport.Counters.Timeouts);
+    }
+
+    [Fact]
     public async Task Requests_to_another_slave_should_go_unanswered()
     {
         await using var other = new ModbusClient(new NoDispose(Client.Transport), unitId: 7);
@@ -81,10 +96,51 @@ public sealed class ModbusRtuPeerTests : ModbusPeerContract
 
         public ModbusCounters Counters => inner.Counters;
 
+        public bool IsBroadcast(byte unitId) => inner.IsBroadcast(unitId);
+
         public Task<byte[]> SendAsync(byte unitId, ModbusRequest request, CancellationToken cancellationToken) =>
             inner.SendAsync(unitId, request, cancellationToken);
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
+/// RTU on a pty against a device that answers the first request only after the client gave up on it.
+/// The margins are wide (750 ms each side) because a loaded machine delays timers by hundreds of ms.
+/// </summary>
+public sealed class ModbusRtuLateAnswerTests : IAsyncLifetime
+{
+    private SocatPty _pty = null!;
+    private ModbusServerPeer _server = null!;
+    private ModbusClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _pty = await SocatPty.StartAsync();
+        _server = await ModbusServerPeer.StartRtuAsync(_pty.PeerPath, "late-first=2250");
+        var channel = new SerialPortChannel(new SerialOptions { Port = _pty.DevicePath, BaudRate = 115200 });
+        _client = new ModbusClient(new ModbusRtuTransport(channel, 115200, new ModbusTimeouts { Operation = TimeSpan.FromSeconds(1.5) }));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _client.DisposeAsync();
+        await _server.DisposeAsync();
+        await _pty.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Late_answer_should_never_be_taken_for_the_answer_to_the_next_request()
+    {
+        await Assert.ThrowsAsync<TimeoutException>(() => _client.ReadInputRegistersAsync(0, 1));
+
+        // Asked right after the timeout and shaped like the first (function, unit, byte count): the
+        // answer 1000 arrives 750 ms later, within this request's own time, and must be waited out.
+        Assert.Equal(new ushort[] { 1001 }, await _client.ReadInputRegistersAsync(1, 1));
+        // The late answer, discarded: unit, function, byte count, one register, CRC.
+        Assert.Equal(7, _client.Transport.Counters.DiscardedBytes);
+        Assert.Equal(1, _client.Transport.Counters.Timeouts);
     }
 }
 

@@ -7,7 +7,8 @@ namespace Fleet.Actors.PeerTests.Modbus;
 /// <summary>
 /// The libmodbus server of <c>modbus-server.c</c> as a real peer: compiled with gcc once per test
 /// run, started over TCP on a free loopback port or over RTU on a serial device, held and released
-/// with SIGUSR1/SIGUSR2, killed on dispose. Installs nothing: a missing gcc or libmodbus fails with
+/// with SIGUSR1/SIGUSR2, killed on dispose; options make it misbehave (see <c>modbus-server.c</c>:
+/// <c>late-first=MS</c>, <c>tid=N</c>, <c>garble</c>, <c>once</c>). Installs nothing: a missing gcc or libmodbus fails with
 /// a message that says how to get them.
 /// </summary>
 public sealed class ModbusServerPeer : IAsyncDisposable
@@ -27,13 +28,13 @@ public sealed class ModbusServerPeer : IAsyncDisposable
     /// <summary>The TCP port (0 for RTU).</summary>
     public int Port { get; }
 
-    /// <summary>Starts the server over TCP on a free loopback port.</summary>
-    public static async Task<ModbusServerPeer> StartTcpAsync()
+    /// <summary>Starts the server over TCP on a free loopback port, with <c>modbus-server.c</c>'s <paramref name="options"/>.</summary>
+    public static async Task<ModbusServerPeer> StartTcpAsync(params string[] options)
     {
         for (var attempt = 1; ; attempt++)
         {
             var port = FreePort();
-            var server = new ModbusServerPeer(["tcp", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], port);
+            var server = new ModbusServerPeer(["tcp", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. options], port);
             try
             {
                 await server.StartAsync();
@@ -47,10 +48,10 @@ public sealed class ModbusServerPeer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the server over RTU (slave 1) on a serial device such as a pty end.</summary>
-    public static async Task<ModbusServerPeer> StartRtuAsync(string devicePath)
+    /// <summary>Starts the server over RTU (slave 1) on a serial device such as a pty end, with <c>modbus-server.c</c>'s <paramref name="options"/>.</summary>
+    public static async Task<ModbusServerPeer> StartRtuAsync(string devicePath, params string[] options)
     {
-        var server = new ModbusServerPeer(["rtu", devicePath], 0);
+        var server = new ModbusServerPeer(["rtu", devicePath, .. options], 0);
         await server.StartAsync();
         return server;
     }

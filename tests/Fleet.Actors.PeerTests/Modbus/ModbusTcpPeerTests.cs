@@ -33,6 +33,29 @@ public sealed partial class ModbusTcpPeerTests : ModbusPeerContract
     }
 
     [Fact]
+    public async Task Unit_0_should_address_the_device_itself_unless_the_device_is_a_broadcast_gateway()
+    {
+        // Modbus TCP: unit 0 is the server itself, which answers.
+        // (Closed before the next client connects: libmodbus serves one connection at a time.)
+        await using (var itself = new ModbusClient(new ModbusTcpTransport("127.0.0.1", _server.Port, ModbusFraming.Tcp, TestTimeouts), unitId: 0))
+        {
+            Assert.False(itself.IsBroadcast);
+            Assert.Equal(new ushort[] { 0xBEEF }, await itself.ReadHoldingRegistersAsync(10, 1));
+        }
+
+        // A gateway that broadcasts unit 0 does not answer it: the write must not wait (the answer is held).
+        await using (var gateway = new ModbusClient(new ModbusTcpTransport("127.0.0.1", _server.Port, ModbusFraming.Tcp, TestTimeouts, broadcastUnitZero: true), unitId: 0))
+        {
+            await _server.HoldAnswersAsync();
+            await gateway.WriteSingleRegisterAsync(6, 77);
+            await Assert.ThrowsAsync<ArgumentException>(() => gateway.ReadHoldingRegistersAsync(6, 1));
+            Assert.Equal((1L, 0L), (gateway.Transport.Counters.Requests, gateway.Transport.Counters.Timeouts));
+            await _server.ReleaseAnswersAsync();
+        }
+        Assert.Equal(new ushort[] { 77 }, await Client.ReadHoldingRegistersAsync(6, 1));
+    }
+
+    [Fact]
     public async Task Restarted_server_should_be_reconnected_on_the_next_call()
     {
         Assert.Equal(new ushort[] { 1000 }, await Client.ReadInputRegistersAsync(0, 1));

@@ -2,8 +2,16 @@
  * A Modbus server on libmodbus for the peer tests: a known register map over TCP on loopback or
  * over RTU on a serial device (a socat pseudo-terminal), answering until killed.
  *
- *   modbus-server tcp <port>
- *   modbus-server rtu <device> [baud]
+ *   modbus-server tcp <port> [option...]
+ *   modbus-server rtu <device> [option...]
+ *
+ * Options, for the tests' misbehaving devices:
+ *   baud=N          RTU line speed (115200)
+ *   late-first=MS   answer the first request MS milliseconds late (after a client gave up on it)
+ *   tid=N           answer with transaction id N whatever the request's (TCP: a broken gateway)
+ *   garble          answer every request with a malformed frame (RTU: bad CRC; TCP: protocol id 1)
+ *   once            serve one TCP connection, then exit (a device that accepts one connection)
+ * A write to unit 0 over RTU is a broadcast: libmodbus carries it out and does not answer it.
  *
  * Prints "ready" on stdout once it listens (TCP) or has opened the device (RTU).
  * SIGUSR1: hold the next answers (a request received meanwhile is answered late, after SIGUSR2).
@@ -31,6 +39,10 @@
 #include <modbus.h>
 
 static volatile sig_atomic_t held = 0;
+static int late_first_ms = 0;
+static int answer_tid = -1;
+static int garble = 0;
+static int once = 0;
 
 static void hold(int sig) { (void)sig; held = 1; }
 static void release(int sig) { (void)sig; held = 0; }
@@ -67,8 +79,16 @@ static void fill(modbus_mapping_t *m)
     for (int i = 0; i < 16; i++) m->tab_input_bits[i] = (i % 3 == 0);
 }
 
+/* A frame no client can take: an RTU answer with a bad CRC, or an MBAP header with protocol id 1. */
+static void reply_garbled(modbus_t *ctx, const uint8_t *query, int tcp)
+{
+    const uint8_t rtu[] = { query[0], query[1], 2, 0x12, 0x34, 0xDE, 0xAD };
+    const uint8_t mbap[] = { query[0], query[1], 0, 1, 0, 3, query[6], query[7], 0 };
+    if (write(modbus_get_socket(ctx), tcp ? mbap : rtu, tcp ? sizeof mbap : sizeof rtu) < 0) perror("write");
+}
+
 /* Answers requests until the link fails; returns so that TCP can accept the next client. */
-static void serve(modbus_t *ctx, modbus_mapping_t *map)
+static void serve(modbus_t *ctx, modbus_mapping_t *map, int tcp)
 {
     uint8_t query[MODBUS_MAX_ADU_LENGTH];
     for (;;)
@@ -77,7 +97,10 @@ static void serve(modbus_t *ctx, modbus_mapping_t *map)
         if (rc > 0)
         {
             while (held) usleep(10000);
-            modbus_reply(ctx, query, rc, map);
+            if (late_first_ms > 0) { usleep(late_first_ms * 1000); late_first_ms = 0; }
+            if (tcp && answer_tid >= 0) { query[0] = (uint8_t)(answer_tid >> 8); query[1] = (uint8_t)answer_tid; }
+            if (garble) reply_garbled(ctx, query, tcp);
+            else modbus_reply(ctx, query, rc, map);
         }
         else if (rc == -1 && (errno == EMBBADCRC || errno == EMBBADDATA || errno == EINTR))
             continue;
@@ -90,8 +113,18 @@ int main(int argc, char **argv)
 {
     if (argc < 3 || (strcmp(argv[1], "tcp") != 0 && strcmp(argv[1], "rtu") != 0))
     {
-        fprintf(stderr, "usage: %s tcp <port> | rtu <device> [baud]\n", argv[0]);
+        fprintf(stderr, "usage: %s tcp <port> | rtu <device> [baud=N] [late-first=MS] [tid=N] [garble] [once]\n", argv[0]);
         return 2;
+    }
+    int baud = 115200;
+    for (int i = 3; i < argc; i++)
+    {
+        if (sscanf(argv[i], "baud=%d", &baud) == 1 || sscanf(argv[i], "late-first=%d", &late_first_ms) == 1
+            || sscanf(argv[i], "tid=%d", &answer_tid) == 1)
+            continue;
+        if (strcmp(argv[i], "garble") == 0) garble = 1;
+        else if (strcmp(argv[i], "once") == 0) once = 1;
+        else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -115,12 +148,13 @@ int main(int argc, char **argv)
         for (;;)
         {
             if (modbus_tcp_accept(ctx, &listener) == -1) { fprintf(stderr, "accept: %s\n", modbus_strerror(errno)); return 1; }
-            serve(ctx, map);
+            serve(ctx, map, 1);
             close(modbus_get_socket(ctx));
+            if (once) return 0;
         }
     }
 
-    modbus_t *ctx = modbus_new_rtu(argv[2], argc > 3 ? atoi(argv[3]) : 115200, 'N', 8, 1);
+    modbus_t *ctx = modbus_new_rtu(argv[2], baud, 'N', 8, 1);
     if (ctx == NULL || modbus_set_slave(ctx, 1) == -1 || modbus_connect(ctx) == -1)
     {
         fprintf(stderr, "rtu %s: %s\n", argv[2], modbus_strerror(errno));
@@ -130,5 +164,5 @@ int main(int argc, char **argv)
     modbus_flush(ctx);
     printf("ready\n");
     fflush(stdout);
-    for (;;) serve(ctx, map);
+    for (;;) serve(ctx, map, 0);
 }

@@ -31,7 +31,7 @@ public sealed class PlcConfigTests(ITestOutputHelper output) : TestKit("akka.log
         var (plcs, problems) = Read("""
             fleet.plcs = [
               { id = feed, host = "10.0.0.5", port = 1502, unit = 7, poll-interval = 500ms
-                timeouts { call = 2s, connect = 4s }
+                timeouts { call = 2s, connect = 4s, guard = 7s }
                 breaker { max-failures = 5, reset-timeout = 1m }
                 reconnect { min-backoff = 1s, max-backoff = 10s, random-factor = 0.1 }
                 max-gap = 4, points = [ { name = temp, address = 30, data-type = f32 } ] }
@@ -44,7 +44,7 @@ public sealed class PlcConfigTests(ITestOutputHelper output) : TestKit("akka.log
         var feed = plcs[0];
         Assert.Equal(("feed", "10.0.0.5", 1502, (byte)7), (feed.Id, feed.Host, feed.Port, feed.UnitId));
         Assert.Equal(TimeSpan.FromMilliseconds(500), feed.PollInterval);
-        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)), (feed.CallTimeout, feed.ConnectTimeout));
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(7)), (feed.CallTimeout, feed.ConnectTimeout, feed.Timeouts.GuardOrDefault));
         Assert.Equal((5, TimeSpan.FromMinutes(1)), (feed.MaxFailures, feed.ResetTimeout));
         Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.1), (feed.MinBackoff, feed.MaxBackoff, feed.RandomFactor));
         Assert.Equal(4, feed.Map.Quirks.MaxGap);
@@ -56,6 +56,8 @@ public sealed class PlcConfigTests(ITestOutputHelper output) : TestKit("akka.log
         Assert.Equal((TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), 3, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5)),
             (pump.CallTimeout, pump.ConnectTimeout, pump.MaxFailures, pump.ResetTimeout, pump.MinBackoff));
         Assert.Equal((byte)1, pump.UnitId);
+        // After a timeout an RTU line is waited out as long as a call may take, unless said otherwise.
+        Assert.Equal(pump.CallTimeout, pump.Timeouts.GuardOrDefault);
     }
 
     [Fact]
@@ -74,6 +76,21 @@ public sealed class PlcConfigTests(ITestOutputHelper output) : TestKit("akka.log
         Assert.Contains("fleet.plcs[1].unit", keys);
         Assert.Contains("fleet.plcs[1].colour", keys);
         Assert.Contains(problems, p => p.Key == "fleet.plcs" && p.Problem.Contains("\"a\" is used more than once"));
+    }
+
+    [Fact]
+    public void PlcConfig_should_refuse_polling_the_rtu_broadcast_unit_0_but_not_unit_0_over_tcp()
+    {
+        var (_, problems) = Read("""
+            fleet.plcs = [
+              { id = line, rtu = "/dev/ttyUSB0", unit = 0, points = [ { name = t, address = 0 } ] }
+              { id = gateway, host = h, framing = rtu-over-tcp, unit = 0, points = [ { name = t, address = 0 } ] }
+              { id = server, host = h, unit = 0, points = [ { name = t, address = 0 } ] }
+            ]
+            """);
+
+        Assert.Equal(["fleet.plcs[0].unit", "fleet.plcs[1].unit"], problems.Select(p => p.Key).ToArray());
+        Assert.All(problems, p => Assert.Contains("broadcast address", p.Problem, StringComparison.Ordinal));
     }
 
     [Fact]

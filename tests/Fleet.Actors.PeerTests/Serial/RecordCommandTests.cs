@@ -28,10 +28,11 @@ public sealed class RecordCommandTests : IAsyncLifetime
     [Fact]
     public async Task Record_should_capture_what_the_device_sends_and_replay_should_play_it_back_into_the_driver()
     {
+        // The device is there before the recorder: what it sends once open must find someone listening.
+        using var peer = _pty.OpenPeer();
         var root = new RootCommand { RecordCommand.Create() };
         var recording = root.Parse(["record", "--port", _pty.DevicePath, "--baud", "9600", "--out", _trace, "--duration", "3s", "--send", "PING\\r"]).InvokeAsync();
 
-        using var peer = _pty.OpenPeer();
         Assert.Equal("PING\r", peer.ReadUntil('\r', TimeSpan.FromSeconds(10)));
         var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         for (var i = 0; i < 4; i++)
@@ -59,5 +60,19 @@ public sealed class RecordCommandTests : IAsyncLifetime
                 latitudes.AddRange((await driver.ReadAsync(CancellationToken.None)).Values.Select(v => Math.Round(((Fleet.Actors.Core.Telemetry.PositionValue)v.Value).Latitude, 6)));
         });
         Assert.Equal([53.5, 53.501, 53.502], latitudes);
+    }
+
+    [Fact]
+    public async Task Record_should_report_a_port_that_System_IO_Ports_refuses_in_one_line()
+    {
+        var errors = new StringWriter();
+
+        // System.IO.Ports throws ArgumentException for a port it cannot set up (as for a pty whose other end is gone).
+        var exit = await new RootCommand { RecordCommand.Create() }.Parse(["record", "--port", "", "--out", _trace, "--duration", "1s"])
+            .InvokeAsync(new InvocationConfiguration { Output = new StringWriter(), Error = errors });
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith("record: ", errors.ToString().Trim().Split('\n').Single(), StringComparison.Ordinal);
+        Assert.False(File.Exists(_trace));
     }
 }

@@ -14,6 +14,9 @@ public sealed class SequenceSet
     /// <summary>Highest sequence in the set, or 0.</summary>
     public long Max => _ranges.Count == 0 ? 0 : _ranges[^1].End;
 
+    /// <summary>Lowest sequence in the set, or 0.</summary>
+    public long Min => _ranges.Count == 0 ? 0 : _ranges[0].Start;
+
     /// <summary>The ranges, ascending.</summary>
     public IReadOnlyList<(long Start, long End)> Ranges => _ranges;
 
@@ -67,14 +70,17 @@ public sealed class SequenceSet
     }
 
     /// <summary>The ranges within 1..<paramref name="upTo"/> that are in neither this set nor <paramref name="other"/>.</summary>
-    public List<(long Start, long End)> MissingUpTo(long upTo, SequenceSet? other = null)
+    public List<(long Start, long End)> MissingUpTo(long upTo, SequenceSet? other = null) => MissingBetween(1, upTo, other);
+
+    /// <summary>The ranges within <paramref name="from"/>..<paramref name="upTo"/> that are in neither this set nor <paramref name="other"/>.</summary>
+    public List<(long Start, long End)> MissingBetween(long from, long upTo, SequenceSet? other = null)
     {
         var union = new SequenceSet();
         foreach (var (s, e) in _ranges) union.AddRange(s, e);
         if (other is not null) foreach (var (s, e) in other._ranges) union.AddRange(s, e);
 
         var missing = new List<(long, long)>();
-        long next = 1;
+        var next = from;
         foreach (var (s, e) in union._ranges)
         {
             if (s > upTo) break;

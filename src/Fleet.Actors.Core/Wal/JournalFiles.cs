@@ -1,0 +1,171 @@
+using Microsoft.Data.Sqlite;
+
+namespace Fleet.Actors.Core.Wal;
+
+/// <summary>
+/// The two SQLite files of the log as files: their schema, the identity each one carries, and the
+/// quarantine of a damaged one. A file that SQLite reports as damaged (error 11, "database disk
+/// image is malformed", or 26, "file is not a database") is moved aside into
+/// <c>quarantine/&lt;time&gt;-&lt;name&gt;/</c> next to it, kept for forensics, and replaced by a fresh
+/// one with a new identity; the log notices the new identity and resumes its sequence above the
+/// high-water mark it keeps outside the journal (<see cref="SequenceMark"/>).
+/// </summary>
+public static class JournalFiles
+{
+    /// <summary>The table that holds a file's identity (one row, a GUID made when the file was created).</summary>
+    public const string IdentityTable = "fleet_store";
+
+    // The tables Akka.Persistence.Sql creates on SQLite (auto-initialize), so that a fresh file made
+    // here is ready for the plugins, which initialize their tables only once, at start.
+    // JournalFilesTests checks that this is exactly what the plugin makes.
+    private const string JournalSchema = """
+        CREATE TABLE IF NOT EXISTS [journal]
+        (
+        	[ordering]        INTEGER        NOT NULL PRIMARY KEY AUTOINCREMENT,
+        	[created]         INTEGER        NOT NULL,
+        	[deleted]         Bit            NOT NULL,
+        	[persistence_id]  NVarChar(255)  NOT NULL,
+        	[sequence_number] INTEGER        NOT NULL,
+        	[message]         VarBinary      NOT NULL,
+        	[tags]            NVarChar(100)      NULL,
+        	[manifest]        NVarChar(500)      NULL,
+        	[identifier]      INTEGER            NULL,
+        	[writer_uuid]     NVarChar(128)      NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS journal_uq ON journal (persistence_id, sequence_number);
+        CREATE INDEX IF NOT EXISTS journal_created_idx ON journal (created);
+        CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON journal (sequence_number);
+        """;
+
+    private const string SnapshotSchema = """
+        CREATE TABLE IF NOT EXISTS [snapshot]
+        (
+        	[persistence_id]  NVarChar(255) NOT NULL,
+        	[sequence_number] INTEGER       NOT NULL,
+        	[created]         INTEGER       NOT NULL,
+        	[snapshot]        VarBinary         NULL,
+        	[manifest]        NVarChar(500)     NULL,
+        	[serializer_id]   INTEGER           NULL,
+
+        	CONSTRAINT [PK_snapshot] PRIMARY KEY ([persistence_id], [sequence_number])
+        );
+        CREATE INDEX IF NOT EXISTS snapshot_sequence_number_idx ON snapshot (sequence_number);
+        CREATE INDEX IF NOT EXISTS snapshot_created_idx ON snapshot (created);
+        """;
+
+    private static readonly object Gate = new();
+
+    /// <summary>
+    /// Opens the file (creating it), switches it to <c>journal_mode=WAL</c>, creates the plugin's
+    /// tables and the identity, and returns the identity. Throws what SQLite throws.
+    /// </summary>
+    public static string Prepare(string path, bool journal)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+        using var connection = new SqliteConnection(SqliteWal.ConnectionString(path));
+        connection.Open();
+        var mode = Scalar(connection, "PRAGMA journal_mode=WAL;") as string;
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"SQLite refused journal_mode=WAL for {path} (mode is '{mode}')");
+        Execute(connection, journal ? JournalSchema : SnapshotSchema);
+        Execute(connection, $"CREATE TABLE IF NOT EXISTS {IdentityTable} (id TEXT NOT NULL);");
+        if (Scalar(connection, $"SELECT id FROM {IdentityTable} LIMIT 1;") is string id) return id;
+        id = Guid.NewGuid().ToString("N");
+        Execute(connection, $"INSERT INTO {IdentityTable} (id) VALUES ('{id}');");
+        return id;
+    }
+
+    /// <summary>The identity of a prepared file (its <see cref="IdentityTable"/> row), or null when it has none.</summary>
+    public static string? Identity(string path)
+    {
+        using var connection = new SqliteConnection(SqliteWal.ConnectionString(path));
+        connection.Open();
+        return Scalar(connection, $"SELECT id FROM {IdentityTable} LIMIT 1;") as string;
+    }
+
+    /// <summary>True when SQLite says the file is damaged or not a database (anywhere in the exception chain).</summary>
+    public static bool IsDamage(Exception? exception)
+    {
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is SqliteException { SqliteErrorCode: 11 or 26 }) return true;
+            if (ex is AggregateException aggregate && aggregate.InnerExceptions.Any(IsDamage)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Checks the file (<c>PRAGMA quick_check</c>) and, when SQLite finds it damaged, quarantines it
+    /// and prepares a fresh one in its place. Returns where the damaged file went, or null when the
+    /// file is sound (for example because another caller already replaced it).
+    /// </summary>
+    public static QuarantinedFile? QuarantineIfDamaged(string path, bool journal)
+    {
+        lock (Gate)
+        {
+            var problem = Check(path);
+            if (problem is null) return null;
+            // Pooled connections hold the damaged file open; writes through them would go to it.
+            SqliteConnection.ClearAllPools();
+            var name = Path.GetFileName(path);
+            var folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "quarantine",
+                DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", System.Globalization.CultureInfo.InvariantCulture) + "-" + Path.GetFileNameWithoutExtension(name));
+            Directory.CreateDirectory(folder);
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+                if (File.Exists(path + suffix)) File.Move(path + suffix, Path.Combine(folder, name + suffix));
+            File.WriteAllText(Path.Combine(folder, "reason.txt"), $"{DateTime.UtcNow:O} {path}: {problem}{Environment.NewLine}");
+            var identity = Prepare(path, journal);
+            SqliteConnection.ClearAllPools();
+            return new QuarantinedFile(path, folder, problem, identity);
+        }
+    }
+
+    /// <summary>Null when SQLite finds nothing wrong with the file; otherwise what it found.</summary>
+    public static string? Check(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var connection = new SqliteConnection(SqliteWal.ConnectionString(path) + ";Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA quick_check;";
+            using var reader = command.ExecuteReader();
+            var findings = new List<string>();
+            while (reader.Read() && findings.Count < 3) findings.Add(reader.GetString(0));
+            return findings is ["ok"] ? null : OneLine(string.Join("; ", findings));
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 11 or 26)
+        {
+            return ex.Message;
+        }
+    }
+
+    private static string OneLine(string text)
+    {
+        var line = string.Join("; ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return line.Length <= 200 ? line : line[..200] + "...";
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
+
+/// <summary>A damaged file moved aside and replaced by a fresh one.</summary>
+/// <param name="Path">The file's path (now a fresh file).</param>
+/// <param name="QuarantineFolder">Where the damaged file (and its -wal and -shm files) went.</param>
+/// <param name="Problem">What SQLite found.</param>
+/// <param name="NewIdentity">The identity of the fresh file.</param>
+public sealed record QuarantinedFile(string Path, string QuarantineFolder, string Problem, string NewIdentity);

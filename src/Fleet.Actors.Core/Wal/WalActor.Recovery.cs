@@ -1,0 +1,246 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Fleet.Actors.Core.Telemetry;
+using static Fleet.Actors.Core.Wal.WalProtocol;
+
+namespace Fleet.Actors.Core.Wal;
+
+/// <summary>
+/// The log's recovery and what follows it: replaying entries, the check of its files against the
+/// sequence mark (resuming above it when the journal was replaced), the reservation of sequences,
+/// and the failures of the journal, damaged files among them.
+/// </summary>
+internal sealed partial class WalActor
+{
+    // ---------------------------------------------------------------- recovery
+
+    private void OnSnapshotOffer(SnapshotOffer offer)
+    {
+        if (offer.Snapshot is WalSnapshot snapshot) _state = WalState.From(snapshot);
+        else if (offer.Snapshot is CorruptWalRecord corrupt) ReportCorrupt(corrupt, offer.Metadata.SequenceNr);
+        // Entries up to the snapshot are not replayed: unsent ones among them are read from the journal.
+        _cache = new EntryCache(_settings.CacheBytes, offer.Metadata.SequenceNr);
+    }
+
+    private void OnEntryRecovered(LogEntry entry)
+    {
+        // A hole, unless the entry announces it itself (the log resumed above its mark after a lost journal).
+        if (entry.FirstSequence > _state.NextSequence && !entry.Gaps.Any(g => g.FromSequence <= _state.NextSequence && g.ToSequence >= entry.FirstSequence - 1))
+            _recoveredHoles.Add((_state.NextSequence, entry.FirstSequence - 1));
+        _state = _state.Apply(entry, LastSequenceNr, _settings.SegmentBytes);
+        if (LastSequenceNr > _state.ConsumedJournalSeq)
+        {
+            _cache.Add(new StoredEntry(LastSequenceNr, entry));
+            _replayedRecords += entry.Count;
+        }
+    }
+
+    private void OnRecovered()
+    {
+        _nextSequence = _state.NextSequence;
+        _ackedJournalSeq = _state.ConsumedJournalSeq;
+        _ackedSequence = _state.ConsumedSequence;
+        var elapsed = _time.GetElapsedTime(_recoveryStarted);
+        _metrics.ReplayDuration.Set(elapsed.TotalSeconds);
+        _log.Info(
+            "Log {0} recovered in {1:F0} ms ({2} records replayed): last sequence {3}, {4} unsent, {5} evicted so far",
+            PersistenceId, elapsed.TotalMilliseconds, _replayedRecords, _state.LastSequence, _state.UnsentCount, _state.EvictedTotal);
+
+        Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
+        UpdateMetrics(refreshFileSize: true);
+        if (_settings.SequenceFile is null)
+        {
+            _sequenceKnown = true;
+            _reservation.Written(long.MaxValue, _nextSequence, 0);
+            AnnounceRecoveredHoles();
+            TryFlush();
+            return;
+        }
+        // Readings wait (stashed) until the mark says where sequences go on: a few milliseconds.
+        var (file, journal, snapshot) = (_settings.SequenceFile, _settings.JournalPath, _settings.SnapshotPath);
+        Task.Run(() => new IdentityChecked(
+                SequenceMark.Read(file),
+                journal is null ? "" : JournalFiles.Identity(journal) ?? "",
+                snapshot is null ? "" : JournalFiles.Identity(snapshot) ?? ""))
+            .PipeTo(Self);
+    }
+
+    /// <summary>
+    /// Compares the recovered log with its sequence mark. When the journal is not the one the mark
+    /// belongs to (it was quarantined and replaced, or deleted), what the log recovered says
+    /// nothing of the sequences used before: resume above the reserved mark and announce as lost
+    /// everything after what was known to be delivered. When only the snapshot file was replaced,
+    /// the journal still holds the truth; sequences still resume above the mark, to be safe.
+    /// </summary>
+    private void OnIdentityChecked(IdentityChecked check)
+    {
+        _reservation.Files = (check.JournalId, check.SnapshotId);
+        if (check.Mark is { } mark)
+        {
+            var journalReplaced = mark.JournalId != check.JournalId;
+            var snapshotReplaced = mark.SnapshotId != check.SnapshotId;
+            if ((journalReplaced || snapshotReplaced) && mark.Reserved >= _nextSequence)
+                ResumeAboveMark(mark, journalReplaced);
+        }
+        _sequenceKnown = true;
+        AnnounceRecoveredHoles();
+        Reserve();
+        Stash.UnstashAll();
+    }
+
+    /// <summary>Gap records for sequences lost to corrupt journal rows found during recovery.</summary>
+    private void AnnounceRecoveredHoles()
+    {
+        foreach (var (from, to) in _recoveredHoles)
+            _log.Error("Sequences {0}..{1} were lost to a corrupt journal row; recording a gap", from, to);
+        if (_recoveredHoles.Count > 0)
+            AppendGaps(WalState.MergeAnnouncements(_recoveredHoles.Select(h => new GapValue(h.From, h.To, h.To - h.From + 1, "corrupt-record")), int.MaxValue), eviction: null);
+        _recoveredHoles.Clear();
+    }
+
+    private void ResumeAboveMark(SequenceMark mark, bool journalReplaced)
+    {
+        var known = Math.Max(mark.Delivered, ConsumedSequence);
+        var announcements = new List<GapValue>();
+        if (journalReplaced)
+        {
+            // Nothing recovered refers to the files now in place: start over above the mark, and
+            // announce again what pending gap records announced (they are gone with the journal).
+            announcements.AddRange(_state.PendingGaps.Select(p => p.Gap));
+            _state = WalState.Empty with { EvictedTotal = _state.EvictedTotal, GapRecords = _state.GapRecords, ConsumedJournalSeq = LastSequenceNr };
+            _ackedJournalSeq = LastSequenceNr;
+            _cache = new EntryCache(_settings.CacheBytes, LastSequenceNr);
+        }
+        var from = journalReplaced ? known + 1 : Math.Max(known, _state.LastSequence) + 1;
+        _nextSequence = mark.Reserved + 1;
+        _metrics.Quarantined.Inc();
+        _log.Error("The {0} of {1} is not the one its sequence mark belongs to (replaced after damage, or deleted): sequences go on at {2}; {3}..{4} announced as lost (corrupt-journal)",
+            journalReplaced ? "journal" : "snapshot file", PersistenceId, _nextSequence, from, mark.Reserved);
+        if (from <= mark.Reserved) announcements.Add(new GapValue(from, mark.Reserved, mark.Reserved - from + 1, "corrupt-journal"));
+        // Everything up to the mark is now delivered or announced: the entry consumes it (counting
+        // nothing as evicted), so status and later recoveries agree on where sequences go on.
+        if (announcements.Count > 0)
+            AppendGaps(WalState.MergeAnnouncements(announcements, WalState.MaxGapRecordsPerEviction),
+                new Eviction(_state.ConsumedJournalSeq, Math.Min(from, mark.Reserved), mark.Reserved, 0, 0, "corrupt-journal"));
+        AppendAlert(new AlertValue("journal-replaced", AlertSeverity.Critical, PersistenceId,
+            $"{(journalReplaced ? "journal" : "snapshot file")} replaced after damage; sequences {from}..{mark.Reserved} may be lost"));
+    }
+
+    private void AppendAlert(AlertValue alert)
+    {
+        _writer.Append(_nextSequence++, new Reading(GapDeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), alert));
+        _waitingRecords++;
+        TryFlush();
+    }
+
+    // ---------------------------------------------------------------- sequence reservation
+
+    /// <summary>Reserves the next block of sequences in the mark (fsynced) unless a reservation is under way.</summary>
+    private void Reserve()
+    {
+        if (_sequenceKnown && _settings.SequenceFile is not null) WriteMark(_reservation.Reserve(_nextSequence, ConsumedSequence));
+    }
+
+    /// <summary>Writes <paramref name="mark"/> off the actor's thread; the result comes back as a message.</summary>
+    private void WriteMark(SequenceMark? mark)
+    {
+        if (mark is null || _settings.SequenceFile is not { } file) return;
+        Task.Run(() =>
+            {
+                SequenceMark.Write(file, mark);
+                return mark.Reserved;
+            })
+            .PipeTo(Self, success: reserved => new SequencesReserved(reserved), failure: ex => new ReservationFailed(ex));
+    }
+
+    private void OnReserved(SequencesReserved reserved)
+    {
+        WriteMark(_reservation.Written(reserved.UpTo, _nextSequence, ConsumedSequence));
+        TryFlush();
+    }
+
+    private void OnReservationFailed(ReservationFailed failed)
+    {
+        _reservation.Failed();
+        _log.Warning("Cannot write the sequence mark {0}: {1}; readings wait (bounded by max-pending-readings), retrying in 1 s",
+            _settings.SequenceFile, failed.Cause.GetBaseException().Message);
+        Timers.StartSingleTimer(ReservationRetryTimer, RetryReservation.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>Another actor had a file replaced; the snapshot file holds this log's state, so save it there again.</summary>
+    private void OnQuarantined(JournalQuarantined quarantined)
+    {
+        if (quarantined.Journal || quarantined.File.Path != _settings.SnapshotPath || IsRecovering) return;
+        if (!_snapshotInFlight)
+        {
+            _snapshotInFlight = true;
+            _eventsSinceSnapshot = 0;
+            SaveSnapshot(_state.ToSnapshot());
+        }
+        if (_sequenceKnown) WriteMark(_reservation.FilesChanged((_reservation.Files.Journal, quarantined.File.NewIdentity), ConsumedSequence));
+    }
+
+    private void ReportCorrupt(CorruptWalRecord corrupt, long journalSeq)
+    {
+        _metrics.CorruptRecords.Inc();
+        _log.Error("Skipping corrupt journal row {0} of {1} ({2}, {3} bytes): {4}",
+            journalSeq, PersistenceId, corrupt.Manifest, corrupt.Length, corrupt.Error);
+    }
+
+
+    // ---------------------------------------------------------------- failures
+
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Journal rejected event {0}; restarting the log to recover its sequence", sequenceNr);
+        CountLostPending();
+        // Sequences were handed out for the rejected entry: a restart recovers them from the journal.
+        throw new WalWriteRejectedException($"Journal rejected event {sequenceNr} of {PersistenceId}", cause);
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        CountLostPending();
+        if (ReportDamage(cause)) return; // one line said it; the base class would log the stack trace
+        _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>The readings the failed write and the ones waiting behind it carried never reach the journal.</summary>
+    private void CountLostPending()
+    {
+        var lost = _waitingRecords + _inFlightRecords;
+        _waitingRecords = _inFlightRecords = 0;
+        if (lost == 0) return;
+        _metrics.Lost.Inc(lost);
+        _log.Warning("{0} readings waiting for the failed write are lost (counted in wal_readings_lost_total)", lost);
+    }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        if (ReportDamage(reason)) return; // one line said it; the base class would log the stack trace
+        _log.Error(reason, "Recovery of {0} failed", PersistenceId);
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>
+    /// When SQLite calls a file damaged, has the files checked and the damaged one quarantined
+    /// (before the supervisor starts this log again, at least a second later). True when it did.
+    /// </summary>
+    private bool ReportDamage(Exception cause)
+    {
+        if (!JournalFiles.IsDamage(cause) || _settings.JournalPath is not { } journal || _settings.SnapshotPath is not { } snapshot) return false;
+        _log.Error("The log {0} met a damaged file ({1}); checking and quarantining it", PersistenceId, cause.GetBaseException().Message);
+        _log.Debug("{0}", cause);
+        JournalQuarantine.Get(Context.System).CheckAsync(journal, snapshot);
+        return true;
+    }
+}

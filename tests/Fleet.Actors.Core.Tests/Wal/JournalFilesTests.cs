@@ -1,0 +1,137 @@
+using System.Text.RegularExpressions;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Testing;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+using static Fleet.Actors.Core.Wal.WalProtocol;
+
+namespace Fleet.Actors.Core.Tests.Wal;
+
+public sealed class JournalFilesTests : TestKit
+{
+    private readonly WalFiles _files;
+
+    public JournalFilesTests(ITestOutputHelper output) : this(new WalFiles(), output)
+    {
+    }
+
+    private JournalFilesTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "journal-files", output)
+    {
+        _files = files;
+    }
+
+    [Fact]
+    public void The_schema_of_a_fresh_file_should_be_what_the_plugin_makes()
+    {
+        // Files the plugin initialized itself (auto-initialize), with a row each.
+        using var pluginMade = new WalFiles();
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")
+            .WithFallback(WalHosting.SerializationHocon)
+            .WithFallback(SqliteWal.Hocon(pluginMade.JournalPath, pluginMade.SnapshotPath));
+        var system = ActorSystem.Create("plugin-made", BootstrapSetup.Create().WithConfig(config)
+            .And(SqliteWal.DataOptions(pluginMade.JournalPath, pluginMade.SnapshotPath, SqliteSynchronous.Normal)));
+        try
+        {
+            var log = system.ActorOf(WalActor.Props("v", new WalSettings { SnapshotEvery = 10 }, new WalMetrics(new AgentMetrics(), "v")));
+            // One commit at a time: ten events make a snapshot, so both plugins make their tables.
+            for (var i = 1; i <= 12; i++)
+            {
+                log.Tell(new LogReadings([new Reading("obd", 1_700_000_000_000 + i, new MeasurementValue("rpm", i, "rpm"))]));
+                var sequence = i;
+                AwaitCondition(() => log.Ask<WalStatus>(GetStatus.Instance, TimeSpan.FromSeconds(5)).Result.LastSequence >= sequence, TimeSpan.FromSeconds(10));
+            }
+            AwaitCondition(() =>
+            {
+                try
+                {
+                    return Count(pluginMade.SnapshotPath, "SELECT COUNT(*) FROM snapshot") > 0;
+                }
+                catch (SqliteException)
+                {
+                    return false; // the plugin has not made its table yet
+                }
+            }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+        }
+        finally
+        {
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        }
+
+        using var ours = new WalFiles();
+        JournalFiles.Prepare(ours.JournalPath, journal: true);
+        JournalFiles.Prepare(ours.SnapshotPath, journal: false);
+        Assert.Equal(Schema(pluginMade.JournalPath), Schema(ours.JournalPath));
+        Assert.Equal(Schema(pluginMade.SnapshotPath), Schema(ours.SnapshotPath));
+    }
+
+    [Fact]
+    public void A_damaged_file_should_be_moved_aside_and_replaced_by_a_fresh_one_with_a_new_identity()
+    {
+        var before = JournalFiles.Identity(_files.JournalPath);
+        Assert.Null(JournalFiles.Check(_files.JournalPath));
+        Assert.Null(JournalFiles.QuarantineIfDamaged(_files.JournalPath, journal: true));
+        WalFiles.ExecuteSql(_files.JournalPath,
+            "INSERT INTO journal (created, deleted, persistence_id, sequence_number, message) " +
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT 0, 0, 'p', i, randomblob(200) FROM n");
+
+        WalFiles.DamagePages(_files.JournalPath);
+        var problem = JournalFiles.Check(_files.JournalPath);
+        Assert.NotNull(problem);
+        Assert.DoesNotContain('\n', problem);
+
+        var moved = JournalFiles.QuarantineIfDamaged(_files.JournalPath, journal: true);
+        Assert.NotNull(moved);
+        Assert.True(File.Exists(Path.Combine(moved.QuarantineFolder, "journal.db")), "the damaged file was not kept");
+        Assert.True(File.Exists(Path.Combine(moved.QuarantineFolder, "reason.txt")));
+        Assert.Null(JournalFiles.Check(_files.JournalPath));
+        Assert.Equal(moved.NewIdentity, JournalFiles.Identity(_files.JournalPath));
+        Assert.NotEqual(before, moved.NewIdentity);
+        Assert.Equal(0, Count(_files.JournalPath, "SELECT COUNT(*) FROM journal"));
+        // A second report of the same damage finds a sound file and does nothing.
+        Assert.Null(JournalFiles.QuarantineIfDamaged(_files.JournalPath, journal: true));
+    }
+
+    [Fact]
+    public void Preparing_a_damaged_file_at_start_should_quarantine_it()
+    {
+        WalFiles.ExecuteSql(_files.SnapshotPath,
+            "INSERT INTO snapshot (persistence_id, sequence_number, created, snapshot) " +
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) SELECT 'p', i, 0, randomblob(300) FROM n");
+        WalFiles.DamagePages(_files.SnapshotPath);
+
+        var quarantined = SqliteWal.PrepareFiles(_files.JournalPath, _files.SnapshotPath);
+
+        var file = Assert.Single(quarantined);
+        Assert.Equal(_files.SnapshotPath, file.Path);
+        Assert.Null(JournalFiles.Check(_files.SnapshotPath));
+        Assert.Equal(0, Count(_files.SnapshotPath, "SELECT COUNT(*) FROM snapshot"));
+    }
+
+    private static long Count(string path, string sql) => WalFiles.Scalar(path, sql);
+
+    private static List<string> Schema(string path)
+    {
+        using var connection = new SqliteConnection(SqliteWal.ConnectionString(path));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT type, name, sql FROM sqlite_master WHERE name NOT IN ('{JournalFiles.IdentityTable}', 'sqlite_sequence') ORDER BY name";
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            var sql = reader.IsDBNull(2) ? "" : Regex.Replace(reader.GetString(2).Replace("IF NOT EXISTS ", ""), @"\s+", " ").Trim();
+            rows.Add($"{reader.GetString(0)} {reader.GetString(1)}: {sql}");
+        }
+        return rows;
+    }
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        _files.Dispose();
+    }
+}
