@@ -146,15 +146,11 @@ public sealed class Elm327DriverTests : IAsyncDisposable
     [Fact]
     public async Task NO_DATA_for_a_PID_should_be_reported_once_per_connection_and_not_count_as_bad_data()
     {
-        var driver = await OpenAsync();
+        var driver = await OpenAsync(time: _clock);
         _adapter.Script("010D", "NO DATA");
 
         var reads = new List<SensorRead> { await FirstPollAsync(driver) };
-        for (var i = 0; i < 3; i++)
-        {
-            await Task.Delay(150);
-            reads.Add(await ReadAsync(driver));
-        }
+        for (var i = 0; i < 3; i++) reads.Add(await NextRoundAsync(driver));
 
         Assert.All(reads, read => Assert.Empty(read.Malformed));
         var notice = Assert.Single(reads.SelectMany(r => r.Notices));
@@ -162,8 +158,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
         Assert.All(reads, read => Assert.Equal(1726, Measurements(read).GetValueOrDefault("engine_rpm", 1726)));
         // Still asked: once the vehicle answers, the speed comes back.
         _adapter.Unscript("010D");
-        await Task.Delay(150);
-        Assert.Equal(60, Measurements(await ReadAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
+        Assert.Equal(60, Measurements(await NextRoundAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
     }
 
     [Theory]
