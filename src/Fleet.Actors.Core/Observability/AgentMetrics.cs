@@ -41,6 +41,9 @@ public sealed class AgentMetrics
     public Gauge.Child Gauge(string name, string help, string vehicleId, string label, string value) =>
         Factory.CreateGauge(name, help, [VehicleLabel, label]).WithLabels(vehicleId, value);
 
+    /// <summary>The collectors of one device of a vehicle, labelled <paramref name="label"/> = <paramref name="deviceId"/>.</summary>
+    public DeviceCollectors Device(string vehicleId, string label, string deviceId) => new(this, vehicleId, label, deviceId);
+
     /// <summary>A histogram of one vehicle.</summary>
     public Histogram.Child Histogram(string name, string help, string vehicleId, double[] buckets) =>
         Factory.CreateHistogram(name, help, [VehicleLabel], new HistogramConfiguration { Buckets = buckets }).WithLabels(vehicleId);
@@ -52,4 +55,18 @@ public sealed class AgentMetrics
         await Registry.CollectAndExportAsTextAsync(stream, cancellationToken);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
+}
+
+/// <summary>
+/// Creates the collectors of one device of a vehicle (a sensor, a GPIO line, a PLC): every one is
+/// labelled <c>vehicle_id</c> and the domain's device label (<c>sensor</c>, <c>line</c>, <c>plc</c>),
+/// so a per-device metrics class only names and describes its metrics.
+/// </summary>
+public readonly record struct DeviceCollectors(AgentMetrics Metrics, string VehicleId, string Label, string DeviceId)
+{
+    /// <summary>A counter of the device (created, or found when it exists).</summary>
+    public Counter.Child Counter(string name, string help) => Metrics.Counter(name, help, VehicleId, Label, DeviceId);
+
+    /// <summary>A gauge of the device (created, or found when it exists).</summary>
+    public Gauge.Child Gauge(string name, string help) => Metrics.Gauge(name, help, VehicleId, Label, DeviceId);
 }

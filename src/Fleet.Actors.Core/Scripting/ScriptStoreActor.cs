@@ -12,7 +12,8 @@ namespace Fleet.Actors.Core.Scripting;
 /// and the journal rows and snapshots before the previous snapshot are deleted, so the store stays
 /// small on disk (two snapshots and at most twice <c>snapshotEvery</c> rows) and a corrupt latest
 /// snapshot can be repaired: the store deletes it, refuses commands and stops, and its next start
-/// (the engine restarts it) recovers from the snapshot before it and the rows kept since.
+/// (its <c>BackoffSupervisor</c> under the engine starts it again) recovers from the snapshot before
+/// it and the rows kept since.
 /// </summary>
 /// <remarks>
 /// Rows are written by <see cref="ScriptSerializer"/> (bind it with
@@ -25,6 +26,7 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly int _snapshotEvery;
     private readonly HashSet<IActorRef> _subscribers = new();
+    private readonly IActorRef? _subscriber;
 
     private ScriptStoreState _state = ScriptStoreState.Empty;
     private int _eventsSinceSnapshot;
@@ -37,10 +39,11 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
     // A snapshot offered at recovery that did not decode: deleted, then the store stops and is restarted.
     private long? _corruptSnapshotSequenceNr;
 
-    public ScriptStoreActor(string vehicleId, int snapshotEvery)
+    public ScriptStoreActor(string vehicleId, int snapshotEvery, IActorRef? subscriber)
     {
         PersistenceId = PersistenceIdFor(vehicleId);
         _snapshotEvery = snapshotEvery;
+        _subscriber = subscriber;
 
         Recover<SnapshotOffer>(OnSnapshotOffer);
         Recover<ScriptStoreEvent>(e =>
@@ -63,7 +66,10 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
         {
             if (_subscribers.Remove(u.Subscriber)) Context.Unwatch(u.Subscriber);
         });
-        Command<Terminated>(t => _subscribers.Remove(t.ActorRef));
+        Command<Terminated>(t =>
+        {
+            if (_subscribers.Remove(t.ActorRef)) _log.Debug("Subscriber {0} of {1} stopped; dropped", t.ActorRef.Path, PersistenceId);
+        });
         Command<Wal.JournalQuarantined>(_ => !Repairing, OnFileReplaced);
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f =>
@@ -109,11 +115,16 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
     /// <summary>The persistence id of a vehicle's script store.</summary>
     public static string PersistenceIdFor(string vehicleId) => "scripts-" + Uri.EscapeDataString(vehicleId);
 
-    /// <summary>Props for the script store of <paramref name="vehicleId"/>, snapshotting every <paramref name="snapshotEvery"/> events.</summary>
-    public static Props Props(string vehicleId, int snapshotEvery = 100)
+    /// <summary>
+    /// Props for the script store of <paramref name="vehicleId"/>, snapshotting every
+    /// <paramref name="snapshotEvery"/> events. <paramref name="subscriber"/>, when given, is
+    /// subscribed by every store started from these props once it has recovered (as by
+    /// <see cref="Subscribe"/>), so that a supervisor's restarts need no new subscription.
+    /// </summary>
+    public static Props Props(string vehicleId, int snapshotEvery = 100, IActorRef? subscriber = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(snapshotEvery, 1);
-        return Akka.Actor.Props.Create(() => new ScriptStoreActor(vehicleId, snapshotEvery));
+        return Akka.Actor.Props.Create(() => new ScriptStoreActor(vehicleId, snapshotEvery, subscriber));
     }
 
     private void OnSnapshotOffer(SnapshotOffer offer)
@@ -142,6 +153,7 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
             return;
         }
         _log.Info("Script store {0} recovered: {1} scripts ({2} enabled)", PersistenceId, _state.Scripts.Count, _state.Scripts.Values.Count(s => s.Enabled));
+        if (_subscriber is not null) HandleSubscribe(new Subscribe(_subscriber));
     }
 
     private void ReportCorrupt(CorruptScriptRecord corrupt, string what, long sequenceNr)

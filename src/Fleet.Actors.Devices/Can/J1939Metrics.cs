@@ -11,7 +11,6 @@ namespace Fleet.Actors.Devices.Can;
 /// </summary>
 public sealed class J1939Metrics
 {
-    private const string SensorLabel = "sensor";
     private readonly Counter.Child _unknownPgns;
     private readonly Counter.Child _ignored;
     private readonly Counter.Child _transportAborted;
@@ -24,10 +23,11 @@ public sealed class J1939Metrics
     /// <summary>Creates (or finds) the collectors of one sensor.</summary>
     public J1939Metrics(AgentMetrics metrics, string vehicleId, string sensorId)
     {
-        _unknownPgns = metrics.Counter("j1939_unknown_pgn_total", "J1939 messages with a PGN the agent does not decode.", vehicleId, SensorLabel, sensorId);
-        _ignored = metrics.Counter("j1939_ignored_frames_total", "CAN frames that are not J1939 (11-bit, remote) or come from a source that is not listened to.", vehicleId, SensorLabel, sensorId);
-        _transportAborted = metrics.Counter("j1939_transport_aborted_total", "BAM transfers given up (missing packet, timeout, bad announcement).", vehicleId, SensorLabel, sensorId);
-        _unsupportedTransport = metrics.Counter("j1939_unsupported_transport_total", "RTS/CTS transport frames, which a listener cannot take part in.", vehicleId, SensorLabel, sensorId);
+        var sensor = metrics.Device(vehicleId, SensorMetrics.SensorLabel, sensorId);
+        _unknownPgns = sensor.Counter("j1939_unknown_pgn_total", "J1939 messages with a PGN the agent does not decode.");
+        _ignored = sensor.Counter("j1939_ignored_frames_total", "CAN frames that are not J1939 (11-bit, remote) or come from a source that is not listened to.");
+        _transportAborted = sensor.Counter("j1939_transport_aborted_total", "BAM transfers given up (missing packet, timeout, bad announcement).");
+        _unsupportedTransport = sensor.Counter("j1939_unsupported_transport_total", "RTS/CTS transport frames, which a listener cannot take part in.");
     }
 
     /// <summary>The metrics of a sensor, or null when the driver runs without an agent's metrics (tests, benchmarks).</summary>

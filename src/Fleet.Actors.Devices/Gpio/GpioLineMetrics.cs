@@ -12,12 +12,13 @@ public sealed class GpioLineMetrics
     /// <summary>Creates (or finds) the collectors of one line.</summary>
     public GpioLineMetrics(AgentMetrics metrics, string vehicleId, string lineId)
     {
-        Edges = metrics.Counter("gpio_edges_total", "Edges of an input accepted after debouncing.", vehicleId, LineLabel, lineId);
-        Bounces = metrics.Counter("gpio_bounces_total", "Edges of an input ignored by the debounce.", vehicleId, LineLabel, lineId);
-        Dropped = metrics.Counter("gpio_events_dropped_total", "Edge callbacks dropped because the line actor was too far behind.", vehicleId, LineLabel, lineId);
-        Writes = metrics.Counter("gpio_writes_total", "Levels written to an output.", vehicleId, LineLabel, lineId);
-        Errors = metrics.Counter("gpio_errors_total", "Failed opens, reads and writes of the line.", vehicleId, LineLabel, lineId);
-        Down = metrics.Gauge("gpio_line_down", "1 while the line is not open (failed or reopening).", vehicleId, LineLabel, lineId);
+        var line = metrics.Device(vehicleId, LineLabel, lineId);
+        Edges = line.Counter("gpio_edges_total", "Edges of an input accepted after debouncing.");
+        Bounces = line.Counter("gpio_bounces_total", "Edges of an input ignored by the debounce.");
+        Dropped = line.Counter("gpio_events_dropped_total", "Edge callbacks dropped because the line actor was too far behind.");
+        Writes = line.Counter("gpio_writes_total", "Levels written to an output.");
+        Errors = line.Counter("gpio_errors_total", "Failed opens, reads and writes of the line.");
+        Down = line.Gauge("gpio_line_down", "1 while the line is not open (failed or reopening).");
     }
 
     /// <summary>Accepted edges.</summary>

@@ -12,12 +12,13 @@ public sealed class PlcMetrics
     /// <summary>Creates (or finds) the collectors of one PLC.</summary>
     public PlcMetrics(AgentMetrics metrics, string vehicleId, string plcId)
     {
-        Polls = metrics.Counter("plc_polls_total", "Poll cycles completed.", vehicleId, PlcLabel, plcId);
-        PollFailures = metrics.Counter("plc_poll_failures_total", "Poll cycles that failed (timeout, link failure, device exception).", vehicleId, PlcLabel, plcId);
-        Skipped = metrics.Counter("plc_polls_skipped_total", "Poll ticks not acted on: a cycle was still running or the circuit breaker was open.", vehicleId, PlcLabel, plcId);
-        BreakerState = metrics.Gauge("plc_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", vehicleId, PlcLabel, plcId);
-        Writes = metrics.Counter("plc_writes_total", "Writes the device confirmed.", vehicleId, PlcLabel, plcId);
-        WriteFailures = metrics.Counter("plc_write_failures_total", "Writes that failed or were refused by the open breaker.", vehicleId, PlcLabel, plcId);
+        var plc = metrics.Device(vehicleId, PlcLabel, plcId);
+        Polls = plc.Counter("plc_polls_total", "Poll cycles completed.");
+        PollFailures = plc.Counter("plc_poll_failures_total", "Poll cycles that failed (timeout, link failure, device exception).");
+        Skipped = plc.Counter("plc_polls_skipped_total", "Poll ticks not acted on: a cycle was still running or the circuit breaker was open.");
+        BreakerState = plc.Gauge("plc_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.");
+        Writes = plc.Counter("plc_writes_total", "Writes the device confirmed.");
+        WriteFailures = plc.Counter("plc_write_failures_total", "Writes that failed or were refused by the open breaker.");
     }
 
     /// <summary>Completed poll cycles.</summary>

@@ -85,8 +85,7 @@ public sealed class GpioVehicleAgentTests : TestKit, IAsyncLifetime
         AwaitCondition(() => DoorLevels().Count == 1, Wait, TimeSpan.FromMilliseconds(20));
         _driver.Drive(DoorPin, PinValue.Low);
         AwaitCondition(() => DoorLevels().Count == 2, Wait, TimeSpan.FromMilliseconds(20));
-        // Further apart than the debounce, so both changes count.
-        await Task.Delay(50);
+        // A change within the debounce of the last one is not lost either: the line publishes its level once it settles.
         _driver.Drive(DoorPin, PinValue.High);
         AwaitCondition(() => DoorLevels().Count == 3, Wait, TimeSpan.FromMilliseconds(20));
         Assert.Equal([0.0, 1.0, 0.0], DoorLevels());

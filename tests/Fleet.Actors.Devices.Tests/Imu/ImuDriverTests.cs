@@ -4,14 +4,15 @@ using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Devices.Imu;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
-using Microsoft.Extensions.Time.Testing;
+using Fleet.Actors.Testing;
 
 namespace Fleet.Actors.Devices.Tests.Imu;
 
 /// <summary>
 /// <see cref="ImuDriver"/> against a <see cref="SimulatedI2cDevice"/> on simulated time: the test
 /// advances the clock one sample period at a time, so every tick of the reader thread is one
-/// burst read, and waits for the driver's answer with a generous timeout.
+/// burst read, and waits for the driver's answer with a generous timeout. Whether a timeout went
+/// off is read from the <see cref="VirtualClock"/>, which records it as it fires.
 /// </summary>
 public sealed class ImuDriverTests : IAsyncDisposable
 {
@@ -19,7 +20,7 @@ public sealed class ImuDriverTests : IAsyncDisposable
     private const string SensorId = "imu-1";
     private static readonly DateTimeOffset Start = new(2025, 3, 1, 6, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
-    private readonly FakeTimeProvider _time = new(Start);
+    private readonly VirtualClock _time = new(Start);
     private readonly SimulationContext _simulation;
     private readonly List<ImuDriver> _drivers = new();
 
@@ -56,16 +57,6 @@ public sealed class ImuDriverTests : IAsyncDisposable
         var read = driver.ReadAsync(CancellationToken.None);
         _time.Advance(period);
         return await read.WaitAsync(Patience);
-    }
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < Patience, $"timed out waiting until {what}");
-            await Task.Delay(5);
-        }
     }
 
     [Theory]
@@ -127,7 +118,7 @@ public sealed class ImuDriverTests : IAsyncDisposable
         for (var k = 1; k <= 10; k++)
         {
             _time.Advance(Period(10));
-            await Until(() => driver.SamplesTaken == k, $"sample {k} was taken");
+            await Poll.UntilAsync(() => driver.SamplesTaken == k, $"sample {k} was taken");
         }
 
         var read = await driver.ReadAsync(CancellationToken.None).WaitAsync(Patience);
@@ -212,7 +203,7 @@ public sealed class ImuDriverTests : IAsyncDisposable
         for (var k = 1; k <= 2; k++)
         {
             _time.Advance(Period(10));
-            await Until(() => device.BurstReads == k, $"sample {k} was read");
+            await Poll.UntilAsync(() => device.BurstReads == k, $"sample {k} was read");
         }
 
         Knobs.Disconnected = true;
@@ -233,12 +224,14 @@ public sealed class ImuDriverTests : IAsyncDisposable
         var read = driver.ReadAsync(CancellationToken.None);
         _time.Advance(Period(10));
         _time.Advance(TimeSpan.FromSeconds(1.9));
-        await Task.Delay(50);
+        Assert.Empty(_time.TimeoutsFired);
         Assert.False(read.IsCompleted, "the read gave up before the bus timeout");
 
         _time.Advance(TimeSpan.FromSeconds(0.1));
         var failed = await Assert.ThrowsAsync<IOException>(() => read.WaitAsync(Patience));
         Assert.Contains("no sample for 2.1 s (bus stuck?)", failed.Message, StringComparison.Ordinal);
+        // The read's timeout went off once, one period plus the bus timeout after the read began.
+        Assert.Equal([Start + TimeSpan.FromSeconds(2.1)], _time.TimeoutsFired);
     }
 
     [Fact]
@@ -249,12 +242,13 @@ public sealed class ImuDriverTests : IAsyncDisposable
 
         var open = driver.OpenAsync(CancellationToken.None);
         _time.Advance(TimeSpan.FromSeconds(1.9));
-        await Task.Delay(50);
+        Assert.Empty(_time.TimeoutsFired);
         Assert.False(open.IsCompleted, "the open gave up before the bus timeout");
         _time.Advance(TimeSpan.FromSeconds(0.1));
 
         var failed = await Assert.ThrowsAsync<IOException>(() => open.WaitAsync(Patience));
         Assert.Contains("no answer within 2 s while opening", failed.Message, StringComparison.Ordinal);
+        Assert.Equal([Start + TimeSpan.FromSeconds(2)], _time.TimeoutsFired);
     }
 
     [Fact]

@@ -18,6 +18,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
     private const string Vin = "1FTFW1ET5DFA12345";
 
     private readonly Elm327Simulator _adapter = new();
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.UnixEpoch.AddYears(55));
     private readonly SimulatedElmChannel _channel;
     private Elm327Driver? _driver;
 
@@ -66,6 +67,17 @@ public sealed class Elm327DriverTests : IAsyncDisposable
 
     private static Dictionary<string, double> Measurements(SensorRead read) =>
         read.Values.Select(v => v.Value).OfType<MeasurementValue>().GroupBy(m => m.Name).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    /// <summary>
+    /// The next round of polls on <see cref="_clock"/>: a read started now waits for the PIDs to fall due
+    /// again (it arms its timer before it returns), and one poll interval (100 ms at 10 Hz) passes.
+    /// </summary>
+    private async Task<SensorRead> NextRoundAsync(Elm327Driver driver)
+    {
+        var read = driver.ReadAsync(CancellationToken.None);
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        return await read.WaitAsync(Patience);
+    }
 
     /// <summary>Reads until the open's findings have gone out and every configured PID was polled once.</summary>
     private static async Task<SensorRead> FirstPollAsync(Elm327Driver driver)
@@ -134,15 +146,11 @@ public sealed class Elm327DriverTests : IAsyncDisposable
     [Fact]
     public async Task NO_DATA_for_a_PID_should_be_reported_once_per_connection_and_not_count_as_bad_data()
     {
-        var driver = await OpenAsync();
+        var driver = await OpenAsync(time: _clock);
         _adapter.Script("010D", "NO DATA");
 
         var reads = new List<SensorRead> { await FirstPollAsync(driver) };
-        for (var i = 0; i < 3; i++)
-        {
-            await Task.Delay(150);
-            reads.Add(await ReadAsync(driver));
-        }
+        for (var i = 0; i < 3; i++) reads.Add(await NextRoundAsync(driver));
 
         Assert.All(reads, read => Assert.Empty(read.Malformed));
         var notice = Assert.Single(reads.SelectMany(r => r.Notices));
@@ -150,8 +158,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
         Assert.All(reads, read => Assert.Equal(1726, Measurements(read).GetValueOrDefault("engine_rpm", 1726)));
         // Still asked: once the vehicle answers, the speed comes back.
         _adapter.Unscript("010D");
-        await Task.Delay(150);
-        Assert.Equal(60, Measurements(await ReadAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
+        Assert.Equal(60, Measurements(await NextRoundAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
     }
 
     [Theory]
@@ -165,7 +172,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
     [InlineData("41 0D")]
     public async Task An_error_answer_should_be_a_malformed_frame_and_the_other_PIDs_still_read(string answer)
     {
-        var driver = await OpenAsync();
+        var driver = await OpenAsync(time: _clock);
         _adapter.Script("010D", answer);
 
         var read = await FirstPollAsync(driver);
@@ -175,8 +182,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
         Assert.StartsWith("010D (vehicle_speed): ", frame.Reason, StringComparison.Ordinal);
         // The port is kept: the next round reads the speed again once the vehicle answers it.
         _adapter.Unscript("010D");
-        await Task.Delay(150);
-        Assert.Equal(60, Measurements(await ReadAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
+        Assert.Equal(60, Measurements(await NextRoundAsync(driver)).GetValueOrDefault("vehicle_speed", double.NaN));
     }
 
     [Fact]
@@ -340,7 +346,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
     [InlineData("\r\rELM327 v1.5")]
     public async Task An_adapter_that_reset_itself_should_be_set_up_again(string answer)
     {
-        var driver = await OpenAsync();
+        var driver = await OpenAsync(time: _clock);
         await ReadAsync(driver);
         _adapter.Script("010C", answer, times: 1);
 
@@ -348,14 +354,13 @@ public sealed class Elm327DriverTests : IAsyncDisposable
 
         Assert.Contains(read.Malformed, m => m.Reason.Contains("the adapter reset itself", StringComparison.Ordinal));
         Assert.Equal(2, _adapter.Received.Count(c => c == "ATE0"));
-        await Task.Delay(150);
-        Assert.Equal(1726, Measurements(await ReadAsync(driver))["engine_rpm"]);
+        Assert.Equal(1726, Measurements(await NextRoundAsync(driver))["engine_rpm"]);
     }
 
     [Fact]
     public async Task An_answer_longer_than_the_buffer_should_be_given_up_and_the_next_read_fine()
     {
-        var driver = await OpenAsync(Options() with { MaxAnswerBytes = 256 });
+        var driver = await OpenAsync(Options() with { MaxAnswerBytes = 256 }, _clock);
         await ReadAsync(driver);
         _adapter.Script("010C", string.Concat(Enumerable.Repeat("41 0C 1A F8\r", 100)), times: 1);
 
@@ -363,8 +368,7 @@ public sealed class Elm327DriverTests : IAsyncDisposable
 
         Assert.Contains(read.Malformed, m => m.Reason == "010C: answer to 010C too long, given up");
         Assert.Equal(60, Measurements(read)["vehicle_speed"]);
-        await Task.Delay(150);
-        Assert.Equal(1726, Measurements(await ReadAsync(driver))["engine_rpm"]);
+        Assert.Equal(1726, Measurements(await NextRoundAsync(driver))["engine_rpm"]);
     }
 
     [Fact]

@@ -1,20 +1,21 @@
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
-using Microsoft.Extensions.Time.Testing;
+using Fleet.Actors.Testing;
 
 namespace Fleet.Actors.Devices.Tests.Simulation;
 
 /// <summary>
 /// The simulated GPS, OBD and IMU drivers, created through <see cref="SensorDriverRegistry.Default"/>
-/// as the agent creates them, on a <see cref="FakeTimeProvider"/>: reads wait for simulated time only.
+/// as the agent creates them, on a <see cref="VirtualClock"/>: reads wait for simulated time only, and
+/// the clock tells which timers the driver armed and which went off.
 /// </summary>
 public sealed class SimulatedDriverTests
 {
     private const string VehicleId = "truck-sim";
     private static readonly DateTimeOffset Start = new(2025, 3, 1, 6, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
-    private readonly FakeTimeProvider _time = new(Start);
+    private readonly VirtualClock _time = new(Start);
     private readonly SimulationContext _simulation;
 
     public SimulatedDriverTests()
@@ -112,9 +113,10 @@ public sealed class SimulatedDriverTests
         var read = driver.ReadAsync(CancellationToken.None);
         var due = TimeSpan.FromMilliseconds(1000.0 / 30);
         _time.Advance(due);
-        // The sample is due now. A driver may choose to wait until the next whole millisecond, never longer;
-        // simulated time stands still until it has either answered or is clearly still waiting.
-        if (await Task.WhenAny(read, Task.Delay(500)) != read) _time.Advance(TimeSpan.FromMilliseconds(1));
+        // The sample is due now. A driver may choose to wait until the next whole millisecond, never longer:
+        // simulated time stands still until it has either answered or armed a timer to wait on.
+        await Poll.UntilAsync(() => read.IsCompleted || _time.ArmedTimers > 0, "the read answered or waits on the clock");
+        if (!read.IsCompleted) _time.Advance(TimeSpan.FromMilliseconds(1));
         var result = await read.WaitAsync(Patience);
 
         Assert.True(result.Values.Count == 1, $"the read returned {result.Values.Count} samples when one was due");
@@ -263,7 +265,9 @@ public sealed class SimulatedDriverTests
 
         var read = driver.ReadAsync(cancellation.Token);
         _time.Advance(TimeSpan.FromHours(1));
-        await Task.Delay(50);
+        // Nothing but the cancellation can end the read: it armed no timer, and in an hour none went off.
+        Assert.Empty(_time.Fired);
+        Assert.Equal(0, _time.ArmedTimers);
         Assert.False(read.IsCompleted, "a stalled device answered");
 
         await cancellation.CancelAsync();

@@ -119,6 +119,10 @@ public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
             TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20));
         Assert.Equal("online", (await RetainedStatusAsync())?.GetProperty("state").GetString());
         Assert.Equal(3, MetricValues.Vehicle(_metrics, "active_sensors_count", VehicleId));
+        var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(5));
+        var sensors = new List<IActorRef>();
+        foreach (var id in SensorIds)
+            sensors.Add(Watch(await Sys.ActorSelection(components.Sensors.Path / ("sensor-" + id)).ResolveOne(TimeSpan.FromSeconds(5))));
 
         var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
 
@@ -146,10 +150,12 @@ public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
         Assert.Equal(outcome.LastSequence, status.Value.GetProperty("delivered_sequence").GetInt64());
         Assert.Equal(("offline", outcome.LastSequence), (report.Status, report.StatusLastSequence));
 
-        // Intake stayed stopped: the sensors are down and the log takes nothing more.
-        var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(5));
+        // Intake stayed stopped: every sensor (with its backoff supervisor) has stopped, so whatever one
+        // sent reached the log before shutdown flushed it, and nothing can send more; the log has nothing
+        // after what shutdown flushed.
         Assert.Equal(0, MetricValues.Vehicle(_metrics, "active_sensors_count", VehicleId));
-        await Task.Delay(300);
+        var stopped = ReceiveN(sensors.Count, TimeSpan.FromSeconds(5)).Select(m => Assert.IsType<Terminated>(m).ActorRef);
+        Assert.Equal(sensors.ToHashSet(), stopped.ToHashSet());
         var wal = await components.Log.Ask<WalProtocol.WalStatus>(WalProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5));
         Assert.Equal(outcome.LastSequence, wal.LastSequence);
         Assert.Equal(0, wal.UnsentCount);

@@ -109,7 +109,9 @@ public sealed class Elm327PeerTests : IAsyncLifetime
         var first = await ReadAsync(driver);
         var (values, _) = await ReadUntilAsync(driver, "throttle_position", "fuel_level");
 
-        Assert.Equal(["fuel_rate (PID 5E) is not supported by the vehicle; not polled"], first.Malformed.Select(m => m.Reason));
+        // A fact about the vehicle, not bad data.
+        Assert.Equal(["fuel_rate (PID 5E) is not supported by the vehicle; not polled"], first.Notices);
+        Assert.Empty(first.Malformed);
         Assert.Equal(new Dictionary<string, double> { ["throttle_position"] = 20, ["fuel_level"] = 49.8 }, values);
         Assert.DoesNotContain("015E", _adapter.Received);
     }
@@ -128,7 +130,6 @@ public sealed class Elm327PeerTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("NO DATA")]
     [InlineData("?")]
     [InlineData("CAN ERROR")]
     [InlineData("BUFFER FULL")]
@@ -144,6 +145,31 @@ public sealed class Elm327PeerTests : IAsyncLifetime
 
         Assert.Equal(new Dictionary<string, double> { ["engine_rpm"] = 1726, ["coolant_temp"] = 83 }, values);
         Assert.Contains(malformed, m => m.Reason == $"010D (vehicle_speed): {answer}");
+    }
+
+    [Fact]
+    public async Task NO_DATA_should_be_a_notice_while_the_other_PIDs_are_read()
+    {
+        var driver = Driver();
+        await OpenAsync(driver);
+        await ReadAsync(driver);
+        _adapter.Script("010D", "NO DATA");
+
+        var notices = new List<string>();
+        var malformed = new List<MalformedFrame>();
+        var values = new Dictionary<string, double>();
+        var deadline = DateTime.UtcNow + Patience;
+        while (notices.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            var read = await ReadAsync(driver);
+            foreach (var measurement in read.Values.Select(v => v.Value).OfType<MeasurementValue>()) values[measurement.Name] = measurement.Value;
+            notices.AddRange(read.Notices);
+            malformed.AddRange(read.Malformed);
+        }
+
+        Assert.StartsWith("010D (vehicle_speed): NO DATA", Assert.Single(notices), StringComparison.Ordinal);
+        Assert.Empty(malformed);
+        Assert.Equal(1726, values["engine_rpm"]);
     }
 
     [Fact]

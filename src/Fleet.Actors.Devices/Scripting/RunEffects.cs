@@ -1,0 +1,115 @@
+using Akka.Event;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Scripting;
+using Fleet.Actors.Core.Telemetry;
+
+namespace Fleet.Actors.Devices.Scripting;
+
+/// <summary>
+/// What the steps of runs do, turned into records for the log and writes for the devices. Each
+/// write is proposed to the cycle's <see cref="WriteArbiter"/>; every decision is journaled and
+/// counted, conflicts are logged at Warning, and only <c>write</c> and <c>won</c> are performed.
+/// Published messages and raised alerts become records. A run that ended is counted, journaled
+/// (unless its conditions did not hold) and logged (rate-limited runs at most once per 10 s, with
+/// a count). Used on the engine's thread only.
+/// </summary>
+internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, TimeProvider time)
+{
+    private static readonly TimeSpan RateLimitedLogInterval = TimeSpan.FromSeconds(10);
+
+    private readonly WriteArbiter _arbiter = new();
+    private readonly RateLimitedLog _rateLimitedLog = new(RateLimitedLogInterval, time);
+
+    /// <summary>Ends the arbitration cycle: the writes of the next one start from nothing.</summary>
+    public void CloseCycle() => _arbiter.Close();
+
+    /// <summary>
+    /// The records of <paramref name="step"/> of a run of <paramref name="scriptId"/> (started by
+    /// <paramref name="trigger"/>), in order, and the writes to perform after the log has them.
+    /// </summary>
+    public (List<Reading> Records, List<WriteProposal> Writes) Apply(RunStep step, string scriptId, string trigger, DateTimeOffset now)
+    {
+        var records = new List<Reading>();
+        var writes = new List<WriteProposal>();
+        var unixMs = now.ToUnixTimeMilliseconds();
+        foreach (var effect in step.Effects)
+        {
+            switch (effect)
+            {
+                case WriteRequested w:
+                    foreach (var decision in _arbiter.Propose(w.Proposal))
+                    {
+                        records.Add(WriteRecord(unixMs, decision));
+                        LogDecision(decision);
+                        if (decision.Proposal == w.Proposal && decision.Outcome is WriteOutcome.Write or WriteOutcome.Won)
+                            writes.Add(w.Proposal);
+                    }
+                    break;
+                case PublishRequested p:
+                    records.Add(new Reading(ScriptEngine.DeviceId, unixMs, new MessageValue(p.Topic, p.Payload)));
+                    break;
+                case AlertRequested a:
+                    records.Add(new Reading(ScriptEngine.DeviceId, unixMs, new AlertValue(a.Name, ScriptOutcomes.Severity(a.Severity), "script:" + a.ScriptId,
+                        $"raised by script \"{a.ScriptId}\" (run started by {trigger})")));
+                    logger.Warning("Script {0} raised alert {1} ({2})", a.ScriptId, a.Name, a.Severity);
+                    break;
+            }
+        }
+        if (step.Outcome is { } outcome && Ended(scriptId, trigger, outcome, step.Run, now) is { } ended) records.Add(ended);
+        return (records, writes);
+    }
+
+    /// <summary>Counts and logs the end of a run; returns its record, or null for a run whose conditions did not hold (only counted).</summary>
+    public Reading? Ended(string scriptId, string trigger, RunOutcome outcome, ScriptRun? run, DateTimeOffset now)
+    {
+        metrics.Runs(outcome.Kind).Inc();
+        LogOutcome(scriptId, trigger, outcome);
+        return outcome.Kind == RunOutcomeKind.ConditionsNotMet ? null
+            : ScriptOutcomes.RunRecord(now.ToUnixTimeMilliseconds(), scriptId, trigger, outcome, run, now);
+    }
+
+    private Reading WriteRecord(long unixMs, WriteDecision decision)
+    {
+        metrics.Writes(ScriptOutcomes.Name(decision.Outcome)).Inc();
+        var p = decision.Proposal;
+        var o = decision.Other;
+        return new Reading(ScriptEngine.DeviceId, unixMs, new ScriptWriteValue(ScriptOutcomes.Target(p.Target), p.Value, ScriptOutcomes.Name(decision.Outcome),
+            p.ScriptId, (byte)p.Priority, o?.ScriptId, o is null ? null : (byte)o.Priority, o?.Value));
+    }
+
+    private void LogDecision(WriteDecision decision)
+    {
+        switch (decision.Outcome)
+        {
+            case WriteOutcome.Won:
+                logger.Warning("Script conflict won: {0}", decision.Describe());
+                break;
+            case WriteOutcome.Lost:
+                logger.Warning("Script conflict lost: {0}", decision.Describe());
+                break;
+            case WriteOutcome.Overridden:
+                break;
+            default:
+                logger.Debug("Script write: {0}", decision.Describe());
+                break;
+        }
+    }
+
+    private void LogOutcome(string scriptId, string trigger, RunOutcome outcome)
+    {
+        switch (outcome.Kind)
+        {
+            case RunOutcomeKind.Completed or RunOutcomeKind.ConditionsNotMet:
+                logger.Debug("Script {0} ({1}): {2}, {3}", scriptId, trigger, ScriptOutcomes.Name(outcome.Kind), outcome.Reason);
+                break;
+            case RunOutcomeKind.RateLimited:
+                // A trigger that keeps firing would fill the log: one line per interval, with a count.
+                if (_rateLimitedLog.ShouldLog(out var suppressed))
+                    logger.Warning("Script {0} ({1}): rate limited, {2} ({3} more rate-limited runs not logged)", scriptId, trigger, outcome.Reason, suppressed);
+                break;
+            default:
+                logger.Warning("Script {0} ({1}): {2}, {3}", scriptId, trigger, ScriptOutcomes.Name(outcome.Kind), outcome.Reason);
+                break;
+        }
+    }
+}
