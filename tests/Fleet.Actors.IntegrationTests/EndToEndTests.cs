@@ -122,6 +122,35 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(oneVehicle.GetProperty("status_last_sequence").GetInt64(), oneVehicle.GetProperty("highest_received").GetInt64());
     }
 
+    /// <summary>
+    /// <c>verify --client-id</c> keeps a persistent session: what the agent sends while no verifier
+    /// runs waits at the broker, and the next run under the same id starts where the last one ended.
+    /// </summary>
+    [Fact]
+    public async Task Verify_with_a_client_id_should_pick_up_where_its_last_run_ended()
+    {
+        var overlay = ChaosScenarios.Overlay(_broker, "e2e-session", Path.Combine(_work, "data"), obdRateHz: 20);
+        await using var agent = AgentProcess.Start(overlay, _work, output.WriteLine);
+        Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(30)), "no batch was acknowledged");
+        string[] run = ["--broker", _broker.Url, "--duration", "3s", "--from-first-seen", "--json", "--client-id", "e2e-session-verifier"];
+
+        long Highest(string json, string field) =>
+            JsonDocument.Parse(json).RootElement.GetProperty("vehicles").EnumerateArray().Single().GetProperty(field).GetInt64();
+        using var first = VerifyProcess.Start(run);
+        await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var lastSeen = Highest(first.Output, "highest_received");
+        // The agent goes on sending while nobody listens under that id.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        using var second = VerifyProcess.Start(run);
+        await second.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine(first.ToString());
+        output.WriteLine(second.ToString());
+
+        var resumedAt = Highest(second.Output, "checked_from");
+        Assert.True(resumedAt <= lastSeen + 1, $"the second run started at {resumedAt}; the first had seen up to {lastSeen}: the broker kept nothing for the session");
+        Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
+    }
+
     /// <summary>A <c>fleet-agent verify</c> child process; its standard error is read line by line as it comes.</summary>
     private sealed class VerifyProcess : IDisposable
     {

@@ -48,10 +48,10 @@ public static class VerifyCommand
         {
             Description = "Check each vehicle from the first sequence received (joining a fleet that is already sending) instead of from sequence 1",
         };
-        var clientId = new Option<string>("--client-id")
+        var clientId = new Option<string?>("--client-id")
         {
-            Description = "MQTT client id (a persistent session under this id keeps messages across reconnects)",
-            DefaultValueFactory = _ => "fleet-verify-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+            Description = "MQTT client id; given, the session under it is persistent (the broker keeps messages for it between runs " +
+                          "and across reconnects); without it, a clean session as fleet-verify-<pid>",
         };
 
         var command = new Command("verify", "Subscribe to a broker and check every vehicle's sequence continuity");
@@ -59,12 +59,12 @@ public static class VerifyCommand
         command.SetAction(async (parse, cancellationToken) => await ExecuteAsync(
             parse.GetValue(broker)!, parse.GetValue(topic)!, parse.GetValue(statusTopic)!, parse.GetValue(idle),
             parse.GetValue(duration), parse.GetValue(waitOffline), parse.GetValue(json),
-            parse.GetValue(fromFirstSeen) ? CheckFrom.FirstSeen : CheckFrom.SequenceOne, parse.GetValue(clientId)!, cancellationToken));
+            parse.GetValue(fromFirstSeen) ? CheckFrom.FirstSeen : CheckFrom.SequenceOne, parse.GetValue(clientId), cancellationToken));
         return command;
     }
 
     private static async Task<int> ExecuteAsync(string brokerUrl, string topic, string statusTopic, TimeSpan idle,
-        TimeSpan duration, int untilOffline, bool json, CheckFrom from, string clientId, CancellationToken cancellationToken)
+        TimeSpan duration, int untilOffline, bool json, CheckFrom from, string? clientId, CancellationToken cancellationToken)
     {
         var broker = BrokerSettings.TryParseUrl(brokerUrl, new BrokerSettings(), out var problem);
         if (broker is null)
@@ -76,7 +76,9 @@ public static class VerifyCommand
         MqttVerifier verifier;
         try
         {
-            verifier = await MqttVerifier.StartAsync(broker, topic, statusTopic, clientId, persistentSession: false, cancellationToken, from: from);
+            verifier = await MqttVerifier.StartAsync(broker, topic, statusTopic,
+                clientId ?? "fleet-verify-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+                persistentSession: clientId is not null, cancellationToken, from: from);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -104,6 +106,8 @@ public static class VerifyCommand
                 // Ctrl-C: report what we have.
             }
 
+            // Stop receiving first: what arrives after the report would be acknowledged but never counted.
+            await verifier.StopAsync();
             var report = verifier.Verifier.Report();
             Console.WriteLine(json ? ToJson(report) : ToText(report));
             return report.Complete ? 0 : Incomplete;

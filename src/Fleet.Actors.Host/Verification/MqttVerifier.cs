@@ -114,7 +114,18 @@ public sealed class MqttVerifier : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
+        await StopAsync();
+        _client.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Stops listening (disconnects, no more reconnects). Report after this: a message that arrived
+    /// is counted, one that did not stays at the broker for a persistent session's next run.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (!_stopping.IsCancellationRequested) await _stopping.CancelAsync();
         try
         {
             if (_client.IsConnected) await _client.DisconnectAsync();
@@ -123,8 +134,6 @@ public sealed class MqttVerifier : IAsyncDisposable
         {
             // Best effort on the way out.
         }
-        _client.Dispose();
-        _stopping.Dispose();
     }
 
     private Task SubscribeAsync(string telemetryFilter, string statusFilter, CancellationToken cancellationToken) =>
