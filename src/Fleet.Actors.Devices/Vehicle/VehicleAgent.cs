@@ -84,12 +84,21 @@ internal sealed class VehicleAgent : ReceiveActor
         {
             if (_scriptsWantReadings) scripts.Tell(accepted);
         });
-        Receive<AllDeadLetters>(dead => dead.Message is WalProtocol.LogReadings, OnReadingsNotDelivered);
+        // Every dead letter it subscribed to is handled here: one left unhandled would be published
+        // as an UnhandledMessage, itself an AllDeadLetters, and come back.
+        Receive<AllDeadLetters>(dead =>
+        {
+            if (dead.Message is WalProtocol.LogReadings) OnReadingsNotDelivered(dead);
+        });
     }
 
     // Readings sent to the log while it restarts (its backoff supervisor has no child) end in dead
     // letters; LogReadings suppresses Akka's own dead-letter log lines, this counts and reports them.
-    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(AllDeadLetters));
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(DeadLetter));
+        Context.System.EventStream.Subscribe(Self, typeof(SuppressedDeadLetter));
+    }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 

@@ -107,6 +107,25 @@ public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
         Assert.Equal(0, _broker.Verifier.Report().Missing);
     }
 
+    /// <summary>
+    /// The agent listens to dead letters (to count readings lost on the way to its log). Any other
+    /// dead letter must be handled quietly: left unhandled it would be published again as an
+    /// UnhandledMessage, itself a dead letter, and come back to the agent without end.
+    /// </summary>
+    [Fact]
+    public async Task Dead_letters_other_than_readings_should_be_handled_without_feeding_back()
+    {
+        var agent = Sys.ActorOf(VehicleAgent.Props(Settings(), _metrics), VehicleAgent.ActorName(VehicleId));
+        await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(5));
+        var unhandled = CreateTestProbe();
+        Sys.EventStream.Subscribe(unhandled.Ref, typeof(Akka.Event.UnhandledMessage));
+
+        Sys.EventStream.Publish(new Akka.Event.DeadLetter("something else", TestActor, TestActor));
+        // The agent has handled what was published before it answers this.
+        await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(5));
+        unhandled.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
     [Fact]
     public async Task VehicleAgent_should_deliver_every_reading_and_shut_down_drained_with_an_offline_status()
     {
