@@ -43,6 +43,21 @@ public sealed class WalFiles : IDisposable
         return (long)command.ExecuteScalar()!;
     }
 
+    /// <summary>
+    /// The log on these files with a disk budget that a second offline exceeds many times over
+    /// (1 KiB entries and segments, 4 KiB unsent, a snapshot every 10 events).
+    /// </summary>
+    public WalSettings SmallBudget() => new()
+    {
+        JournalPath = JournalPath,
+        MaxEntryBytes = 1024,
+        MaxEntryRecords = 20,
+        SegmentBytes = 1024,
+        MaxUnsentBytes = 4 * 1024,
+        CacheBytes = 2 * 1024,
+        SnapshotEvery = 10,
+    };
+
     /// <summary>The file of the log's sequence mark.</summary>
     public string SequencePath => Path.Combine(Directory, "wal.seq");
 

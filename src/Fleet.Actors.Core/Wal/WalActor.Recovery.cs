@@ -1,12 +1,7 @@
-using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using Akka.Persistence.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using Fleet.Actors.Core.Telemetry;
-using static Fleet.Actors.Core.Wal.WalProtocol;
 
 namespace Fleet.Actors.Core.Wal;
 

@@ -211,16 +211,7 @@ public sealed class WalActorTests : TestKit
     [Fact]
     public void Evictions_across_outages_and_restarts_should_never_become_silent()
     {
-        var settings = new WalSettings
-        {
-            JournalPath = _files.JournalPath,
-            MaxEntryBytes = 1024,
-            MaxEntryRecords = 20,
-            SegmentBytes = 1024,
-            MaxUnsentBytes = 4 * 1024,
-            CacheBytes = 2 * 1024,
-            SnapshotEvery = 10,
-        };
+        var settings = _files.SmallBudget();
         var random = new Random(7);
         var fleet = new FleetVerifier();
         using var codec = new BatchCodec();

@@ -55,16 +55,7 @@ public sealed partial class VehicleSummaryRestartTests : TestKit, IAsyncLifetime
             ]
             : [],
         // A budget a second offline exceeds many times over.
-        Wal = new WalSettings
-        {
-            JournalPath = _files.JournalPath,
-            MaxEntryBytes = 1024,
-            MaxEntryRecords = 20,
-            SegmentBytes = 1024,
-            MaxUnsentBytes = 4 * 1024,
-            CacheBytes = 2 * 1024,
-            SnapshotEvery = 10,
-        },
+        Wal = _files.SmallBudget(),
         // The broker's defaults, with reconnects quick enough for a test.
         Uplink = new UplinkSettings
         {
