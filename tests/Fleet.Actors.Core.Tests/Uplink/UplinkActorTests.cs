@@ -240,13 +240,14 @@ public sealed class UplinkActorTests : TestKit, IAsyncLifetime
         {
             ReconnectMinBackoff = TimeSpan.FromSeconds(60),
             ReconnectMaxBackoff = TimeSpan.FromSeconds(60),
+            ReconnectRandomFactor = 0, // exactly 60 s, so the state below is known
             ReconnectProbeInterval = TimeSpan.FromMilliseconds(200),
         };
         var (log, uplink) = Start(settings);
         log.Tell(Readings(0, 100));
         AwaitCondition(() => UplinkMetrics.ConnectFailures.Value >= 1, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
         var status = uplink.Ask<UplinkStatus>(UplinkProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5)).Result;
-        Assert.StartsWith("backing off (6", status.State);
+        Assert.Equal("backing off (60.0s)", status.State);
 
         await _broker.StartAsync();
         // Far sooner than the 60 s backoff: the probe saw the broker come back.
