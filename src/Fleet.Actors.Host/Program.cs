@@ -15,6 +15,8 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DecodeCommand.Create());
 root.Subcommands.Add(RecordCommand.Create());
 root.Subcommands.Add(ModbusCommand.Create());
+root.Subcommands.Add(KeysCommand.Create());
+root.Subcommands.Add(CommandSendCommand.Create());
 
 // The agent's host handles SIGINT/SIGTERM itself (CoordinatedShutdown); the parser must not race it.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

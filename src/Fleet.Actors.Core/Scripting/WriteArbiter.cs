@@ -107,6 +107,17 @@ public sealed class WriteArbiter
             : [new WriteDecision(WriteOutcome.Lost, proposal, held)];
     }
 
+    /// <summary>
+    /// Places a standing write (an emergency stop's hold) at the start of a cycle without a decision:
+    /// proposals of lower priority with another value lose against it, like against any held write.
+    /// </summary>
+    public void Seed(WriteProposal proposal)
+    {
+        ArgumentNullException.ThrowIfNull(proposal);
+        if (_held.TryGetValue(proposal.Target, out var held) && held.Priority > proposal.Priority) return;
+        _held[proposal.Target] = proposal;
+    }
+
     /// <summary>Ends the cycle: the final write of each target, in the order targets were first written; the arbiter is empty again.</summary>
     public IReadOnlyList<WriteProposal> Close()
     {

@@ -153,6 +153,21 @@ public enum OperationalState
     Charging = 3,
     Maintenance = 4,
     Error = 5,
+
+    /// <summary>Executing an assigned mission (the command state machine's BUSY).</summary>
+    OnMission = 6,
+
+    /// <summary>A mission paused by command.</summary>
+    Paused = 7,
+
+    /// <summary>A safe stop is under way.</summary>
+    SafeStopping = 8,
+
+    /// <summary>Stopped safely; leaves by a mode change.</summary>
+    SafeStopped = 9,
+
+    /// <summary>Stopped by an emergency stop; leaves only by a signed reset.</summary>
+    EmergencyStopped = 10,
 }
 
 /// <summary>Remote-assistance states of the telemetry contract.</summary>

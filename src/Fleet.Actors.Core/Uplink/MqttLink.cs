@@ -2,7 +2,10 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Fleet.Actors.Core.Commands;
+using Fleet.Actors.Core.Commands.Wire;
 using Fleet.Actors.Core.Telemetry;
+using Google.Protobuf;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
@@ -12,10 +15,22 @@ namespace Fleet.Actors.Core.Uplink;
 /// <summary>The broker refused something or the link broke.</summary>
 public sealed class MqttLinkException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>The broker refused a command response (a PUBACK with an error): sending it again would not help.</summary>
+public sealed class ResponseRefusedException(string message) : Exception(message);
+
+/// <summary>Where the commands of a vehicle arrive and its answers go, for one connection.</summary>
+/// <param name="Settings">Topics and the session expiry.</param>
+/// <param name="OnCommand">Called (on an MQTTnet thread) with each message of the commands topic and the function that sends its PUBACK.</param>
+internal sealed record CommandChannel(CommandSettings Settings, Action<ReadOnlyMemory<byte>, Func<Task>> OnCommand);
+
 /// <summary>
 /// One MQTT 5 connection of a vehicle: connects with a retained last-will "offline" status,
-/// announces "online", publishes batches at QoS 1 and says goodbye. MQTTnet 5 has no managed
-/// client, so a broken link is simply disposed and the uplink actor connects a new one.
+/// announces "online", publishes batches at QoS 1 and says goodbye. With a command channel it
+/// keeps a persistent session (clean start off, the session outlives the connection for the
+/// longest command validity) subscribed at QoS 1 to the commands topic, so that commands sent while
+/// the vehicle is offline arrive when it reconnects; their PUBACK waits for the command actor.
+/// MQTTnet 5 has no managed client, so a broken link is simply disposed and the uplink actor
+/// connects a new one.
 /// </summary>
 internal sealed class MqttLink : IAsyncDisposable
 {
@@ -24,11 +39,14 @@ internal sealed class MqttLink : IAsyncDisposable
     private readonly VehicleIdentity _vehicle;
     private readonly string _telemetryTopic;
     private readonly string _statusTopic;
+    private readonly string? _responsesTopic;
     private readonly ReadOnlyMemory<byte> _contentEncodingUtf8;
     private volatile bool _closing;
+    private volatile string? _operationalState;
 
-    private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum)
+    private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum, CommandChannel? commands)
     {
+        _responsesTopic = commands is null ? null : TopicTemplate.Expand(commands.Settings.ResponsesTopic, vehicle);
         _client = client;
         _settings = settings;
         _vehicle = vehicle;
@@ -48,19 +66,33 @@ internal sealed class MqttLink : IAsyncDisposable
     /// Connects, then publishes the retained online status. <paramref name="onLost"/> is called
     /// (from an MQTTnet thread) when the link breaks other than by <see cref="CloseAsync"/>.
     /// </summary>
-    public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken)
+    public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken,
+        CommandChannel? commands = null, string? operationalState = null)
     {
         var client = new MqttClientFactory().CreateMqttClient();
+        var commandsTopic = commands is null ? null : TopicTemplate.Expand(commands.Settings.CommandsTopic, vehicle);
+        if (commands is not null)
+        {
+            // Attached before connecting: a persistent session delivers queued commands right after CONNACK.
+            client.ApplicationMessageReceivedAsync += args =>
+            {
+                if (args.ApplicationMessage.Topic != commandsTopic) return Task.CompletedTask;
+                args.AutoAcknowledge = false;
+                commands.OnCommand(args.ApplicationMessage.Payload.ToArray(), () => args.AcknowledgeAsync(CancellationToken.None));
+                return Task.CompletedTask;
+            };
+        }
         var statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(settings.Broker.Host, settings.Broker.Port)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(ClientId(vehicle))
-            .WithCleanStart()
+            .WithCleanStart(commands is null)
+            .WithSessionExpiryInterval(commands is null ? 0 : (uint)Math.Min(uint.MaxValue, commands.Settings.MaxValidity.TotalSeconds))
             .WithKeepAlivePeriod(settings.Broker.KeepAlive)
             .WithTimeout(settings.Broker.PublishTimeout)
             .WithWillTopic(statusTopic)
-            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null))
+            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, operationalState))
             .WithWillRetain()
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType("application/json");
@@ -75,13 +107,14 @@ internal sealed class MqttLink : IAsyncDisposable
             if (result.ResultCode != MqttClientConnectResultCode.Success)
                 throw new MqttLinkException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
             var receiveMaximum = result.ReceiveMaximum is null or 0 ? ushort.MaxValue : result.ReceiveMaximum.Value;
-            link = new MqttLink(client, settings, vehicle, receiveMaximum);
+            link = new MqttLink(client, settings, vehicle, receiveMaximum, commands) { _operationalState = operationalState };
             client.DisconnectedAsync += args =>
             {
                 if (!link._closing) onLost(args.ReasonString ?? args.Reason.ToString());
                 return Task.CompletedTask;
             };
             if (!client.IsConnected) throw new MqttLinkException("Link dropped right after connecting");
+            if (commandsTopic is not null) link.CommandsProblem = await SubscribeAsync(client, commandsTopic, timeout.Token).ConfigureAwait(false);
             await link.PublishStatusAsync("online", null, null, null, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
@@ -95,6 +128,32 @@ internal sealed class MqttLink : IAsyncDisposable
             throw;
         }
         return link;
+    }
+
+    /// <summary>Why the commands topic could not be subscribed (the broker refused it), or null.</summary>
+    public string? CommandsProblem { get; private set; }
+
+    private static async Task<string?> SubscribeAsync(IMqttClient client, string topic, CancellationToken cancellationToken)
+    {
+        var result = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic(topic).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build(), cancellationToken).ConfigureAwait(false);
+        var code = result.Items.FirstOrDefault()?.ResultCode;
+        return code is MqttClientSubscribeResultCode.GrantedQoS1 ? null : $"the broker refused the subscription to {topic}: {code} {result.ReasonString}";
+    }
+
+    /// <summary>Publishes one command response at QoS 1 on the responses topic and waits for the PUBACK.</summary>
+    public async Task PublishResponseAsync(CommandResponse response, CancellationToken cancellationToken)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(_responsesTopic ?? throw new InvalidOperationException("this link has no command channel"))
+            .WithPayload(response.ToByteArray())
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithContentType("application/x-protobuf")
+            .Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.Broker.PublishTimeout);
+        var result = await _client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
+        if (!result.IsSuccess) throw new ResponseRefusedException($"the broker refused response {response.Status} to command {response.CommandId} on {_responsesTopic}: {result.ReasonCode} {result.ReasonString}");
     }
 
     /// <summary>Publishes one batch at QoS 1 and waits for the broker's PUBACK.</summary>
@@ -141,11 +200,18 @@ internal sealed class MqttLink : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Publishes the retained online status again with the vehicle's new operational state.</summary>
+    public Task UpdateOperationalStateAsync(string operationalState, CancellationToken cancellationToken)
+    {
+        _operationalState = operationalState;
+        return PublishStatusAsync("online", null, null, null, cancellationToken);
+    }
+
     private Task PublishStatusAsync(string state, string? reason, long? lastSequence, long? deliveredSequence, CancellationToken cancellationToken)
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(_statusTopic)
-            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence))
+            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence, _operationalState))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithRetainFlag()
             .WithContentType("application/json")
@@ -154,7 +220,8 @@ internal sealed class MqttLink : IAsyncDisposable
     }
 
     /// <summary>The JSON document on the status topic (docs/wire-format.md).</summary>
-    internal static byte[] StatusPayload(VehicleIdentity vehicle, string state, string? reason, long? lastSequence, long? deliveredSequence)
+    internal static byte[] StatusPayload(VehicleIdentity vehicle, string state, string? reason, long? lastSequence, long? deliveredSequence,
+        string? operationalState = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer))
@@ -167,6 +234,7 @@ internal sealed class MqttLink : IAsyncDisposable
             if (reason is not null) json.WriteString("reason", reason);
             if (lastSequence is { } last) json.WriteNumber("last_sequence", last);
             if (deliveredSequence is { } delivered) json.WriteNumber("delivered_sequence", delivered);
+            if (operationalState is not null) json.WriteString("operational_state", operationalState);
             json.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();

@@ -3,6 +3,8 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Fleet.Actors.Core.Commands;
+using Fleet.Actors.Core.Commands.Wire;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Wal;
 using static Fleet.Actors.Core.Uplink.UplinkProtocol;
@@ -17,6 +19,10 @@ namespace Fleet.Actors.Core.Uplink;
 /// was unreachable comes back). Whatever breaks (connect, publish, PUBACK timeout,
 /// lost link) ends that stream and its connection; the next stream starts again from the oldest
 /// unacknowledged entry, so nothing is skipped and only unacknowledged batches are sent twice.
+/// With commands, it hands each message of the commands topic to the command actor and publishes
+/// the command responses itself, on the same connection but outside the telemetry stream, so an
+/// answer never waits behind a backlog (at most behind the batches in flight); responses made while
+/// offline wait in a bounded queue (the oldest dropped and counted) and go out first on reconnect.
 /// </summary>
 internal sealed class UplinkActor : ReceiveActor, IWithTimers
 {
@@ -44,9 +50,19 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     private string _state = "starting";
     private GoOffline? _goingOffline;
     private IActorRef? _offlineRequester;
+    private readonly CommandSettings? _commandSettings;
+    private readonly IActorRef? _commands;
+    private readonly CommandMetrics? _commandMetrics;
+    private readonly LinkedList<CommandResponse> _responses = new();
+    private bool _responseInFlight;
+    private string? _operationalState;
 
-    public UplinkActor(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider time)
+    public UplinkActor(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider time,
+        CommandSettings? commandSettings, IActorRef? commands, CommandMetrics? commandMetrics)
     {
+        _commandSettings = commandSettings;
+        _commands = commands;
+        _commandMetrics = commandMetrics;
         _vehicle = vehicle;
         _settings = settings;
         _log = log;
@@ -59,7 +75,12 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
 
     /// <summary>Props for the uplink of one vehicle, reading from <paramref name="log"/>.</summary>
     public static Props Props(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new UplinkActor(vehicle, settings, log, metrics, time ?? TimeProvider.System));
+        Akka.Actor.Props.Create(() => new UplinkActor(vehicle, settings, log, metrics, time ?? TimeProvider.System, null, null, null));
+
+    /// <summary>Props for an uplink that also carries the commands of <paramref name="commands"/> (its messages in, its responses out).</summary>
+    public static Props Props(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, CommandSettings commandSettings,
+        IActorRef commands, CommandMetrics commandMetrics, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new UplinkActor(vehicle, settings, log, metrics, time ?? TimeProvider.System, commandSettings, commands, commandMetrics));
 
     protected override void PreStart() => Connect();
 
@@ -80,7 +101,10 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         _state = "connecting";
         Become(Connecting);
         var self = Self;
-        MqttLink.ConnectAsync(_settings, _vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None)
+        var commands = _commands;
+        var channel = commands is null || _commandSettings is not { Enabled: true } ? null
+            : new CommandChannel(_commandSettings, (payload, acknowledge) => commands.Tell(new CommandProtocol.Inbound(payload, acknowledge)));
+        MqttLink.ConnectAsync(_settings, _vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None, channel, _operationalState)
             .PipeTo(Self,
                 success: link => new LinkUp(generation, link),
                 failure: ex => new LinkFailed(generation, ex));
@@ -113,9 +137,11 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         _metrics.Connected.Set(1);
         _metrics.Reconnects.Inc();
         _logger.Info("Uplink online: {0}:{1} as {2}", _settings.Broker.Host, _settings.Broker.Port, MqttLink.ClientId(_vehicle));
+        if (up.Link.CommandsProblem is { } problem) _logger.Error("Commands cannot reach this vehicle: {0}", problem);
         StartStream(up.Link, up.Generation);
         _state = "online";
         Become(Online);
+        SendResponses();
     }
 
     // ---------------------------------------------------------------- online
@@ -332,8 +358,59 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         });
     }
 
+    // ---------------------------------------------------------------- command responses
+
+    private void OnRespond(CommandProtocol.Respond respond)
+    {
+        _responses.AddLast(respond.Response);
+        if (_responses.Count > (_commandSettings?.MaxPendingResponses ?? 1000))
+        {
+            _responses.RemoveFirst();
+            _commandMetrics?.ResponsesDropped.Inc();
+        }
+        SendResponses();
+    }
+
+    /// <summary>Publishes the oldest waiting response when online and none is in flight (one at a time keeps their order).</summary>
+    private void SendResponses()
+    {
+        if (_responseInFlight || _responses.First is not { } first || _link is not { } link || _killSwitch is null || _goingOffline is not null) return;
+        _responses.RemoveFirst();
+        _responseInFlight = true;
+        var response = first.Value;
+        var generation = _generation;
+        link.PublishResponseAsync(response, CancellationToken.None)
+            .PipeTo(Self, success: () => new ResponsePublished(generation, response, null), failure: ex => new ResponsePublished(generation, response, ex));
+    }
+
+    private void OnResponsePublished(ResponsePublished published)
+    {
+        _responseInFlight = false;
+        if (published.Failure is ResponseRefusedException refused)
+        {
+            _commandMetrics?.ResponsesDropped.Inc();
+            _logger.Error("Command response dropped: {0}", refused.Message);
+        }
+        else if (published.Failure is { } failure)
+        {
+            // Sent again first once a link is up; a broken link is noticed by the stream too.
+            _responses.AddFirst(published.Response);
+            _logger.Debug("Command response to {0} not acknowledged: {1}", published.Response.CommandId, failure.GetBaseException().Message);
+            return;
+        }
+        SendResponses();
+    }
+
     private void CommonHandlers()
     {
+        Receive<CommandProtocol.Respond>(OnRespond);
+        Receive<SetOperationalState>(set =>
+        {
+            _operationalState = set.State;
+            if (_link is { } link && _killSwitch is not null && _goingOffline is null)
+                link.UpdateOperationalStateAsync(set.State, CancellationToken.None).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+        });
+        Receive<ResponsePublished>(OnResponsePublished);
         Receive<Drain>(_ =>
         {
             // Shutdown: stop lingering so that everything in the log goes out now (also on later connections).
@@ -383,6 +460,8 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     private sealed record BatchPublished(int Generation, EncodedBatch Batch, TimeSpan AckLatency, Exception? Failure);
 
     private sealed record LinkClosed(bool Clean, Exception? Cause);
+
+    private sealed record ResponsePublished(int Generation, CommandResponse Response, Exception? Failure);
 
     private sealed class StreamAck
     {

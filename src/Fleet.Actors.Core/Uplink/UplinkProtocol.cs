@@ -44,6 +44,9 @@ public static class UplinkProtocol
     /// <summary>Link state for status displays and tests.</summary>
     public sealed record UplinkStatus(bool Connected, long AcknowledgedSequence, long Batches, string State);
 
+    /// <summary>The vehicle's operational state changed: it goes into the retained status (now when online).</summary>
+    public sealed record SetOperationalState(string State);
+
     /// <summary>
     /// Published on the event stream for every acknowledged batch when
     /// <see cref="UplinkSettings.PublishAcknowledgements"/> is on.

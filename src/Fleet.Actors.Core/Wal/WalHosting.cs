@@ -43,7 +43,7 @@ public static class WalHosting
         return BootstrapSetup.Create().WithConfig(config).And(SqliteWal.DataOptions(journalPath, snapshotPath, synchronous));
     }
 
-    // The script store journals into the same plugins, so its serializer binding comes along.
+    // The script store and the command journal use the same plugins, so their serializer bindings come along.
     private static Config Hocon(string journalPath, string snapshotPath) =>
-        SerializationHocon.WithFallback(ScriptStoreHosting.SerializationHocon).WithFallback(SqliteWal.Hocon(journalPath, snapshotPath));
+        SerializationHocon.WithFallback(ScriptStoreHosting.SerializationHocon).WithFallback(Commands.CommandSerializer.SerializationHocon).WithFallback(SqliteWal.Hocon(journalPath, snapshotPath));
 }

@@ -20,8 +20,39 @@ internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, 
     private readonly WriteArbiter _arbiter = new();
     private readonly RateLimitedLog _rateLimitedLog = new(RateLimitedLogInterval, time);
 
-    /// <summary>Ends the arbitration cycle: the writes of the next one start from nothing.</summary>
-    public void CloseCycle() => _arbiter.Close();
+    private readonly Dictionary<string, IReadOnlyList<WriteProposal>> _holds = new(StringComparer.Ordinal);
+
+    /// <summary>Ends the arbitration cycle: the writes of the next one start from the standing holds only.</summary>
+    public void CloseCycle()
+    {
+        _arbiter.Close();
+        foreach (var hold in _holds.Values)
+            foreach (var write in hold) _arbiter.Seed(write);
+    }
+
+    /// <summary>
+    /// A write asked for from outside a script (a command, an emergency stop), arbitrated like a
+    /// script's: its records and whether to perform it (<c>write</c> or <c>won</c>), with the outcome's name.
+    /// </summary>
+    public (List<Reading> Records, bool Perform, string Outcome) Propose(WriteProposal proposal, DateTimeOffset now)
+    {
+        var records = new List<Reading>();
+        var unixMs = now.ToUnixTimeMilliseconds();
+        var outcome = WriteOutcome.Write;
+        foreach (var decision in _arbiter.Propose(proposal))
+        {
+            records.Add(WriteRecord(unixMs, decision));
+            LogDecision(decision);
+            if (decision.Proposal == proposal) outcome = decision.Outcome;
+        }
+        return (records, outcome is WriteOutcome.Write or WriteOutcome.Won, ScriptOutcomes.Name(outcome));
+    }
+
+    /// <summary>Keeps <paramref name="writes"/> standing in every cycle until <see cref="Release"/>: lower priorities lose against them.</summary>
+    public void Hold(string holder, IReadOnlyList<WriteProposal> writes) => _holds[holder] = writes;
+
+    /// <summary>Ends a hold; returns false when there was none.</summary>
+    public bool Release(string holder) => _holds.Remove(holder);
 
     /// <summary>
     /// The records of <paramref name="step"/> of a run of <paramref name="scriptId"/> (started by

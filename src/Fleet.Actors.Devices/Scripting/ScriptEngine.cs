@@ -48,6 +48,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private readonly RunEffects _effects;
     private readonly DeviceWrites _writes;
     private readonly Dictionary<Guid, Waiting> _waiting = new();
+    private readonly Dictionary<WriteProposal, (IActorRef Requester, string Outcome)> _externalWrites = new();
     private IActorRef _storeSupervisor = ActorRefs.Nobody;
 
     // The running store, from its first notice until it stops (null while it starts or restarts).
@@ -86,7 +87,10 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         Receive<IntervalTick>(tick => OnIntervalTick(tick));
         Receive<ResumeRun>(resume => OnResume(resume.RunId));
         Receive<CycleTick>(_ => _effects.CloseCycle());
-        Receive<DeviceWrites.Done>(_writes.Answered);
+        Receive<DeviceWrites.Done>(OnWriteDone);
+        Receive<ScriptProtocol.Write>(write => ExternalWrite(write, Sender));
+        Receive<ScriptProtocol.Hold>(OnHold);
+        Receive<ScriptProtocol.Release>(release => _effects.Release(release.Holder));
         Receive<ScriptProtocol.RunNow>(run => Sender.Tell(StartRequested(run.ScriptId)));
         Receive<ScriptProtocol.GetStatus>(_ => Sender.Tell(new ScriptProtocol.Status(
             _scripts.Count, _scripts.Values.Count(s => s.Enabled), _waiting.Count, _stopped)));
@@ -252,6 +256,35 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         // The log hears of a write before the write is sent.
         if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
         foreach (var write in writes) _writes.Perform(write, Self);
+    }
+
+    /// <summary>Arbitrates and performs a write asked for from outside the scripts; <paramref name="requester"/> hears how it went.</summary>
+    private WriteProposal ExternalWrite(ScriptProtocol.Write write, IActorRef requester)
+    {
+        var proposal = new WriteProposal(write.Target, write.Value, write.RequestedBy, write.RequestedBy, (ScriptPriority)Math.Clamp(write.Priority, 0, 255));
+        var (records, perform, outcome) = _effects.Propose(proposal, _time.GetUtcNow());
+        if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
+        if (!perform)
+        {
+            requester.Tell(new ScriptProtocol.WriteDone(outcome, outcome == "lost" ? "a write of higher priority holds the output this cycle" : null));
+            return proposal;
+        }
+        _externalWrites[proposal] = (requester, outcome);
+        _writes.Perform(proposal, Self);
+        return proposal;
+    }
+
+    private void OnHold(ScriptProtocol.Hold hold)
+    {
+        var proposals = hold.Writes.Select(write => ExternalWrite(write, Sender)).ToList();
+        _effects.Hold(hold.Holder, proposals);
+    }
+
+    private void OnWriteDone(DeviceWrites.Done done)
+    {
+        _writes.Answered(done);
+        if (_externalWrites.Remove(done.Write, out var external))
+            external.Requester.Tell(new ScriptProtocol.WriteDone(done.Error is null ? external.Outcome : done.Outcome, done.Error));
     }
 
     private void Cancel(Guid runId, Waiting waiting, string reason)

@@ -1,3 +1,5 @@
+using Fleet.Actors.Core.Scripting;
+
 namespace Fleet.Actors.Devices.Scripting;
 
 /// <summary>
@@ -18,6 +20,30 @@ public static class ScriptProtocol
 
     /// <summary>The run was started or refused; its outcome is journaled like any other run's.</summary>
     public sealed record RunRequested(string ScriptId, string Outcome, string Reason);
+
+    /// <summary>
+    /// A write asked for by a command (<paramref name="RequestedBy"/>, e.g. <c>command:42</c>), arbitrated
+    /// against the scripts' writes of the cycle at <paramref name="Priority"/> (0..255) and journaled like
+    /// theirs; answered with <see cref="WriteDone"/> once the device answered (or at once when it lost).
+    /// </summary>
+    public sealed record Write(string RequestedBy, WriteTarget Target, int Value, int Priority);
+
+    /// <summary>How a <see cref="Write"/> or <see cref="Hold"/> went: the arbitration outcome (write, won, lost, duplicate) or the device's failure.</summary>
+    public sealed record WriteDone(string Outcome, string? Error)
+    {
+        /// <summary>True when the value is on the output (written, or already there).</summary>
+        public bool Succeeded => Error is null && Outcome is "write" or "won" or "duplicate" or "done";
+    }
+
+    /// <summary>
+    /// Writes <paramref name="Writes"/> now and keeps them standing in every cycle until <see cref="Release"/>,
+    /// so that scripts of lower priority lose against them (an emergency stop's safe outputs). Answered with
+    /// <see cref="WriteDone"/> per write, in order, once each device answered.
+    /// </summary>
+    public sealed record Hold(string Holder, IReadOnlyList<Write> Writes);
+
+    /// <summary>Ends a <see cref="Hold"/>; the outputs keep their values until something writes them.</summary>
+    public sealed record Release(string Holder);
 
     /// <summary>Asks for a <see cref="Status"/>.</summary>
     public sealed class GetStatus

@@ -1,10 +1,13 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Pattern;
+using Fleet.Actors.Core.Commands;
+using Fleet.Actors.Core.Commands.Wire;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using System.Device.Gpio;
+using Fleet.Actors.Devices.Commands;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
@@ -31,17 +34,21 @@ public static class VehicleProtocol
     /// <param name="Gpio">The GPIO supervisor; null when no lines are configured.</param>
     /// <param name="Plcs">The PLC supervisor; null when no PLCs are configured.</param>
     /// <param name="Scripts">The script engine (it owns the script store).</param>
+    /// <param name="Commands">The command actor (verifies, journals and dispatches commands from the fleet).</param>
+    /// <param name="Operations">The operational state machine.</param>
     public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null, IActorRef? Plcs = null,
-        IActorRef? Scripts = null);
+        IActorRef? Scripts = null, IActorRef? Commands = null, IActorRef? Operations = null);
 }
 
 /// <summary>
 /// One vehicle: the root of its subtree, parameterised by id and settings, so an actor system can
 /// host one (the agent on a truck) or thousands (the fleet simulation). Children: <c>wal</c> (the
 /// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c>, <c>gpio</c> (only when
-/// lines are configured), <c>plcs</c> (only when PLCs are configured), <c>scripts</c> and <c>summary</c>.
+/// lines are configured), <c>plcs</c> (only when PLCs are configured), <c>scripts</c>, <c>operations</c>
+/// (the operational state machine), <c>device-commands</c>, <c>commands</c> and <c>summary</c>.
 /// The agent is the log's accepted-readings listener and passes them on to the script engine
-/// while it wants them.
+/// while it wants them; it passes command responses and state changes on to the uplink. Which actor
+/// carries out which command type is decided here, in <see cref="CommandOwners"/> (ADR 0013).
 /// </summary>
 internal sealed class VehicleAgent : ReceiveActor
 {
@@ -66,7 +73,6 @@ internal sealed class VehicleAgent : ReceiveActor
                 "log", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)
             .WithAutoReset(TimeSpan.FromSeconds(60));
         var log = Context.ActorOf(BackoffSupervisor.Props(logOptions), "wal");
-        var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, time), "uplink");
         var context = new DriverContext(settings.VehicleId, time, simulation, metrics);
         var sensors = Context.ActorOf(SensorSupervisor.Props(settings.VehicleId, settings.Sensors, drivers, context, log, metrics), "sensors");
         var gpio = settings.Gpio.Lines.Count == 0 ? null
@@ -74,11 +80,22 @@ internal sealed class VehicleAgent : ReceiveActor
         var plcs = settings.Plcs.Count == 0 ? null
             : Context.ActorOf(PlcSupervisor.Props(settings.VehicleId, settings.Plcs, log, metrics, time: time), "plcs");
         var scripts = Context.ActorOf(ScriptEngine.Props(settings.VehicleId, settings.Scripting, log, gpio, settings.Gpio, plcs, metrics, time), "scripts");
+        var operations = Context.ActorOf(OperationalStateActor.Props(settings.VehicleId, settings.Operations, settings.Gpio, scripts, Self, time), "operations");
+        var commandMetrics = new CommandMetrics(metrics, settings.VehicleId);
+        // The uplink is created after the command actor, which reaches it through this agent (Respond).
+        var devices = new VehicleDevices(log, sensors, scripts, operations, settings.Gpio, settings.Plcs,
+            settings.Sensors.Select(s => s.Id).ToList(), settings.ConfigVersion);
+        var deviceCommands = Context.ActorOf(DeviceCommands.Props(devices, settings.Commands.ExecutionTimeout), "device-commands");
+        var commands = Context.ActorOf(CommandActor.Props(settings.Identity, settings.Commands, CommandOwners.Build(operations, deviceCommands), Self,
+            commandMetrics, time), "commands");
+        var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, settings.Commands, commands, commandMetrics, time), "uplink");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, log, walMetrics, uplinkMetrics, metrics), "summary");
-        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts);
+        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts, commands, operations);
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
+        Receive<CommandProtocol.Respond>(respond => uplink.Forward(respond));
+        Receive<OperationalStateProtocol.Current>(current => uplink.Tell(new UplinkProtocol.SetOperationalState(current.StateName)));
         Receive<ScriptProtocol.WantsReadings>(wants => { _scriptsWantReadings = wants.Wanted; });
         Receive<WalProtocol.ReadingsAccepted>(accepted =>
         {

@@ -1,5 +1,7 @@
+using Fleet.Actors.Core.Commands;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Commands;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
@@ -34,6 +36,15 @@ public sealed record VehicleSettings
 
     /// <summary>The uplink.</summary>
     public UplinkSettings Uplink { get; init; } = new();
+
+    /// <summary>Commands from the fleet: topics, trusted issuers, limits (HOCON <c>fleet.commands</c>).</summary>
+    public CommandSettings Commands { get; init; } = new();
+
+    /// <summary>The operational state machine's safe outputs (HOCON <c>fleet.operations</c>).</summary>
+    public OperationsSettings Operations { get; init; } = new();
+
+    /// <summary>The version of the configuration this agent runs (a digest of its files), reported in diagnostics.</summary>
+    public string ConfigVersion { get; init; } = "";
 
     /// <summary>The simulated vehicle behind simulated drivers.</summary>
     public SimulationSettings Simulation { get; init; } = new();

@@ -187,6 +187,9 @@ public static partial class AgentConfiguration
         var wal = ReadWal(walSection);
 
         var uplink = ReadUplink(fleet.Section("uplink"));
+        var configDirectory = Path.GetDirectoryName(Path.GetFullPath(files.FirstOrDefault(f => Path.GetFileName(f) == AgentFile) ?? AgentFile)) ?? ".";
+        var commands = CommandConfig.Read(fleet.Section("commands"), configDirectory);
+        var operations = CommandConfig.ReadOperations(fleet.Section("operations"), gpio);
 
         var embedded = ReadEmbeddedBroker(fleet.Section("embedded-broker"), uplink.Broker);
         var logging = ReadLogging(fleet.Section("logging"));
@@ -205,6 +208,9 @@ public static partial class AgentConfiguration
             Scripting = scripting,
             Wal = wal,
             Uplink = uplink,
+            Commands = commands,
+            Operations = operations,
+            ConfigVersion = ConfigVersion(files),
             Simulation = simulation,
             SummaryInterval = fleet.Duration("summary-interval", TimeSpan.FromSeconds(5), TimeSpan.Zero, TimeSpan.FromHours(1)),
             DrainTimeout = shutdown.Duration("drain-timeout", TimeSpan.FromSeconds(25), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
@@ -387,6 +393,15 @@ public static partial class AgentConfiguration
             else r.Problem(key, problem);
         }
         return uplink;
+    }
+
+    /// <summary>A short digest of the configuration files' contents: equal files, equal version.</summary>
+    private static string ConfigVersion(IReadOnlyList<string> files)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var file in files)
+            if (File.Exists(file)) hash.AppendData(File.ReadAllBytes(file));
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..12];
     }
 
     private static Config? TryParse(string text)

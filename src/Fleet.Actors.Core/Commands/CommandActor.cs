@@ -1,0 +1,342 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Fleet.Actors.Core.Commands.Journal;
+using Fleet.Actors.Core.Commands.Wire;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Uplink;
+using Google.Protobuf;
+using static Fleet.Actors.Core.Commands.CommandProtocol;
+
+namespace Fleet.Actors.Core.Commands;
+
+/// <summary>
+/// The commands of one vehicle (actor <c>commands</c>), event-sourced: every message from the
+/// commands topic is verified (<see cref="CommandVerifier"/>), checked against the ids already
+/// accepted (<see cref="CommandLedger"/>), and its decision journaled before the broker gets its
+/// PUBACK and before anything runs. An accepted command is sent to the actor that owns what it
+/// changes (the routing table the vehicle agent builds), with a journaled <c>Started</c> row just
+/// before, so that after a crash a command that never started is run and one that started is
+/// reported <c>interrupted</c>: it runs at most once. Every answer goes to <c>responses</c> as a
+/// <see cref="Respond"/>; the same command again gets the answers it got the first time, marked
+/// duplicate, and runs no more.
+/// </summary>
+internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
+{
+    private const string PruneTimer = "prune";
+
+    private readonly VehicleIdentity _vehicle;
+    private readonly CommandSettings _settings;
+    private readonly IReadOnlyDictionary<CommandType, IActorRef> _owners;
+    private readonly IActorRef _responses;
+    private readonly CommandMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly CommandVerifier _verifier;
+    private readonly CommandLedger _ledger = new();
+    private readonly Dictionary<string, Running> _running = new(StringComparer.Ordinal);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly RateLimitedLog _refusalLog;
+    private int _rowsSinceSnapshot;
+    private long _lastSnapshotSequenceNr;
+
+    public CommandActor(VehicleIdentity vehicle, CommandSettings settings, IReadOnlyDictionary<CommandType, IActorRef> owners, IActorRef responses,
+        CommandMetrics metrics, TimeProvider time)
+    {
+        _vehicle = vehicle;
+        _settings = settings;
+        _owners = owners;
+        _responses = responses;
+        _metrics = metrics;
+        _time = time;
+        _verifier = new CommandVerifier(settings, vehicle);
+        _refusalLog = new RateLimitedLog(TimeSpan.FromSeconds(10), time);
+        PersistenceId = PersistenceIdFor(vehicle.VehicleId);
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is Seen seen) _ledger.Apply(seen);
+            else _log.Error("Skipping the unreadable command snapshot {0} of {1}: {2}", offer.Metadata.SequenceNr, PersistenceId, offer.Snapshot);
+            _lastSnapshotSequenceNr = offer.Metadata.SequenceNr;
+        });
+        Recover<IMessage>(row =>
+        {
+            _ledger.Apply(row);
+            _rowsSinceSnapshot++;
+        });
+        Recover<CorruptCommandRecord>(corrupt => _log.Error("Skipping corrupt command journal row {0} of {1} ({2}, {3} bytes): {4}",
+            LastSequenceNr, PersistenceId, corrupt.Manifest, corrupt.Length, corrupt.Error));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
+        Command<Inbound>(OnInbound);
+        Command<Accept>(a => OnAnswer(a.CommandId, running => EnsureAcknowledged(running)));
+        Command<Progress>(p => OnAnswer(p.CommandId, running =>
+        {
+            EnsureAcknowledged(running);
+            var progress = Response(running.Command, ResponseStatus.Progress, "", p.Message);
+            progress.Progress = Math.Min(p.Percent, 100);
+            Send(progress);
+        }));
+        Command<Succeed>(s => OnAnswer(s.CommandId, running =>
+        {
+            var response = Response(running.Command, ResponseStatus.Succeeded, "", s.Message);
+            if (s.Details is not null) foreach (var (name, value) in s.Details) response.Details[name] = value;
+            response.OperationalState = s.OperationalState ?? "";
+            Finish(running, response);
+        }));
+        Command<Fail>(f => OnAnswer(f.CommandId, running => Finish(running, Response(running.Command, ResponseStatus.Failed, f.Reason, f.Message))));
+        Command<Refuse>(r => OnAnswer(r.CommandId, running =>
+        {
+            var response = Response(running.Command, running.Acknowledged ? ResponseStatus.Failed : ResponseStatus.Nack, r.Reason, r.Message);
+            response.OperationalState = r.OperationalState ?? "";
+            Finish(running, response);
+        }));
+        Command<ExecutionTimedOut>(t => OnAnswer(t.CommandId, running => Finish(running, Response(running.Command, ResponseStatus.Failed, CommandRefusals.Timeout,
+            $"{running.Command.Type.ToWireName()} got no answer within {_settings.ExecutionTimeout.TotalSeconds:0.#} s"))));
+        Command<PruneTick>(_ => _ledger.Prune(_time.GetUtcNow().ToUnixTimeMilliseconds(), _settings.MaxClockSkew));
+        Command<GetStatus>(_ => Sender.Tell(new CommandProtocol.Status(_ledger.Count, _running.Count)));
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotFailure>(f => _log.Warning("Snapshot of {0} failed ({1}); the journal keeps its rows until the next one", PersistenceId, f.Cause.Message));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old rows of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting old snapshots of {0} failed: {1}", PersistenceId, f.Cause.Message));
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>The persistence id of a vehicle's command journal.</summary>
+    public static string PersistenceIdFor(string vehicleId) => "commands-" + Uri.EscapeDataString(vehicleId);
+
+    /// <summary>Props for the command actor of <paramref name="vehicle"/>; <paramref name="owners"/> says who executes each type.</summary>
+    public static Props Props(VehicleIdentity vehicle, CommandSettings settings, IReadOnlyDictionary<CommandType, IActorRef> owners, IActorRef responses,
+        CommandMetrics metrics, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new CommandActor(vehicle, settings, owners, responses, metrics, time ?? TimeProvider.System));
+
+    private void OnRecovered()
+    {
+        Timers.StartPeriodicTimer(PruneTimer, PruneTick.Instance, TimeSpan.FromMinutes(1));
+        var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var unfinished in _ledger.Unfinished.ToList())
+        {
+            var command = Decode(unfinished.PendingSignedCommand);
+            var running = new Running(command, Acknowledged: false);
+            if (unfinished.Started)
+                Finish(running, Response(command, ResponseStatus.Failed, CommandRefusals.Interrupted,
+                    $"the agent stopped while {command.Type.ToWireName()} ran; it is not run again"));
+            else if (command.ExpiresAt <= nowMs)
+                Finish(running, Response(command, ResponseStatus.Failed, CommandRefusals.Expired, "accepted, but the agent stopped before it ran and it has expired since"));
+            else
+            {
+                _log.Info("Running command {0} ({1}) that was accepted before the restart", command.CommandId, command.Type.ToWireName());
+                Start(command);
+            }
+        }
+        _log.Info("Command journal {0} recovered: {1} command ids remembered", PersistenceId, _ledger.Count);
+    }
+
+    // ---------------------------------------------------------------- deciding
+
+    private void OnInbound(Inbound inbound)
+    {
+        _metrics.Received.Inc();
+        var now = _time.GetUtcNow();
+        var (verified, refusal) = _verifier.Verify(inbound.Payload, now);
+        if (refusal is not null)
+        {
+            RefuseInbound(refusal, inbound, now);
+            return;
+        }
+
+        var command = verified!.Command;
+        if (_ledger.Find(command.CommandId) is { } seen)
+        {
+            if (seen.ContentHash.Span.SequenceEqual(verified.ContentHash))
+            {
+                RepeatAnswers(command, seen);
+                Acknowledge(inbound);
+            }
+            else
+                RefuseInbound(new CommandRefusal(CommandRefusals.Replayed, $"command id '{command.CommandId}' was used before by another command", command, verified.ContentHash),
+                    inbound, now);
+            return;
+        }
+        if (_ledger.Count >= _settings.MaxRemembered && _ledger.Prune(now.ToUnixTimeMilliseconds(), _settings.MaxClockSkew) == 0)
+        {
+            RefuseInbound(new CommandRefusal(CommandRefusals.Busy, $"{_ledger.Count} command ids are remembered, the most allowed; try again later", command,
+                verified.ContentHash), inbound, now);
+            return;
+        }
+        if (!_owners.ContainsKey(command.Type))
+        {
+            RefuseInbound(new CommandRefusal(CommandRefusals.Unsupported, $"{command.Type.ToWireName()} is not available on this agent", command, verified.ContentHash),
+                inbound, now);
+            return;
+        }
+
+        var row = new Accepted { SignedCommand = ByteString.CopyFrom(verified.Signed), ReceivedAt = now.ToUnixTimeMilliseconds() };
+        Persist(row, accepted =>
+        {
+            _ledger.Apply(accepted);
+            Acknowledge(inbound);
+            _log.Info("Command {0} ({1}) from {2} accepted", command.CommandId, command.Type.ToWireName(), command.Issuer);
+            AfterRow();
+            Start(command);
+        });
+    }
+
+    private void RefuseInbound(CommandRefusal refusal, Inbound inbound, DateTimeOffset now)
+    {
+        _metrics.Errors(refusal.Reason).Inc();
+        var command = refusal.Command;
+        if (_refusalLog.ShouldLog(out var suppressed))
+            _log.Warning("Command {0} ({1}) from {2} refused: {3}: {4}{5}", CommandVerifier.Printable(command?.CommandId ?? "?"),
+                command?.Type.ToWireName() ?? "?", CommandVerifier.Printable(command?.Issuer ?? "?"), refusal.Reason, refusal.Message,
+                suppressed > 0 ? $" ({suppressed} more refusals since the last one logged)" : "");
+        var row = new Refused
+        {
+            CommandId = command?.CommandId ?? "",
+            Issuer = command?.Issuer ?? "",
+            Type = command?.Type ?? CommandType.Unspecified,
+            Reason = refusal.Reason,
+            Message = refusal.Message,
+            ReceivedAt = now.ToUnixTimeMilliseconds(),
+            ExpiresAt = command?.ExpiresAt ?? 0,
+            ContentHash = ByteString.CopyFrom(refusal.ContentHash),
+        };
+        Persist(row, _ =>
+        {
+            Acknowledge(inbound);
+            Send(Response(command, ResponseStatus.Nack, refusal.Reason, refusal.Message));
+            AfterRow();
+        });
+    }
+
+    private void RepeatAnswers(Wire.Command command, SeenCommand seen)
+    {
+        _log.Info("Command {0} ({1}) arrived again; repeating its answer, not running it again", command.CommandId, command.Type.ToWireName());
+        var final = seen.Answers.LastOrDefault();
+        if (final is null || final.Status is ResponseStatus.Succeeded or ResponseStatus.Failed)
+        {
+            var ack = Response(command, ResponseStatus.Ack, "", "accepted before");
+            ack.Duplicate = true;
+            Send(ack);
+        }
+        if (final is null) return;
+        var again = final.Clone();
+        again.Duplicate = true;
+        again.Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        Send(again);
+    }
+
+    // ---------------------------------------------------------------- running
+
+    private void Start(Wire.Command command)
+    {
+        Persist(new Started { CommandId = command.CommandId }, started =>
+        {
+            _ledger.Apply(started);
+            AfterRow();
+            _running[command.CommandId] = new Running(command, Acknowledged: false);
+            Timers.StartSingleTimer(TimerKey(command.CommandId), new ExecutionTimedOut(command.CommandId), _settings.ExecutionTimeout);
+            _owners[command.Type].Tell(new Execute(command.CommandId, command));
+        });
+    }
+
+    private void OnAnswer(string commandId, Action<Running> handle)
+    {
+        if (_running.TryGetValue(commandId, out var running)) handle(running);
+        else _log.Debug("Late answer for command {0} ignored (it is finished)", commandId);
+    }
+
+    private void EnsureAcknowledged(Running running)
+    {
+        if (running.Acknowledged) return;
+        _running[running.Command.CommandId] = running with { Acknowledged = true };
+        Send(Response(running.Command, ResponseStatus.Ack, "", "verified and journaled"));
+    }
+
+    private void Finish(Running running, CommandResponse final)
+    {
+        var command = running.Command;
+        _running.Remove(command.CommandId);
+        Timers.Cancel(TimerKey(command.CommandId));
+        if (final.Status != ResponseStatus.Nack) EnsureAcknowledged(running);
+        Persist(new Completed { Response = final }, completed =>
+        {
+            _ledger.Apply(completed);
+            AfterRow();
+            if (final.Status == ResponseStatus.Succeeded) _metrics.Executed(command.Type.ToWireName(), "succeeded").Inc();
+            else
+            {
+                _metrics.Errors(final.Reason).Inc();
+                if (final.Status == ResponseStatus.Failed) _metrics.Executed(command.Type.ToWireName(), "failed").Inc();
+            }
+            if (final.Status == ResponseStatus.Succeeded)
+                _log.Info("Command {0} ({1}) succeeded: {2}", command.CommandId, command.Type.ToWireName(), final.Message);
+            else
+                _log.Warning("Command {0} ({1}) {2}: {3}: {4}", command.CommandId, command.Type.ToWireName(),
+                    final.Status == ResponseStatus.Nack ? "refused" : "failed", final.Reason, final.Message);
+            Send(final);
+        });
+    }
+
+    // ---------------------------------------------------------------- answering and housekeeping
+
+    private CommandResponse Response(Wire.Command? command, ResponseStatus status, string reason, string message) => new()
+    {
+        CommandId = command?.CommandId ?? "",
+        VehicleId = _vehicle.VehicleId,
+        Tenant = _vehicle.Tenant,
+        Status = status,
+        Reason = reason,
+        Message = message,
+        Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+        Type = command?.Type ?? CommandType.Unspecified,
+    };
+
+    private void Send(CommandResponse response) => _responses.Tell(new Respond(response));
+
+    private void Acknowledge(Inbound inbound)
+    {
+        if (inbound.Acknowledge is not { } acknowledge) return;
+        // The broker's PUBACK; a failure (the link dropped) means the broker sends it again: answered as a duplicate.
+        acknowledge().ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
+    private void AfterRow()
+    {
+        if (++_rowsSinceSnapshot < _settings.SnapshotEvery) return;
+        _rowsSinceSnapshot = 0;
+        _ledger.Prune(_time.GetUtcNow().ToUnixTimeMilliseconds(), _settings.MaxClockSkew);
+        SaveSnapshot(_ledger.Snapshot());
+    }
+
+    // Rows and snapshots before the previous snapshot are deleted: the journal keeps the audit rows
+    // of the last two snapshot intervals and stays bounded.
+    private void OnSnapshotSaved(SaveSnapshotSuccess saved)
+    {
+        if (_lastSnapshotSequenceNr > 0)
+        {
+            DeleteMessages(_lastSnapshotSequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(_lastSnapshotSequenceNr - 1));
+        }
+        _lastSnapshotSequenceNr = saved.Metadata.SequenceNr;
+    }
+
+    private static Wire.Command Decode(ByteString signed) => Wire.Command.Parser.ParseFrom(SignedCommand.Parser.ParseFrom(signed).Command);
+
+    private static string TimerKey(string commandId) => "timeout-" + commandId;
+
+    private sealed record Running(Wire.Command Command, bool Acknowledged);
+
+    private sealed record ExecutionTimedOut(string CommandId);
+
+    private sealed class PruneTick
+    {
+        public static readonly PruneTick Instance = new();
+    }
+}

@@ -1,0 +1,20 @@
+using Akka.Actor;
+using Fleet.Actors.Core.Commands.Wire;
+
+namespace Fleet.Actors.Devices.Commands;
+
+/// <summary>
+/// Which actor carries out each command type: the one place that decides it (ADR 0013). A type
+/// without an owner here is refused with <c>unsupported</c> before it is journaled as accepted.
+/// </summary>
+public static class CommandOwners
+{
+    /// <summary>The routing table of a vehicle agent.</summary>
+    public static IReadOnlyDictionary<CommandType, IActorRef> Build(IActorRef operations, IActorRef deviceCommands)
+    {
+        var owners = new Dictionary<CommandType, IActorRef>();
+        foreach (var type in OperationalStates.Types) owners[type] = operations;
+        foreach (var type in DeviceCommands.Types) owners[type] = deviceCommands;
+        return owners;
+    }
+}

@@ -1,0 +1,234 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Fleet.Actors.Core.Commands;
+using Fleet.Actors.Core.Commands.Journal;
+using Fleet.Actors.Core.Commands.Wire;
+using Fleet.Actors.Core.Scripting;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Scripting;
+using static Fleet.Actors.Core.Commands.CommandProtocol;
+
+namespace Fleet.Actors.Devices.Commands;
+
+/// <summary>Messages of the operational state machine.</summary>
+public static class OperationalStateProtocol
+{
+    /// <summary>Asks for the <see cref="Current"/> state.</summary>
+    public sealed class GetState
+    {
+        /// <summary>The only instance.</summary>
+        public static readonly GetState Instance = new();
+
+        private GetState()
+        {
+        }
+    }
+
+    /// <summary>The state, its mission and route; also told to the listener after every change.</summary>
+    public sealed record Current(OperationalState State, string MissionId, string RouteId)
+    {
+        /// <summary>The state as the contract spells it.</summary>
+        public string StateName => OperationalStates.Name(State);
+    }
+}
+
+/// <summary>
+/// The vehicle's operational state machine (actor <c>operations</c>), event-sourced so that a
+/// restart keeps it (an emergency stop survives a reboot): it carries out the fleet commands by
+/// <see cref="OperationalStates.Decide"/>, journals every move before it answers, and tells the
+/// listener (the vehicle agent, for the retained status topic) the new state. An emergency stop is
+/// acted on at once: the configured outputs are written at emergency priority (255) through the
+/// script engine and held there in every arbitration cycle, so scripts of lower priority lose,
+/// until a signed reset; a safe stop holds its outputs at critical priority (200), reports
+/// progress, and reaches SAFE_STOPPED after the settle time.
+/// </summary>
+internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimers
+{
+    private const string EmergencyHold = "emergency-stop";
+    private const string SafeStopHold = "safe-stop";
+    private const string SettleTimer = "settle";
+
+    private readonly OperationsSettings _settings;
+    private readonly GpioSettings _gpio;
+    private readonly IActorRef _scripts;
+    private readonly IActorRef? _listener;
+    private readonly TimeProvider _time;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private OperationalState _state = OperationalState.Ready;
+    private string _missionId = "";
+    private string _routeId = "";
+    private (string CommandId, IActorRef ReplyTo)? _safeStop;
+
+    public OperationalStateActor(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef? listener, TimeProvider time)
+    {
+        _settings = settings;
+        _gpio = gpio;
+        _scripts = scripts;
+        _listener = listener;
+        _time = time;
+        PersistenceId = "operations-" + Uri.EscapeDataString(vehicleId);
+
+        Recover<OperationalStateChanged>(Apply);
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+        Command<Execute>(OnExecute);
+        Command<OperationalStateProtocol.GetState>(_ => Sender.Tell(Current));
+        Command<Settled>(_ => OnSettled());
+        Command<ScriptProtocol.WriteDone>(done =>
+        {
+            if (!done.Succeeded) _log.Error("A safe output of state {0} was not set: {1}: {2}", OperationalStates.Name(_state), done.Outcome, done.Error);
+        });
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old rows of {0} failed: {1}", PersistenceId, f.Cause.Message));
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props for the state machine of one vehicle.</summary>
+    public static Props Props(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef? listener, TimeProvider time) =>
+        Akka.Actor.Props.Create(() => new OperationalStateActor(vehicleId, settings, gpio, scripts, listener, time));
+
+    private OperationalStateProtocol.Current Current => new(_state, _missionId, _routeId);
+
+    private void Apply(OperationalStateChanged changed)
+    {
+        _state = OperationalStates.Parse(changed.State);
+        _missionId = changed.MissionId;
+        _routeId = changed.RouteId;
+    }
+
+    private void OnRecovered()
+    {
+        // Outputs do not remember: a stop that was in force before the restart is put in force again.
+        switch (_state)
+        {
+            case OperationalState.EmergencyStopped:
+                _log.Warning("The vehicle is emergency-stopped (since before the restart); its safe outputs are set again");
+                HoldOutputs(EmergencyHold, _settings.EmergencyStopOutputs, 255);
+                break;
+            case OperationalState.SafeStopped:
+                HoldOutputs(SafeStopHold, _settings.SafeStopOutputs, 200);
+                break;
+            case OperationalState.SafeStopping:
+                HoldOutputs(SafeStopHold, _settings.SafeStopOutputs, 200);
+                Timers.StartSingleTimer(SettleTimer, Settled.Instance, _settings.SafeStopSettle);
+                break;
+        }
+        _listener?.Tell(Current);
+    }
+
+    private void OnExecute(Execute execute)
+    {
+        var command = execute.Command;
+        var (next, problem) = OperationalStates.Decide(_state, command, _missionId);
+        if (problem is not null)
+        {
+            Sender.Tell(new Refuse(execute.CommandId, CommandRefusals.IllegalTransition, problem, OperationalStates.Name(_state)));
+            return;
+        }
+        var replyTo = Sender;
+        var before = _state;
+        if (next == OperationalState.EmergencyStopped)
+        {
+            // At once, before the journal write: the outputs must not wait for the disk.
+            Timers.Cancel(SettleTimer);
+            _scripts.Tell(new ScriptProtocol.Release(SafeStopHold));
+            HoldOutputs(EmergencyHold, _settings.EmergencyStopOutputs, 255);
+        }
+        var mission = command.Type switch
+        {
+            CommandType.AssignMission => command.AssignMission.MissionId,
+            CommandType.CancelMission => "",
+            _ => _missionId,
+        };
+        var route = command.Type switch
+        {
+            CommandType.AssignMission => command.AssignMission.RouteId,
+            CommandType.UpdateRoute => command.UpdateRoute.RouteId,
+            CommandType.CancelMission => "",
+            _ => _routeId,
+        };
+        var reason = command.PayloadCase == Core.Commands.Wire.Command.PayloadOneofCase.Stop ? command.Stop.Reason : "";
+        Move(next, mission, route, execute.CommandId, reason, () =>
+        {
+            switch (command.Type)
+            {
+                case CommandType.EmergencyStop:
+                    replyTo.Tell(new Succeed(execute.CommandId, $"emergency stop: {Describe(_settings.EmergencyStopOutputs)} held at emergency priority until RESET_EMERGENCY_STOP",
+                        OperationalState: Current.StateName));
+                    break;
+                case CommandType.ResetEmergencyStop:
+                    _scripts.Tell(new ScriptProtocol.Release(EmergencyHold));
+                    HoldOutputs(SafeStopHold, _settings.SafeStopOutputs, 200);
+                    replyTo.Tell(new Succeed(execute.CommandId, "emergency stop reset; the vehicle is safe-stopped", OperationalState: Current.StateName));
+                    break;
+                case CommandType.SafeStop:
+                    HoldOutputs(SafeStopHold, _settings.SafeStopOutputs, 200);
+                    _safeStop = (execute.CommandId, replyTo);
+                    replyTo.Tell(new Accept(execute.CommandId));
+                    replyTo.Tell(new Progress(execute.CommandId, 50, $"safe stop under way (outputs: {Describe(_settings.SafeStopOutputs)})"));
+                    Timers.StartSingleTimer(SettleTimer, Settled.Instance, _settings.SafeStopSettle);
+                    break;
+                default:
+                    if (before == OperationalState.SafeStopped && next != OperationalState.SafeStopped) _scripts.Tell(new ScriptProtocol.Release(SafeStopHold));
+                    replyTo.Tell(new Succeed(execute.CommandId, $"{OperationalStates.Name(before)} -> {Current.StateName}", OperationalState: Current.StateName));
+                    break;
+            }
+        });
+    }
+
+    private void OnSettled()
+    {
+        if (_state != OperationalState.SafeStopping) return;
+        Move(OperationalState.SafeStopped, _missionId, _routeId, _safeStop?.CommandId ?? "", "settled", () =>
+        {
+            if (_safeStop is { } stop) stop.ReplyTo.Tell(new Succeed(stop.CommandId, "safe-stopped", OperationalState: Current.StateName));
+            _safeStop = null;
+        });
+    }
+
+    private void Move(OperationalState next, string mission, string route, string commandId, string reason, Action then)
+    {
+        var changed = new OperationalStateChanged
+        {
+            State = OperationalStates.Name(next), MissionId = mission, RouteId = route, CommandId = commandId, Reason = reason,
+            At = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+        };
+        var before = _state;
+        Persist(changed, persisted =>
+        {
+            Apply(persisted);
+            // The newest row is the whole state: older ones are not needed.
+            if (LastSequenceNr > 1) DeleteMessages(LastSequenceNr - 1);
+            if (before != _state) _log.Warning("Operational state {0} -> {1}{2}", OperationalStates.Name(before), Current.StateName,
+                commandId.Length > 0 ? $" (command {commandId})" : "");
+            _listener?.Tell(Current);
+            then();
+        });
+    }
+
+    private void HoldOutputs(string holder, IReadOnlyList<SafeOutput> outputs, int priority)
+    {
+        var writes = new List<ScriptProtocol.Write>();
+        foreach (var output in outputs)
+        {
+            var line = _gpio.Lines.FirstOrDefault(l => l.Id == output.Line);
+            if (line is null) continue; // checked at start: only configured output lines get here
+            writes.Add(new ScriptProtocol.Write(holder, new GpioLineTarget(line.Pin), output.Value ? 1 : 0, priority));
+        }
+        if (writes.Count > 0) _scripts.Tell(new ScriptProtocol.Hold(holder, writes));
+    }
+
+    private static string Describe(IReadOnlyList<SafeOutput> outputs) =>
+        outputs.Count == 0 ? "no outputs configured" : string.Join(", ", outputs.Select(o => $"{o.Line}={(o.Value ? 1 : 0)}"));
+
+    private sealed class Settled
+    {
+        public static readonly Settled Instance = new();
+    }
+}
