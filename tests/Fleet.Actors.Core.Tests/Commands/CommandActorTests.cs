@@ -141,7 +141,10 @@ public sealed class CommandActorTests : TestKit
 
         Stop(commands);
         var restarted = Start();
-        Deliver(restarted, signed);
+        // Signed anew: another signature (ECDSA signatures differ every time) over the same command.
+        var resigned = Sign(Pause());
+        Assert.NotEqual(signed, resigned);
+        Deliver(restarted, resigned);
         Expect(ResponseStatus.Ack, "c-1", duplicate: true);
         Expect(ResponseStatus.Succeeded, "c-1", duplicate: true);
         Deliver(restarted, Sign(Pause("c-2")));
