@@ -95,6 +95,14 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
         Command<AcknowledgeDue>(due => OnAnswer(due.CommandId, EnsureAcknowledged));
         Command<ExecutionTimedOut>(t => OnAnswer(t.CommandId, running => Finish(running, Response(running.Command, ResponseStatus.Failed, CommandRefusals.Timeout,
             $"{running.Command.Type.ToWireName()} got no answer within {_settings.ExecutionTimeout.TotalSeconds:0.#} s"))));
+        Command<Wal.JournalQuarantined>(replaced =>
+        {
+            // The rows of the replaced file are gone: the remembered command ids must not go with them.
+            _log.Warning("Command journal {0}: {1} was replaced after damage; saving a snapshot of the {2} remembered command ids at once",
+                PersistenceId, replaced.File.Path, _ledger.Count);
+            _rowsSinceSnapshot = 0;
+            SaveSnapshot(_ledger.Snapshot());
+        });
         Command<PruneTick>(_ => _ledger.Prune(_time.GetUtcNow().ToUnixTimeMilliseconds(), _settings.MaxClockSkew));
         Command<GetStatus>(_ => Sender.Tell(new CommandProtocol.Status(_ledger.Count, _running.Count)));
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
@@ -110,6 +118,20 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(Wal.JournalQuarantined));
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        base.PostStop();
+    }
 
     /// <summary>The persistence id of a vehicle's command journal.</summary>
     public static string PersistenceIdFor(string vehicleId) => "commands-" + Uri.EscapeDataString(vehicleId);

@@ -79,6 +79,12 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         {
             if (!done.Succeeded) _log.Error("A safe output of state {0} was not set: {1}: {2}", OperationalStates.Name(_state), done.Outcome, done.Error);
         });
+        Command<Core.Wal.JournalQuarantined>(replaced =>
+        {
+            // The journal that held the state was replaced after damage: write the state again (an emergency stop must outlive it).
+            _log.Warning("{0} was replaced after damage; journaling the operational state {1} again", replaced.File.Path, Current.StateName);
+            Move(_state, _missionId, _routeId, "", "journal replaced", () => { });
+        });
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old rows of {0} failed: {1}", PersistenceId, f.Cause.Message));
     }
@@ -88,6 +94,20 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(Core.Wal.JournalQuarantined));
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Unsubscribe(Self);
+        base.PostStop();
+    }
 
     /// <summary>Props for the state machine of one vehicle.</summary>
     public static Props Props(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef? listener, TimeProvider time) =>
