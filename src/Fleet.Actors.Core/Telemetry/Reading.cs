@@ -36,10 +36,10 @@ public sealed record MotionValue(
 /// <summary>A detected driving event such as <c>harsh_brake</c>.</summary>
 public sealed record DrivingEventValue(string Type, double Magnitude, TimeSpan Duration) : ReadingValue;
 
-/// <summary>Operational state of the vehicle; energy and health in percent.</summary>
+/// <summary>Operational state of the vehicle; energy and health in percent (null: not known, e.g. in a record of a state change).</summary>
 public sealed record StatusValue(
     OperationalState State,
-    double EnergyLevel,
+    double? EnergyLevel,
     double? HealthScore = null,
     AssistState Assist = AssistState.None) : ReadingValue;
 

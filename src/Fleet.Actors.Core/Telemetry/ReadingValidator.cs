@@ -50,7 +50,7 @@ public static class ReadingValidator
             : !double.IsFinite(e.Magnitude) ? "driving event magnitude is not finite"
             : e.Duration < TimeSpan.Zero ? "driving event duration is negative"
             : null,
-        StatusValue s => !InRange(s.EnergyLevel, 0, 100) ? $"energy level {s.EnergyLevel} outside 0..100"
+        StatusValue s => s.EnergyLevel is { } energy && !InRange(energy, 0, 100) ? $"energy level {energy} outside 0..100"
             : s.HealthScore is { } h && !InRange(h, 0, 100) ? $"health score {h} outside 0..100"
             : null,
         DiagnosticsValue d => ValidateDiagnostics(d),

@@ -53,9 +53,9 @@ public static class RecordCodec
                 var status = new Status
                 {
                     OperationalState = (Wire.OperationalState)(int)s.State,
-                    EnergyLevel = (float)s.EnergyLevel,
                     AssistState = (Wire.AssistState)(int)s.Assist,
                 };
+                if (s.EnergyLevel is { } energy) status.EnergyLevel = (float)energy;
                 if (s.HealthScore is { } health) status.HealthScore = (float)health;
                 record.Status = status;
                 break;
@@ -166,7 +166,7 @@ public static class RecordCodec
             record.DrivingEvent.Type, record.DrivingEvent.Magnitude, TimeSpan.FromMilliseconds(record.DrivingEvent.Duration)),
         Record.ValueOneofCase.Status => new StatusValue(
             (OperationalState)(int)record.Status.OperationalState,
-            record.Status.EnergyLevel,
+            record.Status.HasEnergyLevel ? record.Status.EnergyLevel : null,
             record.Status.HasHealthScore ? record.Status.HealthScore : null,
             (AssistState)(int)record.Status.AssistState),
         Record.ValueOneofCase.Diagnostics => new DiagnosticsValue(

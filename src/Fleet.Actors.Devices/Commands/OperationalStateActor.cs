@@ -6,6 +6,7 @@ using Fleet.Actors.Core.Commands.Journal;
 using Fleet.Actors.Core.Commands.Wire;
 using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Scripting;
 using static Fleet.Actors.Core.Commands.CommandProtocol;
@@ -53,6 +54,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     private readonly OperationsSettings _settings;
     private readonly GpioSettings _gpio;
     private readonly IActorRef _scripts;
+    private readonly IActorRef _wal;
     private readonly IActorRef? _listener;
     private readonly TimeProvider _time;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -61,8 +63,10 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     private string _routeId = "";
     private (string CommandId, IActorRef ReplyTo)? _safeStop;
 
-    public OperationalStateActor(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef? listener, TimeProvider time)
+    public OperationalStateActor(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
+        TimeProvider time)
     {
+        _wal = log;
         _settings = settings;
         _gpio = gpio;
         _scripts = scripts;
@@ -110,8 +114,12 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     }
 
     /// <summary>Props for the state machine of one vehicle.</summary>
-    public static Props Props(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef? listener, TimeProvider time) =>
-        Akka.Actor.Props.Create(() => new OperationalStateActor(vehicleId, settings, gpio, scripts, listener, time));
+    public static Props Props(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
+        TimeProvider time) =>
+        Akka.Actor.Props.Create(() => new OperationalStateActor(vehicleId, settings, gpio, scripts, log, listener, time));
+
+    /// <summary>Device id of the status records the state machine journals.</summary>
+    public const string DeviceId = "operations";
 
     private OperationalStateProtocol.Current Current => new(_state, _missionId, _routeId);
 
@@ -139,7 +147,14 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
                 Timers.StartSingleTimer(SettleTimer, Settled.Instance, _settings.SafeStopSettle);
                 break;
         }
+        Announce();
+    }
+
+    /// <summary>The state goes to the listener (retained status) and, as a status record, into the log (the fleet's telemetry).</summary>
+    private void Announce()
+    {
         _listener?.Tell(Current);
+        _wal.Tell(new WalProtocol.LogReadings([new Reading(DeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), new StatusValue(_state, null))]));
     }
 
     private void OnExecute(Execute execute)
@@ -227,7 +242,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
             if (LastSequenceNr > 1) DeleteMessages(LastSequenceNr - 1);
             if (before != _state) _log.Warning("Operational state {0} -> {1}{2}", OperationalStates.Name(before), Current.StateName,
                 commandId.Length > 0 ? $" (command {commandId})" : "");
-            _listener?.Tell(Current);
+            Announce();
             then();
         });
     }

@@ -82,7 +82,7 @@ internal sealed class VehicleAgent : ReceiveActor
         var plcs = settings.Plcs.Count == 0 ? null
             : Context.ActorOf(PlcSupervisor.Props(settings.VehicleId, settings.Plcs, log, metrics, time: time), "plcs");
         var scripts = Context.ActorOf(ScriptEngine.Props(settings.VehicleId, settings.Scripting, log, gpio, settings.Gpio, plcs, metrics, time), "scripts");
-        var operations = Context.ActorOf(OperationalStateActor.Props(settings.VehicleId, settings.Operations, settings.Gpio, scripts, Self, time), "operations");
+        var operations = Context.ActorOf(OperationalStateActor.Props(settings.VehicleId, settings.Operations, settings.Gpio, scripts, log, Self, time), "operations");
         var commandMetrics = new CommandMetrics(metrics, settings.VehicleId);
         // The uplink is created after the command actor, which reaches it through this agent (Respond).
         var devices = new VehicleDevices(log, sensors, scripts, operations, settings.Gpio, settings.Plcs,

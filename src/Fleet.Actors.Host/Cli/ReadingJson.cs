@@ -90,8 +90,8 @@ public static class ReadingJson
                 break;
             case StatusValue s:
                 json.WriteString("type", "status");
-                json.WriteString("operational_state", s.State.ToString().ToUpperInvariant());
-                json.WriteNumber("energy_level", s.EnergyLevel);
+                json.WriteString("operational_state", Devices.Commands.OperationalStates.Name(s.State));
+                if (s.EnergyLevel is { } energy) json.WriteNumber("energy_level", energy);
                 if (s.HealthScore is { } health) json.WriteNumber("health_score", health);
                 json.WriteString("assist_state", s.Assist.ToString().ToUpperInvariant());
                 break;

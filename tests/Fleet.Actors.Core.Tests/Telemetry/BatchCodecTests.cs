@@ -21,6 +21,7 @@ public class BatchCodecTests
         new("can", 1_700_000_001_080, new TyreValue(0x12, 812, 41.5)),
         new("can", 1_700_000_001_090, new TyreValue(0x00, null, -3)),
         new("obd", 1_700_000_001_100, new VehicleInfoValue("1FTFW1ET5DFC10312", "ISO 15765-4 (CAN 11/500)")),
+        new("operations", 1_700_000_001_110, new StatusValue(OperationalState.EmergencyStopped, null)),
     ];
 
     [Theory]
@@ -66,7 +67,7 @@ public class BatchCodecTests
         Assert.Equal(EveryKind[4].Value, batch.Records[4].Value);
         var status = Assert.IsType<StatusValue>(batch.Records[5].Value);
         Assert.Equal(OperationalState.Busy, status.State);
-        Assert.Equal(63.5, status.EnergyLevel, 3);
+        Assert.Equal(63.5, status.EnergyLevel!.Value, 3);
         var diagnostics = Assert.IsType<DiagnosticsValue>(batch.Records[6].Value);
         Assert.Null(diagnostics.NetworkQuality);
         Assert.Equal(EveryKind[7].Value, batch.Records[7].Value);

@@ -30,6 +30,7 @@ public sealed class EmergencyStopTests : TestKit
     private readonly AgentMetrics _metrics = new();
     private readonly SimulatedGpioDriver _driver = new();
     private readonly TestProbe _log;
+    private readonly TestProbe _statusLog;
     private readonly EngineRecords _records;
     private readonly GpioSettings _gpio = new() { Lines = [new GpioLineSettings { Id = "pump", Pin = PumpPin, Direction = GpioDirection.Output }] };
     private readonly OperationsSettings _operations = new() { EmergencyStopOutputs = [new SafeOutput("pump", false)] };
@@ -43,6 +44,7 @@ public sealed class EmergencyStopTests : TestKit
     private EmergencyStopTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "estop-tests", output)
     {
         _log = CreateTestProbe("log");
+        _statusLog = CreateTestProbe("status-log");
         _records = new EngineRecords(_log, Wait);
         _lines = Sys.ActorOf(GpioSupervisor.Props(VehicleId, _gpio, CreateTestProbe("gpio-log").Ref, _metrics, _ => _driver), "gpio");
         AwaitCondition(() => _driver.IsOpen(PumpPin), Wait);
@@ -59,7 +61,7 @@ public sealed class EmergencyStopTests : TestKit
     }
 
     private IActorRef StartOperations(IActorRef engine) =>
-        Sys.ActorOf(OperationalStateActor.Props(VehicleId, _operations, _gpio, engine, null, TimeProvider.System), "operations-" + ++_started);
+        Sys.ActorOf(OperationalStateActor.Props(VehicleId, _operations, _gpio, engine, _statusLog.Ref, null, TimeProvider.System), "operations-" + ++_started);
 
     private object Send(IActorRef operations, CommandType type)
     {
@@ -84,6 +86,8 @@ public sealed class EmergencyStopTests : TestKit
         Assert.IsType<Succeed>(Send(operations, CommandType.EmergencyStop));
 
         AwaitCondition(() => _driver.LevelOf(PumpPin) == PinValue.Low, Wait);
+        // The fleet hears of it: a status record in the log.
+        _statusLog.FishForMessage<Core.Wal.WalProtocol.LogReadings>(m => m.Readings.Any(r => r.Value is StatusValue { State: OperationalState.EmergencyStopped, EnergyLevel: null }), Wait);
         // The script keeps trying, cycle after cycle, and loses against the hold every time.
         for (var i = 0; i < 5; i++)
         {
