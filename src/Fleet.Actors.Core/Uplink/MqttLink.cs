@@ -9,8 +9,12 @@ using MQTTnet.Protocol;
 
 namespace Fleet.Actors.Core.Uplink;
 
-/// <summary>The broker refused something or the link broke.</summary>
-public sealed class MqttLinkException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>The broker refused something or the link broke; <see cref="Kind"/> says which.</summary>
+public sealed class MqttLinkException(string message, Exception? inner = null, LinkFailure kind = LinkFailure.Transient) : Exception(message, inner)
+{
+    /// <summary>What kind of failure this is.</summary>
+    public LinkFailure Kind { get; } = kind;
+}
 
 /// <summary>
 /// One MQTT 5 connection of a vehicle: connects with a retained last-will "offline" status,
@@ -27,8 +31,9 @@ internal sealed class MqttLink : IAsyncDisposable
     private readonly ReadOnlyMemory<byte> _contentEncodingUtf8;
     private volatile bool _closing;
 
-    private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum)
+    private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum, MqttClientConnectResult connected)
     {
+        Limits = BrokerLimits.From(connected, settings, vehicle);
         _client = client;
         _settings = settings;
         _vehicle = vehicle;
@@ -41,6 +46,9 @@ internal sealed class MqttLink : IAsyncDisposable
     /// <summary>How many QoS 1 publishes the broker accepts in flight (its receive maximum).</summary>
     public int ReceiveMaximum { get; }
 
+    /// <summary>What the broker said it accepts (CONNACK).</summary>
+    public BrokerLimits Limits { get; }
+
     /// <summary>The MQTT client id of a vehicle: one connection per vehicle, a second one takes over.</summary>
     public static string ClientId(VehicleIdentity vehicle) => $"fleet-{vehicle.Tenant}-{vehicle.VehicleId}";
 
@@ -50,10 +58,10 @@ internal sealed class MqttLink : IAsyncDisposable
     /// </summary>
     public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken)
     {
-        var client = new MqttClientFactory().CreateMqttClient();
         var statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(settings.Broker.Host, settings.Broker.Port)
+        // Server, TLS and credentials; the files are read now, for this attempt.
+        var connection = new BrokerConnection(settings.Broker);
+        var builder = connection.Configure(new MqttClientOptionsBuilder())
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(ClientId(vehicle))
             .WithCleanStart()
@@ -64,7 +72,7 @@ internal sealed class MqttLink : IAsyncDisposable
             .WithWillRetain()
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType("application/json");
-        if (settings.Broker.Username is { } user) builder = builder.WithCredentials(user, settings.Broker.Password);
+        var client = new MqttClientFactory().CreateMqttClient();
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.Broker.ConnectTimeout);
@@ -72,10 +80,10 @@ internal sealed class MqttLink : IAsyncDisposable
         try
         {
             var result = await client.ConnectAsync(builder.Build(), timeout.Token).ConfigureAwait(false);
-            if (result.ResultCode != MqttClientConnectResultCode.Success)
-                throw new MqttLinkException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
+            if (result.ResultCode != MqttClientConnectResultCode.Success) throw connection.Refused(result);
             var receiveMaximum = result.ReceiveMaximum is null or 0 ? ushort.MaxValue : result.ReceiveMaximum.Value;
-            link = new MqttLink(client, settings, vehicle, receiveMaximum);
+            link = new MqttLink(client, settings, vehicle, receiveMaximum, result);
+            if (link.Limits.Problem is { } problem) throw new MqttLinkException(problem, null, LinkFailure.Unsupported);
             client.DisconnectedAsync += args =>
             {
                 if (!link._closing) onLost(args.ReasonString ?? args.Reason.ToString());
@@ -88,6 +96,11 @@ internal sealed class MqttLink : IAsyncDisposable
         {
             client.Dispose();
             throw new MqttLinkException($"Connecting to {settings.Broker.Host}:{settings.Broker.Port} timed out after {settings.Broker.ConnectTimeout}", ex);
+        }
+        catch (Exception ex) when (connection.Explain(ex) is { } explained)
+        {
+            client.Dispose();
+            throw explained;
         }
         catch
         {
@@ -120,7 +133,8 @@ internal sealed class MqttLink : IAsyncDisposable
             throw new MqttLinkException($"No PUBACK within {_settings.Broker.PublishTimeout}", ex);
         }
         if (!result.IsSuccess)
-            throw new MqttLinkException($"Broker refused batch {batch.FirstSequence}-{batch.LastSequence}: {result.ReasonCode} {result.ReasonString}");
+            throw new MqttLinkException($"Broker refused batch {batch.FirstSequence}-{batch.LastSequence} on {_telemetryTopic}: {result.ReasonCode}{(string.IsNullOrEmpty(result.ReasonString) ? "" : $" ({result.ReasonString})")}",
+                null, LinkFailure.PublishRefused);
     }
 
     /// <summary>Publishes the retained offline status with the log's position and disconnects cleanly.</summary>
@@ -147,7 +161,7 @@ internal sealed class MqttLink : IAsyncDisposable
             .WithTopic(_statusTopic)
             .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithRetainFlag()
+            .WithRetainFlag(Limits.RetainAvailable)
             .WithContentType("application/json")
             .Build();
         return _client.PublishAsync(message, cancellationToken);

@@ -35,6 +35,8 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     private bool _brokerSeenDown;
     private bool _probeInFlight;
     private bool _lossReported;
+    private string? _publishRefused;
+    private bool _retainWarned;
     private MqttLink? _link;
     private IKillSwitch? _killSwitch;
     private BatchFlush? _flush;
@@ -92,8 +94,10 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Receive<LinkFailed>(failed => failed.Generation == _generation, failed =>
         {
             _metrics.ConnectFailures.Inc();
-            LogLinkProblem("Cannot reach broker", failed.Cause);
-            BackOff(brokerUnreachable: BrokerProbe.IsUnreachable(failed.Cause));
+            if (failed.Cause is MqttLinkException { Kind: not LinkFailure.Transient } refused) ReportRefusal(refused);
+            else LogLinkProblem("Cannot reach broker", failed.Cause);
+            BackOff(brokerUnreachable: BrokerProbe.IsUnreachable(failed.Cause),
+                atMaximum: failed.Cause is MqttLinkException { Kind: LinkFailure.Unsupported });
         });
         Receive<GoOffline>(request => AnswerOffline(request, clean: false));
         CommonHandlers();
@@ -113,6 +117,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         _metrics.Connected.Set(1);
         _metrics.Reconnects.Inc();
         _logger.Info("Uplink online: {0}:{1} as {2}", _settings.Broker.Host, _settings.Broker.Port, MqttLink.ClientId(_vehicle));
+        ReportLimits(up.Link.Limits);
         StartStream(up.Link, up.Generation);
         _state = "online";
         Become(Online);
@@ -127,12 +132,9 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         var self = Self;
         var ((killSwitch, flush), _) = Source.FromGraph(new LogSource(_log, _settings.ReadChunkBytes, _settings.ReadRetryInterval))
             .ViaMaterialized(KillSwitches.Single<StoredEntry>(), Keep.Right)
-            .ViaMaterialized(new BatchStage(_settings.MaxBatchRecords, _settings.MaxBatchBytes, _settings.Linger, _settings.MinBatchRecords), Keep.Both)
-            .Select(entries =>
-            {
-                var (payload, raw) = codec.Encode(_vehicle.VehicleId, _vehicle.Tenant, entries.Select(e => e.Entry.Records).ToList());
-                return new EncodedBatch(payload, raw, entries);
-            })
+            // Batches no larger than the broker takes on this connection (CONNACK Maximum Packet Size); what still does not fit after compression is split.
+            .ViaMaterialized(new BatchStage(_settings.MaxBatchRecords, Math.Min(_settings.MaxBatchBytes, link.Limits.MaxPayloadBytes), _settings.Linger, _settings.MinBatchRecords), Keep.Both)
+            .SelectMany(entries => BatchSplitter.Encode(codec, _vehicle, entries, link.Limits.MaxPayloadBytes))
             .SelectAsync(maxInFlight, async batch =>
             {
                 var started = _time.GetTimestamp();
@@ -192,8 +194,13 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Sender.Tell(StreamAck.Instance);
         if (published.Generation != _generation) return;
         var batch = published.Batch;
-        _log.Tell(new WalProtocol.Delivered(batch.LastJournalSeq, batch.LastSequence));
-        _acknowledgedSequence = batch.LastSequence;
+        if (_publishRefused is not null) _logger.Info("The broker accepts publishes to {0} again", _publishRefused);
+        _publishRefused = null;
+        if (batch.Acknowledges)
+        {
+            _log.Tell(new WalProtocol.Delivered(batch.LastJournalSeq, batch.LastSequence));
+            _acknowledgedSequence = batch.LastSequence;
+        }
         if (_batches++ == 0)
             _logger.Info("First batch acknowledged {0:F0} ms after process start",
                 (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds);
@@ -211,22 +218,29 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
             BeginClose();
             return;
         }
-        ReportLinkLost(ended.Cause?.GetBaseException().Message ?? "the stream completed");
+        var refused = ended.Cause?.GetBaseException() as MqttLinkException;
+        if (refused is { Kind: LinkFailure.PublishRefused or LinkFailure.Unsupported }) ReportPublishRefused(refused);
+        else ReportLinkLost(ended.Cause?.GetBaseException().Message ?? "the stream completed");
         _metrics.SendErrors.Inc();
         var link = _link;
         _link = null;
         link?.DisposeAsync();
-        BackOff(brokerUnreachable: false);
+        BackOff(brokerUnreachable: false, atMaximum: refused is { Kind: LinkFailure.PublishRefused or LinkFailure.Unsupported });
     }
 
     // ---------------------------------------------------------------- backing off and going offline
 
-    private void BackOff(bool brokerUnreachable)
+    private void BackOff(bool brokerUnreachable, bool atMaximum = false)
     {
         _metrics.Connected.Set(0);
-        var delay = ReconnectBackoff.Delay(_failures++, _settings.ReconnectMinBackoff, _settings.ReconnectMaxBackoff, _settings.ReconnectRandomFactor);
+        // A broker that refuses what we send is not helped by trying again soon: wait the longest backoff.
+        atMaximum |= _publishRefused is not null;
+        var attempt = atMaximum ? int.MaxValue : _failures;
+        _failures++;
+        var delay = ReconnectBackoff.Delay(attempt, _settings.ReconnectMinBackoff, _settings.ReconnectMaxBackoff, _settings.ReconnectRandomFactor);
         _state = $"backing off ({delay.TotalSeconds:F1}s)";
-        _logger.Info("Reconnecting to the broker in {0:F1}s (attempt {1})", delay.TotalSeconds, _failures);
+        if (atMaximum) _logger.Info("Reconnecting to the broker in {0:F1}s (the maximum backoff, since the broker refuses what the uplink needs; the data stays in the log)", delay.TotalSeconds);
+        else _logger.Info("Reconnecting to the broker in {0:F1}s (attempt {1})", delay.TotalSeconds, _failures);
         Timers.StartSingleTimer(ReconnectTimer, Reconnect.Instance, delay);
         _brokerSeenDown = brokerUnreachable;
         var probe = _settings.ReconnectProbeInterval;
@@ -359,6 +373,45 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         if (_lossReported) _logger.Debug("Broker link lost: {0}", reason);
         else _logger.Warning("Broker link lost: {0}", reason);
         _lossReported = true;
+    }
+
+    /// <summary>
+    /// The broker refused the credentials, the TLS handshake failed, a file could not be read, or the
+    /// broker cannot do QoS 1: not an outage but something an operator must fix, so every attempt is
+    /// reported, as one line with the reason (the stack trace at Debug).
+    /// </summary>
+    private void ReportRefusal(MqttLinkException refused)
+    {
+        if (refused.Kind == LinkFailure.Tls) _logger.Warning("{0} (attempt {1})", refused.Message, _failures + 1);
+        else _logger.Error("{0} (attempt {1})", refused.Message, _failures + 1);
+        _logger.Debug("{0}", refused);
+        _lossReported = true;
+    }
+
+    /// <summary>A refused publish: counted every time, reported at Error once until a publish is accepted again.</summary>
+    private void ReportPublishRefused(MqttLinkException refused)
+    {
+        _metrics.PublishRefused.Inc();
+        var topic = TopicTemplate.Expand(_settings.TelemetryTopic, _vehicle);
+        if (_publishRefused is null)
+            _logger.Error("{0}. Nothing is lost: the data stays in the log, and the uplink retries every {1:F0}s (its maximum backoff) instead of as if the link were down",
+                refused.Message, _settings.ReconnectMaxBackoff.TotalSeconds);
+        else _logger.Info("{0} (still refused)", refused.Message);
+        _publishRefused = topic;
+        _lossReported = true;
+    }
+
+    private void ReportLimits(BrokerLimits limits)
+    {
+        if (!limits.RetainAvailable && !_retainWarned)
+        {
+            _logger.Warning("Broker {0}:{1} does not keep retained messages (CONNACK Retain Available = 0): the status topic is published without retain, so a late subscriber does not see the vehicle's state",
+                _settings.Broker.Host, _settings.Broker.Port);
+            _retainWarned = true;
+        }
+        if (limits.MaximumPacketSize is { } maximum && limits.MaxPayloadBytes < _settings.MaxBatchBytes)
+            _logger.Info("Broker {0}:{1} takes packets of at most {2} bytes: batches on this connection are capped at {3} bytes of payload and split when they do not fit",
+                _settings.Broker.Host, _settings.Broker.Port, maximum, limits.MaxPayloadBytes);
     }
 
     private void LogLinkProblem(string what, Exception? cause)
