@@ -26,6 +26,9 @@ public enum LinkFailure
 
     /// <summary>The broker answered a publish with an error reason code (PUBACK NotAuthorized, ...).</summary>
     PublishRefused,
+
+    /// <summary>The broker keeps no retained messages and refused the retained last will (CONNACK RetainNotSupported).</summary>
+    RetainUnavailable,
 }
 
 /// <summary>
@@ -78,12 +81,14 @@ internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time
             MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword
                 or MqttClientConnectResultCode.Banned or MqttClientConnectResultCode.BadAuthenticationMethod
                 or MqttClientConnectResultCode.ClientIdentifierNotValid => LinkFailure.Refused,
-            MqttClientConnectResultCode.QoSNotSupported or MqttClientConnectResultCode.RetainNotSupported
-                or MqttClientConnectResultCode.UnsupportedProtocolVersion => LinkFailure.Unsupported,
+            MqttClientConnectResultCode.RetainNotSupported => LinkFailure.RetainUnavailable,
+            MqttClientConnectResultCode.QoSNotSupported or MqttClientConnectResultCode.UnsupportedProtocolVersion => LinkFailure.Unsupported,
             _ => LinkFailure.Transient,
         };
         var who = broker.Username is { } user ? $" user '{user}'" : broker.Tls?.ClientCertificateFile is { } cert ? $" certificate {cert}" : "";
         var reason = string.IsNullOrEmpty(result.ReasonString) ? "" : $" ({result.ReasonString})";
+        if (result.ResultCode == MqttClientConnectResultCode.QoSNotSupported) reason += ": " + BrokerLimits.QoS0Only;
+        if (result.ResultCode == MqttClientConnectResultCode.RetainNotSupported) reason += ": the broker does not keep retained messages, and the last will is retained";
         return new MqttLinkException($"Broker {Endpoint} refused the connection{(kind == LinkFailure.Refused ? " of" + who : "")}: {result.ResultCode}{reason}", null, kind);
     }
 

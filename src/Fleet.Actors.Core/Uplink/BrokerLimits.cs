@@ -16,9 +16,10 @@ namespace Fleet.Actors.Core.Uplink;
 internal sealed record BrokerLimits(long? MaximumPacketSize, int MaxPayloadBytes, bool RetainAvailable, MqttQualityOfServiceLevel MaximumQoS)
 {
     /// <summary>Why the uplink cannot work with this broker at all, or null.</summary>
-    public string? Problem => MaximumQoS < MqttQualityOfServiceLevel.AtLeastOnce
-        ? "the broker accepts only QoS 0 (CONNACK Maximum QoS): telemetry cannot be delivered at QoS 1, so nothing is sent and the log keeps it"
-        : null;
+    public string? Problem => MaximumQoS < MqttQualityOfServiceLevel.AtLeastOnce ? "CONNACK Maximum QoS 0: " + QoS0Only : null;
+
+    /// <summary>What a broker that takes only QoS 0 means for the uplink.</summary>
+    internal const string QoS0Only = "the broker accepts only QoS 0, so telemetry cannot be delivered at QoS 1; nothing is sent and the log keeps it";
 
     /// <summary>The limits of a connection.</summary>
     public static BrokerLimits From(MqttClientConnectResult connected, UplinkSettings settings, VehicleIdentity vehicle)

@@ -30,6 +30,7 @@ internal sealed class MqttLink : IAsyncDisposable
     private readonly string _statusTopic;
     private readonly ReadOnlyMemory<byte> _contentEncodingUtf8;
     private volatile bool _closing;
+    private int _publishing;
 
     private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum, MqttClientConnectResult connected)
     {
@@ -69,7 +70,7 @@ internal sealed class MqttLink : IAsyncDisposable
             .WithTimeout(settings.Broker.PublishTimeout)
             .WithWillTopic(statusTopic)
             .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null))
-            .WithWillRetain()
+            .WithWillRetain(settings.RetainStatus)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType("application/json");
         var client = new MqttClientFactory().CreateMqttClient();
@@ -86,7 +87,9 @@ internal sealed class MqttLink : IAsyncDisposable
             if (link.Limits.Problem is { } problem) throw new MqttLinkException(problem, null, LinkFailure.Unsupported);
             client.DisconnectedAsync += args =>
             {
-                if (!link._closing) onLost(args.ReasonString ?? args.Reason.ToString());
+                // With publishes in flight, their outcome (failed by the disconnect, or a refusal the broker
+                // disconnects after) ends the stream and says why; reporting the loss here could come first.
+                if (!link._closing && Volatile.Read(ref link._publishing) == 0) onLost(args.ReasonString ?? args.Reason.ToString());
                 return Task.CompletedTask;
             };
             if (!client.IsConnected) throw new MqttLinkException("Link dropped right after connecting");
@@ -124,17 +127,30 @@ internal sealed class MqttLink : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.Broker.PublishTimeout);
         MQTTnet.MqttClientPublishResult result;
+        Interlocked.Increment(ref _publishing);
         try
         {
             result = await _client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
+            Interlocked.Decrement(ref _publishing);
             throw new MqttLinkException($"No PUBACK within {_settings.Broker.PublishTimeout}", ex);
         }
+        catch
+        {
+            Interlocked.Decrement(ref _publishing);
+            throw;
+        }
         if (!result.IsSuccess)
+        {
+            // The uplink drops this link for a refused publish (mosquitto 2.0 even disconnects at once): its end is not a lost link to report.
+            _closing = true;
+            Interlocked.Decrement(ref _publishing);
             throw new MqttLinkException($"Broker refused batch {batch.FirstSequence}-{batch.LastSequence} on {_telemetryTopic}: {result.ReasonCode}{(string.IsNullOrEmpty(result.ReasonString) ? "" : $" ({result.ReasonString})")}",
                 null, LinkFailure.PublishRefused);
+        }
+        Interlocked.Decrement(ref _publishing);
     }
 
     /// <summary>Publishes the retained offline status with the log's position and disconnects cleanly.</summary>
@@ -161,7 +177,7 @@ internal sealed class MqttLink : IAsyncDisposable
             .WithTopic(_statusTopic)
             .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithRetainFlag(Limits.RetainAvailable)
+            .WithRetainFlag(Limits.RetainAvailable && _settings.RetainStatus)
             .WithContentType("application/json")
             .Build();
         return _client.PublishAsync(message, cancellationToken);

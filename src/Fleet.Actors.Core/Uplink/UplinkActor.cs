@@ -24,7 +24,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     private const string ProbeTimer = "probe";
 
     private readonly VehicleIdentity _vehicle;
-    private readonly UplinkSettings _settings;
+    private UplinkSettings _settings;
     private readonly IActorRef _log;
     private readonly UplinkMetrics _metrics;
     private readonly TimeProvider _time;
@@ -94,6 +94,14 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Receive<LinkFailed>(failed => failed.Generation == _generation, failed =>
         {
             _metrics.ConnectFailures.Inc();
+            if (failed.Cause is MqttLinkException { Kind: LinkFailure.RetainUnavailable } && _settings.RetainStatus)
+            {
+                // The broker refused the retained last will: the status cannot be retained with it, so connect again at once without.
+                _settings = _settings with { RetainStatus = false };
+                WarnRetainUnavailable("refused the retained last will (CONNACK RetainNotSupported)");
+                Connect();
+                return;
+            }
             if (failed.Cause is MqttLinkException { Kind: not LinkFailure.Transient } refused) ReportRefusal(refused);
             else LogLinkProblem("Cannot reach broker", failed.Cause);
             BackOff(brokerUnreachable: BrokerProbe.IsUnreachable(failed.Cause),
@@ -403,15 +411,18 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
 
     private void ReportLimits(BrokerLimits limits)
     {
-        if (!limits.RetainAvailable && !_retainWarned)
-        {
-            _logger.Warning("Broker {0}:{1} does not keep retained messages (CONNACK Retain Available = 0): the status topic is published without retain, so a late subscriber does not see the vehicle's state",
-                _settings.Broker.Host, _settings.Broker.Port);
-            _retainWarned = true;
-        }
+        if (!limits.RetainAvailable) WarnRetainUnavailable("does not keep retained messages (CONNACK Retain Available = 0)");
         if (limits.MaximumPacketSize is { } maximum && limits.MaxPayloadBytes < _settings.MaxBatchBytes)
             _logger.Info("Broker {0}:{1} takes packets of at most {2} bytes: batches on this connection are capped at {3} bytes of payload and split when they do not fit",
                 _settings.Broker.Host, _settings.Broker.Port, maximum, limits.MaxPayloadBytes);
+    }
+
+    private void WarnRetainUnavailable(string what)
+    {
+        if (_retainWarned) return;
+        _retainWarned = true;
+        _logger.Warning("Broker {0}:{1} {2}: the status topic and the last will are published without retain, so a subscriber that comes later does not see the vehicle's state",
+            _settings.Broker.Host, _settings.Broker.Port, what);
     }
 
     private void LogLinkProblem(string what, Exception? cause)

@@ -151,6 +151,12 @@ public sealed record UplinkSettings
     /// </summary>
     public TimeSpan ReconnectProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Whether the status topic and the last will are retained; the uplink turns it off for a broker
+    /// that keeps no retained messages (CONNACK Retain Available 0 or RetainNotSupported).
+    /// </summary>
+    public bool RetainStatus { get; init; } = true;
+
     /// <summary>Publish <see cref="UplinkProtocol.BatchAcknowledged"/> on the event stream (benchmarks, tests).</summary>
     public bool PublishAcknowledgements { get; init; }
 

@@ -142,7 +142,7 @@ public sealed class FleetAgentProcessTests : IDisposable
             akka.persistence.journal.sql.connection-string = "Data Source=x.db;Password=cs-secret-2"
             """, "site.conf");
         // A file with a password in it must be private to its owner, or the agent refuses it.
-        File.SetUnixFileMode(overlay, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(overlay, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var environment = new Dictionary<string, string> { ["MQTT_USERNAME"] = "agent", ["MQTT_PASSWORD"] = "env-secret-3" };
 
         var result = await Run(environment, "check", "--config-dir", _folder.Directory, "--config", overlay);
