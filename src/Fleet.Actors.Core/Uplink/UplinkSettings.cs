@@ -171,8 +171,9 @@ public sealed record UplinkSettings
         if (Broker.Tls is { } tls)
         {
             if (tls.ClientCertificateFile is null != tls.ClientKeyFile is null)
-                yield return (tls.ClientCertificateFile is null ? "broker.tls.client-cert-file" : "broker.tls.client-key-file",
-                    "client-cert-file and client-key-file go together (mutual TLS needs both)");
+                yield return tls.ClientCertificateFile is null
+                    ? ("broker.tls.client-key-file", "is set but client-cert-file is not (mutual TLS needs both)")
+                    : ("broker.tls.client-cert-file", "is set but client-key-file is not (mutual TLS needs both)");
         }
         foreach (var (key, template) in new[] { ("topics.telemetry", TelemetryTopic), ("topics.status", StatusTopic) })
             if (TopicTemplate.Check(template) is { } problem) yield return (key, problem);

@@ -166,6 +166,43 @@ public sealed class FleetAgentProcessTests : IDisposable
     }
 
     /// <summary>
+    /// A password file that others can read: <c>run</c> refuses to start, exit 1, one line naming the
+    /// file and its mode (as ssh does for a private key), before anything is started or written.
+    /// </summary>
+    [Fact]
+    public async Task Run_with_a_password_file_readable_by_others_should_exit_1_with_one_line_naming_file_and_mode()
+    {
+        var password = Path.Combine(_folder.Root, "broker-password");
+        await File.WriteAllTextAsync(password, "pw-secret-4\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(password, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var overlay = _folder.Overlay($"fleet.uplink.broker {{ username = agent, password-file = \"{password}\" }}", "site.conf");
+
+        var result = await Run(null, "run", "--config-dir", _folder.Directory, "--config", overlay);
+
+        Assert.True(result.ExitCode == RunCommand.ConfigurationError, result.ToString());
+        Assert.Equal($"fleet-agent: {password}: permissions 0644 are too open: it holds the broker password (fleet.uplink.broker.password-file) and must not be readable by group or others (chmod 600 {password})",
+            result.StandardError.TrimEnd());
+        Assert.False(Directory.Exists(Path.Combine(_folder.Root, "data")), "the data folder was created");
+        Assert.DoesNotContain("pw-secret-4", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+    }
+
+    /// <summary><c>check</c> shows where the password file is (a path, not a secret) and never its content.</summary>
+    [Fact]
+    public async Task Check_should_show_the_password_file_path_but_not_the_password()
+    {
+        var password = Path.Combine(_folder.Root, "broker-password");
+        await File.WriteAllTextAsync(password, "pw-secret-5\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(password, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var overlay = _folder.Overlay($"fleet.uplink.broker {{ username = agent, password-file = \"{password}\" }}", "site.conf");
+
+        var result = await Run(null, "check", "--config-dir", _folder.Directory, "--config", overlay);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"password-file = \"{password}\"", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("pw-secret-5", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// One run of <c>check</c> names every problem: values of the agent's keys, a misspelt Akka key, a
     /// bad variable, and a script's reference to a GPIO line that does not exist next to another
     /// problem of the same scripts. Before: no <c>check</c>; <c>run</c> ignored the Akka key and named
