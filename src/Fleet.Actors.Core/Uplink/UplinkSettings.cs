@@ -38,6 +38,10 @@ public sealed record BrokerSettings
     /// <summary>How long a PUBACK may take before the link is considered broken.</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The settings without the password (a record would print it), for logs and status.</summary>
+    public override string ToString() =>
+        $"BrokerSettings {{ Host = {Host}, Port = {Port}, Username = {Username}, Password = {(Password is null ? "" : "********")}, PasswordFile = {PasswordFile}, Tls = {Tls}, KeepAlive = {KeepAlive}, ConnectTimeout = {ConnectTimeout}, PublishTimeout = {PublishTimeout} }}";
+
     /// <summary>The TLS port of MQTT (<c>mqtts://host</c> without a port).</summary>
     public const int TlsPort = 8883;
 

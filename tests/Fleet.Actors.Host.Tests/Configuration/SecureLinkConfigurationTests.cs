@@ -128,6 +128,15 @@ public sealed class SecureLinkConfigurationTests : IDisposable
         Assert.Equal("in-the-file", _folder.Load(overlay).Vehicle.Uplink.Broker.Password);
     }
 
+    /// <summary>A settings object that ends up in a log line by accident still does not show the password.</summary>
+    [Fact]
+    public void Printed_settings_should_not_show_the_password()
+    {
+        var uplink = new UplinkSettings { Broker = new BrokerSettings { Username = "agent", Password = "pw-secret-6" } };
+        Assert.DoesNotContain("pw-secret-6", uplink.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Password = ********", uplink.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>agent.conf reads the password from MQTT_PASSWORD: the file itself holds no secret and may stay 0644.</summary>
     [Fact]
     public void Password_from_the_environment_should_not_make_the_configuration_file_a_secret()
