@@ -83,6 +83,10 @@ public abstract class SecureLinkTestKit : TestKit, IAsyncLifetime
         };
     }
 
+    /// <summary><paramref name="broker"/> presenting the client certificate <paramref name="files"/> (mutual TLS).</summary>
+    protected static BrokerSettings WithClientCertificate(BrokerSettings broker, PemFiles files) =>
+        broker with { Tls = broker.Tls! with { ClientCertificateFile = files.CertificateFile, ClientKeyFile = files.KeyFile } };
+
     protected (IActorRef Log, IActorRef Uplink) Start(UplinkSettings settings, VehicleIdentity? vehicle = null)
     {
         var who = vehicle ?? Vehicle;

@@ -82,7 +82,7 @@ public sealed class TenantIsolationTests : SecureLinkTestKit
     {
         var broker = await StartBrokerAsync(Isolated);
         var certificate = broker.IssueClientCertificate(VehicleA.UserName, Work);
-        var settings = Settings(broker, s => s with { Tls = s.Tls! with { ClientCertificateFile = certificate.CertificateFile, ClientKeyFile = certificate.KeyFile } }) with
+        var settings = Settings(broker, s => WithClientCertificate(s, certificate)) with
         {
             TelemetryTopic = "fleet/{tenant}/truck-b/telemetry",
             ReconnectMaxBackoff = TimeSpan.FromMilliseconds(700),
@@ -109,7 +109,7 @@ public sealed class TenantIsolationTests : SecureLinkTestKit
     private static async Task<TestClient> ClientAsync(MosquittoProcess broker, MosquittoUser user, string connection = "main")
     {
         var files = broker.IssueClientCertificate(user.UserName);
-        var settings = Settings(broker, s => s with { Tls = s.Tls! with { ClientCertificateFile = files.CertificateFile, ClientKeyFile = files.KeyFile } }).Broker;
+        var settings = Settings(broker, s => WithClientCertificate(s, files)).Broker;
         var client = new MqttClientFactory().CreateMqttClient();
         var received = new ConcurrentQueue<string>();
         client.ApplicationMessageReceivedAsync += args =>

@@ -49,7 +49,7 @@ public sealed class TlsUplinkTests : SecureLinkTestKit
         var certificate = Path.Combine(Work, "agent.crt");
         var key = Path.Combine(Work, "agent.key");
         Install(first, certificate, key);
-        var (log, uplink) = Start(Settings(broker, b => b with { Tls = b.Tls! with { ClientCertificateFile = certificate, ClientKeyFile = key } }));
+        var (log, uplink) = Start(Settings(broker, b => WithClientCertificate(b, new PemFiles(certificate, key))));
         log.Tell(Readings(1, 100));
         AwaitDelivered(log, 100, TimeSpan.FromSeconds(5));
 
@@ -125,9 +125,6 @@ public sealed class TlsUplinkTests : SecureLinkTestKit
         Assert.Empty(Lines(LogLevel.ErrorLevel));
         AssertNoStackTraces();
     }
-
-    private static BrokerSettings WithClientCertificate(BrokerSettings broker, PemFiles files) =>
-        broker with { Tls = broker.Tls! with { ClientCertificateFile = files.CertificateFile, ClientKeyFile = files.KeyFile } };
 
     private static void Install(PemFiles from, string certificate, string key)
     {
