@@ -121,7 +121,20 @@ internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time
             .WithIgnoreCertificateRevocationErrors()
             .WithCertificateValidationHandler(args => Validate(args, trusted, tls));
         if (tls.ClientCertificateFile is { } certificateFile && tls.ClientKeyFile is { } keyFile)
-            builder = builder.WithClientCertificates(new X509Certificate2Collection(ReadClientCertificate(certificateFile, keyFile)));
+        {
+            var certificate = ReadClientCertificate(certificateFile, keyFile);
+            // The broker would only close the connection, without saying why: say it here.
+            var now = _time.GetUtcNow().UtcDateTime;
+            if (certificate.NotAfter.ToUniversalTime() < now || certificate.NotBefore.ToUniversalTime() > now)
+            {
+                var problem = certificate.NotAfter.ToUniversalTime() < now
+                    ? $"the client certificate {certificateFile} expired on {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC (renew it; the next attempt reads the file again)"
+                    : $"the client certificate {certificateFile} is not valid before {certificate.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC (is the clock right?)";
+                certificate.Dispose();
+                throw new MqttLinkException($"TLS to {Endpoint} not attempted: {problem}", null, LinkFailure.Tls);
+            }
+            builder = builder.WithClientCertificates(new X509Certificate2Collection(certificate));
+        }
         return builder.Build();
     }
 

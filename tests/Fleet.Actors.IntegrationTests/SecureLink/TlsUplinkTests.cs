@@ -67,6 +67,17 @@ public sealed class TlsUplinkTests : SecureLinkTestKit
         Assert.Equal("online", LinkStatus(uplink).State);
     }
 
+    /// <summary>An expired client certificate: the broker would just close the connection; the agent says why, on every attempt.</summary>
+    [Fact]
+    public async Task Expired_client_certificate_should_be_one_warning_per_attempt_naming_the_file()
+    {
+        var broker = await StartBrokerAsync(new MosquittoSecurity { Tls = true, RequireCertificate = true, Devices = [Agent] });
+        var expired = broker.IssueClientCertificate(Agent.UserName, Work, notAfter: DateTimeOffset.UtcNow.AddMinutes(-5));
+        Start(Settings(broker, b => WithClientCertificate(b, expired)));
+
+        await AssertEveryAttemptWarnsAsync($"TLS to 127.0.0.1:{broker.Port} not attempted: the client certificate {expired.CertificateFile} expired on ", "TLS to ");
+    }
+
     [Fact]
     public async Task Broker_certificate_of_an_unknown_CA_should_be_one_warning_per_attempt_naming_the_reason()
     {
@@ -111,7 +122,7 @@ public sealed class TlsUplinkTests : SecureLinkTestKit
     }
 
     /// <summary>Three failed attempts, each exactly one warning line with the reason; no error, no stack trace.</summary>
-    private async Task AssertEveryAttemptWarnsAsync(string reason)
+    private async Task AssertEveryAttemptWarnsAsync(string reason, string start = "TLS handshake with 127.0.0.1:")
     {
         await Testing.Poll.UntilAsync(() => Lines(LogLevel.WarningLevel, reason).Count >= 3, $"three warnings \"{reason}\"", TimeSpan.FromSeconds(15));
         var warnings = Lines(LogLevel.WarningLevel);
@@ -120,7 +131,7 @@ public sealed class TlsUplinkTests : SecureLinkTestKit
         var tls = warnings.Where(w => w.Contains(reason, StringComparison.Ordinal)).ToList();
         // One line per failed attempt (the next attempt may have failed since the lines were read).
         Assert.InRange(failures, tls.Count, tls.Count + 1);
-        Assert.All(tls, line => Assert.StartsWith("TLS handshake with 127.0.0.1:", line, StringComparison.Ordinal));
+        Assert.All(tls, line => Assert.StartsWith(start, line, StringComparison.Ordinal));
         Assert.Equal(tls.Count, warnings.Count);
         Assert.Empty(Lines(LogLevel.ErrorLevel));
         AssertNoStackTraces();
