@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Host.Broker;
+using Fleet.Actors.Host.Chaos;
 using Fleet.Actors.Host.Verification;
 using Xunit.Abstractions;
 
@@ -65,6 +66,41 @@ public sealed class TlsUplinkTests : SecureLinkTestKit
         AwaitDelivered(log, 200, TimeSpan.FromSeconds(20));
         Assert.True(UplinkMetrics.Reconnects.Value > connects);
         Assert.Equal("online", LinkStatus(uplink).State);
+    }
+
+    /// <summary>
+    /// The <c>fleet-agent run</c> process configured the way a vehicle is (mqtts:// URL; CA, client
+    /// certificate and key from files named by environment variables) delivers everything and says
+    /// goodbye, without a warning.
+    /// </summary>
+    [Fact]
+    public async Task Agent_process_should_deliver_everything_over_mutual_TLS_with_credentials_from_files()
+    {
+        const string vehicleId = "e2e-tls";
+        var agentUser = MosquittoUser.Vehicle("chaos", vehicleId); // the tenant of ChaosScenarios.Overlay
+        var broker = await StartBrokerAsync(new MosquittoSecurity { Tls = true, RequireCertificate = true, Devices = [agentUser, Observer] });
+        var client = broker.IssueClientCertificate(agentUser.UserName, Path.Combine(Work, "credentials"));
+        var observer = broker.IssueClientCertificate(Observer.UserName, Work);
+        await using var verifier = await MqttVerifier.StartAsync(Settings(broker, b => WithClientCertificate(b, observer)).Broker,
+            "fleet/+/+/telemetry", "fleet/+/+/status", "e2e-tls-observer", persistentSession: false);
+        var environment = new Dictionary<string, string>
+        {
+            ["MQTT_CA_FILE"] = broker.CaFile,
+            ["MQTT_CLIENT_CERT_FILE"] = client.CertificateFile,
+            ["MQTT_CLIENT_KEY_FILE"] = client.KeyFile,
+        };
+        var overlay = ChaosScenarios.Overlay(broker, vehicleId, Path.Combine(Work, "agent-data"), obdRateHz: 20);
+        await using var agent = AgentProcess.Start(overlay, Path.Combine(Work, "agent"), Output!.WriteLine, environment);
+
+        Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(30)), "no batch was acknowledged");
+        Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.True(await verifier.WaitUntilAsync(v => v.AllOfflineVehiclesComplete(1), TimeSpan.FromSeconds(20)));
+        var vehicle = verifier.Verifier.Report().Vehicles.Single();
+        Assert.Equal((vehicleId, 0L), (vehicle.VehicleId, vehicle.Missing));
+        Assert.Equal(vehicle.StatusLastSequence, vehicle.HighestReceived);
+        Assert.Contains(agent.Output, line => line.Contains($"Uplink online: 127.0.0.1:{broker.Port}", StringComparison.Ordinal));
+        Assert.DoesNotContain(agent.Output, line => line.Contains(" WRN]", StringComparison.Ordinal) || line.Contains(" ERR]", StringComparison.Ordinal));
     }
 
     /// <summary>An expired client certificate: the broker would just close the connection; the agent says why, on every attempt.</summary>
