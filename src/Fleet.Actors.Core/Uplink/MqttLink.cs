@@ -12,8 +12,12 @@ using MQTTnet.Protocol;
 
 namespace Fleet.Actors.Core.Uplink;
 
-/// <summary>The broker refused something or the link broke.</summary>
-public sealed class MqttLinkException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>The broker refused something or the link broke; <see cref="Kind"/> says which.</summary>
+public sealed class MqttLinkException(string message, Exception? inner = null, LinkFailure kind = LinkFailure.Transient) : Exception(message, inner)
+{
+    /// <summary>What kind of failure this is.</summary>
+    public LinkFailure Kind { get; } = kind;
+}
 
 /// <summary>The broker refused a command response (a PUBACK with an error): sending it again would not help.</summary>
 public sealed class ResponseRefusedException(string message) : Exception(message);
@@ -44,9 +48,12 @@ internal sealed class MqttLink : IAsyncDisposable
     private volatile bool _closing;
     private volatile string? _operationalState;
     private volatile string? _configVersion;
+    private int _publishing;
 
-    private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum, CommandChannel? commands)
+    private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum, MqttClientConnectResult connected,
+        CommandChannel? commands)
     {
+        Limits = BrokerLimits.From(connected, settings, vehicle);
         _responsesTopic = commands is null ? null : TopicTemplate.Expand(commands.Settings.ResponsesTopic, vehicle);
         _client = client;
         _settings = settings;
@@ -60,6 +67,9 @@ internal sealed class MqttLink : IAsyncDisposable
     /// <summary>How many QoS 1 publishes the broker accepts in flight (its receive maximum).</summary>
     public int ReceiveMaximum { get; }
 
+    /// <summary>What the broker said it accepts (CONNACK).</summary>
+    public BrokerLimits Limits { get; }
+
     /// <summary>The MQTT client id of a vehicle: one connection per vehicle, a second one takes over.</summary>
     public static string ClientId(VehicleIdentity vehicle) => $"fleet-{vehicle.Tenant}-{vehicle.VehicleId}";
 
@@ -70,6 +80,21 @@ internal sealed class MqttLink : IAsyncDisposable
     public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken,
         CommandChannel? commands = null, string? operationalState = null, string? configVersion = null)
     {
+        var statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
+        // Server, TLS and credentials; the files are read now, for this attempt.
+        var connection = new BrokerConnection(settings.Broker);
+        var builder = connection.Configure(new MqttClientOptionsBuilder())
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithClientId(ClientId(vehicle))
+            .WithCleanStart(commands is null)
+            .WithSessionExpiryInterval(commands is null ? 0 : (uint)Math.Min(uint.MaxValue, commands.Settings.MaxValidity.TotalSeconds))
+            .WithKeepAlivePeriod(settings.Broker.KeepAlive)
+            .WithTimeout(settings.Broker.PublishTimeout)
+            .WithWillTopic(statusTopic)
+            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, operationalState, configVersion))
+            .WithWillRetain(settings.RetainStatus)
+            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithWillContentType("application/json");
         var client = new MqttClientFactory().CreateMqttClient();
         var commandsTopic = commands is null ? null : TopicTemplate.Expand(commands.Settings.CommandsTopic, vehicle);
         if (commands is not null)
@@ -83,21 +108,6 @@ internal sealed class MqttLink : IAsyncDisposable
                 return Task.CompletedTask;
             };
         }
-        var statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(settings.Broker.Host, settings.Broker.Port)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithClientId(ClientId(vehicle))
-            .WithCleanStart(commands is null)
-            .WithSessionExpiryInterval(commands is null ? 0 : (uint)Math.Min(uint.MaxValue, commands.Settings.MaxValidity.TotalSeconds))
-            .WithKeepAlivePeriod(settings.Broker.KeepAlive)
-            .WithTimeout(settings.Broker.PublishTimeout)
-            .WithWillTopic(statusTopic)
-            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, operationalState, configVersion))
-            .WithWillRetain()
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithWillContentType("application/json");
-        if (settings.Broker.Username is { } user) builder = builder.WithCredentials(user, settings.Broker.Password);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.Broker.ConnectTimeout);
@@ -105,13 +115,15 @@ internal sealed class MqttLink : IAsyncDisposable
         try
         {
             var result = await client.ConnectAsync(builder.Build(), timeout.Token).ConfigureAwait(false);
-            if (result.ResultCode != MqttClientConnectResultCode.Success)
-                throw new MqttLinkException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
+            if (result.ResultCode != MqttClientConnectResultCode.Success) throw connection.Refused(result);
             var receiveMaximum = result.ReceiveMaximum is null or 0 ? ushort.MaxValue : result.ReceiveMaximum.Value;
-            link = new MqttLink(client, settings, vehicle, receiveMaximum, commands) { _operationalState = operationalState, _configVersion = configVersion };
+            link = new MqttLink(client, settings, vehicle, receiveMaximum, result, commands) { _operationalState = operationalState, _configVersion = configVersion };
+            if (link.Limits.Problem is { } problem) throw new MqttLinkException(problem, null, LinkFailure.Unsupported);
             client.DisconnectedAsync += args =>
             {
-                if (!link._closing) onLost(args.ReasonString ?? args.Reason.ToString());
+                // With publishes in flight, their outcome (failed by the disconnect, or a refusal the broker
+                // disconnects after) ends the stream and says why; reporting the loss here could come first.
+                if (!link._closing && Volatile.Read(ref link._publishing) == 0) onLost(args.ReasonString ?? args.Reason.ToString());
                 return Task.CompletedTask;
             };
             if (!client.IsConnected) throw new MqttLinkException("Link dropped right after connecting");
@@ -122,6 +134,11 @@ internal sealed class MqttLink : IAsyncDisposable
         {
             client.Dispose();
             throw new MqttLinkException($"Connecting to {settings.Broker.Host}:{settings.Broker.Port} timed out after {settings.Broker.ConnectTimeout}", ex);
+        }
+        catch (Exception ex) when (connection.Explain(ex) is { } explained)
+        {
+            client.Dispose();
+            throw explained;
         }
         catch
         {
@@ -171,16 +188,30 @@ internal sealed class MqttLink : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.Broker.PublishTimeout);
         MQTTnet.MqttClientPublishResult result;
+        Interlocked.Increment(ref _publishing);
         try
         {
             result = await _client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
+            Interlocked.Decrement(ref _publishing);
             throw new MqttLinkException($"No PUBACK within {_settings.Broker.PublishTimeout}", ex);
         }
+        catch
+        {
+            Interlocked.Decrement(ref _publishing);
+            throw;
+        }
         if (!result.IsSuccess)
-            throw new MqttLinkException($"Broker refused batch {batch.FirstSequence}-{batch.LastSequence}: {result.ReasonCode} {result.ReasonString}");
+        {
+            // The uplink drops this link for a refused publish (mosquitto 2.0 even disconnects at once): its end is not a lost link to report.
+            _closing = true;
+            Interlocked.Decrement(ref _publishing);
+            throw new MqttLinkException($"Broker refused batch {batch.FirstSequence}-{batch.LastSequence} on {_telemetryTopic}: {result.ReasonCode}{(string.IsNullOrEmpty(result.ReasonString) ? "" : $" ({result.ReasonString})")}",
+                null, LinkFailure.PublishRefused);
+        }
+        Interlocked.Decrement(ref _publishing);
     }
 
     /// <summary>Publishes the retained offline status with the log's position and disconnects cleanly.</summary>
@@ -215,7 +246,7 @@ internal sealed class MqttLink : IAsyncDisposable
             .WithTopic(_statusTopic)
             .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence, _operationalState, _configVersion))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithRetainFlag()
+            .WithRetainFlag(Limits.RetainAvailable && _settings.RetainStatus)
             .WithContentType("application/json")
             .Build();
         return _client.PublishAsync(message, cancellationToken);

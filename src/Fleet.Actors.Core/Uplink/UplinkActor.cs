@@ -24,7 +24,7 @@ namespace Fleet.Actors.Core.Uplink;
 /// answer never waits behind a backlog (at most behind the batches in flight); responses made while
 /// offline wait in a bounded queue (the oldest dropped and counted) and go out first on reconnect.
 /// </summary>
-internal sealed class UplinkActor : ReceiveActor, IWithTimers
+internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
 {
     private const string ReconnectTimer = "reconnect";
     private const string ProbeTimer = "probe";
@@ -118,8 +118,18 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Receive<LinkFailed>(failed => failed.Generation == _generation, failed =>
         {
             _metrics.ConnectFailures.Inc();
-            LogLinkProblem("Cannot reach broker", failed.Cause);
-            BackOff(brokerUnreachable: BrokerProbe.IsUnreachable(failed.Cause));
+            if (failed.Cause is MqttLinkException { Kind: LinkFailure.RetainUnavailable } && _settings.RetainStatus)
+            {
+                // The broker refused the retained last will: the status cannot be retained with it, so connect again at once without.
+                _settings = _settings with { RetainStatus = false };
+                WarnRetainUnavailable("refused the retained last will (CONNACK RetainNotSupported)");
+                Connect();
+                return;
+            }
+            if (failed.Cause is MqttLinkException { Kind: not LinkFailure.Transient } refused) ReportRefusal(refused);
+            else LogLinkProblem("Cannot reach broker", failed.Cause);
+            BackOff(brokerUnreachable: BrokerProbe.IsUnreachable(failed.Cause),
+                atMaximum: failed.Cause is MqttLinkException { Kind: LinkFailure.Unsupported });
         });
         Receive<GoOffline>(request => AnswerOffline(request, clean: false));
         CommonHandlers();
@@ -139,6 +149,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         _metrics.Connected.Set(1);
         _metrics.Reconnects.Inc();
         _logger.Info("Uplink online: {0}:{1} as {2}", _settings.Broker.Host, _settings.Broker.Port, MqttLink.ClientId(_vehicle));
+        ReportLimits(up.Link.Limits);
         if (up.Link.CommandsProblem is { } problem) _logger.Error("Commands cannot reach this vehicle: {0}", problem);
         StartStream(up.Link, up.Generation);
         _state = "online";
@@ -155,12 +166,9 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         var self = Self;
         var ((killSwitch, flush), _) = Source.FromGraph(new LogSource(_log, _settings.ReadChunkBytes, _settings.ReadRetryInterval))
             .ViaMaterialized(KillSwitches.Single<StoredEntry>(), Keep.Right)
-            .ViaMaterialized(new BatchStage(_settings.MaxBatchRecords, _settings.MaxBatchBytes, _settings.Linger, _settings.MinBatchRecords), Keep.Both)
-            .Select(entries =>
-            {
-                var (payload, raw) = codec.Encode(_vehicle.VehicleId, _vehicle.Tenant, entries.Select(e => e.Entry.Records).ToList());
-                return new EncodedBatch(payload, raw, entries);
-            })
+            // Batches no larger than the broker takes on this connection (CONNACK Maximum Packet Size); what still does not fit after compression is split.
+            .ViaMaterialized(new BatchStage(_settings.MaxBatchRecords, Math.Min(_settings.MaxBatchBytes, link.Limits.MaxPayloadBytes), _settings.Linger, _settings.MinBatchRecords), Keep.Both)
+            .SelectMany(entries => BatchSplitter.Encode(codec, _vehicle, entries, link.Limits.MaxPayloadBytes))
             .SelectAsync(maxInFlight, async batch =>
             {
                 var started = _time.GetTimestamp();
@@ -220,8 +228,13 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Sender.Tell(StreamAck.Instance);
         if (published.Generation != _generation) return;
         var batch = published.Batch;
-        _log.Tell(new WalProtocol.Delivered(batch.LastJournalSeq, batch.LastSequence));
-        _acknowledgedSequence = batch.LastSequence;
+        if (_publishRefused is not null) _logger.Info("The broker accepts publishes to {0} again", _publishRefused);
+        _publishRefused = null;
+        if (batch.Acknowledges)
+        {
+            _log.Tell(new WalProtocol.Delivered(batch.LastJournalSeq, batch.LastSequence));
+            _acknowledgedSequence = batch.LastSequence;
+        }
         if (_batches++ == 0)
             _logger.Info("First batch acknowledged {0:F0} ms after process start",
                 (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalMilliseconds);
@@ -247,22 +260,29 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
             BeginClose();
             return;
         }
-        ReportLinkLost(ended.Cause?.GetBaseException().Message ?? "the stream completed");
+        var refused = ended.Cause?.GetBaseException() as MqttLinkException;
+        if (refused is { Kind: LinkFailure.PublishRefused or LinkFailure.Unsupported }) ReportPublishRefused(refused);
+        else ReportLinkLost(ended.Cause?.GetBaseException().Message ?? "the stream completed");
         _metrics.SendErrors.Inc();
         var link = _link;
         _link = null;
         link?.DisposeAsync();
-        BackOff(brokerUnreachable: false);
+        BackOff(brokerUnreachable: false, atMaximum: refused is { Kind: LinkFailure.PublishRefused or LinkFailure.Unsupported });
     }
 
     // ---------------------------------------------------------------- backing off and going offline
 
-    private void BackOff(bool brokerUnreachable)
+    private void BackOff(bool brokerUnreachable, bool atMaximum = false)
     {
         _metrics.Connected.Set(0);
-        var delay = ReconnectBackoff.Delay(_failures++, _settings.ReconnectMinBackoff, _settings.ReconnectMaxBackoff, _settings.ReconnectRandomFactor);
+        // A broker that refuses what we send is not helped by trying again soon: wait the longest backoff.
+        atMaximum |= _publishRefused is not null;
+        var attempt = atMaximum ? int.MaxValue : _failures;
+        _failures++;
+        var delay = ReconnectBackoff.Delay(attempt, _settings.ReconnectMinBackoff, _settings.ReconnectMaxBackoff, _settings.ReconnectRandomFactor);
         _state = $"backing off ({delay.TotalSeconds:F1}s)";
-        _logger.Info("Reconnecting to the broker in {0:F1}s (attempt {1})", delay.TotalSeconds, _failures);
+        if (atMaximum) _logger.Info("Reconnecting to the broker in {0:F1}s (the maximum backoff, since the broker refuses what the uplink needs; the data stays in the log)", delay.TotalSeconds);
+        else _logger.Info("Reconnecting to the broker in {0:F1}s (attempt {1})", delay.TotalSeconds, _failures);
         Timers.StartSingleTimer(ReconnectTimer, Reconnect.Instance, delay);
         _brokerSeenDown = brokerUnreachable;
         var probe = _settings.ReconnectProbeInterval;
@@ -423,7 +443,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         Receive<ApplySettings>(apply =>
         {
             // The broker's address and credentials are read at start only; the rest applies to the next stream.
-            _settings = apply.Settings with { Broker = _settings.Broker };
+            _settings = apply.Settings with { Broker = _settings.Broker, RetainStatus = _settings.RetainStatus };
             _logger.Info("Uplink settings changed: batches of up to {0} records / {1} bytes, linger {2}, {3} in flight",
                 _settings.MaxBatchRecords, _settings.MaxBatchBytes, _settings.Linger, _settings.MaxInFlight);
             if (_killSwitch is null) return;

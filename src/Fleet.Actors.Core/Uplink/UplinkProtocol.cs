@@ -74,4 +74,10 @@ public sealed record EncodedBatch(byte[] Payload, int RawBytes, IReadOnlyList<St
 
     /// <summary>Number of records.</summary>
     public int Records => Entries.Sum(e => e.Entry.Count);
+
+    /// <summary>
+    /// False for a part of a log entry that was split to fit the broker's maximum packet size and is
+    /// not its last part: its PUBACK does not yet mean the entry is delivered.
+    /// </summary>
+    public bool Acknowledges { get; init; } = true;
 }

@@ -14,8 +14,20 @@ public sealed record BrokerSettings
     /// <summary>Optional user name.</summary>
     public string? Username { get; init; }
 
-    /// <summary>Optional password.</summary>
+    /// <summary>
+    /// Optional password given directly (the <c>MQTT_PASSWORD</c> environment variable or a URL's
+    /// user info; meant for development). <see cref="PasswordFile"/> is the production way.
+    /// </summary>
     public string? Password { get; init; }
+
+    /// <summary>
+    /// File holding the password (its first line), read again at every connection attempt; it must
+    /// not be readable by group or others. Wins over <see cref="Password"/>.
+    /// </summary>
+    public string? PasswordFile { get; init; }
+
+    /// <summary>TLS (<c>mqtts://</c>); null for plain TCP.</summary>
+    public BrokerTls? Tls { get; init; }
 
     /// <summary>MQTT keep-alive; a dead link is noticed within about 1.5 times this.</summary>
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(15);
@@ -26,8 +38,16 @@ public sealed record BrokerSettings
     /// <summary>How long a PUBACK may take before the link is considered broken.</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The settings without the password (a record would print it), for logs and status.</summary>
+    public override string ToString() =>
+        $"BrokerSettings {{ Host = {Host}, Port = {Port}, Username = {Username}, Password = {(Password is null ? "" : "********")}, PasswordFile = {PasswordFile}, Tls = {Tls}, KeepAlive = {KeepAlive}, ConnectTimeout = {ConnectTimeout}, PublishTimeout = {PublishTimeout} }}";
+
+    /// <summary>The TLS port of MQTT (<c>mqtts://host</c> without a port).</summary>
+    public const int TlsPort = 8883;
+
     /// <summary>
-    /// Parses <c>mqtt://host:port</c> (or <c>tcp://</c>, or a bare <c>host:port</c>) as used by the
+    /// Parses <c>mqtt://host:port</c> (or <c>tcp://</c>, or a bare <c>host:port</c>) and
+    /// <c>mqtts://host:port</c> (or <c>ssl://</c>, TLS, default port 8883) as used by the
     /// <c>MQTT_BROKER</c> environment variable. Returns null and a reason when it does not parse.
     /// </summary>
     public static BrokerSettings? TryParseUrl(string url, BrokerSettings defaults, out string? problem)
@@ -39,12 +59,18 @@ public sealed record BrokerSettings
             problem = $"'{url}' is not a broker address (expected mqtt://host:port)";
             return null;
         }
-        if (uri.Scheme is not ("mqtt" or "tcp"))
+        if (uri.Scheme is not ("mqtt" or "tcp" or "mqtts" or "ssl"))
         {
-            problem = $"scheme '{uri.Scheme}' is not supported (use mqtt://)";
+            problem = $"scheme '{uri.Scheme}' is not supported (use mqtt:// or mqtts://)";
             return null;
         }
-        var settings = defaults with { Host = uri.Host, Port = uri.IsDefaultPort || uri.Port < 0 ? 1883 : uri.Port };
+        var tls = uri.Scheme is "mqtts" or "ssl";
+        var settings = defaults with
+        {
+            Host = uri.Host,
+            Port = uri.IsDefaultPort || uri.Port < 0 ? (tls ? TlsPort : 1883) : uri.Port,
+            Tls = tls ? defaults.Tls ?? new BrokerTls() : null,
+        };
         if (!string.IsNullOrEmpty(uri.UserInfo))
         {
             var parts = uri.UserInfo.Split(':', 2);
@@ -56,6 +82,22 @@ public sealed record BrokerSettings
         }
         return settings;
     }
+}
+
+/// <summary>TLS to the broker (HOCON: <c>fleet.uplink.broker.tls</c>, with an <c>mqtts://</c> URL).</summary>
+public sealed record BrokerTls
+{
+    /// <summary>PEM file with the CA certificate(s) that sign the broker's certificate; null: the system store.</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary>PEM file with the client certificate for mutual TLS (optional).</summary>
+    public string? ClientCertificateFile { get; init; }
+
+    /// <summary>PEM file with the client certificate's unencrypted private key; must not be readable by group or others.</summary>
+    public string? ClientKeyFile { get; init; }
+
+    /// <summary>The name the broker's certificate must carry; null: the broker's host.</summary>
+    public string? ServerName { get; init; }
 }
 
 /// <summary>Settings of the uplink from the log to the broker (HOCON: <c>fleet.uplink</c>).</summary>
@@ -113,6 +155,12 @@ public sealed record UplinkSettings
     /// </summary>
     public TimeSpan ReconnectProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Whether the status topic and the last will are retained; the uplink turns it off for a broker
+    /// that keeps no retained messages (CONNACK Retain Available 0 or RetainNotSupported).
+    /// </summary>
+    public bool RetainStatus { get; init; } = true;
+
     /// <summary>Publish <see cref="UplinkProtocol.BatchAcknowledged"/> on the event stream (benchmarks, tests).</summary>
     public bool PublishAcknowledgements { get; init; }
 
@@ -124,6 +172,13 @@ public sealed record UplinkSettings
         if (Broker.KeepAlive < TimeSpan.FromSeconds(1)) yield return ("broker.keep-alive", "must be at least 1s");
         if (Broker.ConnectTimeout <= TimeSpan.Zero) yield return ("broker.connect-timeout", "must be positive");
         if (Broker.PublishTimeout <= TimeSpan.Zero) yield return ("broker.publish-timeout", "must be positive");
+        if (Broker.Tls is { } tls)
+        {
+            if (tls.ClientCertificateFile is null != tls.ClientKeyFile is null)
+                yield return tls.ClientCertificateFile is null
+                    ? ("broker.tls.client-key-file", "is set but client-cert-file is not (mutual TLS needs both)")
+                    : ("broker.tls.client-cert-file", "is set but client-key-file is not (mutual TLS needs both)");
+        }
         foreach (var (key, template) in new[] { ("topics.telemetry", TelemetryTopic), ("topics.status", StatusTopic) })
             if (TopicTemplate.Check(template) is { } problem) yield return (key, problem);
         if (MaxBatchRecords < 1) yield return ("batch.max-records", "must be at least 1");

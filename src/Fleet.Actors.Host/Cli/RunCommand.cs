@@ -81,6 +81,11 @@ public static class RunCommand
             foreach (var problem in ex.Problems) await Console.Error.WriteLineAsync("  " + problem);
             return null;
         }
+        catch (InsecureFileException ex)
+        {
+            foreach (var problem in ex.Problems) await Console.Error.WriteLineAsync("fleet-agent: " + problem);
+            return null;
+        }
     }
 
     /// <summary>The explicit folder, else ./hocon, else the hocon folder shipped next to the program.</summary>

@@ -48,13 +48,12 @@ public sealed class CommandClient : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         var client = new MqttClientFactory().CreateMqttClient();
-        var options = new MqttClientOptionsBuilder()
-            .WithTcpServer(broker.Host, broker.Port)
+        // Server, TLS (mqtts://) and credentials as the agent's own uplink sets them.
+        var options = new BrokerConnection(broker).Configure(new MqttClientOptionsBuilder())
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(clientId ?? "fleet-command-" + Guid.NewGuid().ToString("N")[..12])
             .WithCleanStart()
             .WithTimeout(broker.ConnectTimeout);
-        if (broker.Username is { } user) options = options.WithCredentials(user, broker.Password);
         var result = await client.ConnectAsync(options.Build(), cancellationToken).ConfigureAwait(false);
         if (result.ResultCode != MqttClientConnectResultCode.Success)
         {

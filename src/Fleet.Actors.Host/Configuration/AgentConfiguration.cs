@@ -27,7 +27,8 @@ public sealed class ConfigurationException(IReadOnlyList<string> problems)
 /// Loads and validates the agent's configuration: <c>akka.conf</c> and <c>agent.conf</c> from the
 /// configuration folder, then any overlay files (later files win), with environment overrides
 /// (<c>key = ${?MQTT_BROKER}</c>). Throws <see cref="ConfigurationException"/> naming the file, the
-/// key and the problem for everything wrong at once.
+/// key and the problem for everything wrong at once, and <see cref="InsecureFileException"/> when a
+/// file holding a secret is readable by group or others.
 /// </summary>
 public static partial class AgentConfiguration
 {
@@ -92,6 +93,8 @@ public static partial class AgentConfiguration
         var found = reader.Problems.Concat(AkkaSettingsCheck.Check(merged)).ToList();
         if (found.Count > 0)
             throw new ConfigurationException(found.Select(p => Describe(p, FileDefining(p.Key, standalone, agent), fromEnvironment)).ToList());
+        var exposed = SecretFiles.Check(settings, files.Zip(probes).ToList());
+        if (exposed.Count > 0) throw new InsecureFileException(exposed);
         return settings with { EnvironmentKeys = fromEnvironment };
     }
 
@@ -362,10 +365,12 @@ public static partial class AgentConfiguration
         if (broker is null) brokerSection.Problem("url", urlProblem!);
         broker ??= defaults;
         var password = brokerSection.String("password");
+        var passwordFile = ExistingFile(brokerSection, "password-file");
         if (brokerSection.String("username") is { Length: > 0 } user)
-            broker = broker with { Username = user, Password = password };
-        else if (!string.IsNullOrEmpty(password))
-            brokerSection.Problem("password", "is set but no username is (fleet.uplink.broker.username, MQTT_USERNAME)");
+            broker = broker with { Username = user, Password = password, PasswordFile = passwordFile };
+        else if (!string.IsNullOrEmpty(password) || passwordFile is not null)
+            brokerSection.Problem(passwordFile is null ? "password" : "password-file", "is set but no username is (fleet.uplink.broker.username, MQTT_USERNAME)");
+        broker = ReadTls(brokerSection.Section("tls"), broker);
 
         var topics = r.Section("topics");
         var batch = r.Section("batch");
@@ -406,6 +411,30 @@ public static partial class AgentConfiguration
     {
         var text = string.Join("\n", FileConfigurationSource.Parts(merged).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..12];
+    }
+
+    /// <summary><c>fleet.uplink.broker.tls</c>: only with an mqtts:// URL.</summary>
+    private static BrokerSettings ReadTls(ConfigReader r, BrokerSettings broker)
+    {
+        var tls = new BrokerTls
+        {
+            CaFile = ExistingFile(r, "ca-file"),
+            ClientCertificateFile = ExistingFile(r, "client-cert-file"),
+            ClientKeyFile = ExistingFile(r, "client-key-file"),
+            ServerName = r.String("server-name") is { Length: > 0 } name ? name : null,
+        };
+        if (broker.Tls is not null) return broker with { Tls = tls };
+        foreach (var key in new[] { "ca-file", "client-cert-file", "client-key-file", "server-name" })
+            if (r.String(key) is { Length: > 0 }) r.Problem(key, "is set but the broker URL is not mqtts:// (TLS)");
+        return broker;
+    }
+
+    /// <summary>A file path setting; a problem when it is set and the file does not exist. Empty means not set.</summary>
+    private static string? ExistingFile(ConfigReader r, string key)
+    {
+        if (r.String(key) is not { Length: > 0 } path) return null;
+        if (!File.Exists(path)) r.Problem(key, $"file not found: {Path.GetFullPath(path)}");
+        return path;
     }
 
     private static Config? TryParse(string text)

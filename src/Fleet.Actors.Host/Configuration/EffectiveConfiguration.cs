@@ -48,7 +48,8 @@ public static partial class EffectiveConfiguration
     }
 
     /// <summary>True for a key whose value is a secret.</summary>
-    public static bool IsSecretKey(string key) => SecretKey().IsMatch(key);
+    /// <remarks>A key ending in <c>-file</c> (password-file, client-key-file) names where a secret is, not the secret, and is shown.</remarks>
+    public static bool IsSecretKey(string key) => SecretKey().IsMatch(key) && !key.EndsWith("-file", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A value with any embedded password masked (mqtt://user:password@host, Password=... in a connection string).</summary>
     public static string MaskEmbeddedSecrets(string value) =>

@@ -57,15 +57,14 @@ public sealed class MqttVerifier : IAsyncDisposable
         CheckFrom from = CheckFrom.SequenceOne)
     {
         var client = new MqttClientFactory().CreateMqttClient();
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(broker.Host, broker.Port)
+        // Server, TLS (mqtts://) and credentials exactly as the agent's uplink sets them.
+        var builder = new BrokerConnection(broker).Configure(new MqttClientOptionsBuilder())
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(clientId)
             .WithCleanStart(!persistentSession)
             .WithSessionExpiryInterval(persistentSession ? 3600u : 0u)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
-        if (broker.Username is { } user) builder = builder.WithCredentials(user, broker.Password);
         var verifier = new MqttVerifier(client, builder.Build(), statusFilter, from, checkConflicts);
         client.ApplicationMessageReceivedAsync += args =>
         {

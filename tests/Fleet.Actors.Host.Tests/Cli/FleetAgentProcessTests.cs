@@ -141,6 +141,8 @@ public sealed class FleetAgentProcessTests : IDisposable
             fleet.uplink.batch.max-records = 42
             akka.persistence.journal.sql.connection-string = "Data Source=x.db;Password=cs-secret-2"
             """, "site.conf");
+        // A file with a password in it must be private to its owner, or the agent refuses it.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(overlay, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var environment = new Dictionary<string, string> { ["MQTT_USERNAME"] = "agent", ["MQTT_PASSWORD"] = "env-secret-3" };
 
         var result = await Run(environment, "check", "--config-dir", _folder.Directory, "--config", overlay);
@@ -161,6 +163,43 @@ public sealed class FleetAgentProcessTests : IDisposable
         // Nothing was started or written.
         Assert.False(Directory.Exists(Path.Combine(_folder.Root, "data")), "the data folder was created");
         Assert.DoesNotContain("listening", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A password file that others can read: <c>run</c> refuses to start, exit 1, one line naming the
+    /// file and its mode (as ssh does for a private key), before anything is started or written.
+    /// </summary>
+    [Fact]
+    public async Task Run_with_a_password_file_readable_by_others_should_exit_1_with_one_line_naming_file_and_mode()
+    {
+        var password = Path.Combine(_folder.Root, "broker-password");
+        await File.WriteAllTextAsync(password, "pw-secret-4\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(password, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var overlay = _folder.Overlay($"fleet.uplink.broker {{ username = agent, password-file = \"{password}\" }}", "site.conf");
+
+        var result = await Run(null, "run", "--config-dir", _folder.Directory, "--config", overlay);
+
+        Assert.True(result.ExitCode == RunCommand.ConfigurationError, result.ToString());
+        Assert.Equal($"fleet-agent: {password}: permissions 0644 are too open: it holds the broker password (fleet.uplink.broker.password-file) and must not be readable by group or others (chmod 600 {password})",
+            result.StandardError.TrimEnd());
+        Assert.False(Directory.Exists(Path.Combine(_folder.Root, "data")), "the data folder was created");
+        Assert.DoesNotContain("pw-secret-4", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+    }
+
+    /// <summary><c>check</c> shows where the password file is (a path, not a secret) and never its content.</summary>
+    [Fact]
+    public async Task Check_should_show_the_password_file_path_but_not_the_password()
+    {
+        var password = Path.Combine(_folder.Root, "broker-password");
+        await File.WriteAllTextAsync(password, "pw-secret-5\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(password, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var overlay = _folder.Overlay($"fleet.uplink.broker {{ username = agent, password-file = \"{password}\" }}", "site.conf");
+
+        var result = await Run(null, "check", "--config-dir", _folder.Directory, "--config", overlay);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"password-file = \"{password}\"", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("pw-secret-5", result.StandardOutput, StringComparison.Ordinal);
     }
 
     /// <summary>

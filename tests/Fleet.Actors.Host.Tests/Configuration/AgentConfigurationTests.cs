@@ -377,7 +377,7 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.uplink.bacth.max-records = 10", "fleet.uplink.bacth.max-records", "is not a known setting (misspelt?)" },
         { "fleet.sensors = [ { id = gps, type = sim-gps, rate_hz = 5 } ]", "fleet.sensors[0].rate_hz", "is not a known setting" },
         { "fleet.colour = blue", "fleet.colour", "is not a known setting" },
-        { "fleet.uplink.broker.url = \"http://broker:1883\"", "fleet.uplink.broker.url", "scheme 'http' is not supported (use mqtt://)" },
+        { "fleet.uplink.broker.url = \"http://broker:1883\"", "fleet.uplink.broker.url", "scheme 'http' is not supported (use mqtt:// or mqtts://)" },
         { "fleet.uplink.broker.url = \"mqtt://\"", "fleet.uplink.broker.url", "is not a broker address (expected mqtt://host:port)" },
         { "fleet.uplink.topics.telemetry = \"\"", "fleet.uplink.topics.telemetry", "must not be empty" },
         { "fleet.uplink.topics.status = \"fleet/{tenant}/{truck}/status\"", "fleet.uplink.topics.status", "has an unknown placeholder" },

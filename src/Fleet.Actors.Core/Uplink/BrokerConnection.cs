@@ -1,0 +1,201 @@
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet;
+
+namespace Fleet.Actors.Core.Uplink;
+
+/// <summary>Why a connection attempt or a link ended; decides how the uplink reports it and how long it waits.</summary>
+public enum LinkFailure
+{
+    /// <summary>Network trouble, a timeout, a lost link: reconnect with the growing backoff.</summary>
+    Transient,
+
+    /// <summary>The broker refused the credentials (CONNACK NotAuthorized, BadUserNameOrPassword, Banned, ...).</summary>
+    Refused,
+
+    /// <summary>The TLS handshake failed (the broker's certificate, or the broker refused ours).</summary>
+    Tls,
+
+    /// <summary>A credentials or certificate file of this agent could not be read.</summary>
+    Credentials,
+
+    /// <summary>The broker cannot do what the uplink needs (QoS 1).</summary>
+    Unsupported,
+
+    /// <summary>The broker answered a publish with an error reason code (PUBACK NotAuthorized, ...).</summary>
+    PublishRefused,
+
+    /// <summary>The broker keeps no retained messages and refused the retained last will (CONNACK RetainNotSupported).</summary>
+    RetainUnavailable,
+}
+
+/// <summary>
+/// Everything about reaching the broker that is not MQTT session handling: the endpoint, TLS 1.2/1.3
+/// with the broker's certificate checked against the configured CA file (or the system store) and
+/// its name, the optional client certificate (mutual TLS), and the credentials. One instance per
+/// connection attempt: the password, CA and client certificate files are read again every time, so
+/// a renewed certificate or password on disk is used by the next connection without a restart.
+/// Secrets never appear in what it reports.
+/// </summary>
+internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private string? _certificateProblem;
+
+    /// <summary>host:port, for messages.</summary>
+    public string Endpoint => $"{broker.Host}:{broker.Port}";
+
+    /// <summary>Sets the server, TLS and credentials on <paramref name="builder"/>; throws <see cref="MqttLinkException"/> when a file cannot be read.</summary>
+    public MqttClientOptionsBuilder Configure(MqttClientOptionsBuilder builder)
+    {
+        builder = builder.WithTcpServer(broker.Host, broker.Port);
+        if (broker.Tls is { } tls) builder = builder.WithTlsOptions(TlsOptions(tls));
+        if (broker.Username is { } user) builder = builder.WithCredentials(user, Password());
+        return builder;
+    }
+
+    /// <summary>
+    /// A one-line explanation of a failed connection attempt when it is about TLS, or null: what the
+    /// certificate check found, or the handshake's own reason (the broker refused our certificate).
+    /// </summary>
+    public MqttLinkException? Explain(Exception failure)
+    {
+        if (_certificateProblem is { } problem)
+            return new MqttLinkException($"TLS handshake with {Endpoint} failed: {problem}", failure, LinkFailure.Tls);
+        if (broker.Tls is null) return null;
+        for (var cause = failure; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is AuthenticationException)
+                return new MqttLinkException($"TLS handshake with {Endpoint} failed: {failure.GetBaseException().Message}", failure, LinkFailure.Tls);
+        }
+        return null;
+    }
+
+    /// <summary>The exception for a CONNACK that is not Success, with its kind.</summary>
+    public MqttLinkException Refused(MqttClientConnectResult result)
+    {
+        var kind = result.ResultCode switch
+        {
+            MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword
+                or MqttClientConnectResultCode.Banned or MqttClientConnectResultCode.BadAuthenticationMethod
+                or MqttClientConnectResultCode.ClientIdentifierNotValid => LinkFailure.Refused,
+            MqttClientConnectResultCode.RetainNotSupported => LinkFailure.RetainUnavailable,
+            MqttClientConnectResultCode.QoSNotSupported or MqttClientConnectResultCode.UnsupportedProtocolVersion => LinkFailure.Unsupported,
+            _ => LinkFailure.Transient,
+        };
+        var who = broker.Username is { } user ? $" user '{user}'" : broker.Tls?.ClientCertificateFile is { } cert ? $" certificate {cert}" : "";
+        var reason = string.IsNullOrEmpty(result.ReasonString) ? "" : $" ({result.ReasonString})";
+        if (result.ResultCode == MqttClientConnectResultCode.QoSNotSupported) reason += ": " + BrokerLimits.QoS0Only;
+        if (result.ResultCode == MqttClientConnectResultCode.RetainNotSupported) reason += ": the broker does not keep retained messages, and the last will is retained";
+        return new MqttLinkException($"Broker {Endpoint} refused the connection{(kind == LinkFailure.Refused ? " of" + who : "")}: {result.ResultCode}{reason}", null, kind);
+    }
+
+    private string? Password()
+    {
+        if (broker.PasswordFile is not { } file) return broker.Password;
+        string text;
+        try
+        {
+            text = File.ReadAllText(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MqttLinkException($"Cannot read the password file {file} (fleet.uplink.broker.password-file): {ex.Message}", ex, LinkFailure.Credentials);
+        }
+        var password = text.Split('\n', 2)[0].TrimEnd('\r');
+        if (password.Length == 0)
+            throw new MqttLinkException($"The password file {file} (fleet.uplink.broker.password-file) is empty", null, LinkFailure.Credentials);
+        return password;
+    }
+
+    private MqttClientTlsOptions TlsOptions(BrokerTls tls)
+    {
+        var trusted = tls.CaFile is { } caFile ? ReadCaFile(caFile) : null;
+        var builder = new MqttClientTlsOptionsBuilder()
+            .WithSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13)
+            .WithTargetHost(tls.ServerName ?? broker.Host)
+            // No CRL or OCSP: a vehicle often has no route to a CA's revocation service.
+            .WithRevocationMode(X509RevocationMode.NoCheck)
+            .WithIgnoreCertificateRevocationErrors()
+            .WithCertificateValidationHandler(args => Validate(args, trusted, tls));
+        if (tls.ClientCertificateFile is { } certificateFile && tls.ClientKeyFile is { } keyFile)
+        {
+            var certificate = ReadClientCertificate(certificateFile, keyFile);
+            // The broker would only close the connection, without saying why: say it here.
+            var now = _time.GetUtcNow().UtcDateTime;
+            if (certificate.NotAfter.ToUniversalTime() < now || certificate.NotBefore.ToUniversalTime() > now)
+            {
+                var problem = certificate.NotAfter.ToUniversalTime() < now
+                    ? $"the client certificate {certificateFile} expired on {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC (renew it; the next attempt reads the file again)"
+                    : $"the client certificate {certificateFile} is not valid before {certificate.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC (is the clock right?)";
+                certificate.Dispose();
+                throw new MqttLinkException($"TLS to {Endpoint} not attempted: {problem}", null, LinkFailure.Tls);
+            }
+            builder = builder.WithClientCertificates(new X509Certificate2Collection(certificate));
+        }
+        return builder.Build();
+    }
+
+    /// <summary>Runs inside the TLS handshake: accept only a certificate that chains to the trusted CA and carries the expected name.</summary>
+    private bool Validate(MqttClientCertificateValidationEventArgs args, X509Certificate2Collection? trusted, BrokerTls tls)
+    {
+        using var certificate = args.Certificate is null ? null : X509CertificateLoader.LoadCertificate(args.Certificate.GetRawCertData());
+        var errors = args.SslPolicyErrors;
+        IReadOnlyList<X509ChainStatus> status = args.Chain?.ChainStatus ?? [];
+        if (trusted is not null && certificate is not null)
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.AddRange(trusted);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
+            // Intermediate certificates the broker sent along.
+            if (args.Chain is not null)
+                foreach (var element in args.Chain.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            var valid = chain.Build(certificate);
+            status = chain.ChainStatus;
+            errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;
+            if (!valid) errors |= SslPolicyErrors.RemoteCertificateChainErrors;
+        }
+        if (errors == SslPolicyErrors.None)
+        {
+            _certificateProblem = null;
+            return true;
+        }
+        _certificateProblem = TlsFailure.Describe(errors, status, certificate, tls.ServerName ?? broker.Host,
+            trusted is null ? "the system store" : $"{tls.CaFile} (fleet.uplink.broker.tls.ca-file)", _time.GetUtcNow()) ?? errors.ToString();
+        return false;
+    }
+
+    private static X509Certificate2Collection ReadCaFile(string file)
+    {
+        var certificates = new X509Certificate2Collection();
+        try
+        {
+            certificates.ImportFromPemFile(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new MqttLinkException($"Cannot read the CA file {file} (fleet.uplink.broker.tls.ca-file): {ex.Message}", ex, LinkFailure.Credentials);
+        }
+        if (certificates.Count == 0)
+            throw new MqttLinkException($"The CA file {file} (fleet.uplink.broker.tls.ca-file) holds no PEM certificate", null, LinkFailure.Credentials);
+        return certificates;
+    }
+
+    private static X509Certificate2 ReadClientCertificate(string certificateFile, string keyFile)
+    {
+        try
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
+            // A certificate whose key came from PEM has an ephemeral key, which TLS cannot use on every platform; a PKCS#12 round trip gives it a usable one.
+            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            throw new MqttLinkException($"Cannot load the client certificate {certificateFile} with the key {keyFile} (fleet.uplink.broker.tls): {ex.Message}", ex, LinkFailure.Credentials);
+        }
+    }
+}
