@@ -38,11 +38,15 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
     {
         await _broker.StartAsync();
         Directory.CreateDirectory(Python);
-        File.Copy(Path.Combine(RepositoryRoot(), "docs", "examples", "send_command.py"), Path.Combine(Python, "send_command.py"));
+        // The document shows the file in full: what runs here is both.
+        var example = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "docs", "examples", "send_command.py"));
+        Assert.Equal(example, DocumentedExample());
+        await File.WriteAllTextAsync(Path.Combine(Python, "send_command.py"), example);
         var schema = Path.Combine(RepositoryRoot(), "src", "Fleet.Actors.Core", "Commands");
         Assert.Equal(0, (await RunAsync("protoc", $"--proto_path={schema}", $"--python_out={Python}", Path.Combine(schema, "commands.proto"))).ExitCode);
 
-        // The trusted issuer, a second key under the same name (a forger), and a key nobody trusts.
+        // The trusted issuer, a second key under the same name (a forger), a key nobody trusts, and an
+        // issuer trusted for DIAGNOSTICS only.
         await GenerateKeyAsync("fleet-ops", "keys");
         await GenerateKeyAsync("fleet-ops", "forged");
         await GenerateKeyAsync("intruder", "keys");
@@ -97,6 +101,12 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(2, CountOccurrences(again.Stdout, "(repeated: the command was seen before)"));
         var repeated = await AssertOnTheWireAsync("assign-1", (ResponseStatus.Ack, ""), (ResponseStatus.Succeeded, ""));
         Assert.All(repeated, r => Assert.True(r.Duplicate));
+
+        // The same command signed again is other bytes (ECDSA signatures are randomised): a replay.
+        var resigned = await SendAsync("assign-1", "--type", "ASSIGN_MISSION", "--payload", """{"mission_id": "m-42", "route_id": "r-9"}""");
+        Assert.Equal(CommandSendCommand.Refused, resigned.ExitCode);
+        Assert.Equal([("NACK", "replayed")], Printed(resigned));
+        await AssertOnTheWireAsync("assign-1", (ResponseStatus.Nack, "replayed"));
 
         // Nothing ran twice: the state machine is where PAUSE left it, and the agent accepted the command once.
         var diagnostics = await SendAsync("diag-1", "--type", "DIAGNOSTICS");
@@ -227,6 +237,16 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
                 $"{result.Stderr} (install python3-protobuf, python3-cryptography and python3-paho-mqtt: ./build.sh --target=Peers)");
             return result;
         }
+    }
+
+    /// <summary>The one Python block under "## Worked example (Python)" in docs/commands.md.</summary>
+    private static string DocumentedExample()
+    {
+        var lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "docs", "commands.md"));
+        var section = lines.SkipWhile(l => l != "## Worked example (Python)").TakeWhile((l, i) => i == 0 || !l.StartsWith("## ", StringComparison.Ordinal)).ToList();
+        var code = section.SkipWhile(l => l != "```python").Skip(1).TakeWhile(l => l != "```").ToList();
+        Assert.True(code.Count > 0, "docs/commands.md has no ```python block under '## Worked example (Python)'");
+        return string.Join('\n', code) + "\n";
     }
 
     private static string RepositoryRoot()
