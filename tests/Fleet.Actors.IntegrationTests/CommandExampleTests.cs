@@ -51,15 +51,7 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
         await GenerateKeyAsync("fleet-ops", "forged");
         await GenerateKeyAsync("intruder", "keys");
         await GenerateKeyAsync("observer", "keys");
-        var issuers = $$"""
-            commands.issuers = [
-              { id = "fleet-ops", public-key-file = "{{Key("keys", "fleet-ops.pub")}}", types = ["*"] }
-              { id = "observer", public-key-file = "{{Key("keys", "observer.pub")}}", types = [DIAGNOSTICS] }
-            ]
-            """;
-        _agent = AgentProcess.Start(ChaosScenarios.Overlay(_broker, _vehicle, Path.Combine(_work, "data"), obdRateHz: 1, issuers), _work, output.WriteLine);
-        // Online means subscribed to the commands topic: the link subscribes before it announces itself.
-        Assert.True(await _agent.WaitForOutputAsync("Uplink online", TimeSpan.FromSeconds(30)), "the agent did not come online");
+        _agent = await StartAgentAsync();
 
         _observer = await CommandClient.ConnectAsync(Broker());
         await _observer.ListenAsync(new VehicleIdentity(_vehicle, Tenant));
@@ -152,7 +144,59 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.DoesNotContain(_agent!.Output, l => l.Contains("EMERGENCY_STOPPED", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task An_emergency_stop_sent_by_the_Python_example_should_hold_its_output_against_writes_across_a_restart_until_a_signed_reset()
+    {
+        await using var status = await StatusWatcher.StartAsync(Broker(), $"fleet/{Tenant}/{_vehicle}/status");
+        var stop = await SendAsync("estop-1", "--type", "EMERGENCY_STOP", "--payload", """{"reason": "doc test"}""");
+        Assert.Equal(0, stop.ExitCode);
+        Assert.Contains("pump=0 held at emergency priority until RESET_EMERGENCY_STOP [state EMERGENCY_STOPPED]", stop.Stdout);
+        Assert.Equal("EMERGENCY_STOPPED", await status.WaitForStateAsync(s => s == "EMERGENCY_STOPPED", TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(0, await _agent!.StopAsync(TimeSpan.FromSeconds(60)));
+        await _agent.DisposeAsync();
+        _agent = await StartAgentAsync();
+        Assert.True(await _agent.WaitForOutputAsync("emergency-stopped (since before the restart)", TimeSpan.FromSeconds(10)), "the stop was not put in force again");
+
+        // Held at 255: a write of critical priority (200) loses, and the state machine moves only on a reset.
+        var write = await SendAsync("write-1", "--type", "GPIO_WRITE", "--payload", """{"line": "pump", "value": true}""", "--priority", "CRITICAL");
+        Assert.Equal(CommandSendCommand.Refused, write.ExitCode);
+        Assert.Equal([("NACK", "rejected")], Printed(write));
+        Assert.Contains("lost against a write of higher priority", write.Stdout);
+        var ready = await SendAsync("ready-1", "--type", "CHANGE_OPERATIONAL_MODE", "--payload", """{"mode": "READY"}""");
+        Assert.Equal([("NACK", "illegal-transition")], Printed(ready));
+        Assert.Equal("EMERGENCY_STOPPED", status.State);
+
+        var reset = await SendAsync("reset-1", "--type", "RESET_EMERGENCY_STOP", "--payload", "{}");
+        Assert.Equal(0, reset.ExitCode);
+        Assert.Contains("[state SAFE_STOPPED]", reset.Stdout);
+        Assert.Equal("SAFE_STOPPED", await status.WaitForStateAsync(s => s == "SAFE_STOPPED", TimeSpan.FromSeconds(10)));
+        var released = await SendAsync("write-2", "--type", "GPIO_WRITE", "--payload", """{"line": "pump", "value": true}""");
+        Assert.Equal(0, released.ExitCode);
+        Assert.Contains("GPIO line pump := 1 (write)", released.Stdout);
+    }
+
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>
+    /// The agent under test: trusts fleet-ops for everything and observer for DIAGNOSTICS, has one
+    /// GPIO output (simulated chip) that an emergency stop sets to 0.
+    /// </summary>
+    private async Task<AgentProcess> StartAgentAsync()
+    {
+        var extra = $$"""
+            commands.issuers = [
+              { id = "fleet-ops", public-key-file = "{{Key("keys", "fleet-ops.pub")}}", types = ["*"] }
+              { id = "observer", public-key-file = "{{Key("keys", "observer.pub")}}", types = [DIAGNOSTICS] }
+            ]
+            gpio.lines = [ { id = pump, pin = 27, direction = output, initial = 1 } ]
+            operations.emergency-stop.outputs = [ { line = pump, value = off } ]
+            """;
+        var agent = AgentProcess.Start(ChaosScenarios.Overlay(_broker, _vehicle, Path.Combine(_work, "data"), obdRateHz: 1, extra), _work, output.WriteLine);
+        // Online means subscribed to the commands topic: the link subscribes before it announces itself.
+        Assert.True(await agent.WaitForOutputAsync("Uplink online", TimeSpan.FromSeconds(30)), "the agent did not come online");
+        return agent;
+    }
 
     private BrokerSettings Broker() => new() { Host = "127.0.0.1", Port = _broker.Port };
 
