@@ -17,7 +17,9 @@ namespace Fleet.Actors.Core.Commands;
 /// PUBACK and before anything runs. An accepted command is sent to the actor that owns what it
 /// changes (the routing table the vehicle agent builds), with a journaled <c>Started</c> row just
 /// before, so that after a crash a command that never started is run and one that started is
-/// reported <c>interrupted</c>: it runs at most once. Every answer goes to <c>responses</c> as a
+/// reported <c>interrupted</c>: it runs at most once. The ACK goes out when the owner takes the
+/// command on or finishes it, at the latest after <see cref="CommandSettings.AcknowledgeWithin"/>;
+/// an owner that refuses at once (an illegal state transition) makes it a NACK instead. Every answer goes to <c>responses</c> as a
 /// <see cref="Respond"/>; the same command again gets the answers it got the first time, marked
 /// duplicate, and runs no more.
 /// </summary>
@@ -90,6 +92,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
             response.OperationalState = r.OperationalState ?? "";
             Finish(running, response);
         }));
+        Command<AcknowledgeDue>(due => OnAnswer(due.CommandId, EnsureAcknowledged));
         Command<ExecutionTimedOut>(t => OnAnswer(t.CommandId, running => Finish(running, Response(running.Command, ResponseStatus.Failed, CommandRefusals.Timeout,
             $"{running.Command.Type.ToWireName()} got no answer within {_settings.ExecutionTimeout.TotalSeconds:0.#} s"))));
         Command<PruneTick>(_ => _ledger.Prune(_time.GetUtcNow().ToUnixTimeMilliseconds(), _settings.MaxClockSkew));
@@ -123,7 +126,8 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
         foreach (var unfinished in _ledger.Unfinished.ToList())
         {
             var command = Decode(unfinished.PendingSignedCommand);
-            var running = new Running(command, Acknowledged: false);
+            // Its ACK, if any, went out before the restart: only the final answer now.
+            var running = new Running(command, Acknowledged: true);
             if (unfinished.Started)
                 Finish(running, Response(command, ResponseStatus.Failed, CommandRefusals.Interrupted,
                     $"the agent stopped while {command.Type.ToWireName()} ran; it is not run again"));
@@ -242,6 +246,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
             AfterRow();
             _running[command.CommandId] = new Running(command, Acknowledged: false);
             Timers.StartSingleTimer(TimerKey(command.CommandId), new ExecutionTimedOut(command.CommandId), _settings.ExecutionTimeout);
+            Timers.StartSingleTimer(AckTimerKey(command.CommandId), new AcknowledgeDue(command.CommandId), _settings.AcknowledgeWithin);
             _owners[command.Type].Tell(new Execute(command.CommandId, command));
         });
     }
@@ -255,16 +260,18 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     private void EnsureAcknowledged(Running running)
     {
         if (running.Acknowledged) return;
-        _running[running.Command.CommandId] = running with { Acknowledged = true };
+        Timers.Cancel(AckTimerKey(running.Command.CommandId));
+        if (_running.ContainsKey(running.Command.CommandId)) _running[running.Command.CommandId] = running with { Acknowledged = true };
         Send(Response(running.Command, ResponseStatus.Ack, "", "verified and journaled"));
     }
 
     private void Finish(Running running, CommandResponse final)
     {
         var command = running.Command;
+        if (final.Status != ResponseStatus.Nack) EnsureAcknowledged(running);
         _running.Remove(command.CommandId);
         Timers.Cancel(TimerKey(command.CommandId));
-        if (final.Status != ResponseStatus.Nack) EnsureAcknowledged(running);
+        Timers.Cancel(AckTimerKey(command.CommandId));
         Persist(new Completed { Response = final }, completed =>
         {
             _ledger.Apply(completed);
@@ -331,9 +338,13 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
 
     private static string TimerKey(string commandId) => "timeout-" + commandId;
 
+    private static string AckTimerKey(string commandId) => "ack-" + commandId;
+
     private sealed record Running(Wire.Command Command, bool Acknowledged);
 
     private sealed record ExecutionTimedOut(string CommandId);
+
+    private sealed record AcknowledgeDue(string CommandId);
 
     private sealed class PruneTick
     {

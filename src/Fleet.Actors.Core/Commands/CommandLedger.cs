@@ -29,12 +29,13 @@ internal sealed class CommandLedger
         switch (row)
         {
             case Accepted accepted:
-                var command = Command.Parser.ParseFrom(SignedCommand.Parser.ParseFrom(accepted.SignedCommand).Command);
+                var signed = SignedCommand.Parser.ParseFrom(accepted.SignedCommand);
+                var command = Command.Parser.ParseFrom(signed.Command);
                 _seen[command.CommandId] = new SeenCommand
                 {
                     CommandId = command.CommandId,
                     ExpiresAt = command.ExpiresAt,
-                    ContentHash = ByteString.CopyFrom(System.Security.Cryptography.SHA256.HashData(accepted.SignedCommand.Span)),
+                    ContentHash = ByteString.CopyFrom(CommandVerifier.CommandHash(signed.Command.Span)),
                     PendingSignedCommand = accepted.SignedCommand,
                 };
                 break;

@@ -41,6 +41,12 @@ public sealed record CommandSettings
     /// <summary>How long the owner of a command may take to execute it before it is reported failed.</summary>
     public TimeSpan ExecutionTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The ACK goes out when the owner takes the command on, or at the latest this long after it was
+    /// handed over (an owner that refuses within it makes the answer a NACK; after it, a FAILED).
+    /// </summary>
+    public TimeSpan AcknowledgeWithin { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Responses kept for a broker that is unreachable; beyond it the oldest are dropped (and counted).</summary>
     public int MaxPendingResponses { get; init; } = 1_000;
 
@@ -57,6 +63,7 @@ public sealed record CommandSettings
         if (MaxCommandBytes is < 1024 or > 16 * 1024 * 1024) yield return ("max-command-bytes", "must be between 1 KiB and 16 MiB");
         if (MaxRemembered < 100) yield return ("max-remembered", "must be at least 100");
         if (ExecutionTimeout <= TimeSpan.Zero) yield return ("execution-timeout", "must be positive");
+        if (AcknowledgeWithin <= TimeSpan.Zero || AcknowledgeWithin > ExecutionTimeout) yield return ("acknowledge-within", "must be positive and at most execution-timeout");
         if (MaxPendingResponses < 1) yield return ("max-pending-responses", "must be at least 1");
         if (SnapshotEvery < 1) yield return ("snapshot-every", "must be at least 1");
         var duplicate = Issuers.GroupBy(i => i.Id).FirstOrDefault(g => g.Count() > 1);

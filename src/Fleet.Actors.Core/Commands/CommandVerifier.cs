@@ -8,7 +8,10 @@ namespace Fleet.Actors.Core.Commands;
 /// <summary>A command that passed every check the message alone allows (replay is the command actor's).</summary>
 /// <param name="Command">The decoded command.</param>
 /// <param name="Signed">The bytes exactly as received (journaled for the audit trail).</param>
-/// <param name="ContentHash">SHA-256 of <paramref name="Signed"/>: the same command again has the same hash.</param>
+/// <param name="ContentHash">
+/// SHA-256 of the signed command bytes (not of the signature, which differs each time the same command
+/// is signed): the same command again, sent as it was or signed anew, has the same hash.
+/// </param>
 public sealed record VerifiedCommand(Command Command, byte[] Signed, byte[] ContentHash);
 
 /// <summary>Why a message was refused; <paramref name="Command"/> is what could be decoded of it (for the response).</summary>
@@ -51,6 +54,7 @@ public sealed class CommandVerifier
         {
             signed = SignedCommand.Parser.ParseFrom(message.Span);
             command = Command.Parser.ParseFrom(signed.Command.Span);
+            hash = CommandHash(signed.Command.Span);
         }
         catch (InvalidProtocolBufferException ex)
         {
@@ -93,6 +97,9 @@ public sealed class CommandVerifier
         if (CommandPayloads.Check(command) is { } problem) return Refuse(CommandRefusals.InvalidPayload, problem, command, hash);
         return (new VerifiedCommand(command, message.ToArray(), hash), null);
     }
+
+    /// <summary>The content hash of a command: SHA-256 of its serialized bytes as signed.</summary>
+    public static byte[] CommandHash(ReadOnlySpan<byte> command) => SHA256.HashData(command);
 
     private static (VerifiedCommand?, CommandRefusal?) Refuse(string reason, string message, Command? command, byte[] hash) =>
         (null, new CommandRefusal(reason, message, command, hash));

@@ -38,6 +38,7 @@ internal static class CommandConfig
             MaxCommandBytes = (int)r.Bytes("max-command-bytes", 256 * 1024, 1024, 16 * 1024 * 1024),
             MaxRemembered = r.Int("max-remembered", 100_000, 100),
             ExecutionTimeout = r.Duration("execution-timeout", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(1)),
+            AcknowledgeWithin = r.Duration("acknowledge-within", TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(1)),
             MaxPendingResponses = r.Int("max-pending-responses", 1_000, 1),
             SnapshotEvery = r.Int("snapshot-every", 200, 1),
         };

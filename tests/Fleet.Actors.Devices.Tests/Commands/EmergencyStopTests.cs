@@ -1,0 +1,120 @@
+using System.Device.Gpio;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Fleet.Actors.Core.Commands.Wire;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Scripting;
+using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Devices.Commands;
+using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Scripting;
+using Fleet.Actors.Devices.Tests.Scripting;
+using Fleet.Actors.Testing;
+using Xunit.Abstractions;
+using static Fleet.Actors.Core.Commands.CommandProtocol;
+
+namespace Fleet.Actors.Devices.Tests.Commands;
+
+/// <summary>
+/// The operational state machine with the real script engine, its store on SQLite, and GPIO lines on
+/// the simulated chip: an emergency stop wins against a running script of lower priority, and its
+/// safe outputs stay held across a restart until the signed reset.
+/// </summary>
+public sealed class EmergencyStopTests : TestKit
+{
+    private const string VehicleId = "truck-estop";
+    private const int PumpPin = 23;
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private readonly AgentMetrics _metrics = new();
+    private readonly SimulatedGpioDriver _driver = new();
+    private readonly TestProbe _log;
+    private readonly EngineRecords _records;
+    private readonly GpioSettings _gpio = new() { Lines = [new GpioLineSettings { Id = "pump", Pin = PumpPin, Direction = GpioDirection.Output }] };
+    private readonly OperationsSettings _operations = new() { EmergencyStopOutputs = [new SafeOutput("pump", false)] };
+    private readonly IActorRef _lines;
+    private int _started;
+
+    public EmergencyStopTests(ITestOutputHelper output) : this(new WalFiles(), output)
+    {
+    }
+
+    private EmergencyStopTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "estop-tests", output)
+    {
+        _log = CreateTestProbe("log");
+        _records = new EngineRecords(_log, Wait);
+        _lines = Sys.ActorOf(GpioSupervisor.Props(VehicleId, _gpio, CreateTestProbe("gpio-log").Ref, _metrics, _ => _driver), "gpio");
+        AwaitCondition(() => _driver.IsOpen(PumpPin), Wait);
+    }
+
+    /// <summary>A script of normal priority that switches the pump on every 100 ms, in 200 ms arbitration cycles.</summary>
+    private IActorRef StartEngine()
+    {
+        var parsed = ScriptParser.ParseHocon("""
+            scripts = [ { id = pump-on, priority = normal, triggers = [ { type = interval, every = 100ms } ], actions = [ { type = gpio-write, line = 23, level = 1 } ] } ]
+            """);
+        var settings = new ScriptingSettings { Document = parsed.Document!, Cycle = TimeSpan.FromMilliseconds(200), WriteTimeout = TimeSpan.FromSeconds(2) };
+        return Sys.ActorOf(ScriptEngine.Props(VehicleId, settings, _log.Ref, _lines, _gpio, null, _metrics), "scripts-" + ++_started);
+    }
+
+    private IActorRef StartOperations(IActorRef engine) =>
+        Sys.ActorOf(OperationalStateActor.Props(VehicleId, _operations, _gpio, engine, null, TimeProvider.System), "operations-" + ++_started);
+
+    private object Send(IActorRef operations, CommandType type)
+    {
+        operations.Tell(new Execute("c-" + type, new Command { CommandId = "c-" + type, Type = type }));
+        return ExpectMsg<object>(m => m is Succeed or Refuse, Wait);
+    }
+
+    private void Stop(IActorRef actor)
+    {
+        Watch(actor);
+        Sys.Stop(actor);
+        ExpectTerminated(actor, Wait);
+    }
+
+    [Fact]
+    public void Emergency_stop_should_win_against_a_lower_priority_script_and_hold_the_safe_output_until_the_reset()
+    {
+        var engine = StartEngine();
+        var operations = StartOperations(engine);
+        AwaitCondition(() => _driver.LevelOf(PumpPin) == PinValue.High, Wait);
+
+        Assert.IsType<Succeed>(Send(operations, CommandType.EmergencyStop));
+
+        AwaitCondition(() => _driver.LevelOf(PumpPin) == PinValue.Low, Wait);
+        // The script keeps trying, cycle after cycle, and loses against the hold every time.
+        for (var i = 0; i < 5; i++)
+        {
+            var lost = _records.Next<ScriptWriteValue>(w => w.Outcome == "lost");
+            Assert.Equal(("pump-on", "emergency-stop", 255, 0L), (lost.ScriptId, lost.OtherScriptId, lost.OtherPriority, lost.OtherValue));
+        }
+        Assert.Equal(PinValue.Low, _driver.LevelOf(PumpPin));
+        Assert.IsType<Refuse>(Send(operations, CommandType.Resume));
+
+        Assert.IsType<Succeed>(Send(operations, CommandType.ResetEmergencyStop));
+        AwaitCondition(() => _driver.LevelOf(PumpPin) == PinValue.High, Wait);
+    }
+
+    [Fact]
+    public void An_emergency_stop_should_be_put_in_force_again_after_a_restart()
+    {
+        var engine = StartEngine();
+        var operations = StartOperations(engine);
+        Assert.IsType<Succeed>(Send(operations, CommandType.EmergencyStop));
+        AwaitCondition(() => _driver.LevelOf(PumpPin) == PinValue.Low, Wait);
+
+        // The agent restarts: a new engine (its arbiter holds nothing) and a new state machine on the same journal.
+        Stop(operations);
+        Stop(engine);
+        _driver.Drive(PumpPin, PinValue.High);
+        var restarted = StartOperations(StartEngine());
+
+        AwaitCondition(() => _driver.LevelOf(PumpPin) == PinValue.Low, Wait);
+        var state = restarted.Ask<OperationalStateProtocol.Current>(OperationalStateProtocol.GetState.Instance, Wait).Result;
+        Assert.Equal(OperationalState.EmergencyStopped, state.State);
+        _records.Next<ScriptWriteValue>(w => w.Outcome == "lost" && w.OtherScriptId == "emergency-stop");
+        Assert.Equal(PinValue.Low, _driver.LevelOf(PumpPin));
+    }
+}

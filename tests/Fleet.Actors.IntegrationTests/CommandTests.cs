@@ -1,0 +1,167 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Fleet.Actors.Core.Commands;
+using Fleet.Actors.Core.Commands.Wire;
+using Fleet.Actors.Core.Uplink;
+using Fleet.Actors.Host.Broker;
+using Fleet.Actors.Host.Chaos;
+using Fleet.Actors.Host.Commands;
+using MQTTnet;
+using MQTTnet.Formatter;
+using Xunit.Abstractions;
+
+namespace Fleet.Actors.IntegrationTests;
+
+/// <summary>
+/// Signed commands through a real mosquitto to the agent process: sent while it is offline, sent
+/// twice, and interrupted by a kill -9; checked by the responses and the retained status topic.
+/// </summary>
+public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private readonly MosquittoProcess _broker = new();
+    private readonly string _work = Path.Combine(Path.GetTempPath(), "fleet-commands-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly System.Security.Cryptography.ECDsa _key = CommandKeys.Generate();
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_work);
+        await File.WriteAllTextAsync(Path.Combine(_work, "ops.pub"), _key.ExportSubjectPublicKeyInfoPem());
+        await _broker.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _broker.DisposeAsync();
+        try
+        {
+            Directory.Delete(_work, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private BrokerSettings Broker => new() { Host = "127.0.0.1", Port = _broker.Port };
+
+    private AgentProcess StartAgent(string vehicle) => AgentProcess.Start(ChaosScenarios.Overlay(_broker, vehicle, Path.Combine(_work, vehicle, "data"), obdRateHz: 20, $$"""
+        commands.issuers = [ { id = ops, public-key-file = "{{Path.Combine(_work, "ops.pub")}}", types = ["*"] } ]
+        operations.safe-stop.settle = 3s
+        """), Path.Combine(_work, vehicle), output.WriteLine);
+
+    private Command Make(string vehicle, CommandType type, TimeSpan? validFor = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new Command
+        {
+            CommandId = Guid.NewGuid().ToString(), VehicleId = vehicle, Tenant = "chaos", IssuedAt = now.ToUnixTimeMilliseconds(),
+            ExpiresAt = now.Add(validFor ?? TimeSpan.FromMinutes(5)).ToUnixTimeMilliseconds(), Type = type, Issuer = "ops",
+        };
+    }
+
+    private async Task<List<CommandResponse>> Final(CommandClient client, string commandId)
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var responses = (await client.AwaitFinalAsync(commandId, timeout.Token)).ToList();
+        foreach (var r in responses) output.WriteLine($"response {r.Status} {r.CommandId} {r.Reason} {r.Message} duplicate={r.Duplicate}");
+        return responses;
+    }
+
+    [Fact]
+    public async Task A_command_sent_while_the_vehicle_is_offline_should_run_when_it_reconnects_once_even_when_delivered_twice()
+    {
+        const string vehicle = "cmd-offline";
+        var identity = new VehicleIdentity(vehicle, "chaos");
+        // A first run makes the broker keep the vehicle's session and its subscription to the commands topic.
+        await using (var first = StartAgent(vehicle))
+        {
+            Assert.True(await first.WaitForOutputAsync("First batch acknowledged", Wait));
+            Assert.Equal(0, await first.StopAsync(Wait));
+        }
+
+        await using var client = await CommandClient.ConnectAsync(Broker);
+        var mission = Make(vehicle, CommandType.AssignMission);
+        mission.AssignMission = new AssignMission { MissionId = "m-17", RouteId = "r-3" };
+        var missionBytes = CommandClient.Sign(mission, _key);
+        var shortLived = Make(vehicle, CommandType.Diagnostics, TimeSpan.FromSeconds(1));
+        await client.PublishAsync(identity, missionBytes);
+        await client.PublishAsync(identity, CommandClient.Sign(shortLived, _key));
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // the short-lived one expires while the vehicle is away
+
+        await using var agent = StartAgent(vehicle);
+        var missionAnswers = await Final(client, mission.CommandId);
+        Assert.Equal([ResponseStatus.Ack, ResponseStatus.Succeeded], missionAnswers.Select(r => r.Status));
+        Assert.Equal("ON_MISSION", missionAnswers[^1].OperationalState);
+        var expired = await Final(client, shortLived.CommandId);
+        Assert.Equal((ResponseStatus.Nack, CommandRefusals.Expired), (expired.Single().Status, expired.Single().Reason));
+
+        // The same bytes again (a duplicate delivery): the recorded answer, marked, and nothing runs.
+        await client.PublishAsync(identity, missionBytes);
+        var again = await Final(client, mission.CommandId);
+        Assert.All(again, r => Assert.True(r.Duplicate));
+        Assert.Equal(ResponseStatus.Succeeded, again[^1].Status);
+        Assert.Single(agent.Output, line => line.Contains("Operational state READY -> ON_MISSION", StringComparison.Ordinal));
+        Assert.Equal("ON_MISSION", await RetainedOperationalStateAsync(identity, "ON_MISSION"));
+        Assert.Equal(0, await agent.StopAsync(Wait));
+    }
+
+    [Fact]
+    public async Task A_command_interrupted_by_kill_9_should_be_reported_failed_after_the_restart_and_never_run_twice()
+    {
+        const string vehicle = "cmd-kill";
+        var identity = new VehicleIdentity(vehicle, "chaos");
+        await using var client = await CommandClient.ConnectAsync(Broker);
+        await using (var agent = StartAgent(vehicle))
+        {
+            Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", Wait));
+            var stop = Make(vehicle, CommandType.SafeStop);
+            await client.PublishAsync(identity, CommandClient.Sign(stop, _key));
+            using var timeout = new CancellationTokenSource(Wait);
+            Assert.Equal(ResponseStatus.Ack, (await client.NextResponseAsync(stop.CommandId, timeout.Token)).Status);
+            Assert.Equal(ResponseStatus.Progress, (await client.NextResponseAsync(stop.CommandId, timeout.Token)).Status);
+            // Started and journaled, not finished (the settle time is 3 s): the agent dies now.
+            agent.KillHard();
+            await agent.WaitForExitAsync(Wait);
+
+            await using var restarted = StartAgent(vehicle);
+            var final = await client.NextResponseAsync(stop.CommandId, timeout.Token);
+            Assert.Equal((ResponseStatus.Failed, CommandRefusals.Interrupted), (final.Status, final.Reason));
+            // The stop itself was journaled by the state machine: the vehicle still comes to rest.
+            Assert.Equal("SAFE_STOPPED", await RetainedOperationalStateAsync(identity, "SAFE_STOPPED"));
+
+            // Signed anew (another signature over the same command): still the same command, answered again.
+            await client.PublishAsync(identity, CommandClient.Sign(stop, _key));
+            var again = await Final(client, stop.CommandId);
+            Assert.Equal((ResponseStatus.Failed, true), (again[^1].Status, again[^1].Duplicate));
+            Assert.Single(restarted.Output, line => line.Contains("Operational state SAFE_STOPPING -> SAFE_STOPPED", StringComparison.Ordinal));
+            Assert.Equal(0, await restarted.StopAsync(Wait));
+        }
+    }
+
+    /// <summary>Reads the retained status topic until its operational_state is <paramref name="expected"/> (or the wait ends); returns the last seen.</summary>
+    private async Task<string?> RetainedOperationalStateAsync(VehicleIdentity vehicle, string expected)
+    {
+        var states = Channel.CreateUnbounded<string?>();
+        using var mqtt = new MqttClientFactory().CreateMqttClient();
+        mqtt.ApplicationMessageReceivedAsync += args =>
+        {
+            using var json = JsonDocument.Parse(args.ApplicationMessage.ConvertPayloadToString());
+            states.Writer.TryWrite(json.RootElement.TryGetProperty("operational_state", out var s) ? s.GetString() : null);
+            return Task.CompletedTask;
+        };
+        await mqtt.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _broker.Port).WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithClientId("status-" + Guid.NewGuid().ToString("N")[..8]).Build());
+        await mqtt.SubscribeAsync(TopicTemplate.Expand(new UplinkSettings().StatusTopic, vehicle));
+        using var timeout = new CancellationTokenSource(Wait);
+        string? last = null;
+        try
+        {
+            while (last != expected) last = await states.Reader.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await mqtt.DisconnectAsync();
+        return last;
+    }
+}
