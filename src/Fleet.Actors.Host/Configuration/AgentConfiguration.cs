@@ -189,7 +189,7 @@ public static partial class AgentConfiguration
         var uplink = ReadUplink(fleet.Section("uplink"));
         var configDirectory = Path.GetDirectoryName(Path.GetFullPath(files.FirstOrDefault(f => Path.GetFileName(f) == AgentFile) ?? AgentFile)) ?? ".";
         var commands = CommandConfig.Read(fleet.Section("commands"), configDirectory);
-        var operations = CommandConfig.ReadOperations(fleet.Section("operations"), gpio);
+        var operations = CommandConfig.ReadOperations(fleet.Section("operations"), gpio, commands.ExecutionTimeout);
 
         var embedded = ReadEmbeddedBroker(fleet.Section("embedded-broker"), uplink.Broker);
         var logging = ReadLogging(fleet.Section("logging"));
