@@ -94,7 +94,7 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
         var repeated = await AssertOnTheWireAsync("assign-1", (ResponseStatus.Ack, ""), (ResponseStatus.Succeeded, ""));
         Assert.All(repeated, r => Assert.True(r.Duplicate));
 
-        // The same command signed again is other bytes (ECDSA signatures are randomised): a replay.
+        // The command built again under the same id (a new issued_at) is another command: a replay.
         var resigned = await SendAsync("assign-1", "--type", "ASSIGN_MISSION", "--payload", """{"mission_id": "m-42", "route_id": "r-9"}""");
         Assert.Equal(CommandSendCommand.Refused, resigned.ExitCode);
         Assert.Equal([("NACK", "replayed")], Printed(resigned));
