@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Fleet.Actors.Core.Commands.Wire;
@@ -7,6 +6,7 @@ using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Host.Chaos;
 using Fleet.Actors.Host.Cli;
 using Fleet.Actors.Host.Commands;
+using Fleet.Actors.Testing;
 using MQTTnet;
 using MQTTnet.Protocol;
 using Xunit.Abstractions;
@@ -39,10 +39,10 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
         await _broker.StartAsync();
         Directory.CreateDirectory(Python);
         // The document shows the file in full: what runs here is both.
-        var example = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "docs", "examples", "send_command.py"));
-        Assert.Equal(example, DocumentedExample());
+        var example = await File.ReadAllTextAsync(Path.Combine(DocumentedExamples.RepositoryRoot, "docs", "examples", "send_command.py"));
+        Assert.Equal(example, DocumentedExamples.CodeBlock("docs/commands.md", "## Worked example (Python)", "python"));
         await File.WriteAllTextAsync(Path.Combine(Python, "send_command.py"), example);
-        var schema = Path.Combine(RepositoryRoot(), "src", "Fleet.Actors.Core", "Commands");
+        var schema = Path.Combine(DocumentedExamples.RepositoryRoot, "src", "Fleet.Actors.Core", "Commands");
         Assert.Equal(0, (await RunAsync("protoc", $"--proto_path={schema}", $"--python_out={Python}", Path.Combine(schema, "commands.proto"))).ExitCode);
 
         // The trusted issuer, a second key under the same name (a forger), a key nobody trusts, and an
@@ -87,7 +87,7 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
 
         // A retry: the very same signed bytes. Run again, ASSIGN_MISSION would now be refused (the
         // vehicle is PAUSED); instead the recorded answer comes back, marked as a repeat.
-        var again = await RunAsync(PythonExecutable(), "send_command.py", "--broker", _broker.Url, "--resend", assignBytes, "--timeout", "20");
+        var again = await RunAsync(DocumentedExamples.Python, "send_command.py", "--broker", _broker.Url, "--resend", assignBytes, "--timeout", "20");
         Assert.Equal(0, again.ExitCode);
         Assert.Equal([("ACK", ""), ("SUCCEEDED", "")], Printed(again));
         Assert.Equal(2, CountOccurrences(again.Stdout, "(repeated: the command was seen before)"));
@@ -212,15 +212,15 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     /// <summary>Runs the example for one command of this test's vehicle, signed by fleet-ops unless <c>--key</c> says otherwise.</summary>
-    private Task<Result> SendAsync(string id, params string[] args)
+    private Task<ProgramResult> SendAsync(string id, params string[] args)
     {
         string[] key = args.Contains("--key") ? [] : ["--key", Key("keys", "fleet-ops.key")];
-        return RunAsync(PythonExecutable(), ["send_command.py", "--broker", _broker.Url, "--tenant", Tenant, "--vehicle", _vehicle, "--id", id,
+        return RunAsync(DocumentedExamples.Python, ["send_command.py", "--broker", _broker.Url, "--tenant", Tenant, "--vehicle", _vehicle, "--id", id,
             "--timeout", "20", .. key, .. args]);
     }
 
     /// <summary>The status and reason of each response line the example printed (detail lines start with a space).</summary>
-    private static List<(string Status, string Reason)> Printed(Result result) =>
+    private static List<(string Status, string Reason)> Printed(ProgramResult result) =>
         result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith(' ')).Select(l =>
         {
             var words = l.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -246,58 +246,13 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
         return count;
     }
 
-    private static string PythonExecutable() => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-
-    private sealed record Result(int ExitCode, string Stdout, string Stderr);
-
-    private async Task<Result> RunAsync(string program, params string[] args)
+    private async Task<ProgramResult> RunAsync(string program, params string[] args)
     {
-        var start = new ProcessStartInfo(program, args)
-        {
-            WorkingDirectory = Python,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new InvalidOperationException(
-                $"{program}: {ex.Message}. Install the peers: ./build.sh --target=Peers (apt-get install protobuf-compiler python3-protobuf python3-cryptography python3-paho-mqtt)", ex);
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await process.WaitForExitAsync(timeout.Token);
-            var result = new Result(process.ExitCode, await stdout, await stderr);
-            output.WriteLine($"$ {Path.GetFileName(program)} {string.Join(' ', args.Select(a => a.Contains(' ') ? $"'{a}'" : a))}\nexit code {result.ExitCode}\n{result.Stdout}{result.Stderr}");
-            Assert.False(result.Stderr.Contains("ModuleNotFoundError", StringComparison.Ordinal),
-                $"{result.Stderr} (install python3-protobuf, python3-cryptography and python3-paho-mqtt: ./build.sh --target=Peers)");
-            return result;
-        }
-    }
-
-    /// <summary>The one Python block under "## Worked example (Python)" in docs/commands.md.</summary>
-    private static string DocumentedExample()
-    {
-        var lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "docs", "commands.md"));
-        var section = lines.SkipWhile(l => l != "## Worked example (Python)").TakeWhile((l, i) => i == 0 || !l.StartsWith("## ", StringComparison.Ordinal)).ToList();
-        var code = section.SkipWhile(l => l != "```python").Skip(1).TakeWhile(l => l != "```").ToList();
-        Assert.True(code.Count > 0, "docs/commands.md has no ```python block under '## Worked example (Python)'");
-        return string.Join('\n', code) + "\n";
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Fleet.Actors.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException($"No Fleet.Actors.sln above {AppContext.BaseDirectory}");
+        var result = await DocumentedExamples.RunAsync(Python, "apt-get install protobuf-compiler python3-protobuf python3-cryptography python3-paho-mqtt",
+            output.WriteLine, program, args);
+        Assert.False(result.Stderr.Contains("ModuleNotFoundError", StringComparison.Ordinal),
+            $"{result.Stderr} (install python3-protobuf, python3-cryptography and python3-paho-mqtt: ./build.sh --target=Peers)");
+        return result;
     }
 
     /// <summary>A subscriber to the retained status topic that keeps the latest <c>operational_state</c>.</summary>
