@@ -128,7 +128,9 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
             var command = Decode(unfinished.PendingSignedCommand);
             // Its ACK, if any, went out before the restart: only the final answer now.
             var running = new Running(command, Acknowledged: true);
-            if (unfinished.Started)
+            if (unfinished.Started && command.Type is CommandType.Reboot or CommandType.ServiceRestart)
+                Finish(running, Response(command, ResponseStatus.Succeeded, "", $"the agent is back after the {command.Type.ToWireName()}"));
+            else if (unfinished.Started)
                 Finish(running, Response(command, ResponseStatus.Failed, CommandRefusals.Interrupted,
                     $"the agent stopped while {command.Type.ToWireName()} ran; it is not run again"));
             else if (command.ExpiresAt <= nowMs)

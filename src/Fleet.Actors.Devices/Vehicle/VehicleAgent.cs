@@ -86,8 +86,9 @@ internal sealed class VehicleAgent : ReceiveActor
         var devices = new VehicleDevices(log, sensors, scripts, operations, settings.Gpio, settings.Plcs,
             settings.Sensors.Select(s => s.Id).ToList(), settings.ConfigVersion);
         var deviceCommands = Context.ActorOf(DeviceCommands.Props(devices, settings.Commands.ExecutionTimeout), "device-commands");
-        var commands = Context.ActorOf(CommandActor.Props(settings.Identity, settings.Commands, CommandOwners.Build(operations, deviceCommands), Self,
-            commandMetrics, time), "commands");
+        var systemCommands = settings.SystemCommands.Types.Any() ? Context.ActorOf(SystemCommands.Props(settings.SystemCommands), "system-commands") : null;
+        var commands = Context.ActorOf(CommandActor.Props(settings.Identity, settings.Commands,
+            CommandOwners.Build(operations, deviceCommands, systemCommands, settings.SystemCommands), Self, commandMetrics, time), "commands");
         var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, settings.Commands, commands, commandMetrics, time), "uplink");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, log, walMetrics, uplinkMetrics, metrics), "summary");

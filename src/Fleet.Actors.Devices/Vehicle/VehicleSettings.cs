@@ -40,6 +40,9 @@ public sealed record VehicleSettings
     /// <summary>Commands from the fleet: topics, trusted issuers, limits (HOCON <c>fleet.commands</c>).</summary>
     public CommandSettings Commands { get; init; } = new();
 
+    /// <summary>The programs REBOOT and SERVICE_RESTART run (HOCON <c>fleet.commands.system</c>); none by default.</summary>
+    public SystemCommandSettings SystemCommands { get; init; } = new();
+
     /// <summary>The operational state machine's safe outputs (HOCON <c>fleet.operations</c>).</summary>
     public OperationsSettings Operations { get; init; } = new();
 

@@ -188,7 +188,9 @@ public static partial class AgentConfiguration
 
         var uplink = ReadUplink(fleet.Section("uplink"));
         var configDirectory = Path.GetDirectoryName(Path.GetFullPath(files.FirstOrDefault(f => Path.GetFileName(f) == AgentFile) ?? AgentFile)) ?? ".";
-        var commands = CommandConfig.Read(fleet.Section("commands"), configDirectory);
+        var commandsSection = fleet.Section("commands");
+        var commands = CommandConfig.Read(commandsSection, configDirectory);
+        var systemCommands = CommandConfig.ReadSystem(commandsSection.Section("system"));
         var operations = CommandConfig.ReadOperations(fleet.Section("operations"), gpio, commands.ExecutionTimeout);
 
         var embedded = ReadEmbeddedBroker(fleet.Section("embedded-broker"), uplink.Broker);
@@ -209,6 +211,7 @@ public static partial class AgentConfiguration
             Wal = wal,
             Uplink = uplink,
             Commands = commands,
+            SystemCommands = systemCommands,
             Operations = operations,
             ConfigVersion = ConfigVersion(files),
             Simulation = simulation,

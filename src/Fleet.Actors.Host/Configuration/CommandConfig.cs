@@ -46,6 +46,31 @@ internal static class CommandConfig
         return settings;
     }
 
+    /// <summary>The programs of REBOOT and SERVICE_RESTART: absolute paths with fixed arguments, never a shell.</summary>
+    public static SystemCommandSettings ReadSystem(ConfigReader r)
+    {
+        var settings = new SystemCommandSettings
+        {
+            Reboot = Strings(r, "reboot"),
+            ServiceRestart = Strings(r, "service-restart"),
+            Timeout = r.Duration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10)),
+        };
+        foreach (var (key, argv) in new[] { ("reboot", settings.Reboot), ("service-restart", settings.ServiceRestart) })
+            if (SystemCommandSettings.Check(argv) is { } problem) r.Problem(key, problem);
+        return settings;
+    }
+
+    private static List<string> Strings(ConfigReader r, string key)
+    {
+        var items = r.ListItems(key);
+        if (items is null)
+        {
+            if (r.Has(key)) r.Problem(key, "must be a list of strings: the program and its arguments, e.g. [\"/usr/bin/systemctl\", \"reboot\"]");
+            return [];
+        }
+        return items.Select(i => i.GetString() ?? "").ToList();
+    }
+
     /// <summary>
     /// The operational state machine's settings; every output must be a configured GPIO output line,
     /// and the safe stop must settle within <paramref name="executionTimeout"/> (<c>fleet.commands.execution-timeout</c>).

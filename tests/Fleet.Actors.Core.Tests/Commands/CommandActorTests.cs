@@ -44,7 +44,8 @@ public sealed class CommandActorTests : TestKit
         ConfigurationFactory.ParseString("akka.loglevel = INFO"));
 
     private IActorRef Start(CommandSettings? settings = null) => Sys.ActorOf(CommandActor.Props(Vehicle, settings ?? Settings(),
-        new Dictionary<CommandType, IActorRef> { [CommandType.Pause] = _owner.Ref, [CommandType.AssignMission] = _owner.Ref }, _responses.Ref, _metrics, _time));
+        new Dictionary<CommandType, IActorRef> { [CommandType.Pause] = _owner.Ref, [CommandType.AssignMission] = _owner.Ref, [CommandType.Reboot] = _owner.Ref },
+        _responses.Ref, _metrics, _time));
 
     private void Stop(IActorRef actor)
     {
@@ -117,9 +118,9 @@ public sealed class CommandActorTests : TestKit
     public void A_type_without_an_owner_should_be_refused_as_unsupported_before_it_is_accepted()
     {
         var commands = Start();
-        Deliver(commands, Sign(Pause("reboot").With(c => c.Type = CommandType.Reboot)));
+        Deliver(commands, Sign(Pause("restart").With(c => c.Type = CommandType.ServiceRestart)));
 
-        Expect(ResponseStatus.Nack, "reboot", CommandRefusals.Unsupported);
+        Expect(ResponseStatus.Nack, "restart", CommandRefusals.Unsupported);
         Assert.Equal(0, WalFiles.Scalar(_files.JournalPath, "SELECT count(*) FROM journal WHERE manifest = 'CA1'"));
     }
 
@@ -184,6 +185,23 @@ public sealed class CommandActorTests : TestKit
 
         Expect(ResponseStatus.Failed, "c-1", CommandRefusals.Interrupted);
         _owner.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void A_reboot_that_ended_the_agent_should_be_reported_succeeded_when_it_is_back()
+    {
+        var commands = Start();
+        Deliver(commands, Sign(Pause("reboot").With(c => c.Type = CommandType.Reboot)));
+        ExpectExecute("reboot");
+        _owner.Reply(new Accept("reboot"));
+        Expect(ResponseStatus.Ack, "reboot");
+        Stop(commands);
+
+        Start();
+
+        var back = NextResponse();
+        Assert.Equal((ResponseStatus.Succeeded, "reboot"), (back.Status, back.CommandId));
+        Assert.Contains("back after the REBOOT", back.Message);
     }
 
     [Fact]
