@@ -142,13 +142,19 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task SIGHUP_should_be_logged_and_ignored()
+    public async Task SIGHUP_and_an_edited_file_should_reload_the_configuration_and_a_bad_edit_should_change_nothing()
     {
         await using (var agent = StartAgent())
         {
             Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
             Posix.Signal(agent.Id, Posix.SigHup);
-            Assert.True(await agent.WaitForOutputAsync("SIGHUP received and ignored", TimeSpan.FromSeconds(10)), "no log line for SIGHUP");
+            Assert.True(await agent.WaitForOutputAsync("Configuration reload (SIGHUP): no change", TimeSpan.FromSeconds(10)), "no reload on SIGHUP");
+
+            var overlay = await File.ReadAllTextAsync(agent.OverlayPath);
+            await File.WriteAllTextAsync(agent.OverlayPath, overlay + "\nfleet.uplink.batch.min-records = 64\n");
+            Assert.True(await agent.WaitForOutputAsync("changed) applied: uplink changed", TimeSpan.FromSeconds(10)), "an edited file was not applied");
+            await File.WriteAllTextAsync(agent.OverlayPath, overlay + "\nfleet.uplink.batch.min-records = -1\n");
+            Assert.True(await agent.WaitForOutputAsync("refused; the running configuration stays", TimeSpan.FromSeconds(10)), "a bad edit was not refused");
             var lines = agent.Output.Count;
             // Still reading and delivering: more summary lines come.
             Assert.True(await WaitForNewOutputAsync(agent, lines, "broker online", TimeSpan.FromSeconds(10)), "the agent stopped working after SIGHUP");

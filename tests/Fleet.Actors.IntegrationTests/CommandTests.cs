@@ -44,7 +44,7 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
 
     private BrokerSettings Broker => new() { Host = "127.0.0.1", Port = _broker.Port };
 
-    private AgentProcess StartAgent(string vehicle) => AgentProcess.Start(ChaosScenarios.Overlay(_broker, vehicle, Path.Combine(_work, vehicle, "data"), obdRateHz: 20, $$"""
+    private AgentProcess StartAgent(string vehicle, double obdRateHz = 20) => AgentProcess.Start(ChaosScenarios.Overlay(_broker, vehicle, Path.Combine(_work, vehicle, "data"), obdRateHz, $$"""
         commands.issuers = [ { id = ops, public-key-file = "{{Path.Combine(_work, "ops.pub")}}", types = ["*"] } ]
         operations.safe-stop.settle = 3s
         """), Path.Combine(_work, vehicle), output.WriteLine);
@@ -138,15 +138,92 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    /// <summary>Reads the retained status topic until its operational_state is <paramref name="expected"/> (or the wait ends); returns the last seen.</summary>
-    private async Task<string?> RetainedOperationalStateAsync(VehicleIdentity vehicle, string expected)
+    [Fact]
+    public async Task A_configuration_update_should_change_a_sensor_rate_live_refuse_a_bad_overlay_and_survive_a_restart()
+    {
+        const string vehicle = "cmd-config";
+        var identity = new VehicleIdentity(vehicle, "chaos");
+        await using var verifier = await Fleet.Actors.Host.Verification.MqttVerifier.StartAsync(Broker, $"fleet/chaos/{vehicle}/telemetry",
+            $"fleet/chaos/{vehicle}/status", "config-verifier", persistentSession: false);
+        await using var client = await CommandClient.ConnectAsync(Broker);
+        string acceptedVersion;
+        double baseline;
+        await using (var agent = StartAgent(vehicle, obdRateHz: 1))
+        {
+            Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", Wait));
+            var slow = await RateAsync(verifier);
+            var startVersion = await RetainedAsync(identity, "config_version", null);
+
+            var bad = Make(vehicle, CommandType.ConfigurationUpdate);
+            bad.ConfigurationUpdate = new ConfigurationUpdate { Hocon = "fleet.sensors = [ { id = obd, type = sim-obd, rate-hz = -5 } ]" };
+            await client.PublishAsync(identity, CommandClient.Sign(bad, _key));
+            var refused = (await Final(client, bad.CommandId)).Single();
+            Assert.Equal((ResponseStatus.Nack, CommandRefusals.InvalidPayload), (refused.Status, refused.Reason));
+            Assert.Contains("fleet.sensors[0].rate-hz", refused.Message);
+
+            var update = Make(vehicle, CommandType.ConfigurationUpdate);
+            update.ConfigurationUpdate = new ConfigurationUpdate { Hocon = SensorsOverlay(obdRateHz: 40) };
+            await client.PublishAsync(identity, CommandClient.Sign(update, _key));
+            var applied = await Final(client, update.CommandId);
+            Assert.Equal(ResponseStatus.Succeeded, applied[^1].Status);
+            Assert.Equal("sensors/obd", applied[^1].Details["changed"]);
+            acceptedVersion = applied[^1].Details["config_version"];
+            Assert.NotEqual(startVersion, acceptedVersion);
+            Assert.Equal(acceptedVersion, await RetainedAsync(identity, "config_version", acceptedVersion));
+
+            var fast = await RateAsync(verifier);
+            output.WriteLine($"readings/s before {slow:F0}, after {fast:F0}");
+            // 39 more OBD polls a second, several PIDs each.
+            Assert.True(fast - slow > 150, $"obd at 40 Hz instead of 1 Hz: {slow:F0}/s before, {fast:F0}/s after");
+            // Only the changed sensor restarted.
+            Assert.Contains(agent.Output, line => line.Contains("Sensor obd restarts with its new settings", StringComparison.Ordinal));
+            Assert.DoesNotContain(agent.Output, line => line.Contains("Sensor gps restarts", StringComparison.Ordinal));
+            Assert.Equal(0, await agent.StopAsync(Wait));
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var slowAgain = await RateAsync(verifier);
+            Assert.True(slowAgain < 20, $"the agent stopped, yet {slowAgain:F0} readings/s arrived");
+            baseline = slow;
+        }
+
+        // The next start reads the accepted overlay (its configuration still says 1 Hz).
+        await using var restarted = StartAgent(vehicle, obdRateHz: 1);
+        Assert.True(await restarted.WaitForOutputAsync("First batch acknowledged", Wait));
+        Assert.Equal(acceptedVersion, await RetainedAsync(identity, "config_version", acceptedVersion));
+        var afterRestart = await RateAsync(verifier);
+        Assert.True(afterRestart - baseline > 150, $"after the restart {afterRestart:F0} readings/s, {baseline:F0}/s at 1 Hz: the accepted overlay was not read");
+        Assert.Equal(0, await restarted.StopAsync(Wait));
+        Assert.Equal(0, verifier.Verifier.Report().Missing);
+    }
+
+    /// <summary>The shipped sensors of the test overlay with the OBD adapter at another rate.</summary>
+    private static string SensorsOverlay(double obdRateHz) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""
+        fleet.sensors = [
+          { id = gps, type = sim-gps, rate-hz = 10 }
+          { id = obd, type = sim-obd, rate-hz = {{obdRateHz}} }
+          { id = imu, type = sim-imu, rate-hz = 100 }
+        ]
+        """);
+
+    /// <summary>Readings per second arriving at the subscriber over three seconds.</summary>
+    private static async Task<double> RateAsync(Fleet.Actors.Host.Verification.MqttVerifier verifier)
+    {
+        var before = verifier.Verifier.Report().Received;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        return (verifier.Verifier.Report().Received - before) / watch.Elapsed.TotalSeconds;
+    }
+
+    private Task<string?> RetainedOperationalStateAsync(VehicleIdentity vehicle, string expected) => RetainedAsync(vehicle, "operational_state", expected);
+
+    /// <summary>Reads the retained status topic until its operational_state is <paramref name="expected"/> (or the wait ends); returns the last seen.</summary> its operational_state is <paramref name="expected"/> (or the wait ends); returns the last seen.</summary>
+    private async Task<string?> RetainedAsync(VehicleIdentity vehicle, string field, string? expected)
     {
         var states = Channel.CreateUnbounded<string?>();
         using var mqtt = new MqttClientFactory().CreateMqttClient();
         mqtt.ApplicationMessageReceivedAsync += args =>
         {
             using var json = JsonDocument.Parse(args.ApplicationMessage.ConvertPayloadToString());
-            states.Writer.TryWrite(json.RootElement.TryGetProperty("operational_state", out var s) ? s.GetString() : null);
+            states.Writer.TryWrite(json.RootElement.TryGetProperty(field, out var s) ? s.GetString() : null);
             return Task.CompletedTask;
         };
         await mqtt.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _broker.Port).WithProtocolVersion(MqttProtocolVersion.V500)
@@ -156,7 +233,9 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
         string? last = null;
         try
         {
-            while (last != expected) last = await states.Reader.ReadAsync(timeout.Token);
+            // Without an expected value: the first status that has the field.
+            do last = await states.Reader.ReadAsync(timeout.Token);
+            while (expected is null ? last is null : last != expected);
         }
         catch (OperationCanceledException)
         {

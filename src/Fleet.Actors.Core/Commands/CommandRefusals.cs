@@ -48,6 +48,9 @@ public static class CommandRefusals
     /// <summary>The operational state does not allow it now (e.g. RESUME while not PAUSED).</summary>
     public const string IllegalTransition = "illegal-transition";
 
+    /// <summary>A configuration update changes a part that is read only at start; nothing was applied.</summary>
+    public const string RestartRequired = "restart-required";
+
     /// <summary>The owner did not answer within <c>fleet.commands.execution-timeout</c>.</summary>
     public const string Timeout = "timeout";
 

@@ -43,6 +43,7 @@ internal sealed class MqttLink : IAsyncDisposable
     private readonly ReadOnlyMemory<byte> _contentEncodingUtf8;
     private volatile bool _closing;
     private volatile string? _operationalState;
+    private volatile string? _configVersion;
 
     private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum, CommandChannel? commands)
     {
@@ -67,7 +68,7 @@ internal sealed class MqttLink : IAsyncDisposable
     /// (from an MQTTnet thread) when the link breaks other than by <see cref="CloseAsync"/>.
     /// </summary>
     public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken,
-        CommandChannel? commands = null, string? operationalState = null)
+        CommandChannel? commands = null, string? operationalState = null, string? configVersion = null)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var commandsTopic = commands is null ? null : TopicTemplate.Expand(commands.Settings.CommandsTopic, vehicle);
@@ -92,7 +93,7 @@ internal sealed class MqttLink : IAsyncDisposable
             .WithKeepAlivePeriod(settings.Broker.KeepAlive)
             .WithTimeout(settings.Broker.PublishTimeout)
             .WithWillTopic(statusTopic)
-            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, operationalState))
+            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, operationalState, configVersion))
             .WithWillRetain()
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType("application/json");
@@ -107,7 +108,7 @@ internal sealed class MqttLink : IAsyncDisposable
             if (result.ResultCode != MqttClientConnectResultCode.Success)
                 throw new MqttLinkException($"Broker refused the connection: {result.ResultCode} {result.ReasonString}");
             var receiveMaximum = result.ReceiveMaximum is null or 0 ? ushort.MaxValue : result.ReceiveMaximum.Value;
-            link = new MqttLink(client, settings, vehicle, receiveMaximum, commands) { _operationalState = operationalState };
+            link = new MqttLink(client, settings, vehicle, receiveMaximum, commands) { _operationalState = operationalState, _configVersion = configVersion };
             client.DisconnectedAsync += args =>
             {
                 if (!link._closing) onLost(args.ReasonString ?? args.Reason.ToString());
@@ -200,10 +201,11 @@ internal sealed class MqttLink : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Publishes the retained online status again with the vehicle's new operational state.</summary>
-    public Task UpdateOperationalStateAsync(string operationalState, CancellationToken cancellationToken)
+    /// <summary>Publishes the retained online status again with the vehicle's operational state and configuration version.</summary>
+    public Task UpdateStatusAsync(string? operationalState, string? configVersion, CancellationToken cancellationToken)
     {
         _operationalState = operationalState;
+        _configVersion = configVersion;
         return PublishStatusAsync("online", null, null, null, cancellationToken);
     }
 
@@ -211,7 +213,7 @@ internal sealed class MqttLink : IAsyncDisposable
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(_statusTopic)
-            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence, _operationalState))
+            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence, _operationalState, _configVersion))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithRetainFlag()
             .WithContentType("application/json")
@@ -221,7 +223,7 @@ internal sealed class MqttLink : IAsyncDisposable
 
     /// <summary>The JSON document on the status topic (docs/wire-format.md).</summary>
     internal static byte[] StatusPayload(VehicleIdentity vehicle, string state, string? reason, long? lastSequence, long? deliveredSequence,
-        string? operationalState = null)
+        string? operationalState = null, string? configVersion = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer))
@@ -235,6 +237,7 @@ internal sealed class MqttLink : IAsyncDisposable
             if (lastSequence is { } last) json.WriteNumber("last_sequence", last);
             if (deliveredSequence is { } delivered) json.WriteNumber("delivered_sequence", delivered);
             if (operationalState is not null) json.WriteString("operational_state", operationalState);
+            if (configVersion is not null) json.WriteString("config_version", configVersion);
             json.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();

@@ -30,7 +30,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     private const string ProbeTimer = "probe";
 
     private readonly VehicleIdentity _vehicle;
-    private readonly UplinkSettings _settings;
+    private UplinkSettings _settings;
     private readonly IActorRef _log;
     private readonly UplinkMetrics _metrics;
     private readonly TimeProvider _time;
@@ -56,6 +56,8 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     private readonly LinkedList<CommandResponse> _responses = new();
     private bool _responseInFlight;
     private string? _operationalState;
+    private string? _configVersion;
+    private bool _restartStream;
 
     public UplinkActor(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider time,
         CommandSettings? commandSettings, IActorRef? commands, CommandMetrics? commandMetrics)
@@ -104,7 +106,7 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         var commands = _commands;
         var channel = commands is null || _commandSettings is not { Enabled: true } ? null
             : new CommandChannel(_commandSettings, (payload, acknowledge) => commands.Tell(new CommandProtocol.Inbound(payload, acknowledge)));
-        MqttLink.ConnectAsync(_settings, _vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None, channel, _operationalState)
+        MqttLink.ConnectAsync(_settings, _vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None, channel, _operationalState, _configVersion)
             .PipeTo(Self,
                 success: link => new LinkUp(generation, link),
                 failure: ex => new LinkFailed(generation, ex));
@@ -232,6 +234,14 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
     private void OnStreamEnded(StreamEnded ended)
     {
         _killSwitch = null;
+        if (_restartStream && _goingOffline is null && _link is { } current && ended.Cause is null)
+        {
+            // New batching settings: a new stream on the same connection, from the oldest unacknowledged entry.
+            _restartStream = false;
+            StartStream(current, _generation);
+            return;
+        }
+        _restartStream = false;
         if (_goingOffline is not null)
         {
             BeginClose();
@@ -401,14 +411,34 @@ internal sealed class UplinkActor : ReceiveActor, IWithTimers
         SendResponses();
     }
 
+    private void PublishStatus()
+    {
+        if (_link is { } link && _killSwitch is not null && _goingOffline is null)
+            link.UpdateStatusAsync(_operationalState, _configVersion, CancellationToken.None).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
     private void CommonHandlers()
     {
         Receive<CommandProtocol.Respond>(OnRespond);
+        Receive<ApplySettings>(apply =>
+        {
+            // The broker's address and credentials are read at start only; the rest applies to the next stream.
+            _settings = apply.Settings with { Broker = _settings.Broker };
+            _logger.Info("Uplink settings changed: batches of up to {0} records / {1} bytes, linger {2}, {3} in flight",
+                _settings.MaxBatchRecords, _settings.MaxBatchBytes, _settings.Linger, _settings.MaxInFlight);
+            if (_killSwitch is null) return;
+            _restartStream = true;
+            _killSwitch.Shutdown();
+        });
         Receive<SetOperationalState>(set =>
         {
             _operationalState = set.State;
-            if (_link is { } link && _killSwitch is not null && _goingOffline is null)
-                link.UpdateOperationalStateAsync(set.State, CancellationToken.None).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            PublishStatus();
+        });
+        Receive<SetConfigVersion>(set =>
+        {
+            _configVersion = set.Version;
+            PublishStatus();
         });
         Receive<ResponsePublished>(OnResponsePublished);
         Receive<Drain>(_ =>

@@ -44,6 +44,12 @@ public static class UplinkProtocol
     /// <summary>Link state for status displays and tests.</summary>
     public sealed record UplinkStatus(bool Connected, long AcknowledgedSequence, long Batches, string State);
 
+    /// <summary>New batching, compression and in-flight settings (a configuration change); the stream restarts on the same connection.</summary>
+    public sealed record ApplySettings(UplinkSettings Settings);
+
+    /// <summary>The running configuration's version: it goes into the retained status (now when online).</summary>
+    public sealed record SetConfigVersion(string Version);
+
     /// <summary>The vehicle's operational state changed: it goes into the retained status (now when online).</summary>
     public sealed record SetOperationalState(string State);
 

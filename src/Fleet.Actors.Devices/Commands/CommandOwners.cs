@@ -11,13 +11,14 @@ public static class CommandOwners
 {
     /// <summary>The routing table of a vehicle agent.</summary>
     public static IReadOnlyDictionary<CommandType, IActorRef> Build(IActorRef operations, IActorRef deviceCommands, IActorRef? systemCommands = null,
-        SystemCommandSettings? system = null)
+        SystemCommandSettings? system = null, IActorRef? configuration = null)
     {
         var owners = new Dictionary<CommandType, IActorRef>();
         foreach (var type in OperationalStates.Types) owners[type] = operations;
         foreach (var type in DeviceCommands.Types) owners[type] = deviceCommands;
         if (systemCommands is not null && system is not null)
             foreach (var type in system.Types) owners[type] = systemCommands;
+        if (configuration is not null) owners[CommandType.ConfigurationUpdate] = configuration;
         return owners;
     }
 }

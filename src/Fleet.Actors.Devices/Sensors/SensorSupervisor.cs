@@ -29,6 +29,12 @@ public static class SensorProtocol
     /// (waiting for its backoff) does not answer, so ask with a timeout.
     /// </summary>
     public sealed record Execute(string SensorId, object Command);
+
+    /// <summary>
+    /// A new configuration of the sensors: those named in <paramref name="Changed"/> are restarted with
+    /// their settings in <paramref name="Sensors"/>, stopped when they are no longer there, or started when new.
+    /// </summary>
+    public sealed record Apply(IReadOnlyList<SensorSettings> Sensors, IReadOnlyList<string> Changed);
 }
 
 /// <summary>What a sensor command came to: done, or refused or failed with the reason.</summary>
@@ -51,34 +57,26 @@ internal sealed class SensorSupervisor : ReceiveActor
     private readonly Dictionary<IActorRef, string> _sensors = new();
     private readonly List<IActorRef> _stopRequesters = new();
     private readonly Counter.Child _restarts;
+    private readonly string _vehicleId;
+    private readonly SensorDriverRegistry _drivers;
+    private readonly DriverContext _context;
+    private readonly IActorRef _log;
+    private readonly AgentMetrics _metrics;
+
+    // Sensors stopped to be started again with new settings (null: removed), by id.
+    private readonly Dictionary<string, SensorSettings?> _replacing = new();
     private bool _stopping;
 
     public SensorSupervisor(string vehicleId, IReadOnlyList<SensorSettings> sensors, SensorDriverRegistry drivers,
         DriverContext context, IActorRef log, AgentMetrics metrics)
     {
+        _vehicleId = vehicleId;
+        _drivers = drivers;
+        _context = context;
+        _log = log;
+        _metrics = metrics;
         _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "sensors");
-        foreach (var sensor in sensors)
-        {
-            if (!drivers.TryGet(sensor.Type, out var factory))
-                throw new ArgumentException($"Sensor {sensor.Id}: unknown driver type '{sensor.Type}'");
-            var sensorMetrics = new SensorMetrics(metrics, vehicleId, sensor.Id);
-            // Down until its actor has opened the device.
-            sensorMetrics.Down.Set(1);
-            var props = SensorActor.Props(vehicleId, sensor, () => factory.Create(sensor, context), log, sensorMetrics, context.Time);
-            // The sensor actor stops itself when its device fails (after one log line naming the
-            // cause); the backoff supervisor starts a fresh one after the backoff.
-            var options = Backoff.OnStop(props, "device", sensor.MinBackoff, sensor.MaxBackoff, sensor.RandomFactor, maxNrOfRetries: -1)
-                .WithAutoReset(sensor.MinBackoff + sensor.StallTimeout)
-                .WithSupervisorStrategy(new OneForOneStrategy(ex =>
-                {
-                    // A bug, not the device: restart at once (Akka logs it with its stack trace).
-                    _restarts.Inc();
-                    return Directive.Restart;
-                }));
-            var child = Context.ActorOf(BackoffSupervisor.Props(options), "sensor-" + Uri.EscapeDataString(sensor.Id));
-            Context.WatchWith(child, new SensorTerminated(sensor.Id));
-            _sensors[child] = sensor.Id;
-        }
+        foreach (var sensor in sensors) StartSensor(sensor);
 
         Receive<SensorProtocol.StopIntake>(_ =>
         {
@@ -97,9 +95,62 @@ internal sealed class SensorSupervisor : ReceiveActor
         {
             var child = _sensors.FirstOrDefault(kv => kv.Value == terminated.SensorId).Key;
             if (child is not null) _sensors.Remove(child);
-            if (!_stopping) _logger.Error("Sensor {0} supervisor stopped unexpectedly", terminated.SensorId);
+            if (_replacing.Remove(terminated.SensorId, out var replacement))
+            {
+                if (replacement is not null && !_stopping) StartSensor(replacement);
+            }
+            else if (!_stopping) _logger.Error("Sensor {0} supervisor stopped unexpectedly", terminated.SensorId);
             CheckStopped();
         });
+        Receive<SensorProtocol.Apply>(OnApply);
+    }
+
+    /// <summary>A new configuration: changed sensors restart with their new settings, removed ones stop, new ones start; the others run on.</summary>
+    private void OnApply(SensorProtocol.Apply apply)
+    {
+        if (_stopping) return;
+        var wanted = apply.Sensors.ToDictionary(s => s.Id);
+        foreach (var id in apply.Changed)
+        {
+            var child = _sensors.FirstOrDefault(kv => kv.Value == id).Key;
+            if (child is not null)
+            {
+                // Started again once the old one is gone (the name is taken until then).
+                _replacing[id] = wanted.GetValueOrDefault(id);
+                Context.Stop(child);
+                _logger.Info("Sensor {0} {1}", id, wanted.ContainsKey(id) ? "restarts with its new settings" : "is removed");
+            }
+            else if (_replacing.ContainsKey(id)) _replacing[id] = wanted.GetValueOrDefault(id);
+            else if (wanted.TryGetValue(id, out var added))
+            {
+                StartSensor(added);
+                _logger.Info("Sensor {0} added", id);
+            }
+        }
+    }
+
+    private void StartSensor(SensorSettings sensor)
+    {
+        if (!_drivers.TryGet(sensor.Type, out var factory))
+            throw new ArgumentException($"Sensor {sensor.Id}: unknown driver type '{sensor.Type}'");
+        var sensorMetrics = new SensorMetrics(_metrics, _vehicleId, sensor.Id);
+        // Down until its actor has opened the device.
+        sensorMetrics.Down.Set(1);
+        var context = _context;
+        var props = SensorActor.Props(_vehicleId, sensor, () => factory.Create(sensor, context), _log, sensorMetrics, context.Time);
+        // The sensor actor stops itself when its device fails (after one log line naming the
+        // cause); the backoff supervisor starts a fresh one after the backoff.
+        var options = Backoff.OnStop(props, "device", sensor.MinBackoff, sensor.MaxBackoff, sensor.RandomFactor, maxNrOfRetries: -1)
+            .WithAutoReset(sensor.MinBackoff + sensor.StallTimeout)
+            .WithSupervisorStrategy(new OneForOneStrategy(ex =>
+            {
+                // A bug, not the device: restart at once (Akka logs it with its stack trace).
+                _restarts.Inc();
+                return Directive.Restart;
+            }));
+        var child = Context.ActorOf(BackoffSupervisor.Props(options), "sensor-" + Uri.EscapeDataString(sensor.Id));
+        Context.WatchWith(child, new SensorTerminated(sensor.Id));
+        _sensors[child] = sensor.Id;
     }
 
     /// <summary>Props for the sensors of one vehicle.</summary>

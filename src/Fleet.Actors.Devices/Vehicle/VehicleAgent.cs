@@ -8,6 +8,7 @@ using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using System.Device.Gpio;
 using Fleet.Actors.Devices.Commands;
+using Fleet.Actors.Devices.Configuration;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
@@ -36,8 +37,9 @@ public static class VehicleProtocol
     /// <param name="Scripts">The script engine (it owns the script store).</param>
     /// <param name="Commands">The command actor (verifies, journals and dispatches commands from the fleet).</param>
     /// <param name="Operations">The operational state machine.</param>
+    /// <param name="Configuration">The running configuration (only when the agent was given a source to reload it from).</param>
     public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null, IActorRef? Plcs = null,
-        IActorRef? Scripts = null, IActorRef? Commands = null, IActorRef? Operations = null);
+        IActorRef? Scripts = null, IActorRef? Commands = null, IActorRef? Operations = null, IActorRef? Configuration = null);
 }
 
 /// <summary>
@@ -60,7 +62,7 @@ internal sealed class VehicleAgent : ReceiveActor
     private bool _scriptsWantReadings;
 
     public VehicleAgent(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry drivers, SimulationContext simulation, TimeProvider time,
-        Func<GpioSettings, GpioDriver> gpioDrivers)
+        Func<GpioSettings, GpioDriver> gpioDrivers, LiveConfigurationSource? configuration)
     {
         _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", settings.VehicleId, "supervisor", "vehicle");
         var walMetrics = _walMetrics = new WalMetrics(metrics, settings.VehicleId);
@@ -87,16 +89,31 @@ internal sealed class VehicleAgent : ReceiveActor
             settings.Sensors.Select(s => s.Id).ToList(), settings.ConfigVersion);
         var deviceCommands = Context.ActorOf(DeviceCommands.Props(devices, settings.Commands.ExecutionTimeout), "device-commands");
         var systemCommands = settings.SystemCommands.Types.Any() ? Context.ActorOf(SystemCommands.Props(settings.SystemCommands), "system-commands") : null;
+        var configurationActor = configuration is null ? null
+            : Context.ActorOf(ConfigurationActor.Props(settings.VehicleId, configuration.Source, configuration.Running, log, metrics, time), "configuration");
         var commands = Context.ActorOf(CommandActor.Props(settings.Identity, settings.Commands,
-            CommandOwners.Build(operations, deviceCommands, systemCommands, settings.SystemCommands), Self, commandMetrics, time), "commands");
+            CommandOwners.Build(operations, deviceCommands, systemCommands, settings.SystemCommands, configurationActor), Self, commandMetrics, time), "commands");
         var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, settings.Commands, commands, commandMetrics, time), "uplink");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, log, walMetrics, uplinkMetrics, metrics), "summary");
-        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts, commands, operations);
+        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts, commands, operations, configurationActor);
+        if (configuration is not null) uplink.Tell(new UplinkProtocol.SetConfigVersion(configuration.Running.Version));
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
         Receive<CommandProtocol.Respond>(respond => uplink.Forward(respond));
         Receive<OperationalStateProtocol.Current>(current => uplink.Tell(new UplinkProtocol.SetOperationalState(current.StateName)));
+        Receive<ConfigurationProtocol.Reload>(reload =>
+        {
+            if (configurationActor is not null) configurationActor.Forward(reload);
+            else _logger.Warning("Configuration reload ({0}) ignored: this agent was started without configuration files", reload.Why);
+        });
+        Receive<ConfigurationProtocol.Apply>(apply =>
+        {
+            var changedSensors = LiveConfiguration.ChangedSensors(apply.ChangedParts);
+            if (changedSensors.Count > 0) sensors.Tell(new SensorProtocol.Apply(apply.Settings.Sensors, changedSensors));
+            if (apply.ChangedParts.Contains("uplink")) uplink.Tell(new UplinkProtocol.ApplySettings(apply.Settings.Uplink));
+            uplink.Tell(new UplinkProtocol.SetConfigVersion(apply.Version));
+        });
         Receive<ScriptProtocol.WantsReadings>(wants => { _scriptsWantReadings = wants.Wanted; });
         Receive<WalProtocol.ReadingsAccepted>(accepted =>
         {
@@ -136,11 +153,12 @@ internal sealed class VehicleAgent : ReceiveActor
 
     /// <summary>Props for one vehicle agent.</summary>
     public static Props Props(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry? drivers = null,
-        SimulationContext? simulation = null, TimeProvider? time = null, Func<GpioSettings, GpioDriver>? gpioDrivers = null)
+        SimulationContext? simulation = null, TimeProvider? time = null, Func<GpioSettings, GpioDriver>? gpioDrivers = null,
+        LiveConfigurationSource? configuration = null)
     {
         var clock = time ?? TimeProvider.System;
         return Akka.Actor.Props.Create(() => new VehicleAgent(settings, metrics, drivers ?? SensorDriverRegistry.Default,
-            simulation ?? SimulationContext.For(settings.VehicleId, settings.Simulation, clock), clock, gpioDrivers ?? GpioDrivers.Create));
+            simulation ?? SimulationContext.For(settings.VehicleId, settings.Simulation, clock), clock, gpioDrivers ?? GpioDrivers.Create, configuration));
     }
 
     /// <summary>The actor name of a vehicle's agent.</summary>

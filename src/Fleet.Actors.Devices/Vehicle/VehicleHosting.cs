@@ -22,7 +22,8 @@ public static class VehicleHosting
     /// </summary>
     public static AkkaConfigurationBuilder AddVehicleAgent(this AkkaConfigurationBuilder builder, VehicleSettings settings,
         AgentMetrics metrics, SensorDriverRegistry? drivers = null, SimulationContext? simulation = null,
-        Action<VehicleShutdown.Outcome?, Exception?>? onShutdown = null, CancellationToken stopDraining = default)
+        Action<VehicleShutdown.Outcome?, Exception?>? onShutdown = null, CancellationToken stopDraining = default,
+        Configuration.LiveConfigurationSource? configuration = null)
     {
         var phaseTimeout = (int)Math.Ceiling(settings.ShutdownTimeout.TotalSeconds);
         builder.AddHocon(
@@ -30,7 +31,7 @@ public static class VehicleHosting
             HoconAddMode.Prepend);
         return builder.WithActors((system, registry) =>
         {
-            var agent = system.ActorOf(VehicleAgent.Props(settings, metrics, drivers, simulation), VehicleAgent.ActorName(settings.VehicleId));
+            var agent = system.ActorOf(VehicleAgent.Props(settings, metrics, drivers, simulation, configuration: configuration), VehicleAgent.ActorName(settings.VehicleId));
             registry.Register<VehicleAgentKey>(agent);
             var log = Logging.GetLogger(system, "shutdown");
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-vehicle", async () =>

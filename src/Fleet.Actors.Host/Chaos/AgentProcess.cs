@@ -58,8 +58,11 @@ public sealed class AgentProcess : IAsyncDisposable
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var started = DateTime.UtcNow;
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start fleet-agent");
-        return new AgentProcess(process, echo) { StartedAt = started };
+        return new AgentProcess(process, echo) { StartedAt = started, OverlayPath = overlay };
     }
+
+    /// <summary>The overlay file the agent was started with (tests edit it to reload the configuration).</summary>
+    public string OverlayPath { get; private init; } = "";
 
     /// <summary>The program's own dll (this process is fleet-agent, or references it).</summary>
     public static string AgentDll => typeof(AgentProcess).Assembly.Location;

@@ -26,6 +26,13 @@ public static class RunCommand
     {
         var settings = await LoadOrReportAsync(configDirectory, overlays);
         if (settings is null) return ConfigurationError;
+        // Overlays accepted by CONFIGURATION_UPDATE commands are kept in the data folder and read last.
+        var source = new FileConfigurationSource(ResolveConfigDirectory(configDirectory), overlays, settings.DataDirectory);
+        if (File.Exists(source.RemoteOverlayPath))
+        {
+            settings = await LoadOrReportAsync(() => source.LoadSettings());
+            if (settings is null) return ConfigurationError;
+        }
 
         try
         {
@@ -50,7 +57,7 @@ public static class RunCommand
             settings.EnvironmentKeys.Count == 0 ? "nothing" : string.Join(", ", settings.EnvironmentKeys.Select(k => $"{k.Value} ({k.Key})")));
         try
         {
-            return await AgentHost.RunAsync(settings, logger, cancellationToken);
+            return await AgentHost.RunAsync(settings, logger, cancellationToken, source);
         }
         finally
         {
@@ -59,11 +66,14 @@ public static class RunCommand
     }
 
     /// <summary>The settings, or null after writing every problem to stderr.</summary>
-    internal static async Task<AgentSettings?> LoadOrReportAsync(string? configDirectory, IReadOnlyList<string> overlays)
+    internal static Task<AgentSettings?> LoadOrReportAsync(string? configDirectory, IReadOnlyList<string> overlays) =>
+        LoadOrReportAsync(() => AgentConfiguration.Load(ResolveConfigDirectory(configDirectory), overlays));
+
+    private static async Task<AgentSettings?> LoadOrReportAsync(Func<AgentSettings> load)
     {
         try
         {
-            return AgentConfiguration.Load(ResolveConfigDirectory(configDirectory), overlays);
+            return load();
         }
         catch (ConfigurationException ex)
         {

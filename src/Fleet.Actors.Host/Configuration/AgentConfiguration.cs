@@ -213,7 +213,7 @@ public static partial class AgentConfiguration
             Commands = commands,
             SystemCommands = systemCommands,
             Operations = operations,
-            ConfigVersion = ConfigVersion(files),
+            ConfigVersion = ConfigVersion(merged),
             Simulation = simulation,
             SummaryInterval = fleet.Duration("summary-interval", TimeSpan.FromSeconds(5), TimeSpan.Zero, TimeSpan.FromHours(1)),
             DrainTimeout = shutdown.Duration("drain-timeout", TimeSpan.FromSeconds(25), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
@@ -398,13 +398,14 @@ public static partial class AgentConfiguration
         return uplink;
     }
 
-    /// <summary>A short digest of the configuration files' contents: equal files, equal version.</summary>
-    private static string ConfigVersion(IReadOnlyList<string> files)
+    /// <summary>
+    /// A short digest of the effective configuration (every part, after merging and substitution): the
+    /// same settings give the same version, however the files that make them up are laid out.
+    /// </summary>
+    private static string ConfigVersion(Config merged)
     {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var file in files)
-            if (File.Exists(file)) hash.AppendData(File.ReadAllBytes(file));
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..12];
+        var text = string.Join("\n", FileConfigurationSource.Parts(merged).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..12];
     }
 
     private static Config? TryParse(string text)

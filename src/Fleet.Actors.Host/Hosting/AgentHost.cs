@@ -1,6 +1,8 @@
 using Akka.Hosting;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Wal;
+using Akka.Actor;
+using Fleet.Actors.Devices.Configuration;
 using Fleet.Actors.Devices.Vehicle;
 using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Host.Chaos;
@@ -14,8 +16,9 @@ namespace Fleet.Actors.Host.Hosting;
 /// <summary>
 /// The agent process: the optional embedded broker, the .NET Generic Host with Serilog, and one
 /// actor system (Akka.Hosting) holding the vehicle agent. SIGINT/SIGTERM stop the host, which runs
-/// CoordinatedShutdown and with it the vehicle's drain; a second one ends the drain, SIGHUP is
-/// ignored (<see cref="AgentSignals"/>), and a shutdown that outlasts <c>fleet.shutdown.timeout</c>
+/// CoordinatedShutdown and with it the vehicle's drain; a second one ends the drain, SIGHUP and a
+/// changed configuration file reload the configuration (<see cref="AgentSignals"/>,
+/// <see cref="ConfigurationWatcher"/>), and a shutdown that outlasts <c>fleet.shutdown.timeout</c>
 /// is ended by a watchdog.
 /// </summary>
 public static class AgentHost
@@ -39,7 +42,8 @@ public static class AgentHost
     }
 
     /// <summary>Runs the agent until it is stopped; returns the process exit code.</summary>
-    public static async Task<int> RunAsync(AgentSettings settings, Serilog.ILogger logger, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(AgentSettings settings, Serilog.ILogger logger, CancellationToken cancellationToken = default,
+        FileConfigurationSource? configuration = null)
     {
         try
         {
@@ -78,7 +82,8 @@ public static class AgentHost
             .AddVehicleAgent(settings.Vehicle, metrics, onShutdown: (_, error) =>
             {
                 if (error is not null) exitCode = 1;
-            }, stopDraining: signals.StopDraining));
+            }, stopDraining: signals.StopDraining,
+                configuration: configuration is null ? null : new LiveConfigurationSource(configuration, FileConfigurationSource.Describe(settings))));
 
         using var host = builder.Build();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
@@ -89,6 +94,14 @@ public static class AgentHost
             lifetime.StopApplication();
         });
         lifetime.ApplicationStopping.Register(watchdog.Start);
+        using var watcher = configuration is null ? null : new ConfigurationWatcher(configuration.WatchedFiles(settings), logger);
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            if (watcher is null) return;
+            var agent = host.Services.GetRequiredService<ActorRegistry>().Get<VehicleAgentKey>();
+            watcher.Start(why => agent.Tell(new ConfigurationProtocol.Reload(why)));
+            signals.ReloadWith(() => agent.Tell(new ConfigurationProtocol.Reload("SIGHUP")));
+        });
         logger.Information("Fleet agent {VehicleId} (tenant {Tenant}) starting: data in {DataDirectory}, broker {Broker}:{Port}, {Sensors} sensors",
             settings.Vehicle.VehicleId, settings.Vehicle.Tenant, Path.GetFullPath(settings.DataDirectory),
             settings.Vehicle.Uplink.Broker.Host, settings.Vehicle.Uplink.Broker.Port, settings.Vehicle.Sensors.Count);

@@ -8,8 +8,7 @@ namespace Fleet.Actors.Host.Hosting;
 /// shutdown: CoordinatedShutdown with the vehicle's drain) instead of letting the runtime exit; a
 /// second one ends the drain at once (the log is still flushed; what the broker has not
 /// acknowledged stays in it for the next start); SIGHUP, whose default action would end the
-/// process on the spot (closing an SSH session sends it), is logged and ignored until
-/// configuration reload exists.
+/// process on the spot (closing an SSH session sends it), reloads the configuration.
 /// </summary>
 /// <remarks>
 /// It replaces the host's console lifetime, whose handler stops the host on the signal-handling
@@ -23,6 +22,7 @@ internal sealed class AgentSignals : IHostLifetime, IDisposable
     private readonly PosixSignalRegistration[] _registrations;
     private int _stopSignals;
     private Action? _stop;
+    private Action? _reload;
 
     public AgentSignals(Serilog.ILogger logger)
     {
@@ -61,10 +61,18 @@ internal sealed class AgentSignals : IHostLifetime, IDisposable
         _stopDraining.Cancel();
     }
 
+    /// <summary>What SIGHUP does once the agent runs (reload the configuration); before, it is ignored.</summary>
+    public void ReloadWith(Action reload) => _reload = reload;
+
     private void OnHangUp(PosixSignalContext context)
     {
         context.Cancel = true;
-        _logger.Warning("SIGHUP received and ignored: the agent keeps running (configuration reload does not exist yet)");
+        if (_reload is { } reload)
+        {
+            _logger.Information("SIGHUP received: reloading the configuration");
+            ThreadPool.QueueUserWorkItem(_ => reload());
+        }
+        else _logger.Warning("SIGHUP received while starting: ignored");
     }
 
     /// <inheritdoc />

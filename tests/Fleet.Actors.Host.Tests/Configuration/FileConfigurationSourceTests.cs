@@ -1,0 +1,71 @@
+using Fleet.Actors.Devices.Configuration;
+using Fleet.Actors.Host.Configuration;
+using Fleet.Actors.Host.Tests.Support;
+
+namespace Fleet.Actors.Host.Tests.Configuration;
+
+/// <summary>The configuration files as the source of live changes: candidates checked as at start, parts that changed, overlays kept.</summary>
+public sealed class FileConfigurationSourceTests : IDisposable
+{
+    private readonly ConfigFolder _folder = new();
+    private readonly FileConfigurationSource _source;
+
+    public FileConfigurationSourceTests()
+    {
+        var data = Path.Combine(_folder.Root, "data");
+        _source = new FileConfigurationSource(_folder.Directory, [], data);
+    }
+
+    public void Dispose() => _folder.Dispose();
+
+    private ConfigurationCandidate Running => FileConfigurationSource.Describe(_source.LoadSettings());
+
+    [Fact]
+    public void A_changed_sensor_should_be_the_only_changed_part()
+    {
+        var candidate = _source.Load("fleet.sensors = [ { id = gps, type = sim-gps, rate-hz = 1 }, { id = obd, type = sim-obd, rate-hz = 25 }, { id = imu, type = sim-imu, rate-hz = 10 } ]");
+
+        Assert.Empty(candidate.Problems);
+        Assert.Equal(["sensors/obd"], candidate.ChangedSince(Running));
+        Assert.NotEqual(Running.Version, candidate.Version);
+        Assert.All(candidate.ChangedSince(Running), part => Assert.True(LiveConfiguration.AppliesLive(part)));
+    }
+
+    [Fact]
+    public void The_broker_should_be_a_part_of_its_own_that_applies_only_at_start()
+    {
+        var changed = _source.Load("fleet.uplink.broker.keep-alive = 20s").ChangedSince(Running);
+        Assert.Equal(["uplink.broker"], changed);
+        Assert.False(LiveConfiguration.AppliesLive(changed[0]));
+        Assert.Equal(["uplink"], _source.Load("fleet.uplink.batch.min-records = 64").ChangedSince(Running));
+        Assert.Equal(["wal"], _source.Load("fleet.wal.max-unsent-bytes = 64MiB").ChangedSince(Running));
+    }
+
+    [Fact]
+    public void A_bad_candidate_should_be_refused_naming_the_overlay_key_and_problem_and_leave_no_file()
+    {
+        var candidate = _source.Load("fleet.sensors = [ { id = gps, type = sim-gps, rate-hz = -3 } ]");
+
+        Assert.Null(candidate.Settings);
+        Assert.StartsWith("the CONFIGURATION_UPDATE overlay: fleet.sensors[0].rate-hz: must be between", Assert.Single(candidate.Problems));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(_source.RemoteOverlayPath)!, "candidate-*"));
+    }
+
+    [Fact]
+    public void Kept_overlays_should_add_up_be_private_and_be_read_at_the_next_start_with_the_same_version()
+    {
+        const string first = "fleet.uplink.batch.min-records = 64";
+        const string second = "fleet.uplink.batch.linger = 2s";
+        var expected = _source.Load(second + "\n" + first);
+        _source.Keep(first);
+        _source.Keep(second);
+
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_source.RemoteOverlayPath));
+        var settings = _source.LoadSettings();
+        Assert.Equal((64, TimeSpan.FromSeconds(2)), (settings.Vehicle.Uplink.MinBatchRecords, settings.Vehicle.Uplink.Linger));
+        Assert.Contains(_source.RemoteOverlayPath, settings.Files);
+        // The version follows the settings, not the files' layout.
+        Assert.Equal(expected.Version, settings.Vehicle.ConfigVersion);
+        Assert.DoesNotContain(_source.RemoteOverlayPath, _source.WatchedFiles(settings));
+    }
+}
