@@ -194,7 +194,7 @@ public static partial class AgentConfiguration
         var commandsSection = fleet.Section("commands");
         var commands = CommandConfig.Read(commandsSection, configDirectory);
         var systemCommands = CommandConfig.ReadSystem(commandsSection.Section("system"));
-        var operations = CommandConfig.ReadOperations(fleet.Section("operations"), gpio);
+        var operations = CommandConfig.ReadOperations(fleet.Section("operations"), gpio, commands.ExecutionTimeout);
 
         var embedded = ReadEmbeddedBroker(fleet.Section("embedded-broker"), uplink.Broker);
         var logging = ReadLogging(fleet.Section("logging"));

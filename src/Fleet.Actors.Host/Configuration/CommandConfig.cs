@@ -71,17 +71,25 @@ internal static class CommandConfig
         return items.Select(i => i.GetString() ?? "").ToList();
     }
 
-    /// <summary>The operational state machine's settings; every output must be a configured GPIO output line.</summary>
-    public static OperationsSettings ReadOperations(ConfigReader r, GpioSettings gpio)
+    /// <summary>
+    /// The operational state machine's settings; every output must be a configured GPIO output line,
+    /// and the safe stop must settle within <paramref name="executionTimeout"/> (<c>fleet.commands.execution-timeout</c>).
+    /// </summary>
+    public static OperationsSettings ReadOperations(ConfigReader r, GpioSettings gpio, TimeSpan executionTimeout)
     {
         var emergency = r.Section("emergency-stop");
         var safe = r.Section("safe-stop");
-        return new OperationsSettings
+        var settings = new OperationsSettings
         {
             EmergencyStopOutputs = ReadOutputs(emergency, gpio),
             SafeStopOutputs = ReadOutputs(safe, gpio),
             SafeStopSettle = safe.Duration("settle", TimeSpan.FromSeconds(2), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
         };
+        // SAFE_STOP is answered when the settle time is over: a settle as long as the execution
+        // timeout would report FAILED (timeout) for a stop that then completes.
+        if (settings.SafeStopSettle >= executionTimeout)
+            safe.Problem("settle", $"must be less than commands.execution-timeout ({executionTimeout.TotalSeconds:0.###}s), or a safe stop that completes is reported FAILED (timeout)");
+        return settings;
     }
 
     private static List<SafeOutput> ReadOutputs(ConfigReader r, GpioSettings gpio)

@@ -337,6 +337,10 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.shutdown.drain-timeout = 2h", "fleet.shutdown.drain-timeout", "must be between" },
         { "fleet.shutdown { drain-timeout = 30s, timeout = 30s }", "fleet.shutdown.drain-timeout", "must be less than shutdown.timeout (30s)" },
         { "fleet.shutdown.timeout = 0s", "fleet.shutdown.timeout", "must be between" },
+        {
+            "fleet.operations.safe-stop.settle = 45s", "fleet.operations.safe-stop.settle",
+            "must be less than commands.execution-timeout (30s), or a safe stop that completes is reported FAILED (timeout)"
+        },
         { "fleet.uplink.reconnect.probe-interval = -1s", "fleet.uplink.reconnect.probe-interval", "(got \"-1s\")" },
         {
             "fleet.sensors = [ { id = gps, type = sim-gps, reconnect.min-backoff = never } ]",

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Testing;
 using Google.Protobuf;
 using Xunit.Abstractions;
 
@@ -37,10 +37,10 @@ public sealed class WireFormatExampleTests(ITestOutputHelper output) : IDisposab
                 print(json.dumps({"vehicle": vehicle, "seq": seq, "ts": ts, "device": device, "kind": kind,
                                   "value": None if value is None else str(value).replace("\n", " ").strip()}))
             """);
-        var schema = Path.Combine(RepositoryRoot(), "src", "Fleet.Actors.Core", "Telemetry");
+        var schema = Path.Combine(DocumentedExamples.RepositoryRoot, "src", "Fleet.Actors.Core", "Telemetry");
         await RunAsync("protoc", $"--proto_path={schema}", $"--python_out={_work}", Path.Combine(schema, "telemetry.proto"));
 
-        var printed = await RunAsync(Python(), "run.py");
+        var printed = await RunAsync(DocumentedExamples.Python, "run.py");
 
         var records = printed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal([100L, 101, 102, 103, 104], records.Select(r => r.GetProperty("seq").GetInt64()));
@@ -102,56 +102,16 @@ public sealed class WireFormatExampleTests(ITestOutputHelper output) : IDisposab
     }
 
     /// <summary>The one Python block under "## Decoding example (Python)" in docs/wire-format.md.</summary>
-    private static string PythonExample()
-    {
-        var lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "docs", "wire-format.md"));
-        var section = lines.SkipWhile(l => l != "## Decoding example (Python)").TakeWhile((l, i) => i == 0 || !l.StartsWith("## ", StringComparison.Ordinal)).ToList();
-        var code = section.SkipWhile(l => l != "```python").Skip(1).TakeWhile(l => l != "```").ToList();
-        Assert.True(code.Count > 0, "docs/wire-format.md has no ```python block under '## Decoding example (Python)'");
-        return string.Join('\n', code) + "\n";
-    }
-
-    private static string Python() => File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    private static string PythonExample() =>
+        DocumentedExamples.CodeBlock("docs/wire-format.md", "## Decoding example (Python)", "python")
+        ?? throw new InvalidOperationException("docs/wire-format.md has no ```python block under '## Decoding example (Python)'");
 
     private async Task<string> RunAsync(string program, params string[] args)
     {
-        var start = new ProcessStartInfo(program, args)
-        {
-            WorkingDirectory = _work,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new InvalidOperationException(
-                $"{program}: {ex.Message}. Install the peers: ./build.sh --target=Peers (apt-get install python3-protobuf python3-zstandard protobuf-compiler)", ex);
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await process.WaitForExitAsync(timeout.Token);
-            output.WriteLine($"{program} {string.Join(' ', args)}: exit code {process.ExitCode}\n{await stdout}{await stderr}");
-            Assert.True(process.ExitCode == 0,
-                $"{program} {string.Join(' ', args)} failed with exit code {process.ExitCode}: {await stderr}" +
-                (program.Contains("python", StringComparison.Ordinal) && (await stderr).Contains("ModuleNotFoundError", StringComparison.Ordinal)
-                    ? " (install python3-protobuf and python3-zstandard: ./build.sh --target=Peers)"
-                    : ""));
-            return await stdout;
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Fleet.Actors.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException($"No Fleet.Actors.sln above {AppContext.BaseDirectory}");
+        var result = await DocumentedExamples.RunAsync(_work, "apt-get install python3-protobuf python3-zstandard protobuf-compiler", output.WriteLine, program, args);
+        Assert.True(result.ExitCode == 0,
+            $"{program} {string.Join(' ', args)} failed with exit code {result.ExitCode}: {result.Stderr}" +
+            (result.Stderr.Contains("ModuleNotFoundError", StringComparison.Ordinal) ? " (install python3-protobuf and python3-zstandard: ./build.sh --target=Peers)" : ""));
+        return result.Stdout;
     }
 }
