@@ -88,6 +88,7 @@ public sealed class WriteArbiter
 {
     private readonly Dictionary<WriteTarget, WriteProposal> _held = new();
     private readonly List<WriteTarget> _order = new();
+    private readonly HashSet<WriteTarget> _seeded = new();
 
     /// <summary>Proposes a write; returns the decision about it, plus an <see cref="WriteOutcome.Overridden"/> one for the write it replaced.</summary>
     public IReadOnlyList<WriteDecision> Propose(WriteProposal proposal)
@@ -99,7 +100,9 @@ public sealed class WriteArbiter
             _order.Add(proposal.Target);
             return [new WriteDecision(WriteOutcome.Write, proposal, null)];
         }
-        var takesOver = proposal.Priority >= held.Priority;
+        // A standing write (an emergency stop's hold) yields only to a higher priority, never to an equal one.
+        var takesOver = _seeded.Contains(proposal.Target) ? proposal.Priority > held.Priority : proposal.Priority >= held.Priority;
+        if (takesOver) _seeded.Remove(proposal.Target);
         if (takesOver) _held[proposal.Target] = proposal;
         if (proposal.Value == held.Value) return [new WriteDecision(WriteOutcome.Duplicate, proposal, held)];
         return takesOver
@@ -109,13 +112,15 @@ public sealed class WriteArbiter
 
     /// <summary>
     /// Places a standing write (an emergency stop's hold) at the start of a cycle without a decision:
-    /// proposals of lower priority with another value lose against it, like against any held write.
+    /// proposals with another value lose against it unless their priority is higher (an equal
+    /// priority does not win against it, so nothing wins against a hold at 255).
     /// </summary>
     public void Seed(WriteProposal proposal)
     {
         ArgumentNullException.ThrowIfNull(proposal);
         if (_held.TryGetValue(proposal.Target, out var held) && held.Priority > proposal.Priority) return;
         _held[proposal.Target] = proposal;
+        _seeded.Add(proposal.Target);
     }
 
     /// <summary>Ends the cycle: the final write of each target, in the order targets were first written; the arbiter is empty again.</summary>
@@ -124,6 +129,7 @@ public sealed class WriteArbiter
         var writes = _order.Select(t => _held[t]).ToList();
         _held.Clear();
         _order.Clear();
+        _seeded.Clear();
         return writes;
     }
 }

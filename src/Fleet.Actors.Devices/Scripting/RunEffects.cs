@@ -49,7 +49,12 @@ internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, 
     }
 
     /// <summary>Keeps <paramref name="writes"/> standing in every cycle until <see cref="Release"/>: lower priorities lose against them.</summary>
-    public void Hold(string holder, IReadOnlyList<WriteProposal> writes) => _holds[holder] = writes;
+    public void Hold(string holder, IReadOnlyList<WriteProposal> writes)
+    {
+        _holds[holder] = writes;
+        // Standing from now on, in this cycle too.
+        foreach (var write in writes) _arbiter.Seed(write);
+    }
 
     /// <summary>Ends a hold; returns false when there was none.</summary>
     public bool Release(string holder) => _holds.Remove(holder);

@@ -36,6 +36,23 @@ public class WriteArbiterTests
     }
 
     [Fact]
+    public void A_standing_write_should_lose_only_to_a_higher_priority_so_nothing_beats_a_hold_at_255()
+    {
+        var arbiter = new WriteArbiter();
+        var hold = P("emergency-stop", ScriptPriority.Emergency, 0);
+        arbiter.Seed(hold);
+
+        var rival = P("rival", ScriptPriority.Emergency, 1);
+        Assert.Equal([new WriteDecision(WriteOutcome.Lost, rival, hold)], arbiter.Propose(rival));
+        var same = P("same", ScriptPriority.Emergency, 0);
+        Assert.Equal(WriteOutcome.Duplicate, arbiter.Propose(same)[0].Outcome);
+        // An ordinary write at 255 still gives way to a later one of equal priority.
+        arbiter.Close();
+        arbiter.Propose(P("first", ScriptPriority.Emergency, 0));
+        Assert.Equal(WriteOutcome.Won, arbiter.Propose(rival)[0].Outcome);
+    }
+
+    [Fact]
     public void A_lower_priority_write_should_lose_and_keep_the_existing_value()
     {
         var arbiter = new WriteArbiter();
