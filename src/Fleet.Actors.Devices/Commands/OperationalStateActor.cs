@@ -62,6 +62,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     private string _missionId = "";
     private string _routeId = "";
     private (string CommandId, IActorRef ReplyTo)? _safeStop;
+    private bool _recovered;
 
     public OperationalStateActor(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
         TimeProvider time)
@@ -74,7 +75,11 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         _time = time;
         PersistenceId = "operations-" + Uri.EscapeDataString(vehicleId);
 
-        Recover<OperationalStateChanged>(Apply);
+        Recover<OperationalStateChanged>(changed =>
+        {
+            Apply(changed);
+            _recovered = true;
+        });
         Recover<RecoveryCompleted>(_ => OnRecovered());
         Command<Execute>(OnExecute);
         Command<OperationalStateProtocol.GetState>(_ => Sender.Tell(Current));
@@ -147,14 +152,15 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
                 Timers.StartSingleTimer(SettleTimer, Settled.Instance, _settings.SafeStopSettle);
                 break;
         }
-        Announce();
+        // A vehicle that never had a command has nothing to tell the fleet's telemetry at start.
+        Announce(journal: _recovered);
     }
 
     /// <summary>The state goes to the listener (retained status) and, as a status record, into the log (the fleet's telemetry).</summary>
-    private void Announce()
+    private void Announce(bool journal = true)
     {
         _listener?.Tell(Current);
-        _wal.Tell(new WalProtocol.LogReadings([new Reading(DeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), new StatusValue(_state, null))]));
+        if (journal) _wal.Tell(new WalProtocol.LogReadings([new Reading(DeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), new StatusValue(_state, null))]));
     }
 
     private void OnExecute(Execute execute)
