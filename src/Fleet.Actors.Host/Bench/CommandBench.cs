@@ -12,8 +12,30 @@ using Fleet.Actors.Devices.Simulation;
 using Fleet.Actors.Devices.Vehicle;
 using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Host.Commands;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
 
 namespace Fleet.Actors.Host.Bench;
+
+/// <summary>
+/// One command's times in milliseconds: publish → ACK and → final answer at the client (null: none
+/// came), and the ACK split at the moment the agent made it (its response timestamp; agent and
+/// client share a clock).
+/// </summary>
+internal sealed record CommandSample(double? AckMs, double? FinalMs, double? AckInAgentMs, double? AckDeliveryMs, ResponseStatus? Final)
+{
+    /// <summary>Acknowledged, then succeeded.</summary>
+    public bool Answered => AckMs is not null && Final == ResponseStatus.Succeeded;
+}
+
+/// <summary>One outage and drain of the commands phase.</summary>
+internal sealed record DrainRound(int Number, long Backlog, TimeSpan Reconnect, TimeSpan Drain, double DrainRate, double Ingest, TimeSpan GcPauses,
+    int Commands, double AckMax, long UnsentAtEnd, long BatchesForwarded);
+
+/// <summary>What the commands phase measured, and its markdown.</summary>
+internal sealed record CommandBenchOutcome(IReadOnlyList<string> Report, IReadOnlyList<CommandSample> Idle, IReadOnlyList<CommandSample> Live,
+    IReadOnlyList<CommandSample> Drain, IReadOnlyList<DrainRound> Rounds);
 
 /// <summary>
 /// The command round trip of issue 8, measured from outside: a <see cref="CommandClient"/> on the
@@ -38,8 +60,8 @@ internal sealed class CommandBench(
     private const double ReadingsPerObdSample = 7.2;
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(3);
 
-    /// <summary>Runs the three conditions; returns the markdown tables.</summary>
-    public async Task<IReadOnlyList<string>> RunAsync(CancellationToken cancellationToken)
+    /// <summary>Runs the three conditions; returns the markdown tables and what was measured.</summary>
+    public async Task<CommandBenchOutcome> RunAsync(CancellationToken cancellationToken)
     {
         using var issuer = CommandKeys.Generate();
         var report = new List<string>();
@@ -52,20 +74,33 @@ internal sealed class CommandBench(
         report.Add(Row($"online at {LiveReadingsPerSecond:N0} readings/s, no backlog", live));
         report.Add(Row($"while {Backlog:N0} readings of backlog drain, {LiveReadingsPerSecond:N0} readings/s live", drain));
         report.Add("");
-        report.Add("The drain rounds (broker stopped, log filled to the backlog, broker started; commands sent from the moment the uplink is online until the backlog is under 10,000):");
+        report.Add(string.Create(CultureInfo.InvariantCulture,
+            $"The {rounds.Count} drain rounds (broker stopped, log filled to the backlog, broker started; commands from the moment the uplink is online until the backlog is under 10,000):"));
         report.Add("");
-        report.Add("| round | backlog at reconnect | broker start → uplink online | drain time | drain rate (acknowledged readings/s) | live ingest | commands during the drain | ACK max |");
-        report.Add("|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var r in rounds)
-            report.Add(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Number} | {r.Backlog:N0} | {r.Reconnect.TotalSeconds:F2} s | {r.Drain.TotalSeconds:F2} s | {r.DrainRate:N0} | {r.Ingest:N0}/s | {r.Commands} | {r.AckMax:F0} ms |"));
+        report.Add("| per round | min | median | max |");
+        report.Add("|---|---:|---:|---:|");
+        void Spread(string what, Func<DrainRound, double> value, string format, string unit)
+        {
+            var values = rounds.Select(value).Order().ToList();
+            string F(double v) => v.ToString(format, CultureInfo.InvariantCulture) + unit;
+            report.Add($"| {what} | {F(values[0])} | {F(values[values.Count / 2])} | {F(values[^1])} |");
+        }
+        Spread("backlog at reconnect (readings)", r => r.Backlog, "N0", "");
+        Spread("broker start → uplink online", r => r.Reconnect.TotalSeconds, "F2", " s");
+        Spread("drain time", r => r.Drain.TotalSeconds, "F2", " s");
+        Spread("drain rate (acknowledged readings/s, backlog and live)", r => r.DrainRate, "N0", "");
+        Spread("live ingest (readings/s)", r => r.Ingest, "N0", "");
+        Spread("telemetry batches the fleet consumer received during the drain", r => r.BatchesForwarded, "N0", "");
+        Spread("GC pauses during the drain (whole process)", r => r.GcPauses.TotalMilliseconds, "F0", " ms");
+        Spread("commands sent during the drain", r => r.Commands, "N0", "");
+        Spread("slowest ACK of the round", r => r.AckMax, "F0", " ms");
         foreach (var line in report) options.Log(line);
-        return report;
+        return new CommandBenchOutcome(report, idle, live, drain, rounds);
     }
 
     // ------------------------------------------------------------------ conditions
 
-    private async Task<IReadOnlyList<Sample>> IdleAsync(ECDsa issuer, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<CommandSample>> IdleAsync(ECDsa issuer, CancellationToken cancellationToken)
     {
         var sensors = new List<SensorSettings>
         {
@@ -81,7 +116,7 @@ internal sealed class CommandBench(
         return samples;
     }
 
-    private async Task<(IReadOnlyList<Sample> Live, IReadOnlyList<Sample> Drain, IReadOnlyList<Round> Rounds)> UnderLoadAsync(ECDsa issuer,
+    private async Task<(IReadOnlyList<CommandSample> Live, IReadOnlyList<CommandSample> Drain, IReadOnlyList<DrainRound> Rounds)> UnderLoadAsync(ECDsa issuer,
         CancellationToken cancellationToken)
     {
         const string vehicle = "cmd-drain";
@@ -89,44 +124,55 @@ internal sealed class CommandBench(
         var settings = WithIssuer(vehicleSettings(vehicle, sensors), issuer);
         await using var agent = await InProcessAgent.StartAsync(settings, dataDirectory(vehicle), options.Synchronous);
         await WaitOnlineAsync(agent, cancellationToken);
-        IReadOnlyList<Sample> live;
+        IReadOnlyList<CommandSample> live;
         await using (var sender = await Sender.ConnectAsync(broker, settings.Identity, issuer))
+        await using (await TelemetryConsumer.ConnectAsync(broker, settings.Identity))
         {
             await sender.RunAsync(options.CommandRate, Warmup, cancellationToken);
             live = await sender.RunAsync(options.CommandRate, options.CommandDuration, cancellationToken);
         }
 
         var pool = BacklogReadings();
-        var drain = new List<Sample>();
-        var rounds = new List<Round>();
+        var drain = new List<CommandSample>();
+        var rounds = new List<DrainRound>();
         for (var round = 1; round <= options.CommandRounds; round++)
         {
             await broker.StopAsync();
+            var filling = Stopwatch.StartNew();
             await FillAsync(agent, pool, cancellationToken);
+            options.Log(string.Create(CultureInfo.InvariantCulture, $"round {round}: log filled in {filling.Elapsed.TotalSeconds:F1} s"));
             var outage = Stopwatch.StartNew();
             await broker.StartAsync(cancellationToken);
             await using var sender = await Sender.ConnectAsync(broker, settings.Identity, issuer);
+            await using var consumer = await TelemetryConsumer.ConnectAsync(broker, settings.Identity);
             await WaitOnlineAsync(agent, cancellationToken);
             var reconnect = outage.Elapsed;
             var backlog = (await agent.StatusAsync()).UnsentCount;
             var sentBefore = agent.Uplink.EventsSent.Value;
             var acceptedBefore = agent.Wal.Accepted.Value;
+            var pausedBefore = GC.GetTotalPauseDuration();
             var draining = Stopwatch.StartNew();
             using var drained = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var commands = sender.RunAsync(options.CommandRate, TimeSpan.FromMinutes(3), drained.Token);
-            while (draining.Elapsed < TimeSpan.FromMinutes(3))
+            // Each round starts its commands a little later in the send interval, so that together they cover the drain evenly.
+            var offset = TimeSpan.FromSeconds(1 / options.CommandRate) * (round - 1) / options.CommandRounds;
+            var commands = sender.RunAsync(options.CommandRate, TimeSpan.FromMinutes(3), drained.Token, offset);
+            long unsent;
+            do
             {
                 await Task.Delay(20, cancellationToken);
-                if ((await agent.StatusAsync()).UnsentCount < 10_000) break;
+                unsent = (await agent.StatusAsync()).UnsentCount;
             }
+            while (unsent >= 10_000 && draining.Elapsed < TimeSpan.FromMinutes(3));
             var seconds = draining.Elapsed.TotalSeconds;
             var sent = agent.Uplink.EventsSent.Value - sentBefore;
             var ingest = (agent.Wal.Accepted.Value - acceptedBefore) / seconds;
+            var paused = GC.GetTotalPauseDuration() - pausedBefore;
+            var forwarded = consumer.Messages;
             await drained.CancelAsync();
             var samples = await commands;
             drain.AddRange(samples);
-            rounds.Add(new Round(round, backlog, reconnect, draining.Elapsed, sent / seconds, ingest, samples.Count,
-                samples.Where(s => s.AckMs is not null).Select(s => s.AckMs!.Value).DefaultIfEmpty(double.NaN).Max()));
+            rounds.Add(new DrainRound(round, backlog, reconnect, draining.Elapsed, sent / seconds, ingest, paused, samples.Count,
+                samples.Where(s => s.AckMs is not null).Select(s => s.AckMs!.Value).DefaultIfEmpty(double.NaN).Max(), unsent, forwarded));
             options.Log(string.Create(CultureInfo.InvariantCulture,
                 $"round {round}: backlog {backlog:N0}, drained in {seconds:F2} s ({sent / seconds:N0} readings/s), {samples.Count} commands, ACK max {rounds[^1].AckMax:F0} ms"));
             // The live vehicle settles before the next outage.
@@ -138,12 +184,15 @@ internal sealed class CommandBench(
 
     /// <summary>
     /// Fills the log to <see cref="Backlog"/> unsent readings while the broker is down, faster than
-    /// the live sensors would: simulated OBD readings told to the log the way a device actor tells
-    /// them, in messages of 1,000, paced by asking the log for its status (answered after the
-    /// readings before it) so that its intake buffer never overflows.
+    /// live: what 10 simulated OBD adapters at 10,000 readings/s would have logged in the 50 s before
+    /// (their values, device ids and timestamps 0.1 ms apart, so that batches compress as they would),
+    /// told to the log the way device actors tell it, paced by asking the log for its status
+    /// (answered after the readings before it) so that its intake buffer never overflows.
     /// </summary>
     private static async Task FillAsync(InProcessAgent agent, IReadOnlyList<Reading> pool, CancellationToken cancellationToken)
     {
+        var devices = Enumerable.Range(1, 10).Select(i => $"backlog-obd-{i}").ToArray();
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - Backlog / 10;
         var next = 0;
         while (true)
         {
@@ -154,11 +203,11 @@ internal sealed class CommandBench(
                 await Task.Delay(20, cancellationToken);
                 continue;
             }
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             for (var message = 0; message < 20; message++)
             {
-                var readings = new Reading[1000];
-                for (var i = 0; i < readings.Length; i++) readings[i] = pool[next++ % pool.Count] with { TimestampMs = now };
+                var readings = new Reading[1001];
+                for (var i = 0; i < readings.Length; i++, next++)
+                    readings[i] = pool[next % pool.Count] with { DeviceId = devices[next / 7 % devices.Length], TimestampMs = start + next / 10 };
                 agent.Components.Log.Tell(new WalProtocol.LogReadings(readings), Akka.Actor.ActorRefs.NoSender);
             }
         }
@@ -174,6 +223,45 @@ internal sealed class CommandBench(
         for (var time = 1_700_000_000_000L; readings.Count < 10_000; time += 10)
             readings.AddRange(obd.SampleAt(time).Select(v => new Reading("backlog", v.TimestampMs, v.Value)));
         return readings;
+    }
+
+    /// <summary>
+    /// A fleet backend's subscription to the vehicle's telemetry (QoS 1), so that the broker forwards
+    /// every batch as it does in service instead of dropping it for want of a subscriber; it only counts.
+    /// </summary>
+    private sealed class TelemetryConsumer : IAsyncDisposable
+    {
+        private readonly IMqttClient _client;
+        private long _messages;
+
+        private TelemetryConsumer(IMqttClient client)
+        {
+            _client = client;
+            _client.ApplicationMessageReceivedAsync += _ =>
+            {
+                Interlocked.Increment(ref _messages);
+                return Task.CompletedTask;
+            };
+        }
+
+        public long Messages => Interlocked.Read(ref _messages);
+
+        public static async Task<TelemetryConsumer> ConnectAsync(MosquittoProcess broker, VehicleIdentity vehicle)
+        {
+            var consumer = new TelemetryConsumer(new MqttClientFactory().CreateMqttClient());
+            await consumer._client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithProtocolVersion(MqttProtocolVersion.V500)
+                .WithClientId("fleet-consumer-" + vehicle.VehicleId).WithCleanStart().Build());
+            await consumer._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                .WithTopicFilter(f => f.WithTopic(TopicTemplate.Expand(new UplinkSettings().TelemetryTopic, vehicle)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+                .Build());
+            return consumer;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_client.IsConnected) await _client.DisconnectAsync();
+            _client.Dispose();
+        }
     }
 
     private static async Task WaitOnlineAsync(InProcessAgent agent, CancellationToken cancellationToken)
@@ -198,13 +286,13 @@ internal sealed class CommandBench(
 
     // ------------------------------------------------------------------ report
 
-    private static string Row(string condition, IReadOnlyList<Sample> samples)
+    private static string Row(string condition, IReadOnlyList<CommandSample> samples)
     {
         var acks = samples.Where(s => s.AckMs is not null).Select(s => s.AckMs!.Value).Order().ToList();
         var finals = samples.Where(s => s.FinalMs is not null).Select(s => s.FinalMs!.Value).Order().ToList();
         var inAgent = samples.Where(s => s.AckInAgentMs is not null).Select(s => s.AckInAgentMs!.Value).Order().ToList();
         var delivery = samples.Where(s => s.AckDeliveryMs is not null).Select(s => s.AckDeliveryMs!.Value).Order().ToList();
-        var unanswered = samples.Count(s => s.AckMs is null || s.Final != ResponseStatus.Succeeded);
+        var unanswered = samples.Count(s => !s.Answered);
         return string.Create(CultureInfo.InvariantCulture,
             $"| {condition} | {samples.Count:N0} | {P(acks, 0.5):F0} ms | {P(acks, 0.99):F0} ms | {acks.LastOrDefault(double.NaN):F0} ms | {P(finals, 0.5):F0} ms | {P(finals, 0.99):F0} ms | {finals.LastOrDefault(double.NaN):F0} ms | {P(inAgent, 0.5):F0} / {P(inAgent, 0.99):F0} ms | {P(delivery, 0.5):F0} / {P(delivery, 0.99):F0} ms | {unanswered} |");
     }
@@ -212,13 +300,6 @@ internal sealed class CommandBench(
     private static double P(IReadOnlyList<double> sorted, double p) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-    /// <summary>
-    /// One command's times in milliseconds: publish → ACK and → final answer at the client, and the
-    /// ACK split at the moment the agent made it (its response timestamp; agent and client share a clock).
-    /// </summary>
-    private sealed record Sample(double? AckMs, double? FinalMs, double? AckInAgentMs, double? AckDeliveryMs, ResponseStatus? Final);
-
-    private sealed record Round(int Number, long Backlog, TimeSpan Reconnect, TimeSpan Drain, double DrainRate, double Ingest, int Commands, double AckMax);
 
     /// <summary>
     /// Publishes signed commands at a steady rate, open loop (the next one goes out on time whether
@@ -248,16 +329,30 @@ internal sealed class CommandBench(
             return new Sender(client, vehicle, issuer);
         }
 
-        /// <summary>Sends at <paramref name="rate"/> per second for <paramref name="duration"/> or until cancelled; then waits for every answer.</summary>
-        public async Task<IReadOnlyList<Sample>> RunAsync(double rate, TimeSpan duration, CancellationToken stop)
+        /// <summary>
+        /// Sends at <paramref name="rate"/> per second for <paramref name="duration"/> or until cancelled,
+        /// the first after <paramref name="offset"/>; then waits for every answer.
+        /// </summary>
+        public async Task<IReadOnlyList<CommandSample>> RunAsync(double rate, TimeSpan duration, CancellationToken stop, TimeSpan offset = default)
         {
-            var commands = new List<Task<Sample>>();
+            var commands = new List<Task<CommandSample>>();
             var interval = TimeSpan.FromSeconds(1 / rate);
             var clock = Stopwatch.StartNew();
+            if (offset > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(offset, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    return [];
+                }
+            }
             for (var n = 1; clock.Elapsed < duration && !stop.IsCancellationRequested; n++)
             {
                 commands.Add(SendAsync());
-                var wait = interval * n - clock.Elapsed;
+                var wait = offset + interval * n - clock.Elapsed;
                 if (wait <= TimeSpan.Zero) continue;
                 try
                 {
@@ -271,7 +366,7 @@ internal sealed class CommandBench(
             return await Task.WhenAll(commands);
         }
 
-        private async Task<Sample> SendAsync()
+        private async Task<CommandSample> SendAsync()
         {
             var id = "bench-" + Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture);
             var issuedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -297,7 +392,7 @@ internal sealed class CommandBench(
             lock (timing)
             {
                 double? Ms(long? at) => at is { } t ? Stopwatch.GetElapsedTime(timing.SentAt, t).TotalMilliseconds : null;
-                return new Sample(Ms(timing.AckAt), Ms(timing.FinalAt), timing.AckMadeMs - timing.SentMs,
+                return new CommandSample(Ms(timing.AckAt), Ms(timing.FinalAt), timing.AckMadeMs - timing.SentMs,
                     timing.AckAt is null ? null : timing.AckReceivedMs - timing.AckMadeMs, timing.Final);
             }
         }

@@ -45,7 +45,7 @@ public sealed record BenchOptions
     public TimeSpan CommandDuration { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Outage and drain rounds of the commands phase.</summary>
-    public int CommandRounds { get; init; } = 10;
+    public int CommandRounds { get; init; } = 40;
 
     /// <summary>Progress lines.</summary>
     public Action<string> Log { get; init; } = Console.WriteLine;
@@ -472,10 +472,10 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
             string.Create(CultureInfo.InvariantCulture,
                 $"A fleet-side command client on the same mosquitto publishes signed CHANGE_OPERATIONAL_MODE READY commands (always legal; journaled by the command actor and the operational state actor) at {options.CommandRate:0.#}/s, open loop, and times publish → ACK and publish → final answer (SUCCEEDED) as they arrive at the client. ") +
             string.Create(CultureInfo.InvariantCulture,
-                $"Idle and online: {options.CommandDuration.TotalSeconds:F0} s measured after 3 s. Draining: {options.CommandRounds} rounds of: broker stopped, the log filled to {CommandBench.Backlog:N0} unsent readings (simulated OBD readings told to the log in messages of 1,000, faster than live, while 10 simulated OBD adapters keep producing 10,000 readings/s), broker started; commands from the moment the uplink is online until the backlog is under 10,000. ") +
+                $"Idle and online: {options.CommandDuration.TotalSeconds:F0} s measured after 3 s. Draining: {options.CommandRounds} rounds of: broker stopped, the log filled to {CommandBench.Backlog:N0} unsent readings (what 10 simulated OBD adapters log in 50 s at 10,000 readings/s, timestamps and all, told to the log directly and faster than live, while the vehicle's 10 simulated OBD adapters keep producing 10,000 readings/s), broker started; commands from the moment the uplink is online until the backlog is under 10,000. Online and draining, a fleet-side consumer subscribes to the vehicle's telemetry at QoS 1, so that mosquitto forwards every batch as it does in service. ") +
             "In the agent = the ACK's own timestamp (when the command actor made it) − publish; agent to client = arrival − that timestamp (one process, one clock; millisecond resolution).");
-        var lines = await new CommandBench(options, broker, Vehicle, DataDirectory).RunAsync(cancellationToken);
-        _report.AddRange(lines);
+        var outcome = await new CommandBench(options, broker, Vehicle, DataDirectory).RunAsync(cancellationToken);
+        _report.AddRange(outcome.Report);
     }
 
     // ------------------------------------------------------------------ memory and start-up (agent processes)
@@ -547,7 +547,7 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         options.Log("== " + title);
     }
 
-    private VehicleSettings Vehicle(string id, IReadOnlyList<SensorSettings> sensors) => new()
+    internal VehicleSettings Vehicle(string id, IReadOnlyList<SensorSettings> sensors) => new()
     {
         VehicleId = id,
         Tenant = Tenant,
@@ -571,7 +571,7 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         StallTimeout = TimeSpan.FromSeconds(30),
     };
 
-    private string DataDirectory(string vehicle) => Path.Combine(workDirectory, vehicle, "data");
+    internal string DataDirectory(string vehicle) => Path.Combine(workDirectory, vehicle, "data");
 
     private static List<(string Id, SimulatedDriver Driver)> SampleDrivers(params (string Id, string Type, double Hz)[] sensors)
     {
