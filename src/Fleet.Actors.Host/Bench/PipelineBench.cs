@@ -219,7 +219,8 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         return rate;
     }
 
-    private static List<Reading> SampleReadings(int count)
+    /// <summary>Readings of one simulated OBD adapter sampled every 2 ms.</summary>
+    internal static List<Reading> SampleReadings(int count)
     {
         var obd = SampleDrivers(("obd", SimulatedObdDriver.TypeName, 1)).Single();
         var readings = new List<Reading>(count);
