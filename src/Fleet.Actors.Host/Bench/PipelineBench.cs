@@ -32,11 +32,20 @@ public sealed record BenchOptions
     /// <summary>Durability of the log during the run.</summary>
     public SqliteSynchronous Synchronous { get; init; } = SqliteSynchronous.Full;
 
-    /// <summary>Phases to run: throughput, baseline, latency, wire, drain, replay, process (all by default).</summary>
+    /// <summary>Phases to run: throughput, baseline, latency, wire, drain, replay, commands, process (all by default).</summary>
     public IReadOnlySet<string> Phases { get; init; } = AllPhases;
 
     /// <summary>Every phase.</summary>
-    public static IReadOnlySet<string> AllPhases { get; } = new HashSet<string> { "throughput", "baseline", "latency", "wire", "drain", "replay", "process" };
+    public static IReadOnlySet<string> AllPhases { get; } = new HashSet<string> { "throughput", "baseline", "latency", "wire", "drain", "replay", "commands", "process" };
+
+    /// <summary>Signed commands sent per second in the commands phase (open loop).</summary>
+    public double CommandRate { get; init; } = 20;
+
+    /// <summary>Measured time of the commands phase's idle and online conditions.</summary>
+    public TimeSpan CommandDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Outage and drain rounds of the commands phase.</summary>
+    public int CommandRounds { get; init; } = 40;
 
     /// <summary>Progress lines.</summary>
     public Action<string> Log { get; init; } = Console.WriteLine;
@@ -71,6 +80,7 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         if (run.Contains("wire")) WireBytes();
         if (run.Contains("drain")) await DrainAsync(cancellationToken);
         if (run.Contains("replay")) await ReplayAsync(cancellationToken);
+        if (run.Contains("commands")) await CommandsAsync(cancellationToken);
         if (run.Contains("process")) await ProcessFiguresAsync(cancellationToken);
         _report.Add("");
         _report.Add(string.Create(CultureInfo.InvariantCulture,
@@ -209,7 +219,8 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         return rate;
     }
 
-    private static List<Reading> SampleReadings(int count)
+    /// <summary>Readings of one simulated OBD adapter sampled every 2 ms.</summary>
+    internal static List<Reading> SampleReadings(int count)
     {
         var obd = SampleDrivers(("obd", SimulatedObdDriver.TypeName, 1)).Single();
         var readings = new List<Reading>(count);
@@ -454,6 +465,20 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         options.Log(_report[^1]);
     }
 
+    // ------------------------------------------------------------------ command round trip
+
+    private async Task CommandsAsync(CancellationToken cancellationToken)
+    {
+        Section("Command round trip (issue 8)",
+            string.Create(CultureInfo.InvariantCulture,
+                $"A fleet-side command client on the same mosquitto publishes signed CHANGE_OPERATIONAL_MODE READY commands (always legal; journaled by the command actor and the operational state actor) at {options.CommandRate:0.#}/s, open loop, and times publish → ACK and publish → final answer (SUCCEEDED) as they arrive at the client. ") +
+            string.Create(CultureInfo.InvariantCulture,
+                $"Idle and online: {options.CommandDuration.TotalSeconds:F0} s measured after 3 s. Draining: {options.CommandRounds} rounds of: broker stopped, the log filled to {CommandBench.Backlog:N0} unsent readings (what 10 simulated OBD adapters log in 50 s at 10,000 readings/s, timestamps and all, told to the log directly and faster than live, while the vehicle's 10 simulated OBD adapters keep producing 10,000 readings/s), broker started; commands from the moment the uplink is online until the backlog is under 10,000. Online and draining, a fleet-side consumer subscribes to the vehicle's telemetry at QoS 1, so that mosquitto forwards every batch as it does in service. ") +
+            "In the agent = the ACK's own timestamp (when the command actor made it) − publish; agent to client = arrival − that timestamp (one process, one clock; millisecond resolution).");
+        var outcome = await new CommandBench(options, broker, Vehicle, DataDirectory).RunAsync(cancellationToken);
+        _report.AddRange(outcome.Report);
+    }
+
     // ------------------------------------------------------------------ memory and start-up (agent processes)
 
     private async Task ProcessFiguresAsync(CancellationToken cancellationToken)
@@ -523,7 +548,7 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         options.Log("== " + title);
     }
 
-    private VehicleSettings Vehicle(string id, IReadOnlyList<SensorSettings> sensors) => new()
+    internal VehicleSettings Vehicle(string id, IReadOnlyList<SensorSettings> sensors) => new()
     {
         VehicleId = id,
         Tenant = Tenant,
@@ -537,9 +562,9 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         },
     };
 
-    private static SensorSettings Obd(string id, double hz) => Sensor(id, SimulatedObdDriver.TypeName, hz);
+    internal static SensorSettings Obd(string id, double hz) => Sensor(id, SimulatedObdDriver.TypeName, hz);
 
-    private static SensorSettings Sensor(string id, string type, double hz) => new()
+    internal static SensorSettings Sensor(string id, string type, double hz) => new()
     {
         Id = id,
         Type = type,
@@ -547,7 +572,7 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         StallTimeout = TimeSpan.FromSeconds(30),
     };
 
-    private string DataDirectory(string vehicle) => Path.Combine(workDirectory, vehicle, "data");
+    internal string DataDirectory(string vehicle) => Path.Combine(workDirectory, vehicle, "data");
 
     private static List<(string Id, SimulatedDriver Driver)> SampleDrivers(params (string Id, string Type, double Hz)[] sensors)
     {

@@ -18,8 +18,13 @@ public sealed class MosquittoProcess : IAsyncDisposable
     private readonly TestCertificateAuthority? _ca;
     private Process? _process;
 
-    /// <summary>Prepares a broker in <paramref name="directory"/> (a new temporary folder when null).</summary>
-    public MosquittoProcess(string? directory = null, int? port = null) : this(null, directory, port)
+    /// <summary>
+    /// Prepares a broker in <paramref name="directory"/> (a new temporary folder when null).
+    /// <paramref name="tcpNoDelay"/> sets mosquitto's <c>set_tcp_nodelay</c> (off by default, as in
+    /// mosquitto: small messages to a subscriber may then wait for the TCP acknowledgement of the
+    /// previous one, up to the receiver's delayed-ACK time).
+    /// </summary>
+    public MosquittoProcess(string? directory = null, int? port = null, bool tcpNoDelay = false) : this(null, directory, port, tcpNoDelay)
     {
     }
 
@@ -27,7 +32,7 @@ public sealed class MosquittoProcess : IAsyncDisposable
     /// Prepares a broker with <paramref name="security"/> (TLS, credentials, ACL, limits; null: plain
     /// and anonymous) in <paramref name="directory"/> (a new temporary folder when null).
     /// </summary>
-    public MosquittoProcess(MosquittoSecurity? security, string? directory = null, int? port = null)
+    public MosquittoProcess(MosquittoSecurity? security, string? directory = null, int? port = null, bool tcpNoDelay = false)
     {
         Security = security ?? new MosquittoSecurity();
         _directory = directory ?? Path.Combine(Path.GetTempPath(), "fleet-mosquitto-" + Guid.NewGuid().ToString("N")[..8]);
@@ -51,6 +56,7 @@ public sealed class MosquittoProcess : IAsyncDisposable
             max_queued_messages 0
             max_queued_bytes 0
             max_inflight_messages 100
+            set_tcp_nodelay {(tcpNoDelay ? "true" : "false")}
             log_dest file {_directory}/mosquitto.log
             log_type error
             log_type warning

@@ -23,11 +23,15 @@ public static class BenchCommand
         var synchronous = new Option<string>("--synchronous") { Description = "Log durability: full or normal", DefaultValueFactory = _ => "full" };
         var phases = new Option<string>("--phases")
         {
-            Description = "Comma-separated phases: throughput, baseline, latency, wire, drain, replay, process",
+            Description = "Comma-separated phases: throughput, baseline, latency, wire, drain, replay, commands, process",
             DefaultValueFactory = _ => string.Join(",", BenchOptions.AllPhases),
         };
+        var commandRate = new Option<double>("--command-rate") { Description = "Signed commands per second in the commands phase", DefaultValueFactory = _ => new BenchOptions().CommandRate };
+        var commandDuration = CliDurations.Option("--command-duration", "Measured time of the commands phase when idle and online", new BenchOptions().CommandDuration);
+        var noDelay = new Option<bool>("--broker-tcp-nodelay") { Description = "Start mosquitto with set_tcp_nodelay true (Nagle's algorithm off on its sockets)" };
+        var commandRounds = new Option<int>("--command-rounds") { Description = "Outage and drain rounds of the commands phase", DefaultValueFactory = _ => new BenchOptions().CommandRounds };
         var command = new Command("bench", "Measure the pipeline against a mosquitto it starts itself, next to a raw MQTTnet baseline");
-        foreach (var option in new Option[] { output, step, rates, repeats, synchronous, phases }) command.Options.Add(option);
+        foreach (var option in new Option[] { output, step, rates, repeats, synchronous, phases, commandRate, commandDuration, commandRounds, noDelay }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new BenchOptions
@@ -37,9 +41,12 @@ public static class BenchCommand
                 Repeats = Math.Max(1, parse.GetValue(repeats)),
                 Synchronous = parse.GetValue(synchronous) == "normal" ? SqliteSynchronous.Normal : SqliteSynchronous.Full,
                 Phases = parse.GetValue(phases)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(),
+                CommandRate = Math.Max(0.1, parse.GetValue(commandRate)),
+                CommandDuration = parse.GetValue(commandDuration),
+                CommandRounds = Math.Max(1, parse.GetValue(commandRounds)),
             };
             var work = Path.Combine(Path.GetTempPath(), "fleet-bench-" + Guid.NewGuid().ToString("N")[..8]);
-            await using var broker = new MosquittoProcess(Path.Combine(work, "mosquitto"));
+            await using var broker = new MosquittoProcess(Path.Combine(work, "mosquitto"), tcpNoDelay: parse.GetValue(noDelay));
             await broker.StartAsync(cancellationToken);
             var report = await new PipelineBench(options, broker, work).RunAsync(cancellationToken);
             Console.WriteLine();

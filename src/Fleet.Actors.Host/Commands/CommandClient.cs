@@ -38,10 +38,17 @@ public sealed class CommandClient : IAsyncDisposable
             {
                 return Task.CompletedTask;
             }
+            ResponseReceived?.Invoke(response);
             _waiting.GetOrAdd(response.CommandId, _ => Channel.CreateUnbounded<CommandResponse>()).Writer.TryWrite(response);
             return Task.CompletedTask;
         };
     }
+
+    /// <summary>
+    /// Called on the MQTT client's thread the moment a response arrives, before it is queued for
+    /// <see cref="NextResponseAsync"/> (the benchmark takes its arrival time here).
+    /// </summary>
+    public event Action<CommandResponse>? ResponseReceived;
 
     /// <summary>Connects to <paramref name="broker"/>; <paramref name="topics"/> gives the command and response topic templates.</summary>
     public static async Task<CommandClient> ConnectAsync(BrokerSettings broker, CommandSettings? topics = null, string? clientId = null,
