@@ -200,7 +200,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
         }
         if (!_owners.ContainsKey(command.Type))
         {
-            RefuseInbound(new CommandRefusal(CommandRefusals.Unsupported, $"{command.Type.ToWireName()} is not available on this agent", command, verified.ContentHash),
+            RefuseInbound(new CommandRefusal(CommandRefusals.Unsupported, UnsupportedMessage(command.Type), command, verified.ContentHash),
                 inbound, now);
             return;
         }
@@ -359,6 +359,14 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     }
 
     private static Wire.Command Decode(ByteString signed) => Wire.Command.Parser.ParseFrom(SignedCommand.Parser.ParseFrom(signed).Command);
+
+    private static string UnsupportedMessage(CommandType type) => type switch
+    {
+        CommandType.Reboot => "REBOOT is not configured on this agent (fleet.commands.system.reboot)",
+        CommandType.ServiceRestart => "SERVICE_RESTART is not configured on this agent (fleet.commands.system.service-restart)",
+        CommandType.OtaUpdate => "OTA_UPDATE is not available in this version",
+        _ => $"{type.ToWireName()} is not available on this agent",
+    };
 
     private static string TimerKey(string commandId) => "timeout-" + commandId;
 

@@ -18,6 +18,8 @@ public static class CommandKeys
     /// <summary>Reads a P-256 public key from PEM text; throws <see cref="FormatException"/> naming the problem.</summary>
     public static ECDsa PublicKeyFromPem(string pem)
     {
+        if (pem.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+            throw new FormatException("is a private key: a vehicle must only hold the issuer's public key (the .pub file); keep the private key on the fleet side");
         var key = ECDsa.Create();
         try
         {

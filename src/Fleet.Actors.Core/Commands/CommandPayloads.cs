@@ -54,7 +54,7 @@ public static class CommandPayloads
         if (!Allowed.TryGetValue(command.Type, out var cases)) return $"no payload is defined for {command.Type.ToWireName()}";
         if (Array.IndexOf(cases, command.PayloadCase) < 0)
             return command.PayloadCase == Command.PayloadOneofCase.None
-                ? $"{command.Type.ToWireName()} needs a {Snake(cases[0])} payload"
+                ? $"{command.Type.ToWireName()} needs its payload {Snake(cases[0])}"
                 : $"{command.Type.ToWireName()} does not take a {Snake(command.PayloadCase)} payload";
         return command.PayloadCase switch
         {

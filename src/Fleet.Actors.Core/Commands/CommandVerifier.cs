@@ -92,7 +92,8 @@ public sealed class CommandVerifier
         var validity = command.ExpiresAt - command.IssuedAt;
         if (validity <= 0 || validity > (long)_settings.MaxValidity.TotalMilliseconds)
             return Refuse(CommandRefusals.ValidityTooLong,
-                $"valid for {TimeSpan.FromMilliseconds(validity)}, the vehicle accepts up to {_settings.MaxValidity}", command, hash);
+                validity <= 0 ? $"expires_at is not after issued_at ({validity} ms)"
+                    : $"valid for {validity / 1000.0:0.###} s, the vehicle accepts up to {_settings.MaxValidity.TotalSeconds:0.###} s (fleet.commands.max-validity)", command, hash);
 
         if (CommandPayloads.Check(command) is { } problem) return Refuse(CommandRefusals.InvalidPayload, problem, command, hash);
         return (new VerifiedCommand(command, message.ToArray(), hash), null);

@@ -257,7 +257,8 @@ internal sealed class MqttLink : IAsyncDisposable
         string? operationalState = null, string? configVersion = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: the timestamp's "+00:00" stays "+", as docs/wire-format.md shows it.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteString("vehicle_id", vehicle.VehicleId);

@@ -17,7 +17,7 @@ public static class CheckCommand
         var options = ConfigOptions.AddTo(command);
         command.SetAction(async (parse, _) =>
         {
-            var settings = await RunCommand.LoadOrReportAsync(parse.GetValue(options.Directory), parse.GetValue(options.Overlays) ?? []);
+            var settings = await RunCommand.LoadWithRemoteOverlayOrReportAsync(parse.GetValue(options.Directory), parse.GetValue(options.Overlays) ?? []);
             if (settings is null) return RunCommand.ConfigurationError;
             await Console.Out.WriteAsync(EffectiveConfiguration.Describe(settings));
             return 0;

@@ -24,15 +24,9 @@ public static class RunCommand
     /// <summary>Loads the configuration (exit code 1 when invalid) and runs the agent.</summary>
     public static async Task<int> ExecuteAsync(string? configDirectory, IReadOnlyList<string> overlays, CancellationToken cancellationToken)
     {
-        var settings = await LoadOrReportAsync(configDirectory, overlays);
+        var settings = await LoadWithRemoteOverlayOrReportAsync(configDirectory, overlays);
         if (settings is null) return ConfigurationError;
-        // Overlays accepted by CONFIGURATION_UPDATE commands are kept in the data folder and read last.
         var source = new FileConfigurationSource(ResolveConfigDirectory(configDirectory), overlays, settings.DataDirectory);
-        if (File.Exists(source.RemoteOverlayPath))
-        {
-            settings = await LoadOrReportAsync(() => source.LoadSettings());
-            if (settings is null) return ConfigurationError;
-        }
 
         try
         {
@@ -66,6 +60,18 @@ public static class RunCommand
     }
 
     /// <summary>The settings, or null after writing every problem to stderr.</summary>
+    /// <summary>
+    /// The settings as <c>run</c> uses them: the files, then the overlays accepted by CONFIGURATION_UPDATE
+    /// commands (<c>{data-dir}/config/remote.conf</c>, read last); null after writing every problem to stderr.
+    /// </summary>
+    internal static async Task<AgentSettings?> LoadWithRemoteOverlayOrReportAsync(string? configDirectory, IReadOnlyList<string> overlays)
+    {
+        var settings = await LoadOrReportAsync(configDirectory, overlays);
+        if (settings is null) return null;
+        var source = new FileConfigurationSource(ResolveConfigDirectory(configDirectory), overlays, settings.DataDirectory);
+        return File.Exists(source.RemoteOverlayPath) ? await LoadOrReportAsync(source.LoadSettings) : settings;
+    }
+
     internal static Task<AgentSettings?> LoadOrReportAsync(string? configDirectory, IReadOnlyList<string> overlays) =>
         LoadOrReportAsync(() => AgentConfiguration.Load(ResolveConfigDirectory(configDirectory), overlays));
 

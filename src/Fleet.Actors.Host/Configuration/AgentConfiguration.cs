@@ -104,8 +104,11 @@ public static partial class AgentConfiguration
     /// </summary>
     private static string Describe(SettingsProblem problem, string file, IReadOnlyDictionary<string, string> fromEnvironment) =>
         fromEnvironment.TryGetValue(problem.Key, out var variable)
-            ? $"environment variable {variable} ({problem.Key}, read in {file}): {problem.Problem}"
+            ? $"environment variable {variable} ({problem.Key}, read in {file}): {WithoutValue(problem.Problem)}"
             : $"{file}: {problem.Key}: {problem.Problem}";
+
+    /// <summary>A problem text without the value it quotes (<c>(got "...")</c>): a variable's value may be a secret.</summary>
+    private static string WithoutValue(string problem) => GotValue().Replace(problem, "").TrimEnd();
 
     /// <summary>
     /// Akka's parser reports "Unknown token at position N" in the joined text of all files, on several
@@ -480,6 +483,9 @@ public static partial class AgentConfiguration
 
     [GeneratedRegex("^.+$")]
     private static partial Regex AnyText();
+
+    [GeneratedRegex(@"\s*\(got .*?\)")]
+    private static partial Regex GotValue();
 
     [GeneratedRegex(@"\s*at position (?<at>\d+)")]
     private static partial Regex ParsePosition();

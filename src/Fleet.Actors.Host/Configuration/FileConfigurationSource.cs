@@ -38,6 +38,10 @@ public sealed class FileConfigurationSource(string configDirectory, IReadOnlyLis
         try
         {
             var files = Overlays;
+            if (overlay is not null && overlay.Contains("${", StringComparison.Ordinal))
+                return new ConfigurationCandidate(null,
+                    [$"{CandidateName}: substitutions (${{...}}) are not allowed in an overlay sent by command (they would read the vehicle's environment)"],
+                    "", new Dictionary<string, string>());
             if (overlay is not null)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(RemoteOverlayPath)!);

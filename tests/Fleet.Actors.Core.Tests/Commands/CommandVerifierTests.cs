@@ -65,6 +65,14 @@ public sealed class CommandVerifierTests
     }
 
     [Fact]
+    public void A_private_key_should_be_refused_where_a_public_key_belongs()
+    {
+        var problem = Assert.Throws<FormatException>(() => CommandKeys.PublicKeyFromPem(Ops.ExportPkcs8PrivateKeyPem()));
+        Assert.Contains("is a private key", problem.Message);
+        Assert.NotNull(CommandKeys.PublicKeyFromPem(Ops.ExportSubjectPublicKeyInfoPem()));
+    }
+
+    [Fact]
     public void A_signature_in_another_format_than_DER_should_not_verify()
     {
         var bytes = Pause().ToByteArray();

@@ -109,15 +109,17 @@ public sealed class AgentConfigurationTests : IDisposable
     /// </summary>
     [Theory]
     [InlineData("MQTT_BROKER", "nonsense://x", "fleet.uplink.broker.url", "scheme 'nonsense' is not supported")]
-    [InlineData("FLEET_LOG_LEVEL", "loud", "fleet.logging.level", "must be verbose, debug, information, warning or error (got \"loud\")")]
+    [InlineData("FLEET_LOG_LEVEL", "loud", "fleet.logging.level", "must be verbose, debug, information, warning or error")]
     [InlineData("FLEET_VEHICLE_ID", "truck 7", "fleet.vehicle.id", "must be 1 to 64 letters")]
-    [InlineData("FLEET_EMBEDDED_BROKER", "maybe", "fleet.embedded-broker.enabled", "must be on, off or auto (got \"maybe\")")]
+    [InlineData("FLEET_EMBEDDED_BROKER", "maybe", "fleet.embedded-broker.enabled", "must be on, off or auto")]
     public void Bad_value_from_the_environment_should_name_the_variable_the_key_and_the_file_that_reads_it(string variable, string value, string key, string problem)
     {
         var ex = Assert.Throws<ConfigurationException>(() => _folder.Load(name => name == variable ? value : null));
         var line = Assert.Single(ex.Problems);
         Assert.StartsWith($"environment variable {variable} ({key}, read in {_folder.AgentConf}): ", line, StringComparison.Ordinal);
         Assert.Contains(problem, line, StringComparison.Ordinal);
+        // The value is not repeated: a variable may hold a secret.
+        Assert.DoesNotContain(value, line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -52,6 +52,26 @@ public sealed class FileConfigurationSourceTests : IDisposable
     }
 
     [Fact]
+    public void An_overlay_from_a_command_should_not_read_the_vehicles_environment()
+    {
+        var candidate = _source.Load("fleet.uplink.topics.telemetry = ${?MQTT_PASSWORD}");
+
+        Assert.Null(candidate.Settings);
+        Assert.Contains("substitutions (${...}) are not allowed", Assert.Single(candidate.Problems));
+    }
+
+    [Fact]
+    public void A_value_from_the_environment_should_never_be_repeated_in_a_problem()
+    {
+        var overlay = _folder.Overlay("fleet.sensors = [ { id = gps, type = sim-gps, rate-hz = ${?SECRET_RATE} } ]\n");
+        var problem = Assert.Single(Assert.Throws<ConfigurationException>(() =>
+            AgentConfiguration.Load(_folder.Directory, [overlay], name => name == "SECRET_RATE" ? "hunter2" : null)).Problems);
+
+        Assert.StartsWith("environment variable SECRET_RATE (fleet.sensors[0].rate-hz", problem);
+        Assert.DoesNotContain("hunter2", problem);
+    }
+
+    [Fact]
     public void Kept_overlays_should_add_up_be_private_and_be_read_at_the_next_start_with_the_same_version()
     {
         const string first = "fleet.uplink.batch.min-records = 64";
