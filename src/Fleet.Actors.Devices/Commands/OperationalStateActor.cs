@@ -202,7 +202,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
                 case CommandType.EmergencyStop:
                     replyTo.Tell(new Succeed(execute.CommandId, _settings.EmergencyStopOutputs.Count == 0
                             ? "emergency stop (no safe outputs configured: fleet.operations.emergency-stop.outputs); until RESET_EMERGENCY_STOP"
-                            : $"emergency stop: {Describe(_settings.EmergencyStopOutputs)} held at priority 255 until RESET_EMERGENCY_STOP",
+                            : $"emergency stop: {Describe(_settings.EmergencyStopOutputs)} held at emergency priority until RESET_EMERGENCY_STOP",
                         OperationalState: Current.StateName));
                     break;
                 case CommandType.ResetEmergencyStop:
