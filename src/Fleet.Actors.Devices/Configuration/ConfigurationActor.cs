@@ -57,6 +57,7 @@ internal sealed class ConfigurationActor : ReceiveActor
     private long _reloadCount;
     private bool _busy;
     private readonly Queue<(object Request, IActorRef Sender)> _waiting = new();
+    private const int MaxWaiting = 16;
 
     public ConfigurationActor(string vehicleId, IConfigurationSource source, ConfigurationCandidate running, IActorRef log, AgentMetrics metrics, TimeProvider time)
     {
@@ -85,6 +86,14 @@ internal sealed class ConfigurationActor : ReceiveActor
     // One change at a time: each is checked against the configuration the one before it left.
     private void Enqueue(object request)
     {
+        if (_waiting.Count >= MaxWaiting)
+        {
+            // Bounded: a flood of reloads or updates is refused (and counted) rather than queued without end.
+            _errors.Inc();
+            if (request is Execute execute) Sender.Tell(new Refuse(execute.CommandId, CommandRefusals.Busy, $"{MaxWaiting} configuration changes are already waiting; try again"));
+            else _logger.Warning("Configuration reload ({0}) dropped: {1} changes are already waiting", ((ConfigurationProtocol.Reload)request).Why, MaxWaiting);
+            return;
+        }
         _waiting.Enqueue((request, Sender));
         Next();
     }

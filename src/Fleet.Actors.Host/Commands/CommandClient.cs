@@ -22,6 +22,13 @@ public sealed class CommandClient : IAsyncDisposable
     private readonly CommandSettings _topics;
     private readonly ConcurrentDictionary<string, Channel<CommandResponse>> _waiting = new(StringComparer.Ordinal);
     private readonly HashSet<string> _subscribed = new(StringComparer.Ordinal);
+    private long _dropped;
+
+    /// <summary>Most command ids whose answers are kept until read; answers to further ids are dropped (<see cref="DroppedResponses"/>).</summary>
+    public const int MaxWaitingCommands = 10_000;
+
+    /// <summary>Answers dropped because <see cref="MaxWaitingCommands"/> command ids already had unread answers.</summary>
+    public long DroppedResponses => Interlocked.Read(ref _dropped);
 
     private CommandClient(IMqttClient client, CommandSettings topics)
     {
@@ -39,6 +46,12 @@ public sealed class CommandClient : IAsyncDisposable
                 return Task.CompletedTask;
             }
             ResponseReceived?.Invoke(response);
+            // Bounded: answers to more commands than anyone could be waiting for are dropped and counted.
+            if (!_waiting.ContainsKey(response.CommandId) && _waiting.Count >= MaxWaitingCommands)
+            {
+                Interlocked.Increment(ref _dropped);
+                return Task.CompletedTask;
+            }
             _waiting.GetOrAdd(response.CommandId, _ => Channel.CreateUnbounded<CommandResponse>()).Writer.TryWrite(response);
             return Task.CompletedTask;
         };
@@ -118,7 +131,12 @@ public sealed class CommandClient : IAsyncDisposable
             var response = await NextResponseAsync(commandId, cancellationToken).ConfigureAwait(false);
             responses.Add(response);
             onResponse?.Invoke(response);
-            if (response.Status is ResponseStatus.Nack or ResponseStatus.Succeeded or ResponseStatus.Failed) return responses;
+            if (response.Status is ResponseStatus.Nack or ResponseStatus.Succeeded or ResponseStatus.Failed)
+            {
+                // Answered: its queue goes (a later duplicate answer makes a new one).
+                _waiting.TryRemove(commandId, out _);
+                return responses;
+            }
         }
     }
 
