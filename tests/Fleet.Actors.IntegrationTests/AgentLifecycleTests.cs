@@ -53,9 +53,9 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
     /// sequence (or a gap record for it, when <paramref name="gapsExpected"/>), and no sequence
     /// with two different contents.
     /// </summary>
-    private async Task AssertNothingLostAsync(bool gapsExpected = false)
+    private async Task AssertNothingLostAsync(bool gapsExpected = false, string extra = "")
     {
-        await using (var agent = StartAgent())
+        await using (var agent = StartAgent(extra))
         {
             Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout), "the final run delivered nothing");
             Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
@@ -163,6 +163,36 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
             Assert.Contains(agent.Output, line => line.Contains("fully drained", StringComparison.Ordinal));
         }
         await AssertNothingLostAsync();
+    }
+
+    /// <summary>
+    /// An operator lowers the disk budget in the configuration file while the vehicle is offline with
+    /// more unsent data than the new budget: the running log evicts at once, and every evicted
+    /// sequence is announced by a gap record the fleet receives once the broker is back.
+    /// </summary>
+    [Fact]
+    public async Task A_smaller_disk_budget_set_while_offline_should_evict_at_once_and_announce_every_eviction()
+    {
+        const string storage = "wal { segment-bytes = 16KiB, max-entry-bytes = 8KiB, cache-bytes = 64KiB }";
+        await using (var agent = StartAgent(storage))
+        {
+            Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
+            await _broker.StopAsync();
+            Assert.True(await agent.WaitForOutputAsync("Broker link lost", TimeSpan.FromSeconds(20)));
+            // Offline long enough to hold several times the new budget (a few hundred readings a second).
+            await Task.Delay(TimeSpan.FromSeconds(8));
+            Assert.DoesNotContain(agent.Output, line => line.Contains("Disk budget exceeded", StringComparison.Ordinal));
+
+            var overlay = await File.ReadAllTextAsync(agent.OverlayPath);
+            await File.WriteAllTextAsync(agent.OverlayPath, overlay + "\nfleet.wal.max-unsent-bytes = 64KiB\n");
+            Assert.True(await agent.WaitForOutputAsync("changed) applied: wal changed", TimeSpan.FromSeconds(10)), "the new budget was not applied");
+            Assert.True(await agent.WaitForOutputAsync("Log limits changed: max-unsent-bytes 268435456 -> 65536", TimeSpan.FromSeconds(10)));
+            Assert.True(await agent.WaitForOutputAsync("Disk budget exceeded", TimeSpan.FromSeconds(10)), "the smaller budget evicted nothing");
+
+            await _broker.StartAsync();
+            Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
+        }
+        await AssertNothingLostAsync(gapsExpected: true, storage);
     }
 
     [Fact]

@@ -170,6 +170,9 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
             acceptedVersion = applied[^1].Details["config_version"];
             Assert.NotEqual(startVersion, acceptedVersion);
             Assert.Equal(acceptedVersion, await RetainedAsync(identity, "config_version", acceptedVersion));
+            var diagnostics = Make(vehicle, CommandType.Diagnostics);
+            await client.PublishAsync(identity, CommandClient.Sign(diagnostics, _key));
+            Assert.Equal(acceptedVersion, (await Final(client, diagnostics.CommandId))[^1].Details["config_version"]);
 
             var fast = await RateAsync(verifier);
             output.WriteLine($"readings/s before {slow:F0}, after {fast:F0}");

@@ -5,6 +5,7 @@ using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Core.Telemetry;
 using static Fleet.Actors.Core.Wal.WalProtocol;
 
@@ -34,7 +35,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private const string GapDeviceId = "wal";
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
 
-    private readonly WalSettings _settings;
+    private WalSettings _settings;
     private readonly WalMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -73,8 +74,9 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private readonly SequenceReservation _reservation;
     private bool _sequenceKnown;
 
-    public WalActor(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider time, IActorRef acceptedListener)
+    public WalActor(string vehicleId, LiveSettings<WalSettings> live, WalMetrics metrics, TimeProvider time, IActorRef acceptedListener)
     {
+        var settings = live.Value;
         _acceptedListener = acceptedListener;
         PersistenceId = PersistenceIdFor(vehicleId);
         _settings = settings;
@@ -129,6 +131,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
             CheckFlushed();
         });
         Command<GetStatus>(_ => Sender.Tell(Status()));
+        Command<ApplyLimits>(OnApplyLimits);
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f =>
         {
@@ -155,6 +158,14 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     /// given, is told <see cref="ReadingsAccepted"/> after every group commit.
     /// </summary>
     public static Props Props(string vehicleId, WalSettings settings, WalMetrics metrics, TimeProvider? time = null, IActorRef? acceptedListener = null) =>
+        Props(vehicleId, new LiveSettings<WalSettings>(settings), metrics, time, acceptedListener);
+
+    /// <summary>
+    /// Props for a log whose limits can change while the agent runs: each incarnation (after a
+    /// restart by its supervisor) starts with <paramref name="settings"/>' value of that moment;
+    /// a running one is told <see cref="ApplyLimits"/>.
+    /// </summary>
+    public static Props Props(string vehicleId, LiveSettings<WalSettings> settings, WalMetrics metrics, TimeProvider? time = null, IActorRef? acceptedListener = null) =>
         Akka.Actor.Props.Create(() => new WalActor(vehicleId, settings, metrics, time ?? TimeProvider.System, acceptedListener ?? ActorRefs.Nobody));
 
     private bool Notifies => !_acceptedListener.IsNobody();
@@ -305,6 +316,22 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
             TryFlush();
             CheckFlushed();
         }
+    }
+
+    /// <summary>
+    /// New limits (<see cref="WalSettings.LiveLimits"/>) while running: a smaller disk budget evicts
+    /// at once (announced by gap records as always), the others apply from the next entry, flush or refresh.
+    /// </summary>
+    private void OnApplyLimits(ApplyLimits apply)
+    {
+        var before = _settings;
+        _settings = before.WithLiveLimitsOf(apply.Settings);
+        var changes = WalSettings.DescribeChanges(before, _settings);
+        if (changes.Length == 0) return;
+        _log.Info("Log limits changed: {0}", changes);
+        if (_settings.MetricsInterval != before.MetricsInterval)
+            Timers.StartPeriodicTimer(MetricsTimer, RefreshMetrics.Instance, _settings.MetricsInterval);
+        if (_sequenceKnown) MaybeEvict();
     }
 
     private void MaybeEvict()

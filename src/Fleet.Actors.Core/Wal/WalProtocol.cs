@@ -14,6 +14,12 @@ public static class WalProtocol
     public sealed record LogReadings(IReadOnlyList<Reading> Readings) : IDeadLetterSuppression;
 
     /// <summary>
+    /// New values for the limits a running log takes (<see cref="WalSettings.LiveLimits"/>; the other
+    /// settings in it are ignored): a smaller disk budget evicts at once, with gap records.
+    /// </summary>
+    public sealed record ApplyLimits(WalSettings Settings);
+
+    /// <summary>
     /// The uplink asks for unsent entries after a journal position (-1: from the oldest unsent).
     /// The log answers with <see cref="EntriesRead"/> as soon as it has at least one entry; until
     /// then it holds the request (the latest one per requester replaces an earlier one).

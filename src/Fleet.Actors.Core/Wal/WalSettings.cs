@@ -55,6 +55,49 @@ public sealed record WalSettings
     /// <summary>Persistence query plugin used to read unsent entries back from the journal.</summary>
     public string ReadJournalPluginId { get; init; } = SqliteWal.ReadJournalPluginId;
 
+    /// <summary>
+    /// The keys a running log takes without a restart (a configuration change): its disk budget,
+    /// the bounds of its pending readings and of a journal row, and how often it snapshots, journals
+    /// deliveries and refreshes its metrics. <c>segment-bytes</c>, <c>cache-bytes</c> and
+    /// <c>synchronous</c> shape the log's accounting, memory and database at start, and the files
+    /// follow the data folder: those apply only at start.
+    /// </summary>
+    public static readonly IReadOnlyList<string> LiveLimits =
+    [
+        "max-pending-readings", "max-entry-records", "max-entry-bytes", "max-unsent-bytes", "snapshot-every",
+        "delivered-flush-interval", "metrics-interval",
+    ];
+
+    /// <summary>These settings with the <see cref="LiveLimits"/> of <paramref name="other"/>.</summary>
+    public WalSettings WithLiveLimitsOf(WalSettings other) => this with
+    {
+        MaxPendingReadings = other.MaxPendingReadings,
+        MaxEntryRecords = other.MaxEntryRecords,
+        MaxEntryBytes = other.MaxEntryBytes,
+        MaxUnsentBytes = other.MaxUnsentBytes,
+        SnapshotEvery = other.SnapshotEvery,
+        DeliveredFlushInterval = other.DeliveredFlushInterval,
+        MetricsInterval = other.MetricsInterval,
+    };
+
+    /// <summary>The live limits that differ, for a log line: <c>max-unsent-bytes 268435456 -> 1048576, ...</c>; empty when none.</summary>
+    public static string DescribeChanges(WalSettings before, WalSettings after)
+    {
+        var changes = new List<string>();
+        void Compare<T>(string key, T a, T b)
+        {
+            if (!EqualityComparer<T>.Default.Equals(a, b)) changes.Add($"{key} {a} -> {b}");
+        }
+        Compare(LiveLimits[0], before.MaxPendingReadings, after.MaxPendingReadings);
+        Compare(LiveLimits[1], before.MaxEntryRecords, after.MaxEntryRecords);
+        Compare(LiveLimits[2], before.MaxEntryBytes, after.MaxEntryBytes);
+        Compare(LiveLimits[3], before.MaxUnsentBytes, after.MaxUnsentBytes);
+        Compare(LiveLimits[4], before.SnapshotEvery, after.SnapshotEvery);
+        Compare(LiveLimits[5], before.DeliveredFlushInterval, after.DeliveredFlushInterval);
+        Compare(LiveLimits[6], before.MetricsInterval, after.MetricsInterval);
+        return string.Join(", ", changes);
+    }
+
     /// <summary>Checks the settings; returns the problems as (key, message) pairs, empty when valid.</summary>
     public IEnumerable<(string Key, string Problem)> Validate()
     {

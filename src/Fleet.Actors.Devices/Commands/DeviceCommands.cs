@@ -24,12 +24,16 @@ namespace Fleet.Actors.Devices.Commands;
 internal sealed class DeviceCommands : ReceiveActor
 {
     private readonly TimeSpan _timeout;
+    private VehicleDevices _devices;
 
-    public DeviceCommands(VehicleDevices devices, TimeSpan timeout)
+    public DeviceCommands(VehicleDevices initial, TimeSpan timeout)
     {
         _timeout = timeout;
+        _devices = initial;
+        Receive<DeviceCommandsProtocol.Reconfigured>(r => _devices = _devices with { Plcs = r.Plcs, SensorIds = r.SensorIds, ConfigVersion = r.ConfigVersion });
         Receive<Execute>(execute =>
         {
+            var devices = _devices;
             var replyTo = Sender;
             var id = execute.CommandId;
             var command = execute.Command;
@@ -158,6 +162,13 @@ internal sealed class DeviceCommands : ReceiveActor
         var list = string.Join(", ", names);
         return list.Length == 0 ? "none" : list;
     }
+}
+
+/// <summary>Messages of the device commands.</summary>
+internal static class DeviceCommandsProtocol
+{
+    /// <summary>A configuration change was applied: the PLCs and sensors there are now, and the version.</summary>
+    public sealed record Reconfigured(IReadOnlyList<Plc.PlcSettings> Plcs, IReadOnlyList<string> SensorIds, string ConfigVersion);
 }
 
 /// <summary>What the device commands reach: the vehicle's components and the configuration they run.</summary>

@@ -4,14 +4,25 @@ namespace Fleet.Actors.Devices.Configuration;
 public static class LiveConfiguration
 {
     /// <summary>
-    /// The sensors (each one restarted alone when its settings change, added or stopped) and the
-    /// uplink's batching, compression and in-flight limits (its stream restarts on the same connection).
-    /// Everything else (identity, data folder, broker, log, GPIO, PLCs, scripts, commands, operations,
-    /// logging, Akka) is read at start only.
+    /// The sensors and the PLCs (each one restarted alone when its settings change, added or
+    /// stopped), the uplink's batching, compression and in-flight limits (its stream restarts on the
+    /// same connection) and the log's limits and disk budget (<c>wal</c>; see
+    /// <see cref="Core.Wal.WalSettings.LiveLimits"/>). Everything else (identity, data folder, broker,
+    /// the log's storage, GPIO, scripts, commands, operations, logging, Akka) is read at start only.
     /// </summary>
-    public static bool AppliesLive(string part) => part.StartsWith("sensors/", StringComparison.Ordinal) || part is "uplink" or "sensors";
+    public static bool AppliesLive(string part) =>
+        part.StartsWith(SensorPrefix, StringComparison.Ordinal) || part.StartsWith(PlcPrefix, StringComparison.Ordinal)
+        || part is "uplink" or "sensors" or "wal";
 
     /// <summary>The sensors among <paramref name="changed"/> parts, by id.</summary>
-    public static IReadOnlyList<string> ChangedSensors(IEnumerable<string> changed) =>
-        changed.Where(p => p.StartsWith("sensors/", StringComparison.Ordinal)).Select(p => p["sensors/".Length..]).ToList();
+    public static IReadOnlyList<string> ChangedSensors(IEnumerable<string> changed) => Ids(changed, SensorPrefix);
+
+    /// <summary>The PLCs among <paramref name="changed"/> parts, by id.</summary>
+    public static IReadOnlyList<string> ChangedPlcs(IEnumerable<string> changed) => Ids(changed, PlcPrefix);
+
+    private const string SensorPrefix = "sensors/";
+    private const string PlcPrefix = "plcs/";
+
+    private static List<string> Ids(IEnumerable<string> changed, string prefix) =>
+        changed.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).Select(p => p[prefix.Length..]).ToList();
 }

@@ -14,6 +14,12 @@ public static class PlcProtocol
         string PlcId { get; }
     }
 
+    /// <summary>
+    /// A configuration change: the PLCs named in <paramref name="Changed"/> restart with their settings
+    /// in <paramref name="Plcs"/> (the whole new list), start when new or stop when no longer in it.
+    /// </summary>
+    public sealed record Apply(IReadOnlyList<PlcSettings> Plcs, IReadOnlyList<string> Changed);
+
     /// <summary>Writes one holding register (function 6).</summary>
     public sealed record WriteRegister(string PlcId, ushort Address, ushort Value) : IWithPlcId;
 

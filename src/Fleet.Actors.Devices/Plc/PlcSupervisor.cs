@@ -11,28 +11,36 @@ namespace Fleet.Actors.Devices.Plc;
 /// <c>plc-{id}</c>) that restarts a failed PLC actor with exponential backoff and jitter, and routes
 /// <see cref="PlcProtocol"/> writes by PLC id, answering itself for unknown PLCs (<c>Refused</c>)
 /// and PLCs that are down (<c>Failed</c>). Stops its PLCs on <see cref="SensorProtocol.StopIntake"/>
-/// (answering <see cref="SensorProtocol.IntakeStopped"/>), like the sensors at shutdown.
+/// (answering <see cref="SensorProtocol.IntakeStopped"/>), like the sensors at shutdown. A
+/// configuration change (<see cref="PlcProtocol.Apply"/>) restarts only the PLCs whose settings
+/// (connection, register map, polling) changed, starts new ones and stops removed ones.
 /// </summary>
 internal sealed class PlcSupervisor : ReceiveActor
 {
     private readonly ILoggingAdapter _logger = Context.GetLogger();
     private readonly DeviceChildren _plcs;
+    private readonly string _vehicleId;
+    private readonly IActorRef _log;
+    private readonly AgentMetrics _metrics;
+    private readonly Func<PlcSettings, ModbusClient> _clientFactory;
+    private readonly TimeProvider _time;
 
     public PlcSupervisor(string vehicleId, IReadOnlyList<PlcSettings> plcs, IActorRef log, AgentMetrics metrics,
         Func<PlcSettings, ModbusClient> clientFactory, TimeProvider time)
     {
+        _vehicleId = vehicleId;
+        _log = log;
+        _metrics = metrics;
+        _clientFactory = clientFactory;
+        _time = time;
         _plcs = new DeviceChildren(metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "plcs"));
-        foreach (var plc in plcs)
-        {
-            var props = PlcActor.Props(plc, log, Self, new PlcMetrics(metrics, vehicleId, plc.Id), clientFactory, time);
-            _plcs.Start(Context, plc.Id, "plc-" + Uri.EscapeDataString(plc.Id), "plc", props,
-                plc.MinBackoff, plc.MaxBackoff, plc.RandomFactor, new PlcTerminated(plc.Id));
-        }
+        foreach (var plc in plcs) StartPlc(plc);
 
         Receive<PlcUp>(up => _plcs.Up(up.PlcId));
         Receive<PlcDown>(down => _plcs.Down(down.PlcId));
         Receive<PlcProtocol.IWithPlcId>(Route);
         Receive<SensorProtocol.StopIntake>(_ => _plcs.StopAll(Context, Sender));
+        Receive<PlcProtocol.Apply>(OnApply);
         Receive<PlcTerminated>(terminated =>
         {
             if (!_plcs.Terminated(terminated.PlcId)) _logger.Error("PLC {0} supervisor stopped unexpectedly", terminated.PlcId);
@@ -45,6 +53,25 @@ internal sealed class PlcSupervisor : ReceiveActor
         Akka.Actor.Props.Create(() => new PlcSupervisor(vehicleId, plcs, log, metrics, clientFactory ?? (s => s.CreateClient()), time ?? TimeProvider.System));
 
     protected override SupervisorStrategy SupervisorStrategy() => _plcs.Strategy();
+
+    private void StartPlc(PlcSettings plc)
+    {
+        var props = PlcActor.Props(plc, _log, Self, new PlcMetrics(_metrics, _vehicleId, plc.Id), _clientFactory, _time);
+        _plcs.Start(Context, plc.Id, "plc-" + Uri.EscapeDataString(plc.Id), "plc", props,
+            plc.MinBackoff, plc.MaxBackoff, plc.RandomFactor, new PlcTerminated(plc.Id));
+    }
+
+    private void OnApply(PlcProtocol.Apply apply)
+    {
+        var wanted = apply.Plcs.ToDictionary(p => p.Id, StringComparer.Ordinal);
+        foreach (var id in apply.Changed)
+        {
+            var settings = wanted.GetValueOrDefault(id);
+            var known = _plcs.Find(id, out _) != DeviceState.Unknown;
+            _plcs.Replace(Context, id, settings is null ? null : () => StartPlc(settings));
+            _logger.Info("PLC {0} {1}", id, settings is null ? "is removed" : known ? "restarts with its new settings" : "added");
+        }
+    }
 
     private void Route(PlcProtocol.IWithPlcId request)
     {

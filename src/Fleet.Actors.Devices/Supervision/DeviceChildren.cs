@@ -29,6 +29,9 @@ internal sealed class DeviceChildren
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
     private readonly HashSet<string> _up = new(StringComparer.Ordinal);
     private readonly List<IActorRef> _stopRequesters = new();
+
+    // Children stopped to be started again with new settings (null: removed), by id.
+    private readonly Dictionary<string, Action?> _replacing = new(StringComparer.Ordinal);
     private readonly Counter.Child _restarts;
     private bool _stopping;
 
@@ -80,11 +83,34 @@ internal sealed class DeviceChildren
         CheckStopped();
     }
 
-    /// <summary>A child's supervisor has terminated; false when that was not asked for (a stop at shutdown).</summary>
+    /// <summary>
+    /// A configuration change for <paramref name="id"/>: its running child stops and, once it is gone
+    /// (its name is taken until then), <paramref name="start"/> starts it again with the new settings;
+    /// null removes it. A device without a child (new) starts at once.
+    /// </summary>
+    public void Replace(IActorContext context, string id, Action? start)
+    {
+        if (_stopping) return;
+        if (_children.TryGetValue(id, out var child))
+        {
+            _replacing[id] = start;
+            context.Stop(child);
+        }
+        else if (_replacing.ContainsKey(id)) _replacing[id] = start;
+        else start?.Invoke();
+    }
+
+    /// <summary>A child's supervisor has terminated; false when that was not asked for (a stop at shutdown or a replacement).</summary>
     public bool Terminated(string id)
     {
         _children.Remove(id);
         _up.Remove(id);
+        if (_replacing.Remove(id, out var start))
+        {
+            if (!_stopping) start?.Invoke();
+            CheckStopped();
+            return true;
+        }
         CheckStopped();
         return _stopping;
     }

@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Pattern;
 using Fleet.Actors.Core.Commands;
 using Fleet.Actors.Core.Commands.Wire;
+using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
@@ -70,8 +71,9 @@ internal sealed class VehicleAgent : ReceiveActor
         var uplinkMetrics = new UplinkMetrics(metrics, settings.VehicleId);
 
         // A failed journal write stops the log; its supervisor starts it again (recovering the sequence).
+        var walSettings = new LiveSettings<WalSettings>(settings.Wal);
         var logOptions = Backoff.OnStop(
-                WalActor.Props(settings.VehicleId, settings.Wal, walMetrics, time, acceptedListener: Self),
+                WalActor.Props(settings.VehicleId, walSettings, walMetrics, time, acceptedListener: Self),
                 "log", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)
             .WithAutoReset(TimeSpan.FromSeconds(60));
         var log = Context.ActorOf(BackoffSupervisor.Props(logOptions), "wal");
@@ -79,8 +81,8 @@ internal sealed class VehicleAgent : ReceiveActor
         var sensors = Context.ActorOf(SensorSupervisor.Props(settings.VehicleId, settings.Sensors, drivers, context, log, metrics), "sensors");
         var gpio = settings.Gpio.Lines.Count == 0 ? null
             : Context.ActorOf(GpioSupervisor.Props(settings.VehicleId, settings.Gpio, log, metrics, gpioDrivers, time), "gpio");
-        var plcs = settings.Plcs.Count == 0 ? null
-            : Context.ActorOf(PlcSupervisor.Props(settings.VehicleId, settings.Plcs, log, metrics, time: time), "plcs");
+        // Always there, even without PLCs, so that a configuration change can add one.
+        var plcs = Context.ActorOf(PlcSupervisor.Props(settings.VehicleId, settings.Plcs, log, metrics, time: time), "plcs");
         var scripts = Context.ActorOf(ScriptEngine.Props(settings.VehicleId, settings.Scripting, log, gpio, settings.Gpio, plcs, metrics, time), "scripts");
         var operations = Context.ActorOf(OperationalStateActor.Props(settings.VehicleId, settings.Operations, settings.Gpio, scripts, log, Self, time), "operations");
         var commandMetrics = new CommandMetrics(metrics, settings.VehicleId);
@@ -111,7 +113,16 @@ internal sealed class VehicleAgent : ReceiveActor
         {
             var changedSensors = LiveConfiguration.ChangedSensors(apply.ChangedParts);
             if (changedSensors.Count > 0) sensors.Tell(new SensorProtocol.Apply(apply.Settings.Sensors, changedSensors));
+            var changedPlcs = LiveConfiguration.ChangedPlcs(apply.ChangedParts);
+            if (changedPlcs.Count > 0) plcs.Tell(new PlcProtocol.Apply(apply.Settings.Plcs, changedPlcs));
+            if (apply.ChangedParts.Contains("wal"))
+            {
+                // A log restarted later by its supervisor starts with these limits too.
+                walSettings.Value = walSettings.Value.WithLiveLimitsOf(apply.Settings.Wal);
+                log.Tell(new WalProtocol.ApplyLimits(apply.Settings.Wal));
+            }
             if (apply.ChangedParts.Contains("uplink")) uplink.Tell(new UplinkProtocol.ApplySettings(apply.Settings.Uplink));
+            deviceCommands.Tell(new DeviceCommandsProtocol.Reconfigured(apply.Settings.Plcs, apply.Settings.Sensors.Select(s => s.Id).ToList(), apply.Version));
             uplink.Tell(new UplinkProtocol.SetConfigVersion(apply.Version));
         });
         Receive<ScriptProtocol.WantsReadings>(wants => { _scriptsWantReadings = wants.Wanted; });

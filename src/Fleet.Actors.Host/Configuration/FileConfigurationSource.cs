@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
+using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Configuration;
 
 namespace Fleet.Actors.Host.Configuration;
@@ -84,8 +85,9 @@ public sealed class FileConfigurationSource(string configDirectory, IReadOnlyLis
 
     /// <summary>
     /// The text of each part of a merged configuration, to see what a change touches: every key
-    /// under <c>fleet</c> on its own, each sensor by id (<c>sensors/gps</c>), the uplink's broker apart
-    /// from the rest of the uplink, and <c>akka</c>.
+    /// under <c>fleet</c> on its own, each sensor and PLC by id (<c>sensors/gps</c>, <c>plcs/press</c>),
+    /// the uplink's broker apart from the rest of the uplink, the log's limits (<c>wal</c>) apart from
+    /// what shapes its storage (<c>wal.storage</c>), and <c>akka</c>.
     /// </summary>
     public static IReadOnlyDictionary<string, string> Parts(Config merged)
     {
@@ -96,17 +98,19 @@ public sealed class FileConfigurationSource(string configDirectory, IReadOnlyLis
         {
             switch (key)
             {
-                case "sensors" when value.IsArray():
+                case "sensors" or "plcs" when value.IsArray():
                     foreach (var item in value.GetArray().Where(i => i.IsObject()))
                     {
                         var id = item.GetObject().Items.TryGetValue("id", out var idValue) ? idValue.GetString() : "?";
-                        parts["sensors/" + id] = item.ToString();
+                        parts[key + "/" + id] = item.ToString();
                     }
                     break;
-                case "uplink" when value.IsObject():
+                case "wal" or "uplink" when value.IsObject():
+                    // Split in what applies live and what applies only at start.
                     foreach (var (name, child) in value.GetObject().Items)
                     {
-                        var part = name == "broker" ? "uplink.broker" : "uplink";
+                        var part = key == "wal" ? (WalSettings.LiveLimits.Contains(name) ? "wal" : "wal.storage")
+                            : name == "broker" ? "uplink.broker" : "uplink";
                         parts[part] = parts.GetValueOrDefault(part, "") + $"{name}={child}\n";
                     }
                     break;

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Telemetry.Verification;
@@ -201,6 +202,55 @@ public sealed class WalActorTests : TestKit
         Assert.Equal(0, report.Missing);
         Assert.True(report.GapRecords >= 1);
         Assert.True(report.GapSequences >= status.EvictedTotal);
+    }
+
+    /// <summary>
+    /// A configuration change lowers the disk budget of a running log holding far more than the new
+    /// budget: it evicts at once, announced by gap records; the log restarted by its supervisor
+    /// afterwards keeps the new limits (from the shared <see cref="LiveSettings{T}"/>), not those of its start.
+    /// </summary>
+    [Fact]
+    public void A_smaller_disk_budget_applied_while_running_should_evict_at_once_with_gaps_and_survive_a_restart()
+    {
+        var settings = new WalSettings
+        {
+            JournalPath = _files.JournalPath,
+            MaxEntryBytes = 1024,
+            MaxEntryRecords = 40,
+            SegmentBytes = 2048,
+            CacheBytes = 4 * 1024,
+        };
+        var live = new LiveSettings<WalSettings>(settings);
+        var log = Sys.ActorOf(Akka.Pattern.BackoffSupervisor.Props(Akka.Pattern.Backoff.OnStop(
+            WalActor.Props(Vehicle, live, Metrics), "log", TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 0.1, maxNrOfRetries: -1)), "log-live");
+        for (var i = 0; i < 40; i++) log.Tell(Readings(i * 40, 40));
+        AwaitAccepted(log, 1600);
+        Assert.Equal(0, Status(log).EvictedTotal);
+
+        var smaller = settings with { MaxUnsentBytes = 8 * 1024, SnapshotEvery = 20, JournalPath = "ignored" };
+        live.Value = live.Value.WithLiveLimitsOf(smaller);
+        log.Tell(new ApplyLimits(smaller));
+        AwaitCondition(() => Status(log) is { GapRecords: > 0 } s && s.UnsentBytes <= smaller.MaxUnsentBytes + smaller.SegmentBytes, TimeSpan.FromSeconds(10));
+
+        // Restarted (a failed write stops it; its supervisor starts a new one from the same Props).
+        IActorRef Child() => Sys.ActorSelection(log.Path / "log").ResolveOne(TimeSpan.FromSeconds(5)).Result;
+        var child = Child();
+        Watch(child);
+        Sys.Stop(child);
+        ExpectTerminated(child);
+        // Until the new one runs, the supervisor has no child to ask.
+        AwaitAssert(() => Assert.NotEqual(child, Child()), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+        Assert.True(Status(log).LastSequence >= 1600);
+        var evicted = Status(log).EvictedTotal;
+        for (var i = 40; i < 80; i++) log.Tell(Readings(i * 40, 40));
+        AwaitCondition(() => Status(log) is { PendingReadings: 0 } s && s.EvictedTotal > evicted && s.UnsentBytes <= smaller.MaxUnsentBytes + smaller.SegmentBytes,
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+
+        var verifier = new FleetVerifier();
+        verifier.Observe(new DecodedBatch(Vehicle, "t", 1, DrainAll(log)));
+        var report = verifier.Report().Vehicles.Single();
+        Assert.True(report.Missing == 0, $"missing {string.Join(", ", report.MissingRanges.Select(r => $"{r.Start}..{r.End}"))}");
+        Assert.Equal(Status(log).LastSequence, report.ExpectedLast);
     }
 
     /// <summary>

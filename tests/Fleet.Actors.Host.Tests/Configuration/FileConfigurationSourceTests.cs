@@ -42,6 +42,35 @@ public sealed class FileConfigurationSourceTests : IDisposable
     }
 
     [Fact]
+    public void The_logs_limits_should_apply_live_and_its_storage_only_at_start()
+    {
+        var limits = _source.Load("fleet.wal { max-unsent-bytes = 64MiB, snapshot-every = 100 }").ChangedSince(Running);
+        Assert.Equal(["wal"], limits);
+        Assert.True(LiveConfiguration.AppliesLive(limits[0]));
+        foreach (var overlay in new[] { "fleet.wal.synchronous = normal", "fleet.wal.segment-bytes = 2MiB", "fleet.wal.cache-bytes = 16MiB" })
+        {
+            var storage = _source.Load(overlay).ChangedSince(Running);
+            Assert.Equal(["wal.storage"], storage);
+            Assert.False(LiveConfiguration.AppliesLive(storage[0]), overlay);
+        }
+    }
+
+    [Fact]
+    public void Each_PLC_should_be_a_part_of_its_own_that_applies_live()
+    {
+        const string plc = "{ id = %ID%, host = 127.0.0.1, port = 1502, points = [ { name = speed, address = %A% } ] }";
+        var two = "fleet.plcs = [ " + plc.Replace("%ID%", "press").Replace("%A%", "1") + ", " + plc.Replace("%ID%", "oven").Replace("%A%", "2") + " ]";
+        var running = _source.Load(two);
+        Assert.Empty(running.Problems);
+        Assert.Equal(["plcs/oven", "plcs/press"], running.ChangedSince(Running));
+
+        var mapChanged = _source.Load(two.Replace("address = 2", "address = 7"));
+        Assert.Equal(["plcs/oven"], mapChanged.ChangedSince(running));
+        Assert.True(LiveConfiguration.AppliesLive("plcs/oven"));
+        Assert.Equal(["oven"], LiveConfiguration.ChangedPlcs(mapChanged.ChangedSince(running)));
+    }
+
+    [Fact]
     public void A_bad_candidate_should_be_refused_naming_the_overlay_key_and_problem_and_leave_no_file()
     {
         var candidate = _source.Load("fleet.sensors = [ { id = gps, type = sim-gps, rate-hz = -3 } ]");

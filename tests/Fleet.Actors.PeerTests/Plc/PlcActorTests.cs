@@ -184,6 +184,47 @@ public sealed class PlcActorTests : TestKit, IAsyncLifetime
         await NextValuesAsync(v => v.GetValueOrDefault("beef") == 4242);
     }
 
+    [Fact]
+    public async Task A_configuration_change_should_restart_only_the_changed_PLC_with_its_new_map_add_a_new_one_and_stop_a_removed_one()
+    {
+        // The libmodbus server serves one client at a time: one server per PLC.
+        await using var serverB = await ModbusServerPeer.StartTcpAsync();
+        await using var serverC = await ModbusServerPeer.StartTcpAsync();
+        var points = Points();
+        ModbusPoint[] first = [points[0]], second = [points[1]], changed = [points[2], points[3]];
+        PlcSettings A(ModbusPoint[] map) => Plc("a", map);
+        var b = Plc("b", second) with { Port = serverB.Port };
+        var c = Plc("c", first) with { Port = serverC.Port };
+        _plcs = Sys.ActorOf(PlcSupervisor.Props(VehicleId, [A(first), b], _log.Ref, _metrics), "plcs");
+        await PointsOfAsync("a", names => names.SetEquals(["beef"]));
+        await PointsOfAsync("b", names => names.SetEquals(["neg"]));
+        var unchanged = await Sys.ActorSelection(_plcs.Path / "plc-b" / "plc").ResolveOne(Generous);
+        var restartsBefore = Restarts.Value;
+
+        // a: a new register map; b: as it was; c: new.
+        _plcs.Tell(new PlcProtocol.Apply([A(changed), b, c], ["a", "c"]));
+
+        await PointsOfAsync("a", names => names.SetEquals(["temp", "in0"]));
+        await PointsOfAsync("c", names => names.SetEquals(["beef"]));
+        Assert.Equal(unchanged, await Sys.ActorSelection(_plcs.Path / "plc-b" / "plc").ResolveOne(Generous));
+        await PointsOfAsync("b", names => names.SetEquals(["neg"]));
+        Assert.Equal(restartsBefore, Restarts.Value);
+
+        // b removed: its supervisor stops, and a write to it is refused as for any PLC that is not configured.
+        _plcs.Tell(new PlcProtocol.Apply([A(changed), c], ["b"]));
+        await AwaitAssertAsync(async () =>
+        {
+            var refused = Assert.IsType<PlcProtocol.Refused>(await _plcs.Ask<PlcProtocol.WriteResult>(new PlcProtocol.WriteRegister("b", 5, 1), Generous));
+            Assert.Contains("unknown PLC \"b\"", refused.Reason);
+        }, Generous, TimeSpan.FromMilliseconds(100));
+        await PointsOfAsync("a", names => names.SetEquals(["temp", "in0"]));
+    }
+
+    // Waits for a batch of readings of one PLC whose point names satisfy the condition (other batches are skipped).
+    private async Task PointsOfAsync(string plc, Func<HashSet<string>, bool> wanted) =>
+        await _log.FishForMessageAsync<WalProtocol.LogReadings>(batch =>
+            batch.Readings.All(r => r.DeviceId == plc) && wanted(batch.Readings.Select(r => ((MeasurementValue)r.Value).Name).ToHashSet()), Generous);
+
     private static readonly TimeSpan Fast = TimeSpan.FromMilliseconds(200);
 
     private static ModbusPoint[] Points() =>
@@ -198,11 +239,13 @@ public sealed class PlcActorTests : TestKit, IAsyncLifetime
 
     private IActorRef _plcs = ActorRefs.Nobody;
 
-    private void StartPlcs(ModbusPoint[] points, TimeSpan? resetTimeout = null)
-    {
-        var settings = new PlcSettings
+    private void StartPlcs(ModbusPoint[] points, TimeSpan? resetTimeout = null) =>
+        _plcs = Sys.ActorOf(PlcSupervisor.Props(VehicleId, [Plc(PlcId, points, resetTimeout)], _log.Ref, _metrics), "plcs");
+
+    private PlcSettings Plc(string id, ModbusPoint[] points, TimeSpan? resetTimeout = null) =>
+        new()
         {
-            Id = PlcId,
+            Id = id,
             Host = "127.0.0.1",
             Port = _server.Port,
             Map = new RegisterMap(points),
@@ -213,8 +256,6 @@ public sealed class PlcActorTests : TestKit, IAsyncLifetime
             MinBackoff = TimeSpan.FromMilliseconds(500),
             MaxBackoff = TimeSpan.FromSeconds(1),
         };
-        _plcs = Sys.ActorOf(PlcSupervisor.Props(VehicleId, [settings], _log.Ref, _metrics), "plcs");
-    }
 
     private async Task<PlcProtocol.WriteResult> WriteAsync(PlcProtocol.IWithPlcId write)
     {
