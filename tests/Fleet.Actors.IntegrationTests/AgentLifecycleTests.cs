@@ -155,6 +155,9 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
             Assert.True(await agent.WaitForOutputAsync("changed) applied: uplink changed", TimeSpan.FromSeconds(10)), "an edited file was not applied");
             await File.WriteAllTextAsync(agent.OverlayPath, overlay + "\nfleet.uplink.batch.min-records = -1\n");
             Assert.True(await agent.WaitForOutputAsync("refused; the running configuration stays", TimeSpan.FromSeconds(10)), "a bad edit was not refused");
+            // An edit that applies only at the next start is a warning, not a refusal.
+            await File.WriteAllTextAsync(agent.OverlayPath, overlay + "\nfleet.uplink.batch.min-records = 64\nfleet.wal.synchronous = normal\n");
+            Assert.True(await agent.WaitForOutputAsync("fleet.wal (synchronous, segment-bytes or cache-bytes) changed, which applies only at the next start; nothing applied now", TimeSpan.FromSeconds(10)));
             var lines = agent.Output.Count;
             // Still reading and delivering: more summary lines come.
             Assert.True(await WaitForNewOutputAsync(agent, lines, "broker online", TimeSpan.FromSeconds(10)), "the agent stopped working after SIGHUP");

@@ -161,6 +161,13 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal((ResponseStatus.Nack, CommandRefusals.InvalidPayload), (refused.Status, refused.Reason));
             Assert.Contains("fleet.sensors[0].rate-hz", refused.Message);
 
+            var startOnly = Make(vehicle, CommandType.ConfigurationUpdate);
+            startOnly.ConfigurationUpdate = new ConfigurationUpdate { Hocon = "fleet.wal.synchronous = normal" };
+            await client.PublishAsync(identity, CommandClient.Sign(startOnly, _key));
+            var restartRequired = (await Final(client, startOnly.CommandId))[^1];
+            Assert.Equal(CommandRefusals.RestartRequired, restartRequired.Reason);
+            Assert.Contains("fleet.wal (synchronous, segment-bytes or cache-bytes) can change only with a restart", restartRequired.Message);
+
             var update = Make(vehicle, CommandType.ConfigurationUpdate);
             update.ConfigurationUpdate = new ConfigurationUpdate { Hocon = SensorsOverlay(obdRateHz: 40) };
             await client.PublishAsync(identity, CommandClient.Sign(update, _key));

@@ -39,7 +39,8 @@ public static class ConfigurationProtocol
 /// CONFIGURATION_UPDATE commands and reloads. A candidate is read and checked exactly as at start
 /// (<see cref="IConfigurationSource"/>, off this actor's thread); with a problem the old configuration
 /// stays and the answer names file, key and problem; a change to a part that only applies at start
-/// is refused (<c>restart-required</c>) and nothing is applied; otherwise the vehicle agent applies it
+/// is refused (<c>restart-required</c>) and nothing is applied (from the files: a warning that it
+/// applies at the next start); otherwise the vehicle agent applies it
 /// to the actors it affects, the overlay is kept for the next start, and the version and reload count
 /// go up. A failed reload from the files raises an alert (journaled like any reading).
 /// </summary>
@@ -129,8 +130,15 @@ internal sealed class ConfigurationActor : ReceiveActor
         var startOnly = changed.Where(p => !LiveConfiguration.AppliesLive(p)).ToList();
         if (startOnly.Count > 0)
         {
-            Refused(request, sender, CommandRefusals.RestartRequired,
-                $"{what} refused; nothing applied: {string.Join(", ", startOnly.Select(p => "fleet." + p.Replace('/', ':')))} can change only with a restart");
+            var parts = string.Join(", ", startOnly.Select(LiveConfiguration.Describe));
+            if (commandId is null)
+            {
+                // An edit of the files is not wrong: it takes effect when the agent starts again.
+                _logger.Warning("{0}: {1} changed, which applies only at the next start; nothing applied now (restart the agent to apply the files)", what, parts);
+                Done();
+                return;
+            }
+            Refused(request, sender, CommandRefusals.RestartRequired, $"{what} refused; nothing applied: {parts} can change only with a restart");
             return;
         }
         Context.Parent.Tell(new ConfigurationProtocol.Apply(candidate.Settings, changed, candidate.Version));

@@ -14,6 +14,11 @@ public static class LiveConfiguration
         part.StartsWith(SensorPrefix, StringComparison.Ordinal) || part.StartsWith(PlcPrefix, StringComparison.Ordinal)
         || part is "uplink" or "sensors" or "wal";
 
+    /// <summary>A part as an operator reads it: the keys it stands for (<c>fleet.sensors:gps</c>, <c>fleet.uplink.broker</c>).</summary>
+    public static string Describe(string part) => part == "wal.storage"
+        ? "fleet.wal (synchronous, segment-bytes or cache-bytes)"
+        : "fleet." + part.Replace('/', ':');
+
     /// <summary>The sensors among <paramref name="changed"/> parts, by id.</summary>
     public static IReadOnlyList<string> ChangedSensors(IEnumerable<string> changed) => Ids(changed, SensorPrefix);
 

@@ -119,7 +119,7 @@ public static class CommandSendCommand
         }
         catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or MqttLinkException)
         {
-            await Console.Error.WriteLineAsync($"fleet-agent command send: {request.Broker}: {ex.Message}");
+            await Console.Error.WriteLineAsync($"fleet-agent command send: {request.Broker}: {(ex is MqttLinkException ? ex.Message : ex.GetBaseException().Message)}");
             return NoAnswer;
         }
         finally

@@ -68,6 +68,7 @@ public static partial class HoconText
                     if (j >= line.Length)
                     {
                         problems.Add(new HoconProblem(l + 1, i + 1, "unterminated string"));
+                        significant.Append('S');
                         i = line.Length;
                         break;
                     }
@@ -179,13 +180,17 @@ public static partial class HoconText
 
     private static bool IsEnvironmentName(string name) => EnvironmentName().IsMatch(name);
 
-    /// <summary>A line in object context that is only a key (no =, :, {, +=) is an error.</summary>
+    /// <summary>A line in object context that is only a key (no =, :, {, +=), or a key and '=' with nothing after it, is an error.</summary>
     private static string? MissingValue(string significant)
     {
         var trimmed = significant.Trim().TrimEnd(',');
         if (trimmed.Length == 0) return null;
         if (trimmed.StartsWith('}') || trimmed.StartsWith(']')) return null;
         if (trimmed.StartsWith("include", StringComparison.Ordinal)) return null;
+        // "key =" and nothing after it: Akka.NET reads the next line as the value, or no value at all
+        // (and the key then silently keeps its default).
+        if (trimmed.EndsWith('=') || trimmed.EndsWith(':'))
+            return $"'{trimmed.TrimEnd('=', ':', '+').TrimEnd()}' has no value after '{trimmed[^1]}' (write the value on the same line)";
         if (trimmed.IndexOfAny(['=', ':', '{', '[']) >= 0) return null;
         return $"'{trimmed}' is a key without a value (expected '=', ':' or '{{')";
     }

@@ -96,6 +96,31 @@ public sealed class FleetAgentProcessTests : IDisposable
         Assert.DoesNotContain("starting", result.StandardOutput, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// <c>command send</c> to a broker address where nothing listens: exit 3 with the socket's own
+    /// reason, not MQTTnet's wrapper ("Error while connecting host 'Unspecified/127.0.0.1:...'").
+    /// </summary>
+    [Fact]
+    public async Task Command_send_to_a_port_where_nothing_listens_should_exit_3_naming_the_refused_connection()
+    {
+        var keys = Path.Combine(_folder.Root, "keys");
+        var generated = await Run(null, "keys", "generate", "--name", "ops", "--out", keys);
+        Assert.True(generated.ExitCode == 0, generated.ToString());
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var result = await Run(null, "command", "send", "--broker", $"mqtt://127.0.0.1:{port}", "--key", Path.Combine(keys, "ops.key"),
+            "--tenant", "t", "--vehicle", "v", "--type", "DIAGNOSTICS", "--timeout", "5s");
+
+        Assert.True(result.ExitCode == CommandSendCommand.NoAnswer, result.ToString());
+        var line = Assert.Single(Lines(result.StandardError));
+        Assert.Equal($"fleet-agent command send: mqtt://127.0.0.1:{port}: Connection refused", line);
+    }
+
     [Fact]
     public async Task Run_should_log_the_files_it_read_in_one_info_line()
     {

@@ -28,6 +28,34 @@ public sealed class HoconTextCheckTests
         Assert.Contains("'{' is never closed", problem.Message);
     }
 
+    [Theory]
+    [InlineData("fleet.summary-interval =", "'fleet.summary-interval' has no value after '='")]
+    [InlineData("  max-unsent-bytes =   # to be decided", "'max-unsent-bytes' has no value after '='")]
+    [InlineData("port:", "'port' has no value after ':'")]
+    public void Check_should_report_a_key_and_separator_with_nothing_after_them(string line, string message)
+    {
+        var problem = SingleProblem("fleet {\n  wal {\n" + line + "\n  }\n}\n");
+        Assert.Equal(3, problem.Line);
+        Assert.Contains(message, problem.Message);
+    }
+
+    [Fact]
+    public void Check_should_accept_values_objects_and_lists_that_begin_on_the_line_of_their_key()
+    {
+        Assert.Empty(HoconText.Check("""
+            a = 1
+            b = { c = 2 }
+            d {
+              e = "x = "
+            }
+            f = [
+              1, 2
+            ]
+            g += 3
+            h = ${?HOME}
+            """));
+    }
+
     [Fact]
     public void Check_should_report_a_closing_brace_without_an_opening_one()
     {
