@@ -13,6 +13,7 @@ namespace Fleet.Actors.Testing;
 /// A real MQTT broker (MQTTnet.Server, the agent's embedded broker) on a free loopback port that
 /// records every message it accepts, so tests see exactly what the broker acknowledged. It can be
 /// stopped and started again on the same port, can delay its PUBACKs, and counts the records of each device.
+/// Commands and command responses pass through it unrecorded.
 /// </summary>
 public sealed class RecordingBroker : IAsyncDisposable
 {
@@ -85,6 +86,8 @@ public sealed class RecordingBroker : IAsyncDisposable
             Verifier.ObserveStatus(System.Buffers.BuffersExtensions.ToArray(message.Payload));
             return;
         }
+        // Signed commands and their responses pass through like any broker's traffic; they are not telemetry batches.
+        if (message.Topic.EndsWith("/commands", StringComparison.Ordinal) || message.Topic.EndsWith("/responses", StringComparison.Ordinal)) return;
         var inFlight = Interlocked.Increment(ref _inFlight);
         InterlockedMax(ref MaxInFlight, inFlight);
         try

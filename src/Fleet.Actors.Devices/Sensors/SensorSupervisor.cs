@@ -26,7 +26,7 @@ public static class SensorProtocol
     /// <summary>
     /// Asks a sensor's driver to do something other than read (e.g. clear an OBD-II vehicle's
     /// trouble codes). Answered with a <see cref="SensorCommandResult"/>; a sensor that is down
-    /// (waiting for its backoff) does not answer, so ask with a timeout.
+    /// (waiting for its backoff) or still opening its device says so at once. Ask with a timeout all the same.
     /// </summary>
     public sealed record Execute(string SensorId, object Command);
 
@@ -142,6 +142,8 @@ internal sealed class SensorSupervisor : ReceiveActor
         // cause); the backoff supervisor starts a fresh one after the backoff.
         var options = Backoff.OnStop(props, "device", sensor.MinBackoff, sensor.MaxBackoff, sensor.RandomFactor, maxNrOfRetries: -1)
             .WithAutoReset(sensor.MinBackoff + sensor.StallTimeout)
+            // A command for a sensor waiting out its backoff is answered at once, not left to time out in dead letters.
+            .WithReplyWhileStopped(new SensorCommandResult(false, $"sensor {sensor.Id} is down (its device failed; reconnecting)"))
             .WithSupervisorStrategy(new OneForOneStrategy(ex =>
             {
                 // A bug, not the device: restart at once (Akka logs it with its stack trace).

@@ -8,8 +8,9 @@ namespace Fleet.Actors.PeerTests.Modbus;
 /// The libmodbus server of <c>modbus-server.c</c> as a real peer: compiled with gcc once per test
 /// run, started over TCP on a free loopback port or over RTU on a serial device, held and released
 /// with SIGUSR1/SIGUSR2, killed on dispose; options make it misbehave (see <c>modbus-server.c</c>:
-/// <c>late-first=MS</c>, <c>tid=N</c>, <c>garble</c>, <c>once</c>). Installs nothing: a missing gcc or libmodbus fails with
-/// a message that says how to get them.
+/// <c>late-first=MS</c>, <c>tid=N</c>, <c>garble</c>, <c>once</c>) or let a test watch it (<c>multi</c>: several
+/// TCP clients at once; <c>log-writes</c>: every write it took, in <see cref="Writes"/>). Installs nothing: a
+/// missing gcc or libmodbus fails with a message that says how to get them.
 /// </summary>
 public sealed class ModbusServerPeer : IAsyncDisposable
 {
@@ -17,6 +18,7 @@ public sealed class ModbusServerPeer : IAsyncDisposable
     private static readonly SemaphoreSlim CompileGate = new(1, 1);
     private static string? _binary;
     private readonly string[] _arguments;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _writes = new();
     private Process? _process;
 
     private ModbusServerPeer(string[] arguments, int port)
@@ -27,6 +29,12 @@ public sealed class ModbusServerPeer : IAsyncDisposable
 
     /// <summary>The TCP port (0 for RTU).</summary>
     public int Port { get; }
+
+    /// <summary>
+    /// With the option <c>log-writes</c>: every write the server's map took, in order, as
+    /// <c>write fc=6 address=5 values=77</c> (the values the map holds after it; a refused write is not listed).
+    /// </summary>
+    public IReadOnlyList<string> Writes => _writes.ToArray();
 
     /// <summary>Starts the server over TCP on a free loopback port, with <c>modbus-server.c</c>'s <paramref name="options"/>.</summary>
     public static async Task<ModbusServerPeer> StartTcpAsync(params string[] options)
@@ -105,6 +113,18 @@ public sealed class ModbusServerPeer : IAsyncDisposable
             await StopAsync();
             throw new InvalidOperationException($"modbus-server {string.Join(' ', _arguments)} did not get ready: {await errors}");
         }
+        // Everything after "ready" is the write log (log-writes); read to the end so the pipe never fills.
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (await process.StandardOutput.ReadLineAsync() is { } written) _writes.Enqueue(written);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or IOException or InvalidOperationException)
+            {
+                // Killed and disposed: nothing more to read.
+            }
+        });
     }
 
     /// <inheritdoc />

@@ -11,6 +11,9 @@
  *   tid=N           answer with transaction id N whatever the request's (TCP: a broken gateway)
  *   garble          answer every request with a malformed frame (RTU: bad CRC; TCP: protocol id 1)
  *   once            serve one TCP connection, then exit (a device that accepts one connection)
+ *   multi           TCP: serve several connections at once (a second client reads while the agent holds its own)
+ *   log-writes      print "write fc=F address=A values=V,V,..." on stdout for every write the map took,
+ *                   the values as the map holds them after it (a write refused with an exception prints nothing)
  * A write to unit 0 over RTU is a broadcast: libmodbus carries it out and does not answer it.
  *
  * Prints "ready" on stdout once it listens (TCP) or has opened the device (RTU).
@@ -36,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/select.h>
+#include <sys/socket.h>
 #include <modbus.h>
 
 static volatile sig_atomic_t held = 0;
@@ -43,6 +48,8 @@ static int late_first_ms = 0;
 static int answer_tid = -1;
 static int garble = 0;
 static int once = 0;
+static int multi = 0;
+static int log_writes = 0;
 
 static void hold(int sig) { (void)sig; held = 1; }
 static void release(int sig) { (void)sig; held = 0; }
@@ -87,25 +94,88 @@ static void reply_garbled(modbus_t *ctx, const uint8_t *query, int tcp)
     if (write(modbus_get_socket(ctx), tcp ? mbap : rtu, tcp ? sizeof mbap : sizeof rtu) < 0) perror("write");
 }
 
+/* Reports a write the map took (function 5, 6, 15 or 16 within the map) with the values it now holds. */
+static void report_write(const uint8_t *query, int header, modbus_mapping_t *map)
+{
+    int function = query[header];
+    int address = (query[header + 1] << 8) | query[header + 2];
+    int count = function == 15 || function == 16 ? (query[header + 3] << 8) | query[header + 4] : 1;
+    int coils = function == 5 || function == 15;
+    if (function != 5 && function != 6 && function != 15 && function != 16) return;
+    if (count < 1 || address + count > (coils ? map->nb_bits : map->nb_registers)) return;
+    printf("write fc=%d address=%d values=", function, address);
+    for (int i = 0; i < count; i++)
+        printf(i == 0 ? "%d" : ",%d", coils ? map->tab_bits[address + i] : map->tab_registers[address + i]);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* Receives and answers one request; returns modbus_receive's result. */
+static int answer_one(modbus_t *ctx, modbus_mapping_t *map, int tcp)
+{
+    uint8_t query[MODBUS_MAX_ADU_LENGTH];
+    int rc = modbus_receive(ctx, query);
+    if (rc <= 0) return rc;
+    while (held) usleep(10000);
+    if (late_first_ms > 0) { usleep(late_first_ms * 1000); late_first_ms = 0; }
+    if (tcp && answer_tid >= 0) { query[0] = (uint8_t)(answer_tid >> 8); query[1] = (uint8_t)answer_tid; }
+    if (garble) reply_garbled(ctx, query, tcp);
+    else
+    {
+        modbus_reply(ctx, query, rc, map);
+        if (log_writes) report_write(query, modbus_get_header_length(ctx), map);
+    }
+    return rc;
+}
+
 /* Answers requests until the link fails; returns so that TCP can accept the next client. */
 static void serve(modbus_t *ctx, modbus_mapping_t *map, int tcp)
 {
-    uint8_t query[MODBUS_MAX_ADU_LENGTH];
     for (;;)
     {
-        int rc = modbus_receive(ctx, query);
-        if (rc > 0)
-        {
-            while (held) usleep(10000);
-            if (late_first_ms > 0) { usleep(late_first_ms * 1000); late_first_ms = 0; }
-            if (tcp && answer_tid >= 0) { query[0] = (uint8_t)(answer_tid >> 8); query[1] = (uint8_t)answer_tid; }
-            if (garble) reply_garbled(ctx, query, tcp);
-            else modbus_reply(ctx, query, rc, map);
-        }
-        else if (rc == -1 && (errno == EMBBADCRC || errno == EMBBADDATA || errno == EINTR))
+        int rc = answer_one(ctx, map, tcp);
+        if (rc == -1 && (errno == EMBBADCRC || errno == EMBBADDATA || errno == EINTR))
             continue;
         else if (rc == -1)
             return;
+    }
+}
+
+/* TCP with several clients at once: select over the listener and every connection (libmodbus's own pattern). */
+static int serve_many(modbus_t *ctx, modbus_mapping_t *map, int listener)
+{
+    fd_set clients;
+    FD_ZERO(&clients);
+    FD_SET(listener, &clients);
+    int highest = listener;
+    for (;;)
+    {
+        fd_set ready = clients;
+        if (select(highest + 1, &ready, NULL, NULL, NULL) == -1)
+        {
+            if (errno == EINTR) continue;
+            perror("select");
+            return 1;
+        }
+        for (int fd = 0; fd <= highest; fd++)
+        {
+            if (!FD_ISSET(fd, &ready)) continue;
+            if (fd == listener)
+            {
+                int client = accept(listener, NULL, NULL);
+                if (client == -1) { perror("accept"); continue; }
+                FD_SET(client, &clients);
+                if (client > highest) highest = client;
+                continue;
+            }
+            modbus_set_socket(ctx, fd);
+            int rc = answer_one(ctx, map, 1);
+            if (rc == -1 && errno != EMBBADDATA && errno != EINTR)
+            {
+                close(fd);
+                FD_CLR(fd, &clients);
+            }
+        }
     }
 }
 
@@ -113,7 +183,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3 || (strcmp(argv[1], "tcp") != 0 && strcmp(argv[1], "rtu") != 0))
     {
-        fprintf(stderr, "usage: %s tcp <port> | rtu <device> [baud=N] [late-first=MS] [tid=N] [garble] [once]\n", argv[0]);
+        fprintf(stderr, "usage: %s tcp <port> | rtu <device> [baud=N] [late-first=MS] [tid=N] [garble] [once] [multi] [log-writes]\n", argv[0]);
         return 2;
     }
     int baud = 115200;
@@ -124,6 +194,8 @@ int main(int argc, char **argv)
             continue;
         if (strcmp(argv[i], "garble") == 0) garble = 1;
         else if (strcmp(argv[i], "once") == 0) once = 1;
+        else if (strcmp(argv[i], "multi") == 0) multi = 1;
+        else if (strcmp(argv[i], "log-writes") == 0) log_writes = 1;
         else { fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
     }
     struct sigaction sa;
@@ -145,6 +217,7 @@ int main(int argc, char **argv)
         if (listener == -1) { fprintf(stderr, "listen: %s\n", modbus_strerror(errno)); return 1; }
         printf("ready\n");
         fflush(stdout);
+        if (multi) return serve_many(ctx, map, listener);
         for (;;)
         {
             if (modbus_tcp_accept(ctx, &listener) == -1) { fprintf(stderr, "accept: %s\n", modbus_strerror(errno)); return 1; }

@@ -13,7 +13,8 @@ namespace Fleet.Actors.PeerTests.Obd;
 /// <summary>A vehicle agent polling a car through an ELM327 adapter on a pty while the adapter is unplugged and plugged back in.</summary>
 public sealed class Elm327AgentPortTests(ITestOutputHelper output) : SerialAgentTestKit(output)
 {
-    private static Elm327Simulator Car()
+    /// <summary>A car with engine speed, vehicle speed, coolant temperature and a VIN, behind an adapter that searches for 200 ms.</summary>
+    internal static Elm327Simulator Car()
     {
         var car = new Elm327Simulator { SearchDelay = TimeSpan.FromMilliseconds(200) };
         car.SetPid(0x0C, 0x1A, 0xF8);
@@ -23,7 +24,10 @@ public sealed class Elm327AgentPortTests(ITestOutputHelper output) : SerialAgent
         return car;
     }
 
-    private SensorSettings Sensor(TimeSpan? dtcInterval = null) => new()
+    private SensorSettings Sensor(TimeSpan? dtcInterval = null) => Sensor(Pty.DevicePath, dtcInterval);
+
+    /// <summary>The <c>obd</c> sensor polling three PIDs at 10 Hz through the adapter on <paramref name="port"/>, trouble codes every <paramref name="dtcInterval"/> (60 s).</summary>
+    internal static SensorSettings Sensor(string port, TimeSpan? dtcInterval = null) => new()
     {
         Id = "obd",
         Type = "obd-elm327",
@@ -31,7 +35,7 @@ public sealed class Elm327AgentPortTests(ITestOutputHelper output) : SerialAgent
         StallTimeout = TimeSpan.FromSeconds(20),
         DriverOptions = new Elm327Options
         {
-            Serial = new SerialOptions { Port = Pty.DevicePath, BaudRate = 38400 },
+            Serial = new SerialOptions { Port = port, BaudRate = 38400 },
             Polls = [new ObdPoll(ObdPids.EngineRpm), new ObdPoll(ObdPids.VehicleSpeed), new ObdPoll(ObdPids.CoolantTemp)],
             CommandTimeout = TimeSpan.FromSeconds(2),
             FirstCommandTimeout = TimeSpan.FromSeconds(5),

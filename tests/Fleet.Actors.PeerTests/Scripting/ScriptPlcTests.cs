@@ -2,12 +2,11 @@ using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
-using Fleet.Actors.Core.Uplink;
-using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
 using Fleet.Actors.Devices.Vehicle;
 using Fleet.Actors.PeerTests.Modbus;
+using Fleet.Actors.PeerTests.Support;
 using Fleet.Actors.Testing;
 using Xunit.Abstractions;
 
@@ -71,10 +70,8 @@ public sealed class ScriptPlcTests : TestKit, IAsyncLifetime
             ]
             """);
         Assert.True(scripts.IsValid, string.Join("; ", scripts.Errors));
-        var settings = new VehicleSettings
+        var settings = PeerAgentSettings.For(VehicleId, _files.JournalPath, _broker.Port) with
         {
-            VehicleId = VehicleId,
-            Tenant = "acme",
             Plcs =
             [
                 new PlcSettings
@@ -91,15 +88,6 @@ public sealed class ScriptPlcTests : TestKit, IAsyncLifetime
                 },
             ],
             Scripting = new ScriptingSettings { Document = scripts.Document!, Cycle = TimeSpan.FromSeconds(2) },
-            Wal = new WalSettings { JournalPath = _files.JournalPath },
-            Uplink = new UplinkSettings
-            {
-                Broker = new BrokerSettings { Host = "127.0.0.1", Port = _broker.Port, ConnectTimeout = TimeSpan.FromSeconds(2) },
-                MinBatchRecords = 1,
-                Linger = TimeSpan.FromMilliseconds(50),
-            },
-            SummaryInterval = TimeSpan.Zero,
-            DrainTimeout = TimeSpan.FromSeconds(15),
         };
         var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics), VehicleAgent.ActorName(VehicleId));
 

@@ -1,8 +1,6 @@
 using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
-using Fleet.Actors.Core.Uplink;
-using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Vehicle;
 using Fleet.Actors.Testing;
@@ -53,7 +51,7 @@ public abstract class SerialAgentTestKit : TestKit, IAsyncLifetime
     }
 
     /// <inheritdoc />
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Broker.DisposeAsync();
         await Pty.DisposeAsync();
@@ -67,26 +65,11 @@ public abstract class SerialAgentTestKit : TestKit, IAsyncLifetime
     }
 
     /// <summary>The vehicle with one sensor (its backoff shortened so tests are quick), the log on this test's files and the broker.</summary>
-    protected VehicleSettings AgentSettings(SensorSettings sensor)
-    {
-        return new VehicleSettings
+    protected VehicleSettings AgentSettings(SensorSettings sensor) =>
+        PeerAgentSettings.For(VehicleId, _files.JournalPath, Broker.Port) with
         {
-            VehicleId = VehicleId,
-            Tenant = "acme",
             Sensors = [sensor with { MinBackoff = TimeSpan.FromMilliseconds(500), MaxBackoff = TimeSpan.FromSeconds(1) }],
-            Wal = new WalSettings { JournalPath = _files.JournalPath },
-            Uplink = new UplinkSettings
-            {
-                Broker = new BrokerSettings { Host = "127.0.0.1", Port = Broker.Port, ConnectTimeout = TimeSpan.FromSeconds(2) },
-                ReconnectMinBackoff = TimeSpan.FromMilliseconds(100),
-                ReconnectMaxBackoff = TimeSpan.FromMilliseconds(800),
-                MinBatchRecords = 1,
-                Linger = TimeSpan.FromMilliseconds(50),
-            },
-            SummaryInterval = TimeSpan.Zero,
-            DrainTimeout = TimeSpan.FromSeconds(15),
         };
-    }
 
     /// <summary>Runs the unplug/replug scenario and returns what the broker holds of the sensor.</summary>
     /// <param name="sensor">The sensor (its backoff is shortened here so the test is quick).</param>
