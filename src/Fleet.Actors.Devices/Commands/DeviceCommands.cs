@@ -28,7 +28,9 @@ internal sealed class DeviceCommands : ReceiveActor
 
     public DeviceCommands(VehicleDevices initial, TimeSpan timeout)
     {
-        _timeout = timeout;
+        // Asks end a little before the command actor's own execution timeout, so that the answer
+        // names the part that did not answer rather than only the command.
+        _timeout = timeout - TimeSpan.FromTicks(Math.Min(timeout.Ticks / 10, TimeSpan.FromSeconds(1).Ticks));
         _devices = initial;
         Receive<DeviceCommandsProtocol.Reconfigured>(r => _devices = _devices with { Plcs = r.Plcs, SensorIds = r.SensorIds, ConfigVersion = r.ConfigVersion });
         Receive<Execute>(execute =>
@@ -61,7 +63,7 @@ internal sealed class DeviceCommands : ReceiveActor
                     break;
                 case CommandType.DtcClear:
                     devices.Sensors.Ask<SensorCommandResult>(new SensorProtocol.Execute(command.DtcClear.Sensor, ObdCommands.ClearTroubleCodes.Instance), _timeout)
-                        .PipeTo(replyTo, success: r => r.Success ? new Succeed(id, $"trouble codes of {command.DtcClear.Sensor} cleared: {r.Detail}")
+                        .PipeTo(replyTo, success: r => r.Success ? new Succeed(id, $"sensor {command.DtcClear.Sensor}: {r.Detail}")
                                 : new Fail(id, CommandRefusals.ExecutionFailed, r.Detail),
                             failure: _ => new Fail(id, CommandRefusals.Timeout, $"sensor {command.DtcClear.Sensor} did not answer within {_timeout.TotalSeconds:0.#} s (is it down?)"));
                     break;
@@ -109,7 +111,7 @@ internal sealed class DeviceCommands : ReceiveActor
         scripts.Ask<ScriptProtocol.WriteDone>(write, _timeout).PipeTo(replyTo,
             success: done => done.Outcome switch
             {
-                "lost" => new Refuse(id, CommandRefusals.Rejected, $"{what}: lost against a write of higher priority ({done.Error})"),
+                "lost" => new Refuse(id, CommandRefusals.Rejected, $"{what}: lost against a write of higher priority" + (done.Error is null ? "" : $": {done.Error}")),
                 _ when done.Succeeded => new Succeed(id, $"{what} ({done.Outcome})", new Dictionary<string, string> { ["outcome"] = done.Outcome }),
                 _ => new Fail(id, CommandRefusals.ExecutionFailed, $"{what}: {done.Outcome}: {done.Error}"),
             },

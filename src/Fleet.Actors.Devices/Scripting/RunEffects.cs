@@ -34,18 +34,21 @@ internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, 
     /// A write asked for from outside a script (a command, an emergency stop), arbitrated like a
     /// script's: its records and whether to perform it (<c>write</c> or <c>won</c>), with the outcome's name.
     /// </summary>
-    public (List<Reading> Records, bool Perform, string Outcome) Propose(WriteProposal proposal, DateTimeOffset now)
+    public (List<Reading> Records, bool Perform, string Outcome, WriteProposal? Winner) Propose(WriteProposal proposal, DateTimeOffset now)
     {
         var records = new List<Reading>();
         var unixMs = now.ToUnixTimeMilliseconds();
         var outcome = WriteOutcome.Write;
+        WriteProposal? winner = null;
         foreach (var decision in _arbiter.Propose(proposal))
         {
             records.Add(WriteRecord(unixMs, decision));
             LogDecision(decision);
-            if (decision.Proposal == proposal) outcome = decision.Outcome;
+            if (decision.Proposal != proposal) continue;
+            outcome = decision.Outcome;
+            if (outcome == WriteOutcome.Lost) winner = decision.Other;
         }
-        return (records, outcome is WriteOutcome.Write or WriteOutcome.Won, ScriptOutcomes.Name(outcome));
+        return (records, outcome is WriteOutcome.Write or WriteOutcome.Won, ScriptOutcomes.Name(outcome), winner);
     }
 
     /// <summary>Keeps <paramref name="writes"/> standing in every cycle until <see cref="Release"/>: lower priorities lose against them.</summary>

@@ -262,11 +262,12 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private WriteProposal ExternalWrite(ScriptProtocol.Write write, IActorRef requester)
     {
         var proposal = new WriteProposal(write.Target, write.Value, write.RequestedBy, write.RequestedBy, (ScriptPriority)Math.Clamp(write.Priority, 0, 255));
-        var (records, perform, outcome) = _effects.Propose(proposal, _time.GetUtcNow());
+        var (records, perform, outcome, winner) = _effects.Propose(proposal, _time.GetUtcNow());
         if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
         if (!perform)
         {
-            requester.Tell(new ScriptProtocol.WriteDone(outcome, outcome == "lost" ? "a write of higher priority holds the output this cycle" : null));
+            requester.Tell(new ScriptProtocol.WriteDone(outcome, winner is null ? null
+                : $"{winner.ScriptName} holds {winner.Target} at {winner.Value}, priority {(int)winner.Priority} ({winner.Priority}), this cycle"));
             return proposal;
         }
         _externalWrites[proposal] = (requester, outcome);

@@ -60,7 +60,7 @@ public sealed class DtcClearCommandTests : SerialAgentTestKit
         var responses = await _fleet.SendAsync(_fleet.DtcClear("obd"));
 
         Assert.Equal([ResponseStatus.Ack, ResponseStatus.Succeeded], responses.Select(r => r.Status));
-        Assert.Equal("trouble codes of obd cleared: trouble codes cleared", responses[^1].Message);
+        Assert.Equal("sensor obd: trouble codes cleared", responses[^1].Message);
         Assert.Single(car.Received, c => c == "04");
         Assert.Empty(car.TroubleCodes);
         // Read again from the car afterwards: none left.

@@ -204,7 +204,7 @@ public sealed class ModbusWriteCommandTests(ITestOutputHelper output) : ModbusCo
 
         var nack = Assert.Single(lost);
         Assert.Equal((ResponseStatus.Nack, CommandRefusals.Rejected), (nack.Status, nack.Reason));
-        Assert.StartsWith("modbus plc1 register 5 := 7: lost against a write of higher priority", nack.Message);
+        Assert.Equal("modbus plc1 register 5 := 7: lost against a write of higher priority: Hold level holds modbus plc1 register 5 at 99, priority 100 (High), this cycle", nack.Message);
         Assert.Equal(new[] { 99 }, await HoldingAsync(5, 1));
 
         var critical = Fleet.ModbusWrite(PlcId, Table.HoldingRegister, 5, 1234, Priority.Critical);
