@@ -44,9 +44,10 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
 
     private BrokerSettings Broker => new() { Host = "127.0.0.1", Port = _broker.Port };
 
-    private AgentProcess StartAgent(string vehicle, double obdRateHz = 20) => AgentProcess.Start(ChaosScenarios.Overlay(_broker, vehicle, Path.Combine(_work, vehicle, "data"), obdRateHz, $$"""
+    private AgentProcess StartAgent(string vehicle, double obdRateHz = 20, string extra = "") => AgentProcess.Start(ChaosScenarios.Overlay(_broker, vehicle, Path.Combine(_work, vehicle, "data"), obdRateHz, $$"""
         commands.issuers = [ { id = ops, public-key-file = "{{Path.Combine(_work, "ops.pub")}}", types = ["*"] } ]
         operations.safe-stop.settle = 3s
+        {{extra}}
         """), Path.Combine(_work, vehicle), output.WriteLine);
 
     private Command Make(string vehicle, CommandType type, TimeSpan? validFor = null)
@@ -135,6 +136,122 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal((ResponseStatus.Failed, true), (again[^1].Status, again[^1].Duplicate));
             Assert.Single(restarted.Output, line => line.Contains("Operational state SAFE_STOPPING -> SAFE_STOPPED", StringComparison.Ordinal));
             Assert.Equal(0, await restarted.StopAsync(Wait));
+        }
+    }
+
+    /// <summary>
+    /// The attacker's view of "runs at most once, never forgotten": GPIO writes (each leaves one
+    /// arbitration record in the telemetry, journaled before the write is made) are sent in bursts, the
+    /// earlier ones again as duplicates, and the agent is killed with SIGKILL at a random moment of
+    /// each burst, five times. From outside (the responses topic and a telemetry subscriber): every
+    /// command gets a final answer; no command has two write records; one that SUCCEEDED has
+    /// exactly one; every answer to the same command id says the same; and no accepted reading is lost.
+    /// </summary>
+    [Fact]
+    public async Task Commands_under_repeated_kill_9_should_each_run_at_most_once_and_always_be_answered()
+    {
+        const string vehicle = "cmd-kill-loop";
+        var identity = new VehicleIdentity(vehicle, "chaos");
+        var random = new Random(20261207);
+        var writes = new System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentDictionary<long, bool>>();
+        var decisions = new System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentDictionary<long, string>>();
+        await using var verifier = await Fleet.Actors.Host.Verification.MqttVerifier.StartAsync(Broker, $"fleet/chaos/{vehicle}/telemetry",
+            $"fleet/chaos/{vehicle}/status", "kill-loop-verifier", persistentSession: true);
+        verifier.BatchDecoded += batch =>
+        {
+            // Every arbitration decision about a command's write is a record (one that lost, or was overridden later in its cycle, too).
+            foreach (var record in batch.Records)
+            {
+                if (record.Value is not Fleet.Actors.Core.Telemetry.ScriptWriteValue { ScriptId: var by } write || !by.StartsWith("command:", StringComparison.Ordinal)) continue;
+                decisions.GetOrAdd(by["command:".Length..], _ => new())[record.Sequence] = $"{write.Outcome} {write.Target}={write.Value} vs {write.OtherScriptId}";
+                // A decision that the command's value stands: written, won, or the same value another write of the cycle makes.
+                if (write.Outcome is "write" or "won" or "duplicate") writes.GetOrAdd(by["command:".Length..], _ => new()).TryAdd(record.Sequence, true);
+            }
+        };
+        await using var client = await CommandClient.ConnectAsync(Broker);
+        var answers = new System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentQueue<CommandResponse>>();
+        client.ResponseReceived += r => answers.GetOrAdd(r.CommandId, _ => new()).Enqueue(r);
+        const string gpio = "gpio.lines = [ { id = pump, pin = 27, direction = output }, { id = horn, pin = 22, direction = output } ]";
+        var sent = new List<(string Id, byte[] Signed)>();
+        int FinalCount(string id) => answers.GetValueOrDefault(id)?.Count(IsFinal) ?? 0;
+        List<(string Id, byte[] Signed)> Burst(int round) => Enumerable.Range(0, 12).Select(i =>
+        {
+            var command = Make(vehicle, CommandType.GpioWrite);
+            command.GpioWrite = new GpioWrite { Line = i % 2 == 0 ? "pump" : "horn", Value = (round + i) % 2 == 0 };
+            return (command.CommandId, CommandClient.Sign(command, _key));
+        }).ToList();
+
+        for (var round = 0; round < 5; round++)
+        {
+            await using var agent = StartAgent(vehicle, obdRateHz: 5, gpio);
+            Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait), "the agent did not come online");
+            var burst = Burst(round);
+            sent.AddRange(burst);
+            var killAfter = TimeSpan.FromMilliseconds(random.Next(20, 600));
+            var publishing = Task.Run(async () =>
+            {
+                foreach (var (_, signed) in burst) await client.PublishAsync(identity, signed);
+                // Duplicates of earlier rounds' commands, re-signed bytes as a retrying backend sends them.
+                foreach (var (_, signed) in sent.Take(sent.Count - burst.Count).OrderBy(_ => random.Next()).Take(6)) await client.PublishAsync(identity, signed);
+            });
+            await Task.Delay(killAfter);
+            agent.KillHard();
+            await agent.WaitForExitAsync(Wait);
+            await publishing;
+            output.WriteLine($"round {round}: killed after {killAfter.TotalMilliseconds:F0} ms; {answers.Count} commands answered so far");
+        }
+
+        // A last run: everything again; each must now be answered (the same as before, if it was).
+        List<(string Id, byte[] Signed)> fresh;
+        await using (var last = StartAgent(vehicle, obdRateHz: 5, gpio))
+        {
+            Assert.True(await last.WaitForOutputAsync("Uplink online", Wait), "the agent did not come online");
+            var before = sent.ToDictionary(c => c.Id, c => FinalCount(c.Id));
+            foreach (var (_, signed) in sent) await client.PublishAsync(identity, signed);
+            await AwaitConditionAsync(() => sent.All(c => FinalCount(c.Id) > before[c.Id]), TimeSpan.FromSeconds(60));
+            // And it still works: a burst without a kill is carried out whole.
+            fresh = Burst(5);
+            foreach (var (_, signed) in fresh) await client.PublishAsync(identity, signed);
+            await AwaitConditionAsync(() => fresh.All(c => FinalCount(c.Id) > 0), TimeSpan.FromSeconds(30));
+            Assert.Equal(0, await last.StopAsync(Wait));
+        }
+
+        Assert.True(await verifier.WaitUntilAsync(v => v.AllOfflineVehiclesComplete(1), TimeSpan.FromSeconds(20)));
+        var succeeded = 0;
+        foreach (var (id, _) in sent.Concat(fresh))
+        {
+            var finals = answers.GetValueOrDefault(id)?.Where(IsFinal).ToList() ?? [];
+            Assert.True(finals.Count > 0, $"command {id} was never answered");
+            // Every answer to the same command says the same thing.
+            Assert.Single(finals.Select(f => (f.Status, f.Reason)).Distinct());
+            var records = writes.GetValueOrDefault(id)?.Count ?? 0;
+            Assert.True(records <= 1, $"command {id} ran {records} times");
+            if (finals[0].Status == ResponseStatus.Succeeded)
+            {
+                succeeded++;
+                Assert.True(records == 1, $"command {id} SUCCEEDED but left {records} write records ({finals[0].Message}; " +
+                    $"decisions: {string.Join(", ", decisions.GetValueOrDefault(id)?.Select(d => $"{d.Key}: {d.Value}") ?? [])})");
+            }
+            else if (finals[0].Reason == CommandRefusals.Rejected && finals[0].Message.Contains("lost against", StringComparison.Ordinal))
+                Assert.True(records == 0, $"command {id} lost its arbitration but left {records} write records");
+            else Assert.True(finals[0].Reason == CommandRefusals.Interrupted, $"command {id}: {finals[0].Status} {finals[0].Reason} {finals[0].Message}");
+        }
+        output.WriteLine($"{sent.Count} commands under kills and {fresh.Count} after them, {succeeded} succeeded, the others interrupted or lost");
+        Assert.All(fresh, c => Assert.NotEqual(CommandRefusals.Interrupted, answers[c.Id].First(IsFinal).Reason));
+        var report = verifier.Verifier.Report();
+        Assert.Equal(0, report.Missing);
+        Assert.Equal(0, report.Conflicts);
+    }
+
+    private static bool IsFinal(CommandResponse response) => response.Status is ResponseStatus.Nack or ResponseStatus.Succeeded or ResponseStatus.Failed;
+
+    private static async Task AwaitConditionAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition was not met in time");
+            await Task.Delay(100);
         }
     }
 

@@ -34,6 +34,9 @@ public sealed class MqttVerifier : IAsyncDisposable
     /// <summary>What has been received so far.</summary>
     public FleetVerifier Verifier { get; }
 
+    /// <summary>Every telemetry batch decoded, after the verifier observed it (on the MQTT client's thread; duplicates included).</summary>
+    public event Action<DecodedBatch>? BatchDecoded;
+
     /// <summary>MQTT messages received (batches and statuses).</summary>
     public long Messages => Interlocked.Read(ref _messages);
 
@@ -159,7 +162,9 @@ public sealed class MqttVerifier : IAsyncDisposable
         }
         try
         {
-            Verifier.Observe(BatchCodec.Decode(payload, encoding));
+            var batch = BatchCodec.Decode(payload, encoding);
+            Verifier.Observe(batch);
+            BatchDecoded?.Invoke(batch);
         }
         catch (InvalidDataException)
         {
