@@ -6,6 +6,7 @@ using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Host.Chaos;
 using Fleet.Actors.Host.Commands;
+using Fleet.Actors.Testing;
 using MQTTnet;
 using MQTTnet.Formatter;
 using Xunit.Abstractions;
@@ -241,6 +242,65 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
         var report = verifier.Verifier.Report();
         Assert.Equal(0, report.Missing);
         Assert.Equal(0, report.Conflicts);
+    }
+
+    /// <summary>
+    /// The journal is damaged while the agent is stopped (a power cut on a cheap SD card) and
+    /// quarantined at the next start: the command ids and the operational state it held must not
+    /// be forgotten silently. The emergency stop survives (its snapshot is in the other file); an
+    /// old command sent again is refused (history-lost), not run a second time; and when both files
+    /// are lost, the vehicle comes up emergency-stopped, since nothing says it was not.
+    /// </summary>
+    [Fact]
+    public async Task A_damaged_journal_should_neither_run_an_old_command_again_nor_forget_an_emergency_stop()
+    {
+        const string vehicle = "cmd-damage";
+        var identity = new VehicleIdentity(vehicle, "chaos");
+        var data = Path.Combine(_work, vehicle, "data");
+        await using var client = await CommandClient.ConnectAsync(Broker);
+        var diagnostics = Make(vehicle, CommandType.Diagnostics);
+        var diagnosticsBytes = CommandClient.Sign(diagnostics, _key);
+        await using (var agent = StartAgent(vehicle))
+        {
+            Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
+            var stop = Make(vehicle, CommandType.EmergencyStop);
+            stop.Stop = new StopRequest { Reason = "test" };
+            await client.PublishAsync(identity, CommandClient.Sign(stop, _key));
+            Assert.Equal(ResponseStatus.Succeeded, (await Final(client, stop.CommandId))[^1].Status);
+            await client.PublishAsync(identity, diagnosticsBytes);
+            Assert.Equal(ResponseStatus.Succeeded, (await Final(client, diagnostics.CommandId))[^1].Status);
+            Assert.Equal(0, await agent.StopAsync(Wait));
+        }
+
+        WalFiles.DamagePages(Path.Combine(data, "journal.db"));
+        await using (var agent = StartAgent(vehicle))
+        {
+            Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
+            Assert.Contains(agent.Output, line => line.Contains("journal.db is damaged", StringComparison.Ordinal));
+            Assert.Equal("EMERGENCY_STOPPED", await RetainedOperationalStateAsync(identity, "EMERGENCY_STOPPED"));
+
+            await client.PublishAsync(identity, diagnosticsBytes);
+            var again = (await Final(client, diagnostics.CommandId))[^1];
+            Assert.Equal((ResponseStatus.Nack, CommandRefusals.HistoryLost), (again.Status, again.Reason));
+            Assert.Contains("send it again under a new command id", again.Message);
+
+            var reset = Make(vehicle, CommandType.ResetEmergencyStop);
+            await client.PublishAsync(identity, CommandClient.Sign(reset, _key));
+            Assert.Equal(ResponseStatus.Succeeded, (await Final(client, reset.CommandId))[^1].Status);
+            Assert.Equal("SAFE_STOPPED", await RetainedOperationalStateAsync(identity, "SAFE_STOPPED"));
+            Assert.Equal(0, await agent.StopAsync(Wait));
+        }
+
+        // Both files lost: the state is unknown, and unknown must not mean READY.
+        WalFiles.DamagePages(Path.Combine(data, "journal.db"));
+        WalFiles.DamagePages(Path.Combine(data, "snapshots.db"));
+        await using (var agent = StartAgent(vehicle))
+        {
+            Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
+            Assert.Equal("EMERGENCY_STOPPED", await RetainedOperationalStateAsync(identity, "EMERGENCY_STOPPED"));
+            Assert.Contains(agent.Output, line => line.Contains("was lost", StringComparison.Ordinal) && line.Contains("emergency-stopped until a signed RESET_EMERGENCY_STOP", StringComparison.Ordinal));
+            Assert.Equal(0, await agent.StopAsync(Wait));
+        }
     }
 
     private static bool IsFinal(CommandResponse response) => response.Status is ResponseStatus.Nack or ResponseStatus.Succeeded or ResponseStatus.Failed;

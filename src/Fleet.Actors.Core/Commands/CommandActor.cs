@@ -5,6 +5,7 @@ using Fleet.Actors.Core.Commands.Journal;
 using Fleet.Actors.Core.Commands.Wire;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Uplink;
+using Fleet.Actors.Core.Wal;
 using Google.Protobuf;
 using static Fleet.Actors.Core.Commands.CommandProtocol;
 
@@ -41,6 +42,10 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     private int _rowsSinceSnapshot;
     private long _lastSnapshotSequenceNr;
 
+    // Commands wait (stashed) until the history mark says whether the ledger is whole.
+    private bool _historyKnown;
+    private bool _rewriteMark;
+
     public CommandActor(VehicleIdentity vehicle, CommandSettings settings, IReadOnlyDictionary<CommandType, IActorRef> owners, IActorRef responses,
         CommandMetrics metrics, TimeProvider time)
     {
@@ -69,7 +74,13 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
             LastSequenceNr, PersistenceId, corrupt.Manifest, corrupt.Length, corrupt.Error));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
-        Command<Inbound>(OnInbound);
+        Command<Inbound>(inbound =>
+        {
+            if (_historyKnown) OnInbound(inbound);
+            else Stash.Stash();
+        });
+        Command<HistoryChecked>(OnHistoryChecked);
+        Command<HistoryMarkWritten>(written => written.LogProblem(_log, PersistenceId));
         Command<Accept>(a => OnAnswer(a.CommandId, running => EnsureAcknowledged(running)));
         Command<Progress>(p => OnAnswer(p.CommandId, running =>
         {
@@ -101,6 +112,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
             _log.Warning("Command journal {0}: {1} was replaced after damage; saving a snapshot of the {2} remembered command ids at once",
                 PersistenceId, replaced.File.Path, _ledger.Count);
             _rowsSinceSnapshot = 0;
+            _rewriteMark = true;
             SaveSnapshot(_ledger.Snapshot());
         });
         Command<PruneTick>(_ => _ledger.Prune(_time.GetUtcNow().ToUnixTimeMilliseconds(), _settings.MaxClockSkew));
@@ -164,6 +176,50 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
             }
         }
         _log.Info("Command journal {0} recovered: {1} command ids remembered", PersistenceId, _ledger.Count);
+        if (_settings.History is not { } files)
+        {
+            _historyKnown = true;
+            return;
+        }
+        HistoryMark.CheckAndTell(files, Self);
+    }
+
+    /// <summary>
+    /// The journal or snapshot file that held the ledger was replaced since the last run (quarantined
+    /// after damage): the ids it held are gone, and a command among them sent again would run again.
+    /// From now on, commands issued before this moment that the ledger does not know are refused
+    /// (<see cref="CommandRefusals.HistoryLost"/>); the horizon is journaled and snapshotted.
+    /// </summary>
+    private void OnHistoryChecked(HistoryChecked checkedHistory)
+    {
+        if (!checkedHistory.MayBeLost)
+        {
+            HistoryKnown();
+            return;
+        }
+        var why = checkedHistory.Why;
+        var lost = new HistoryLost { Before = _time.GetUtcNow().ToUnixTimeMilliseconds(), Reason = why };
+        Persist(lost, row =>
+        {
+            _ledger.Apply(row);
+            _log.Warning("Command history of {0} lost: {1}. Commands issued before {2:yyyy-MM-dd HH:mm:ss} UTC that this agent does not remember are refused (history-lost) instead of risking running them twice",
+                PersistenceId, why, DateTimeOffset.FromUnixTimeMilliseconds(row.Before).UtcDateTime);
+            _rowsSinceSnapshot = 0;
+            SaveSnapshot(_ledger.Snapshot());
+            HistoryKnown();
+        });
+    }
+
+    private void HistoryKnown()
+    {
+        _historyKnown = true;
+        WriteMark();
+        Stash.UnstashAll();
+    }
+
+    private void WriteMark()
+    {
+        if (_settings.History is { } files) HistoryMark.WriteAndTell(files, Self);
     }
 
     // ---------------------------------------------------------------- deciding
@@ -180,6 +236,13 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
         }
 
         var command = verified!.Command;
+        if (_ledger.Find(command.CommandId) is null && command.IssuedAt <= _ledger.HistoryLostBefore)
+        {
+            RefuseInbound(new CommandRefusal(CommandRefusals.HistoryLost,
+                $"this vehicle lost its command history at {DateTimeOffset.FromUnixTimeMilliseconds(_ledger.HistoryLostBefore).UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC (a damaged journal file was replaced) " +
+                $"and cannot tell whether command '{command.CommandId}', issued before, already ran; send it again under a new command id", command, verified.ContentHash), inbound, now);
+            return;
+        }
         if (_ledger.Find(command.CommandId) is { } seen)
         {
             if (seen.ContentHash.Span.SequenceEqual(verified.ContentHash))
@@ -350,6 +413,12 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     // of the last two snapshot intervals and stays bounded.
     private void OnSnapshotSaved(SaveSnapshotSuccess saved)
     {
+        if (_rewriteMark)
+        {
+            // The ledger is in the new files now: they are the ones to compare with at the next start.
+            _rewriteMark = false;
+            WriteMark();
+        }
         if (_lastSnapshotSequenceNr > 0)
         {
             DeleteMessages(_lastSnapshotSequenceNr);
@@ -377,6 +446,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     private sealed record ExecutionTimedOut(string CommandId);
 
     private sealed record AcknowledgeDue(string CommandId);
+
 
     private sealed class PruneTick
     {

@@ -14,6 +14,9 @@ internal sealed class CommandLedger
 {
     private readonly Dictionary<string, SeenCommand> _seen = new(StringComparer.Ordinal);
 
+    /// <summary>Commands issued up to this time (ms since the Unix epoch) and not remembered may have run before a history loss; 0: none lost.</summary>
+    public long HistoryLostBefore { get; private set; }
+
     /// <summary>How many command ids are remembered.</summary>
     public int Count => _seen.Count;
 
@@ -49,6 +52,10 @@ internal sealed class CommandLedger
             case Seen snapshot:
                 _seen.Clear();
                 foreach (var entry in snapshot.Commands) _seen[entry.CommandId] = entry.Clone();
+                HistoryLostBefore = Math.Max(HistoryLostBefore, snapshot.HistoryLostBefore);
+                break;
+            case HistoryLost lost:
+                HistoryLostBefore = Math.Max(HistoryLostBefore, lost.Before);
                 break;
         }
     }
@@ -65,7 +72,7 @@ internal sealed class CommandLedger
     /// <summary>The snapshot of everything remembered.</summary>
     public Seen Snapshot()
     {
-        var snapshot = new Seen();
+        var snapshot = new Seen { HistoryLostBefore = HistoryLostBefore };
         snapshot.Commands.AddRange(_seen.Values.Select(s => s.Clone()));
         return snapshot;
     }

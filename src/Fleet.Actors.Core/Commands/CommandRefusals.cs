@@ -39,6 +39,12 @@ public static class CommandRefusals
     /// <summary>A different command under a command id already seen.</summary>
     public const string Replayed = "replayed";
 
+    /// <summary>
+    /// Issued before the vehicle lost its command history (a damaged journal file was replaced) and
+    /// not remembered: it may have run already, so it is not run; re-issue it under a new id.
+    /// </summary>
+    public const string HistoryLost = "history-lost";
+
     /// <summary>Too many commands remembered at once; try again later.</summary>
     public const string Busy = "busy";
 

@@ -26,6 +26,7 @@ public sealed class CommandSerializer : SerializerWithStringManifest
         ["CC1"] = Completed.Parser,
         ["CN1"] = Seen.Parser,
         ["CO1"] = OperationalStateChanged.Parser,
+        ["CH1"] = HistoryLost.Parser,
     };
 
     /// <summary>Creates the serializer; Akka calls this with the system.</summary>
@@ -38,7 +39,7 @@ public sealed class CommandSerializer : SerializerWithStringManifest
         akka.actor {
           serializers.fleet-commands = "{{typeof(CommandSerializer).FullName}}, {{typeof(CommandSerializer).Assembly.GetName().Name}}"
           serialization-bindings {
-            {{string.Join("\n    ", new[] { typeof(Accepted), typeof(Refused), typeof(Started), typeof(Completed), typeof(Seen), typeof(OperationalStateChanged) }
+            {{string.Join("\n    ", new[] { typeof(Accepted), typeof(Refused), typeof(Started), typeof(Completed), typeof(Seen), typeof(OperationalStateChanged), typeof(HistoryLost) }
                 .Select(t => $"\"{t.FullName}, {t.Assembly.GetName().Name}\" = fleet-commands"))}}
           }
         }
@@ -56,6 +57,7 @@ public sealed class CommandSerializer : SerializerWithStringManifest
         Completed => "CC1",
         Seen => "CN1",
         OperationalStateChanged => "CO1",
+        HistoryLost => "CH1",
         _ => throw new ArgumentException($"{o.GetType()} is not persisted by the command journal", nameof(o)),
     };
 

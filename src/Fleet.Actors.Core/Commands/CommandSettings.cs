@@ -53,6 +53,12 @@ public sealed record CommandSettings
     /// <summary>A snapshot of the remembered commands is saved every this many journal rows.</summary>
     public int SnapshotEvery { get; init; } = 200;
 
+    /// <summary>
+    /// The files the command history is persisted to and the mark that tells whether they were
+    /// replaced since (<see cref="Wal.HistoryMark"/>); null (tests): a lost history goes unnoticed.
+    /// </summary>
+    public Wal.HistoryFiles? History { get; init; }
+
     /// <summary>Checks the settings; returns the problems as (key, message) pairs.</summary>
     public IEnumerable<(string Key, string Problem)> Validate()
     {

@@ -64,6 +64,9 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     private (string CommandId, IActorRef ReplyTo)? _safeStop;
     private bool _recovered;
 
+    // Commands wait (stashed) until the history mark says whether the state was recovered whole.
+    private bool _historyKnown;
+
     public OperationalStateActor(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
         TimeProvider time)
     {
@@ -75,13 +78,29 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         _time = time;
         PersistenceId = "operations-" + Uri.EscapeDataString(vehicleId);
 
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is not OperationalStateChanged changed) return;
+            Apply(changed);
+            _recovered = true;
+        });
         Recover<OperationalStateChanged>(changed =>
         {
             Apply(changed);
             _recovered = true;
         });
         Recover<RecoveryCompleted>(_ => OnRecovered());
-        Command<Execute>(OnExecute);
+        Command<Execute>(execute =>
+        {
+            if (_historyKnown) OnExecute(execute);
+            else Stash.Stash();
+        });
+        Command<HistoryChecked>(OnHistoryChecked);
+        Command<HistoryMarkWritten>(written => written.LogProblem(_log, PersistenceId));
+        Command<SaveSnapshotSuccess>(saved => DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning("Snapshot of {0} failed ({1}); the state is in the journal only until the next change", PersistenceId, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting old snapshots of {0} failed: {1}", PersistenceId, f.Cause.Message));
         Command<OperationalStateProtocol.GetState>(_ => Sender.Tell(Current));
         Command<Settled>(_ => OnSettled());
         Command<ScriptProtocol.WriteDone>(done =>
@@ -92,7 +111,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         {
             // The journal that held the state was replaced after damage: write the state again (an emergency stop must outlive it).
             _log.Warning("{0} was replaced after damage; journaling the operational state {1} again", replaced.File.Path, Current.StateName);
-            Move(_state, _missionId, _routeId, "", "journal replaced", () => { });
+            Move(_state, _missionId, _routeId, "", "journal replaced", WriteMark);
         });
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old rows of {0} failed: {1}", PersistenceId, f.Cause.Message));
@@ -154,6 +173,45 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         }
         // A vehicle that never had a command has nothing to tell the fleet's telemetry at start.
         Announce(journal: _recovered);
+        if (_settings.History is not { } files)
+        {
+            _historyKnown = true;
+            return;
+        }
+        HistoryMark.CheckAndTell(files, Self);
+    }
+
+    /// <summary>
+    /// Nothing was recovered, yet the files are not the ones the state was written to (quarantined
+    /// after damage): the state is unknown, and it may have been an emergency stop, which only a
+    /// signed reset may end. So the vehicle comes up emergency-stopped, with its outputs held.
+    /// Otherwise the state as recovered is journaled and snapshotted once if it never was (so that a
+    /// later loss of one file is survived and a loss of both is noticed) and the mark is written.
+    /// </summary>
+    private void OnHistoryChecked(HistoryChecked checkedHistory)
+    {
+        if (!_recovered && checkedHistory.MayBeLost)
+        {
+            var why = checkedHistory.Why;
+            _log.Error("The operational state of {0} was lost ({1}); it may have been an emergency stop, so the vehicle is emergency-stopped until a signed RESET_EMERGENCY_STOP",
+                PersistenceId, why);
+            HoldOutputs(EmergencyHold, _settings.EmergencyStopOutputs, 255);
+            Move(OperationalState.EmergencyStopped, "", "", "", "state lost: " + why, HistoryKnown);
+        }
+        else if (!_recovered) Move(_state, _missionId, _routeId, "", "first start", HistoryKnown, announce: false);
+        else HistoryKnown();
+    }
+
+    private void HistoryKnown()
+    {
+        _historyKnown = true;
+        WriteMark();
+        Stash.UnstashAll();
+    }
+
+    private void WriteMark()
+    {
+        if (_settings.History is { } files) HistoryMark.WriteAndTell(files, Self);
     }
 
     /// <summary>The state goes to the listener (retained status) and, as a status record, into the log (the fleet's telemetry).</summary>
@@ -235,7 +293,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         });
     }
 
-    private void Move(OperationalState next, string mission, string route, string commandId, string reason, Action then)
+    private void Move(OperationalState next, string mission, string route, string commandId, string reason, Action then, bool announce = true)
     {
         var changed = new OperationalStateChanged
         {
@@ -246,11 +304,14 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         Persist(changed, persisted =>
         {
             Apply(persisted);
-            // The newest row is the whole state: older ones are not needed.
+            _recovered = true;
+            // The newest row is the whole state: older ones are not needed. It is also the snapshot,
+            // in the other file, so that the loss of either file keeps the state.
             if (LastSequenceNr > 1) DeleteMessages(LastSequenceNr - 1);
+            SaveSnapshot(persisted);
             if (before != _state) _log.Warning("Operational state {0} -> {1}{2}", OperationalStates.Name(before), Current.StateName,
                 commandId.Length > 0 ? $" (command {commandId})" : "");
-            Announce();
+            if (announce) Announce();
             then();
         });
     }
@@ -269,6 +330,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
 
     private static string Describe(IReadOnlyList<SafeOutput> outputs) =>
         outputs.Count == 0 ? "no outputs configured" : string.Join(", ", outputs.Select(o => $"{o.Line}={(o.Value ? 1 : 0)}"));
+
 
     private sealed class Settled
     {

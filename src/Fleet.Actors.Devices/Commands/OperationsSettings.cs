@@ -14,4 +14,10 @@ public sealed record OperationsSettings
 
     /// <summary>How long SAFE_STOPPING lasts after the outputs are set (the vehicle comes to rest) before SAFE_STOPPED.</summary>
     public TimeSpan SafeStopSettle { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The files the operational state is persisted to and the mark that tells whether they were
+    /// replaced since (<see cref="Core.Wal.HistoryMark"/>); null (tests): a lost state goes unnoticed.
+    /// </summary>
+    public Core.Wal.HistoryFiles? History { get; init; }
 }

@@ -237,6 +237,8 @@ public static partial class AgentConfiguration
                     SnapshotPath = Path.Combine(dataDirectory, "snapshots.db"),
                     SequenceFile = Path.Combine(dataDirectory, "wal-" + Uri.EscapeDataString(vehicleId) + ".seq"),
                 },
+                Commands = commands with { History = History(dataDirectory, "commands", vehicleId) },
+                Operations = operations with { History = History(dataDirectory, "operations", vehicleId) },
             },
             DataDirectory = dataDirectory,
             Synchronous = synchronous,
@@ -335,6 +337,11 @@ public static partial class AgentConfiguration
         }
         return settings;
     }
+
+    /// <summary>The files an actor's history is persisted to (the agent's journal and snapshot files) and its mark file.</summary>
+    private static HistoryFiles History(string dataDirectory, string name, string vehicleId) =>
+        new(Path.Combine(dataDirectory, "journal.db"), Path.Combine(dataDirectory, "snapshots.db"),
+            Path.Combine(dataDirectory, $"{name}-{Uri.EscapeDataString(vehicleId)}.mark"));
 
     private static WalSettings ReadWal(ConfigReader r)
     {
