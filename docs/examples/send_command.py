@@ -129,6 +129,13 @@ def send(args, signed, command_id):
     client = mqtt.Client(client_id="fleet-py-" + uuid.uuid4().hex[:12], clean_session=True, protocol=mqtt.MQTTv311)
     if url.username:
         client.username_pw_set(urllib.parse.unquote(url.username), urllib.parse.unquote(url.password or ""))
+    if url.scheme == "mqtts":
+        # TLS 1.2+ with the broker's certificate and name checked: against --ca-file, else the system store;
+        # --client-cert and --client-key for mutual TLS.
+        client.tls_set(ca_certs=args.ca_file, certfile=args.client_cert, keyfile=args.client_key)
+    elif args.ca_file or args.client_cert:
+        print("--ca-file and --client-cert need an mqtts:// broker", file=sys.stderr)
+        return 1
     client.on_connect = lambda c, u, flags, rc: events.put(("connect", rc))
     client.on_subscribe = lambda c, u, mid, granted: events.put(("subscribe", granted))
     client.on_message = lambda c, u, message: events.put(("message", message.payload))
@@ -146,7 +153,7 @@ def send(args, signed, command_id):
                 raise TimeoutError(what) from None
 
     try:
-        client.connect(url.hostname, url.port or 1883, keepalive=30)
+        client.connect(url.hostname, url.port or (8883 if url.scheme == "mqtts" else 1883), keepalive=30)
     except OSError as e:
         print(f"send_command: {args.broker}: {e}", file=sys.stderr)
         return EXIT_NO_ANSWER
@@ -196,7 +203,10 @@ class Parser(argparse.ArgumentParser):
 
 def main():
     parser = Parser(description="Sign one command, send it to a vehicle and wait for its final response.")
-    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://[user:password@]host:port")
+    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://[user:password@]host:port, or mqtts:// for TLS")
+    parser.add_argument("--ca-file", help="with mqtts://: the CA certificate (PEM) that signed the broker's (default: the system store)")
+    parser.add_argument("--client-cert", help="with mqtts://: a client certificate (PEM) for mutual TLS")
+    parser.add_argument("--client-key", help="its private key (PEM)")
     parser.add_argument("--key", help="the issuer's private key, PEM (PKCS#8), from `fleet-agent keys generate`")
     parser.add_argument("--issuer", help="the issuer's key id (default: the key file's name without .key)")
     parser.add_argument("--tenant", help="the vehicle's tenant")

@@ -211,6 +211,31 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.StartsWith("-----BEGIN PUBLIC KEY-----", await File.ReadAllTextAsync(Key(folder, name + ".pub")), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The example over mutual TLS (mosquitto requiring client certificates, checked against its CA):
+    /// with the CA file and a client certificate it connects, subscribes and publishes (no vehicle
+    /// answers on this broker, so it ends without an answer); without the certificate the handshake fails.
+    /// </summary>
+    [Fact]
+    public async Task Python_example_should_reach_a_broker_over_mutual_TLS_with_its_CA_file_and_client_certificate()
+    {
+        await using var secure = new MosquittoProcess(new MosquittoSecurity { Tls = true, RequireCertificate = true, Devices = [MosquittoUser.Reader("fleet-ops")] });
+        await secure.StartAsync();
+        var certificate = secure.IssueClientCertificate("fleet-ops", _work);
+        string[] common = ["send_command.py", "--broker", secure.Url, "--ca-file", secure.CaFile, "--tenant", Tenant, "--vehicle", _vehicle,
+            "--key", Key("keys", "fleet-ops.key"), "--type", "DIAGNOSTICS", "--timeout", "3"];
+
+        var connected = await RunAsync(DocumentedExamples.Python, [.. common, "--client-cert", certificate.CertificateFile, "--client-key", certificate.KeyFile]);
+        Assert.True(connected.ExitCode == 3, connected.ToString());
+        Assert.Contains("no final response", connected.Stderr, StringComparison.Ordinal);
+        Assert.Contains("(command published;", connected.Stderr, StringComparison.Ordinal);
+
+        var refused = await RunAsync(DocumentedExamples.Python, common);
+        Assert.True(refused.ExitCode == 3, refused.ToString());
+        Assert.DoesNotContain("command published", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"send_command: {secure.Url}", refused.Stderr, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the example for one command of this test's vehicle, signed by fleet-ops unless <c>--key</c> says otherwise.</summary>
     private Task<ProgramResult> SendAsync(string id, params string[] args)
     {

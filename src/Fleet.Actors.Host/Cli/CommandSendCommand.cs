@@ -25,16 +25,7 @@ public static class CommandSendCommand
     /// <summary>Builds <c>command</c> with its <c>send</c> subcommand.</summary>
     public static Command Create()
     {
-        var broker = new Option<string>("--broker")
-        {
-            Description = "Broker address (default: $MQTT_BROKER, else mqtt://127.0.0.1:18830)",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MQTT_BROKER") ?? "mqtt://127.0.0.1:18830",
-        };
-        var caFile = new Option<string?>("--ca-file")
-        {
-            Description = "With an mqtts:// broker: the CA certificate (PEM) to verify it with (default: $MQTT_CA_FILE, else the system store)",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MQTT_CA_FILE"),
-        };
+        var brokerOptions = new CliBrokerOptions();
         var key = new Option<string>("--key") { Description = "The issuer's private key (PEM, from 'fleet-agent keys generate')", Required = true };
         var issuer = new Option<string?>("--issuer") { Description = "The issuer's key id (default: the key file's name without .key)" };
         var tenant = new Option<string>("--tenant") { Description = "The vehicle's tenant", Required = true };
@@ -49,13 +40,15 @@ public static class CommandSendCommand
         var payload = CommandPayloadOptions.Create();
 
         var send = new Command("send", "Sign a command, send it to a vehicle and wait for its response");
-        foreach (var option in new Option[] { broker, caFile, key, issuer, tenant, vehicle, type, id, priority, expiresIn, timeout, commandsTopic, responsesTopic })
+        brokerOptions.AddTo(send);
+        foreach (var option in new Option[] { key, issuer, tenant, vehicle, type, id, priority, expiresIn, timeout, commandsTopic, responsesTopic })
             send.Options.Add(option);
         payload.AddTo(send);
         send.SetAction(async (parse, cancellationToken) =>
         {
             var keyPath = parse.GetValue(key)!;
-            var request = new SendRequest(parse.GetValue(broker)!, parse.GetValue(caFile), keyPath, parse.GetValue(issuer) ?? Path.GetFileNameWithoutExtension(keyPath),
+            if (brokerOptions.Resolve(parse, out var problem) is not { } broker) return Usage(problem);
+            var request = new SendRequest(brokerOptions.Url(parse), broker, keyPath, parse.GetValue(issuer) ?? Path.GetFileNameWithoutExtension(keyPath),
                 new VehicleIdentity(parse.GetValue(vehicle)!, parse.GetValue(tenant)!), parse.GetValue(type)!, parse.GetValue(id) ?? Guid.NewGuid().ToString(),
                 parse.GetValue(priority)!, parse.GetValue(expiresIn), parse.GetValue(timeout),
                 new CommandSettings { CommandsTopic = parse.GetValue(commandsTopic)!, ResponsesTopic = parse.GetValue(responsesTopic)! });
@@ -66,19 +59,12 @@ public static class CommandSendCommand
         return command;
     }
 
-    private sealed record SendRequest(string Broker, string? CaFile, string KeyPath, string Issuer, VehicleIdentity Vehicle, string Type, string Id, string Priority,
+    private sealed record SendRequest(string Broker, BrokerSettings Settings, string KeyPath, string Issuer, VehicleIdentity Vehicle, string Type, string Id, string Priority,
         TimeSpan ExpiresIn, TimeSpan Timeout, CommandSettings Topics);
 
     private static async Task<int> SendAsync(SendRequest request, Func<FleetCommand, string?> fillPayload, CancellationToken cancellationToken)
     {
-        var broker = BrokerSettings.TryParseUrl(request.Broker, new BrokerSettings(), out var problem);
-        if (broker is null) return Usage($"--broker: {problem}");
-        if (request.CaFile is { Length: > 0 } ca)
-        {
-            if (broker.Tls is null) return Usage("--ca-file: the broker URL is not mqtts://");
-            if (!File.Exists(ca)) return Usage($"--ca-file: {ca} not found");
-            broker = broker with { Tls = broker.Tls with { CaFile = ca } };
-        }
+        var broker = request.Settings;
         if (!CommandPayloads.TryParseType(request.Type, out var type))
             return Usage($"--type: unknown type '{request.Type}' (known: {string.Join(", ", CommandPayloads.AllTypes.Select(t => t.ToWireName()))})");
         if (!Enum.TryParse<Priority>(request.Priority, ignoreCase: true, out var priority) || !Enum.IsDefined(priority))

@@ -22,11 +22,7 @@ public static class VerifyCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var broker = new Option<string>("--broker")
-        {
-            Description = "Broker address (default: $MQTT_BROKER, else mqtt://127.0.0.1:18830)",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MQTT_BROKER") ?? "mqtt://127.0.0.1:18830",
-        };
+        var brokerOptions = new CliBrokerOptions();
         var topic = new Option<string>("--topic")
         {
             Description = "Telemetry topic filter",
@@ -55,21 +51,21 @@ public static class VerifyCommand
         };
 
         var command = new Command("verify", "Subscribe to a broker and check every vehicle's sequence continuity");
-        foreach (var option in new Option[] { broker, topic, statusTopic, idle, duration, waitOffline, json, fromFirstSeen, clientId }) command.Options.Add(option);
+        brokerOptions.AddTo(command);
+        foreach (var option in new Option[] { topic, statusTopic, idle, duration, waitOffline, json, fromFirstSeen, clientId }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) => await ExecuteAsync(
-            parse.GetValue(broker)!, parse.GetValue(topic)!, parse.GetValue(statusTopic)!, parse.GetValue(idle),
+            brokerOptions.Url(parse), brokerOptions.Resolve(parse, out var problem), problem, parse.GetValue(topic)!, parse.GetValue(statusTopic)!, parse.GetValue(idle),
             parse.GetValue(duration), parse.GetValue(waitOffline), parse.GetValue(json),
             parse.GetValue(fromFirstSeen) ? CheckFrom.FirstSeen : CheckFrom.SequenceOne, parse.GetValue(clientId), cancellationToken));
         return command;
     }
 
-    private static async Task<int> ExecuteAsync(string brokerUrl, string topic, string statusTopic, TimeSpan idle,
+    private static async Task<int> ExecuteAsync(string brokerUrl, BrokerSettings? broker, string problem, string topic, string statusTopic, TimeSpan idle,
         TimeSpan duration, int untilOffline, bool json, CheckFrom from, string? clientId, CancellationToken cancellationToken)
     {
-        var broker = BrokerSettings.TryParseUrl(brokerUrl, new BrokerSettings(), out var problem);
         if (broker is null)
         {
-            await Console.Error.WriteLineAsync($"fleet-agent verify: --broker: {problem}");
+            await Console.Error.WriteLineAsync($"fleet-agent verify: {problem}");
             return 1;
         }
 
