@@ -1,5 +1,4 @@
 using System.Security.Authentication;
-using System.Security.Cryptography;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
@@ -35,11 +34,11 @@ public enum LinkFailure
 /// Everything about reaching the broker that is not MQTT session handling: the endpoint, TLS 1.2/1.3
 /// with the broker's certificate checked against the configured CA file (or the system store) and
 /// its name, the optional client certificate (mutual TLS), and the credentials. One instance per
-/// connection attempt: the password, CA and client certificate files are read again every time, so
-/// a renewed certificate or password on disk is used by the next connection without a restart.
-/// Secrets never appear in what it reports.
+/// connection attempt: the password, CA and client certificate files are read again every time (or
+/// the <see cref="TlsFiles"/> the uplink read for it are used), so a renewed certificate or password on
+/// disk is used by the next connection without a restart. Secrets never appear in what it reports.
 /// </summary>
-internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time = null)
+internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time = null, TlsFiles? tlsFiles = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private string? _certificateProblem;
@@ -112,7 +111,8 @@ internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time
 
     private MqttClientTlsOptions TlsOptions(BrokerTls tls)
     {
-        var trusted = tls.CaFile is { } caFile ? ReadCaFile(caFile) : null;
+        var files = tlsFiles ?? TlsFiles.Read(tls);
+        var trusted = files.LoadCa();
         var builder = new MqttClientTlsOptionsBuilder()
             .WithSslProtocols(SslProtocols.Tls12 | SslProtocols.Tls13)
             .WithTargetHost(tls.ServerName ?? broker.Host)
@@ -120,16 +120,11 @@ internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time
             .WithRevocationMode(X509RevocationMode.NoCheck)
             .WithIgnoreCertificateRevocationErrors()
             .WithCertificateValidationHandler(args => Validate(args, trusted, tls));
-        if (tls.ClientCertificateFile is { } certificateFile && tls.ClientKeyFile is { } keyFile)
+        if (files.LoadClientCertificate() is { } certificate)
         {
-            var certificate = ReadClientCertificate(certificateFile, keyFile);
             // The broker would only close the connection, without saying why: say it here.
-            var now = _time.GetUtcNow().UtcDateTime;
-            if (certificate.NotAfter.ToUniversalTime() < now || certificate.NotBefore.ToUniversalTime() > now)
+            if (files.ValidityProblem(certificate, _time.GetUtcNow()) is { } problem)
             {
-                var problem = certificate.NotAfter.ToUniversalTime() < now
-                    ? $"the client certificate {certificateFile} expired on {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC (renew it; the next attempt reads the file again)"
-                    : $"the client certificate {certificateFile} is not valid before {certificate.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC (is the clock right?)";
                 certificate.Dispose();
                 throw new MqttLinkException($"TLS to {Endpoint} not attempted: {problem}", null, LinkFailure.Tls);
             }
@@ -167,35 +162,5 @@ internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time
         _certificateProblem = TlsFailure.Describe(errors, status, certificate, tls.ServerName ?? broker.Host,
             trusted is null ? "the system store" : $"{tls.CaFile} (fleet.uplink.broker.tls.ca-file)", _time.GetUtcNow()) ?? errors.ToString();
         return false;
-    }
-
-    private static X509Certificate2Collection ReadCaFile(string file)
-    {
-        var certificates = new X509Certificate2Collection();
-        try
-        {
-            certificates.ImportFromPemFile(file);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            throw new MqttLinkException($"Cannot read the CA file {file} (fleet.uplink.broker.tls.ca-file): {ex.Message}", ex, LinkFailure.Credentials);
-        }
-        if (certificates.Count == 0)
-            throw new MqttLinkException($"The CA file {file} (fleet.uplink.broker.tls.ca-file) holds no PEM certificate", null, LinkFailure.Credentials);
-        return certificates;
-    }
-
-    private static X509Certificate2 ReadClientCertificate(string certificateFile, string keyFile)
-    {
-        try
-        {
-            using var pem = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
-            // A certificate whose key came from PEM has an ephemeral key, which TLS cannot use on every platform; a PKCS#12 round trip gives it a usable one.
-            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
-        {
-            throw new MqttLinkException($"Cannot load the client certificate {certificateFile} with the key {keyFile} (fleet.uplink.broker.tls): {ex.Message}", ex, LinkFailure.Credentials);
-        }
     }
 }

@@ -75,14 +75,16 @@ internal sealed class MqttLink : IAsyncDisposable
 
     /// <summary>
     /// Connects, then publishes the retained online status. <paramref name="onLost"/> is called
-    /// (from an MQTTnet thread) when the link breaks other than by <see cref="CloseAsync"/>.
+    /// (from an MQTTnet thread) when the link breaks other than by <see cref="CloseAsync"/> or
+    /// <see cref="DisconnectAsync"/>. <paramref name="tlsFiles"/>: the TLS files as the caller read them
+    /// for this attempt (null: read them now).
     /// </summary>
     public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken,
-        CommandChannel? commands = null, string? operationalState = null, string? configVersion = null)
+        CommandChannel? commands = null, string? operationalState = null, string? configVersion = null, TlsFiles? tlsFiles = null)
     {
         var statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
         // Server, TLS and credentials; the files are read now, for this attempt.
-        var connection = new BrokerConnection(settings.Broker);
+        var connection = new BrokerConnection(settings.Broker, tlsFiles: tlsFiles);
         var builder = connection.Configure(new MqttClientOptionsBuilder())
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(ClientId(vehicle))
@@ -220,6 +222,17 @@ internal sealed class MqttLink : IAsyncDisposable
         _closing = true;
         if (!_client.IsConnected) return;
         await PublishStatusAsync("offline", "shutdown", lastSequence, deliveredSequence, cancellationToken).ConfigureAwait(false);
+        await DisconnectAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Disconnects cleanly without a status: an MQTT 5 normal disconnection makes the broker discard
+    /// the last will, so the retained status stays "online" while the uplink connects again at once.
+    /// </summary>
+    public async Task DisconnectAsync(CancellationToken cancellationToken)
+    {
+        _closing = true;
+        if (!_client.IsConnected) return;
         await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder()
             .WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection).Build(), cancellationToken).ConfigureAwait(false);
     }

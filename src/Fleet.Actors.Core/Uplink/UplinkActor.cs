@@ -84,7 +84,11 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         IActorRef commands, CommandMetrics commandMetrics, TimeProvider? time = null) =>
         Akka.Actor.Props.Create(() => new UplinkActor(vehicle, settings, log, metrics, time ?? TimeProvider.System, commandSettings, commands, commandMetrics));
 
-    protected override void PreStart() => Connect();
+    protected override void PreStart()
+    {
+        StartTlsChecks();
+        Connect();
+    }
 
     protected override void PostStop()
     {
@@ -106,10 +110,24 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         var commands = _commands;
         var channel = commands is null || _commandSettings is not { Enabled: true } ? null
             : new CommandChannel(_commandSettings, (payload, acknowledge) => commands.Tell(new CommandProtocol.Inbound(payload, acknowledge)));
-        MqttLink.ConnectAsync(_settings, _vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None, channel, _operationalState, _configVersion)
-            .PipeTo(Self,
-                success: link => new LinkUp(generation, link),
-                failure: ex => new LinkFailed(generation, ex));
+        var (settings, vehicle, operationalState, configVersion) = (_settings, _vehicle, _operationalState, _configVersion);
+        // Off the actor's thread: the attempt reads the password and TLS files. What the TLS files held
+        // comes back with the outcome, as the baseline of the checks for renewed files.
+        Task.Run(async () =>
+            {
+                var tls = settings.Broker.Tls is { } files ? TlsFiles.Read(files) : null;
+                try
+                {
+                    var link = await MqttLink.ConnectAsync(settings, vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None,
+                        channel, operationalState, configVersion, tls).ConfigureAwait(false);
+                    return (object)new LinkUp(generation, link, tls?.Fingerprint);
+                }
+                catch (Exception ex)
+                {
+                    return new LinkFailed(generation, ex, tls?.Fingerprint);
+                }
+            })
+            .PipeTo(Self);
     }
 
     private void Connecting()
@@ -117,7 +135,15 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         Receive<LinkUp>(up => up.Generation == _generation, OnLinkUp);
         Receive<LinkFailed>(failed => failed.Generation == _generation, failed =>
         {
+            _tlsBaseline = failed.Tls;
             _metrics.ConnectFailures.Inc();
+            if (_goingOffline is not null)
+            {
+                // Shutdown began while reconnecting for new TLS files: there is no link to say goodbye on.
+                _offlineRequester?.Tell(new WentOffline(false));
+                BecomeOffline(clean: false);
+                return;
+            }
             if (failed.Cause is MqttLinkException { Kind: LinkFailure.RetainUnavailable } && _settings.RetainStatus)
             {
                 // The broker refused the retained last will: the status cannot be retained with it, so connect again at once without.
@@ -138,6 +164,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     private void OnLinkUp(LinkUp up)
     {
         _link = up.Link;
+        _tlsBaseline = up.Tls;
         if (_goingOffline is not null)
         {
             // Shutdown began while connecting: say goodbye on this link right away.
@@ -210,6 +237,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
             _killSwitch?.Abort(new MqttLinkException($"link lost: {lost.Reason}"));
         });
         Receive<StreamEnded>(ended => ended.Generation == _generation, OnStreamEnded);
+        Receive<TlsChecked>(OnTlsCheckedOnline);
         Receive<GoOffline>(request =>
         {
             _goingOffline = request;
@@ -247,6 +275,12 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     private void OnStreamEnded(StreamEnded ended)
     {
         _killSwitch = null;
+        if (_renewingTls && _goingOffline is null && _link is { } renewing && ended.Cause is null)
+        {
+            ReconnectForTls(renewing);
+            return;
+        }
+        _renewingTls = false;
         if (_restartStream && _goingOffline is null && _link is { } current && ended.Cause is null)
         {
             // New batching settings: a new stream on the same connection, from the oldest unacknowledged entry.
@@ -295,6 +329,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         Receive<Reconnect>(_ => Connect());
         Receive<ProbeBroker>(_ => StartProbe());
         Receive<ProbeResult>(result => result.Generation == _generation, OnProbeResult);
+        Receive<TlsChecked>(OnTlsCheckedBackingOff);
         Receive<GoOffline>(request => AnswerOffline(request, clean: false));
         CommonHandlers();
     }
@@ -380,6 +415,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     {
         _state = clean ? "offline" : "offline (no goodbye)";
         _metrics.Connected.Set(0);
+        Timers.Cancel(TlsCheckTimer);
         Become(() =>
         {
             Receive<GoOffline>(_ => Sender.Tell(new WentOffline(clean)));
@@ -478,6 +514,9 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         Receive<StreamEnded>(_ => { });
         Receive<ProbeResult>(_ => _probeInFlight = false);
         Receive<ProbeBroker>(_ => { });
+        Receive<CheckTlsFiles>(_ => StartTlsCheck());
+        // Connecting or closing: the next check compares with what the next attempt reads.
+        Receive<TlsChecked>(_ => TlsCheckDone());
     }
 
     /// <summary>One warning per lost connection, whichever notices first: the link or the stream.</summary>
@@ -497,9 +536,9 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         _lossReported = true;
     }
 
-    private sealed record LinkUp(int Generation, MqttLink Link);
+    private sealed record LinkUp(int Generation, MqttLink Link, TlsFingerprint? Tls);
 
-    private sealed record LinkFailed(int Generation, Exception Cause);
+    private sealed record LinkFailed(int Generation, Exception Cause, TlsFingerprint? Tls);
 
     private sealed record LinkLost(int Generation, string Reason);
 

@@ -98,6 +98,12 @@ public sealed record BrokerTls
 
     /// <summary>The name the broker's certificate must carry; null: the broker's host.</summary>
     public string? ServerName { get; init; }
+
+    /// <summary>
+    /// How often the uplink checks whether the CA, client certificate and key files changed on disk; when
+    /// they did and the new ones load, it reconnects at once to use them. Zero turns the check off.
+    /// </summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Settings of the uplink from the log to the broker (HOCON: <c>fleet.uplink</c>).</summary>
@@ -178,6 +184,7 @@ public sealed record UplinkSettings
                 yield return tls.ClientCertificateFile is null
                     ? ("broker.tls.client-key-file", "is set but client-cert-file is not (mutual TLS needs both)")
                     : ("broker.tls.client-cert-file", "is set but client-key-file is not (mutual TLS needs both)");
+            if (tls.CheckInterval < TimeSpan.Zero) yield return ("broker.tls.check-interval", "must not be negative");
         }
         foreach (var (key, template) in new[] { ("topics.telemetry", TelemetryTopic), ("topics.status", StatusTopic) })
             if (TopicTemplate.Check(template) is { } problem) yield return (key, problem);

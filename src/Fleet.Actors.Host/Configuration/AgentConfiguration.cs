@@ -432,9 +432,10 @@ public static partial class AgentConfiguration
             ClientCertificateFile = ExistingFile(r, "client-cert-file"),
             ClientKeyFile = ExistingFile(r, "client-key-file"),
             ServerName = r.String("server-name") is { Length: > 0 } name ? name : null,
+            CheckInterval = r.Duration("check-interval", TimeSpan.FromSeconds(30), TimeSpan.Zero),
         };
         if (broker.Tls is not null) return broker with { Tls = tls };
-        foreach (var key in new[] { "ca-file", "client-cert-file", "client-key-file", "server-name" })
+        foreach (var key in new[] { "ca-file", "client-cert-file", "client-key-file", "server-name", "check-interval" })
             if (r.String(key) is { Length: > 0 }) r.Problem(key, "is set but the broker URL is not mqtts:// (TLS)");
         return broker;
     }

@@ -344,6 +344,7 @@ public sealed class AgentConfigurationTests : IDisposable
             "must be less than commands.execution-timeout (30s), or a safe stop that completes is reported FAILED (timeout)"
         },
         { "fleet.uplink.reconnect.probe-interval = -1s", "fleet.uplink.reconnect.probe-interval", "(got \"-1s\")" },
+        { "fleet.uplink.broker { url = \"mqtts://b\", tls.check-interval = -1s }", "fleet.uplink.broker.tls.check-interval", "(got \"-1s\")" },
         {
             "fleet.sensors = [ { id = gps, type = sim-gps, reconnect.min-backoff = never } ]",
             "fleet.sensors[0].reconnect.min-backoff", "must be a duration"

@@ -49,14 +49,15 @@ public sealed class SecureLinkConfigurationTests : IDisposable
               url = "mqtts://broker.example.com"
               username = agent
               password-file = "{{password}}"
-              tls { ca-file = "{{ca}}", client-cert-file = "{{certificate}}", client-key-file = "{{key}}", server-name = fleet-broker }
+              tls { ca-file = "{{ca}}", client-cert-file = "{{certificate}}", client-key-file = "{{key}}", server-name = fleet-broker, check-interval = 5m }
             }
             """);
 
         var broker = _folder.Load(overlay).Vehicle.Uplink.Broker;
 
         Assert.Equal(("broker.example.com", 8883, "agent", password), (broker.Host, broker.Port, broker.Username, broker.PasswordFile));
-        Assert.Equal(new BrokerTls { CaFile = ca, ClientCertificateFile = certificate, ClientKeyFile = key, ServerName = "fleet-broker" }, broker.Tls);
+        Assert.Equal(new BrokerTls { CaFile = ca, ClientCertificateFile = certificate, ClientKeyFile = key, ServerName = "fleet-broker", CheckInterval = TimeSpan.FromMinutes(5) },
+            broker.Tls);
     }
 
     [Fact]
@@ -68,6 +69,7 @@ public sealed class SecureLinkConfigurationTests : IDisposable
               url = "mqtt://broker.example.com"
               tls.ca-file = "/nonexistent/ca.crt"
               tls.client-key-file = "{{key}}"
+              tls.check-interval = 10s
             }
             """);
 
@@ -76,6 +78,7 @@ public sealed class SecureLinkConfigurationTests : IDisposable
         Assert.Contains($"{overlay}: fleet.uplink.broker.tls.ca-file: file not found: /nonexistent/ca.crt", problems);
         Assert.Contains($"{overlay}: fleet.uplink.broker.tls.ca-file: is set but the broker URL is not mqtts:// (TLS)", problems);
         Assert.Contains($"{overlay}: fleet.uplink.broker.tls.client-key-file: is set but the broker URL is not mqtts:// (TLS)", problems);
+        Assert.Contains($"{overlay}: fleet.uplink.broker.tls.check-interval: is set but the broker URL is not mqtts:// (TLS)", problems);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using Akka.Actor;
 using Akka.Event;
 using Akka.TestKit.Xunit2;
@@ -8,6 +9,9 @@ using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Testing;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
 using Xunit.Abstractions;
 using static Fleet.Actors.Core.Wal.WalProtocol;
 
@@ -121,6 +125,56 @@ public abstract class SecureLinkTestKit : TestKit, IAsyncLifetime
             Assert.DoesNotContain("   at ", line, StringComparison.Ordinal);
         }
         Assert.DoesNotContain(Logs, e => e.LogLevel() >= LogLevel.WarningLevel && e.Cause is not null);
+    }
+
+    /// <summary>An MQTT client of <paramref name="user"/> (mutual TLS with a certificate of its own) that records what it receives.</summary>
+    protected static async Task<TestClient> ClientAsync(MosquittoProcess broker, MosquittoUser user, string connection = "main")
+    {
+        var files = broker.IssueClientCertificate(user.UserName);
+        var settings = Settings(broker, s => WithClientCertificate(s, files)).Broker;
+        var client = new MqttClientFactory().CreateMqttClient();
+        var received = new ConcurrentQueue<string>();
+        client.ApplicationMessageReceivedAsync += args =>
+        {
+            received.Enqueue($"{args.ApplicationMessage.Topic} {Encoding.UTF8.GetString(args.ApplicationMessage.Payload)}");
+            return Task.CompletedTask;
+        };
+        var options = new BrokerConnection(settings).Configure(new MqttClientOptionsBuilder())
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithClientId($"isolation-{user.UserName}-{connection}")
+            .Build();
+        var result = await client.ConnectAsync(options);
+        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
+        return new TestClient(client, received);
+    }
+
+    /// <summary>A test's own MQTT client: every message it receives as "topic payload".</summary>
+    protected sealed class TestClient(IMqttClient client, ConcurrentQueue<string> received) : IAsyncDisposable
+    {
+        public IReadOnlyList<string> Received => received.ToList();
+
+        public async Task<MqttClientSubscribeResultCode> SubscribeAsync(string filter)
+        {
+            var result = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                .WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            return result.Items.Single().ResultCode;
+        }
+
+        public async Task<MqttClientPublishReasonCode> PublishAsync(string topic, string payload)
+        {
+            var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            return result.ReasonCode;
+        }
+
+        public Task WaitForAsync(string payload) =>
+            Testing.Poll.UntilAsync(() => received.Any(m => m.EndsWith(" " + payload, StringComparison.Ordinal)), $"\"{payload}\" arrived");
+
+        public ValueTask DisposeAsync()
+        {
+            client.Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed class LogCollector : ReceiveActor

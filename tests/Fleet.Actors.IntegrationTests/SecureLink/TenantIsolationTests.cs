@@ -1,12 +1,8 @@
-using System.Collections.Concurrent;
-using System.Text;
 using Akka.Actor;
 using Akka.Event;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Host.Broker;
 using MQTTnet;
-using MQTTnet.Formatter;
-using MQTTnet.Protocol;
 using Xunit.Abstractions;
 
 namespace Fleet.Actors.IntegrationTests.SecureLink;
@@ -104,53 +100,5 @@ public sealed class TenantIsolationTests : SecureLinkTestKit
         Assert.Equal(0, status.DeliveredSequence);
         Assert.Equal(50, status.UnsentCount);
         AssertNoStackTraces();
-    }
-
-    private static async Task<TestClient> ClientAsync(MosquittoProcess broker, MosquittoUser user, string connection = "main")
-    {
-        var files = broker.IssueClientCertificate(user.UserName);
-        var settings = Settings(broker, s => WithClientCertificate(s, files)).Broker;
-        var client = new MqttClientFactory().CreateMqttClient();
-        var received = new ConcurrentQueue<string>();
-        client.ApplicationMessageReceivedAsync += args =>
-        {
-            received.Enqueue($"{args.ApplicationMessage.Topic} {Encoding.UTF8.GetString(args.ApplicationMessage.Payload)}");
-            return Task.CompletedTask;
-        };
-        var options = new BrokerConnection(settings).Configure(new MqttClientOptionsBuilder())
-            .WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithClientId($"isolation-{user.UserName}-{connection}")
-            .Build();
-        var result = await client.ConnectAsync(options);
-        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
-        return new TestClient(client, received);
-    }
-
-    private sealed class TestClient(IMqttClient client, ConcurrentQueue<string> received) : IAsyncDisposable
-    {
-        public IReadOnlyList<string> Received => received.ToList();
-
-        public async Task<MqttClientSubscribeResultCode> SubscribeAsync(string filter)
-        {
-            var result = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-                .WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
-            return result.Items.Single().ResultCode;
-        }
-
-        public async Task<MqttClientPublishReasonCode> PublishAsync(string topic, string payload)
-        {
-            var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
-            return result.ReasonCode;
-        }
-
-        public Task WaitForAsync(string payload) =>
-            Testing.Poll.UntilAsync(() => received.Any(m => m.EndsWith(" " + payload, StringComparison.Ordinal)), $"\"{payload}\" arrived");
-
-        public ValueTask DisposeAsync()
-        {
-            client.Dispose();
-            return ValueTask.CompletedTask;
-        }
     }
 }
