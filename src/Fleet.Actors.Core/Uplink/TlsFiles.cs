@@ -81,7 +81,9 @@ internal sealed class TlsFiles
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
-            throw new MqttLinkException($"Cannot load the client certificate {_certificate.Path} with the key {_key.Path} (fleet.uplink.broker.tls): {ex.Message}", ex,
+            // .NET's "(Parameter 'privateKey')" is for programmers, not operators.
+            var reason = ex is ArgumentException { ParamName: { } parameter } ? ex.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal) : ex.Message;
+            throw new MqttLinkException($"Cannot load the client certificate {_certificate.Path} with the key {_key.Path} (fleet.uplink.broker.tls): {reason}", ex,
                 LinkFailure.Credentials);
         }
     }

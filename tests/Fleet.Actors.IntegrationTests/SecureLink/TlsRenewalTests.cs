@@ -157,6 +157,7 @@ public sealed class TlsRenewalTests : SecureLinkTestKit
         Output.WriteLine(warning);
         Assert.StartsWith($"TLS files changed but cannot be used (the current connection stays): Cannot load the client certificate {certificate} with the key {key}", warning);
         Assert.Contains("does not match", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", warning, StringComparison.Ordinal);
         // Five more checks see the same mismatched pair and say nothing; the data goes out on the same connection.
         var checks = UplinkMetrics.TlsFileChecks.Value;
         await Testing.Poll.UntilAsync(() => UplinkMetrics.TlsFileChecks.Value >= checks + 5, "five more checks");
