@@ -143,21 +143,25 @@ def send(args, signed, command_id):
     deadline = time.monotonic() + args.timeout
 
     def next_event(what):
+        # The network loop runs here, in this thread: a TLS or connection error is raised here (and
+        # reported below), not lost in a background thread.
         while True:
+            try:
+                return events.get_nowait()
+            except queue.Empty:
+                pass
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(what)
-            try:
-                return events.get(timeout=left)
-            except queue.Empty:
-                raise TimeoutError(what) from None
+            rc = client.loop(timeout=min(left, 0.1))
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                raise ConnectionError(f"the connection ended ({mqtt.error_string(rc)})")
 
     try:
         client.connect(url.hostname, url.port or (8883 if url.scheme == "mqtts" else 1883), keepalive=30)
     except OSError as e:
         print(f"send_command: {args.broker}: {e}", file=sys.stderr)
         return EXIT_NO_ANSWER
-    client.loop_start()
     info = None
     try:
         kind, rc = next_event("connection")
@@ -188,9 +192,15 @@ def send(args, signed, command_id):
         print(f"send_command: no {e} for {command_id} within {args.timeout:g} s (command {published}; is the vehicle online? "
               "a command sent to an offline vehicle runs when it reconnects, unless it has expired)", file=sys.stderr)
         return EXIT_NO_ANSWER
+    except OSError as e:
+        # A TLS handshake the broker ended (no or a wrong client certificate), a dropped connection.
+        print(f"send_command: {args.broker}: {e}", file=sys.stderr)
+        return EXIT_NO_ANSWER
     finally:
-        client.disconnect()
-        client.loop_stop()
+        try:
+            client.disconnect()
+        except OSError:
+            pass  # the connection is gone already
 
 
 class Parser(argparse.ArgumentParser):

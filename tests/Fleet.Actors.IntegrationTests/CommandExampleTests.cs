@@ -219,9 +219,11 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task Python_example_should_reach_a_broker_over_mutual_TLS_with_its_CA_file_and_client_certificate()
     {
-        await using var secure = new MosquittoProcess(new MosquittoSecurity { Tls = true, RequireCertificate = true, Devices = [MosquittoUser.Reader("fleet-ops")] });
+        // The ACL lets this user write and read under the vehicle's prefix (commands and responses).
+        var user = MosquittoUser.Vehicle(Tenant, _vehicle);
+        await using var secure = new MosquittoProcess(new MosquittoSecurity { Tls = true, RequireCertificate = true, Devices = [user] });
         await secure.StartAsync();
-        var certificate = secure.IssueClientCertificate("fleet-ops", _work);
+        var certificate = secure.IssueClientCertificate(user.UserName, _work);
         string[] common = ["send_command.py", "--broker", secure.Url, "--ca-file", secure.CaFile, "--tenant", Tenant, "--vehicle", _vehicle,
             "--key", Key("keys", "fleet-ops.key"), "--type", "DIAGNOSTICS", "--timeout", "3"];
 
@@ -234,6 +236,7 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.True(refused.ExitCode == 3, refused.ToString());
         Assert.DoesNotContain("command published", refused.Stderr, StringComparison.Ordinal);
         Assert.Contains($"send_command: {secure.Url}", refused.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Traceback", refused.Stderr + connected.Stderr, StringComparison.Ordinal);
     }
 
     /// <summary>Runs the example for one command of this test's vehicle, signed by fleet-ops unless <c>--key</c> says otherwise.</summary>

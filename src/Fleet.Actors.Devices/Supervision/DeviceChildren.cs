@@ -71,6 +71,8 @@ internal sealed class DeviceChildren
     public DeviceState Find(string id, out IActorRef child)
     {
         if (!_children.TryGetValue(id, out child!)) return DeviceState.Unknown;
+        // Being replaced: its old actor is stopping (a request would end in dead letters).
+        if (_replacing.TryGetValue(id, out var start)) return start is null ? DeviceState.Unknown : DeviceState.Down;
         return _up.Contains(id) ? DeviceState.Up : DeviceState.Down;
     }
 
