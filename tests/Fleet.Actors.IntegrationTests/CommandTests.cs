@@ -354,6 +354,9 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
             acceptedVersion = applied[^1].Details["config_version"];
             Assert.NotEqual(startVersion, acceptedVersion);
             Assert.Equal(acceptedVersion, await RetainedAsync(identity, "config_version", acceptedVersion));
+            // One change applied; two refused (a bad value, a part that applies only at start).
+            Assert.Equal("1", await RetainedAsync(identity, "config_reload_count", "1"));
+            Assert.Equal("2", await RetainedAsync(identity, "config_errors_total", "2"));
             var diagnostics = Make(vehicle, CommandType.Diagnostics);
             await client.PublishAsync(identity, CommandClient.Sign(diagnostics, _key));
             Assert.Equal(acceptedVersion, (await Final(client, diagnostics.CommandId))[^1].Details["config_version"]);
@@ -410,7 +413,7 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
         mqtt.ApplicationMessageReceivedAsync += args =>
         {
             using var json = JsonDocument.Parse(args.ApplicationMessage.ConvertPayloadToString());
-            states.Writer.TryWrite(json.RootElement.TryGetProperty(field, out var s) ? s.GetString() : null);
+            states.Writer.TryWrite(json.RootElement.TryGetProperty(field, out var s) ? (s.ValueKind == JsonValueKind.String ? s.GetString() : s.GetRawText()) : null);
             return Task.CompletedTask;
         };
         await mqtt.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _broker.Port).WithProtocolVersion(MqttProtocolVersion.V500)

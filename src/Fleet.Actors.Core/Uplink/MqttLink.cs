@@ -47,7 +47,7 @@ internal sealed class MqttLink : IAsyncDisposable
     private readonly ReadOnlyMemory<byte> _contentEncodingUtf8;
     private volatile bool _closing;
     private volatile string? _operationalState;
-    private volatile string? _configVersion;
+    private volatile UplinkProtocol.SetConfigVersion? _configuration;
     private int _publishing;
 
     private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum, MqttClientConnectResult connected,
@@ -80,7 +80,7 @@ internal sealed class MqttLink : IAsyncDisposable
     /// for this attempt (null: read them now).
     /// </summary>
     public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken,
-        CommandChannel? commands = null, string? operationalState = null, string? configVersion = null, TlsFiles? tlsFiles = null)
+        CommandChannel? commands = null, string? operationalState = null, UplinkProtocol.SetConfigVersion? configuration = null, TlsFiles? tlsFiles = null)
     {
         var statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
         // Server, TLS and credentials; the files are read now, for this attempt.
@@ -93,7 +93,7 @@ internal sealed class MqttLink : IAsyncDisposable
             .WithKeepAlivePeriod(settings.Broker.KeepAlive)
             .WithTimeout(settings.Broker.PublishTimeout)
             .WithWillTopic(statusTopic)
-            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, operationalState, configVersion))
+            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, operationalState, configuration))
             .WithWillRetain(settings.RetainStatus)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType("application/json");
@@ -119,7 +119,7 @@ internal sealed class MqttLink : IAsyncDisposable
             var result = await client.ConnectAsync(builder.Build(), timeout.Token).ConfigureAwait(false);
             if (result.ResultCode != MqttClientConnectResultCode.Success) throw connection.Refused(result);
             var receiveMaximum = result.ReceiveMaximum is null or 0 ? ushort.MaxValue : result.ReceiveMaximum.Value;
-            link = new MqttLink(client, settings, vehicle, receiveMaximum, result, commands) { _operationalState = operationalState, _configVersion = configVersion };
+            link = new MqttLink(client, settings, vehicle, receiveMaximum, result, commands) { _operationalState = operationalState, _configuration = configuration };
             if (link.Limits.Problem is { } problem) throw new MqttLinkException(problem, null, LinkFailure.Unsupported);
             client.DisconnectedAsync += args =>
             {
@@ -245,11 +245,11 @@ internal sealed class MqttLink : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Publishes the retained online status again with the vehicle's operational state and configuration version.</summary>
-    public Task UpdateStatusAsync(string? operationalState, string? configVersion, CancellationToken cancellationToken)
+    /// <summary>Publishes the retained online status again with the vehicle's operational state and configuration (version, reloads, errors).</summary>
+    public Task UpdateStatusAsync(string? operationalState, UplinkProtocol.SetConfigVersion? configuration, CancellationToken cancellationToken)
     {
         _operationalState = operationalState;
-        _configVersion = configVersion;
+        _configuration = configuration;
         return PublishStatusAsync("online", null, null, null, cancellationToken);
     }
 
@@ -257,7 +257,7 @@ internal sealed class MqttLink : IAsyncDisposable
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(_statusTopic)
-            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence, _operationalState, _configVersion))
+            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence, _operationalState, _configuration))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithRetainFlag(Limits.RetainAvailable && _settings.RetainStatus)
             .WithContentType("application/json")
@@ -267,7 +267,7 @@ internal sealed class MqttLink : IAsyncDisposable
 
     /// <summary>The JSON document on the status topic (docs/wire-format.md).</summary>
     internal static byte[] StatusPayload(VehicleIdentity vehicle, string state, string? reason, long? lastSequence, long? deliveredSequence,
-        string? operationalState = null, string? configVersion = null)
+        string? operationalState = null, UplinkProtocol.SetConfigVersion? configuration = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         // Relaxed escaping: the timestamp's "+00:00" stays "+", as docs/wire-format.md shows it.
@@ -282,7 +282,12 @@ internal sealed class MqttLink : IAsyncDisposable
             if (lastSequence is { } last) json.WriteNumber("last_sequence", last);
             if (deliveredSequence is { } delivered) json.WriteNumber("delivered_sequence", delivered);
             if (operationalState is not null) json.WriteString("operational_state", operationalState);
-            if (configVersion is not null) json.WriteString("config_version", configVersion);
+            if (configuration is not null)
+            {
+                json.WriteString("config_version", configuration.Version);
+                json.WriteNumber("config_reload_count", configuration.Reloads);
+                json.WriteNumber("config_errors_total", configuration.Errors);
+            }
             json.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();

@@ -56,7 +56,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     private readonly LinkedList<CommandResponse> _responses = new();
     private bool _responseInFlight;
     private string? _operationalState;
-    private string? _configVersion;
+    private SetConfigVersion? _configuration;
     private bool _restartStream;
 
     public UplinkActor(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider time,
@@ -110,7 +110,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         var commands = _commands;
         var channel = commands is null || _commandSettings is not { Enabled: true } ? null
             : new CommandChannel(_commandSettings, (payload, acknowledge) => commands.Tell(new CommandProtocol.Inbound(payload, acknowledge)));
-        var (settings, vehicle, operationalState, configVersion) = (_settings, _vehicle, _operationalState, _configVersion);
+        var (settings, vehicle, operationalState, configuration) = (_settings, _vehicle, _operationalState, _configuration);
         // Off the actor's thread: the attempt reads the password and TLS files. What the TLS files held
         // comes back with the outcome, as the baseline of the checks for renewed files.
         Task.Run(async () =>
@@ -119,7 +119,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
                 try
                 {
                     var link = await MqttLink.ConnectAsync(settings, vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None,
-                        channel, operationalState, configVersion, tls).ConfigureAwait(false);
+                        channel, operationalState, configuration, tls).ConfigureAwait(false);
                     return (object)new LinkUp(generation, link, tls?.Fingerprint);
                 }
                 catch (Exception ex)
@@ -470,7 +470,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     private void PublishStatus()
     {
         if (_link is { } link && _killSwitch is not null && _goingOffline is null)
-            link.UpdateStatusAsync(_operationalState, _configVersion, CancellationToken.None).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            link.UpdateStatusAsync(_operationalState, _configuration, CancellationToken.None).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
     }
 
     private void CommonHandlers()
@@ -493,7 +493,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         });
         Receive<SetConfigVersion>(set =>
         {
-            _configVersion = set.Version;
+            _configuration = set;
             PublishStatus();
         });
         Receive<ResponsePublished>(OnResponsePublished);

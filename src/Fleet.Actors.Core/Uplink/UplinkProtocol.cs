@@ -47,8 +47,11 @@ public static class UplinkProtocol
     /// <summary>New batching, compression and in-flight settings (a configuration change); the stream restarts on the same connection.</summary>
     public sealed record ApplySettings(UplinkSettings Settings);
 
-    /// <summary>The running configuration's version: it goes into the retained status (now when online).</summary>
-    public sealed record SetConfigVersion(string Version);
+    /// <summary>
+    /// The running configuration: its version, and how many changes were applied while running and
+    /// how many refused. It goes into the retained status (now when online).
+    /// </summary>
+    public sealed record SetConfigVersion(string Version, long Reloads = 0, long Errors = 0);
 
     /// <summary>The vehicle's operational state changed: it goes into the retained status (now when online).</summary>
     public sealed record SetOperationalState(string State);

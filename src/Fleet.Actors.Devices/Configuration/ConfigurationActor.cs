@@ -30,8 +30,11 @@ public static class ConfigurationProtocol
         }
     }
 
-    /// <summary>The running configuration's version and how many reloads were applied.</summary>
-    public sealed record Version(string Value, long Reloads);
+    /// <summary>
+    /// The running configuration's version, how many changes were applied and how many refused;
+    /// also told to the vehicle agent after every change or refusal (for the retained status).
+    /// </summary>
+    public sealed record Version(string Value, long Reloads, long Errors);
 }
 
 /// <summary>
@@ -56,6 +59,7 @@ internal sealed class ConfigurationActor : ReceiveActor
     private readonly Gauge _version;
     private ConfigurationCandidate _running;
     private long _reloadCount;
+    private long _errorCount;
     private bool _busy;
     private readonly Queue<(object Request, IActorRef Sender)> _waiting = new();
     private const int MaxWaiting = 16;
@@ -77,7 +81,7 @@ internal sealed class ConfigurationActor : ReceiveActor
         Receive<ConfigurationProtocol.Reload>(reload => Enqueue(reload));
         Receive<Loaded>(OnLoaded);
         Receive<Kept>(OnKept);
-        Receive<ConfigurationProtocol.GetVersion>(_ => Sender.Tell(new ConfigurationProtocol.Version(_running.Version, _reloadCount)));
+        Receive<ConfigurationProtocol.GetVersion>(_ => Sender.Tell(CurrentVersion));
     }
 
     /// <summary>Props for the configuration actor; <paramref name="running"/> is what the agent started with.</summary>
@@ -90,7 +94,7 @@ internal sealed class ConfigurationActor : ReceiveActor
         if (_waiting.Count >= MaxWaiting)
         {
             // Bounded: a flood of reloads or updates is refused (and counted) rather than queued without end.
-            _errors.Inc();
+            CountError();
             if (request is Execute execute) Sender.Tell(new Refuse(execute.CommandId, CommandRefusals.Busy, $"{MaxWaiting} configuration changes are already waiting; try again"));
             else _logger.Warning("Configuration reload ({0}) dropped: {1} changes are already waiting", ((ConfigurationProtocol.Reload)request).Why, MaxWaiting);
             return;
@@ -149,6 +153,7 @@ internal sealed class ConfigurationActor : ReceiveActor
         _version.WithLabels(_vehicleId, previous.Version).Set(0);
         _version.WithLabels(_vehicleId, candidate.Version).Set(1);
         _logger.Warning("{0} applied: {1} changed; version {2} -> {3}", what, string.Join(", ", changed), previous.Version, candidate.Version);
+        Context.Parent.Tell(CurrentVersion);
         if (request is Execute execute)
         {
             // Kept for the next start before the command is answered.
@@ -172,7 +177,7 @@ internal sealed class ConfigurationActor : ReceiveActor
 
     private void Refused(object request, IActorRef sender, string reason, string message)
     {
-        _errors.Inc();
+        CountError();
         // A command's refusal is logged by the command actor; a reload's here, with an alert.
         if (request is Execute execute) sender.Tell(new Refuse(execute.CommandId, reason, message));
         else
@@ -182,6 +187,15 @@ internal sealed class ConfigurationActor : ReceiveActor
                 new AlertValue("config-reload-failed", AlertSeverity.Warning, "configuration", message))]));
         }
         Done();
+    }
+
+    private ConfigurationProtocol.Version CurrentVersion => new(_running.Version, _reloadCount, _errorCount);
+
+    private void CountError()
+    {
+        _errors.Inc();
+        _errorCount++;
+        Context.Parent.Tell(CurrentVersion);
     }
 
     private void Done()

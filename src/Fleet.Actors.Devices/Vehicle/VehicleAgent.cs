@@ -123,8 +123,8 @@ internal sealed class VehicleAgent : ReceiveActor
             }
             if (apply.ChangedParts.Contains("uplink")) uplink.Tell(new UplinkProtocol.ApplySettings(apply.Settings.Uplink));
             deviceCommands.Tell(new DeviceCommandsProtocol.Reconfigured(apply.Settings.Plcs, apply.Settings.Sensors.Select(s => s.Id).ToList(), apply.Version));
-            uplink.Tell(new UplinkProtocol.SetConfigVersion(apply.Version));
         });
+        Receive<ConfigurationProtocol.Version>(version => uplink.Tell(new UplinkProtocol.SetConfigVersion(version.Value, version.Reloads, version.Errors)));
         Receive<ScriptProtocol.WantsReadings>(wants => { _scriptsWantReadings = wants.Wanted; });
         Receive<WalProtocol.ReadingsAccepted>(accepted =>
         {
