@@ -152,15 +152,16 @@ internal sealed class ConfigurationActor : ReceiveActor
         _reloads.Inc();
         _version.WithLabels(_vehicleId, previous.Version).Set(0);
         _version.WithLabels(_vehicleId, candidate.Version).Set(1);
-        _logger.Warning("{0} applied: {1} changed; version {2} -> {3}", what, string.Join(", ", changed), previous.Version, candidate.Version);
+        _logger.Warning("{0} applied: {1} changed; version {2} -> {3}", what, candidate.Describe(changed, previous), previous.Version, candidate.Version);
         Context.Parent.Tell(CurrentVersion);
         if (request is Execute execute)
         {
             // Kept for the next start before the command is answered.
             var source = _source;
             var overlay = execute.Command.ConfigurationUpdate.Hocon;
-            Task.Run(() => source.Keep(overlay)).PipeTo(Self, success: () => new Kept(execute.CommandId, sender, candidate, changed, null),
-                failure: ex => new Kept(execute.CommandId, sender, candidate, changed, ex.GetBaseException().Message));
+            var described = candidate.Describe(changed, previous);
+            Task.Run(() => source.Keep(overlay)).PipeTo(Self, success: () => new Kept(execute.CommandId, sender, candidate, changed, described, null),
+                failure: ex => new Kept(execute.CommandId, sender, candidate, changed, described, ex.GetBaseException().Message));
             return;
         }
         Done();
@@ -169,7 +170,7 @@ internal sealed class ConfigurationActor : ReceiveActor
     private void OnKept(Kept kept)
     {
         if (kept.Problem is null)
-            kept.Sender.Tell(new Succeed(kept.CommandId, $"applied: {string.Join(", ", kept.Changed)}", Details(kept.Candidate, string.Join(", ", kept.Changed))));
+            kept.Sender.Tell(new Succeed(kept.CommandId, $"applied: {kept.Described}", Details(kept.Candidate, string.Join(", ", kept.Changed))));
         else
             kept.Sender.Tell(new Fail(kept.CommandId, CommandRefusals.ExecutionFailed, $"applied, but it could not be kept for the next start: {kept.Problem}"));
         Done();
@@ -209,5 +210,5 @@ internal sealed class ConfigurationActor : ReceiveActor
 
     private sealed record Loaded(object Request, IActorRef Sender, ConfigurationCandidate Candidate);
 
-    private sealed record Kept(string CommandId, IActorRef Sender, ConfigurationCandidate Candidate, IReadOnlyList<string> Changed, string? Problem);
+    private sealed record Kept(string CommandId, IActorRef Sender, ConfigurationCandidate Candidate, IReadOnlyList<string> Changed, string Described, string? Problem);
 }

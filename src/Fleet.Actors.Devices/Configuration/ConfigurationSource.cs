@@ -13,6 +13,10 @@ public sealed record ConfigurationCandidate(VehicleSettings? Settings, IReadOnly
     /// <summary>The parts whose text differs between <paramref name="before"/> and this one (added and removed included).</summary>
     public IReadOnlyList<string> ChangedSince(ConfigurationCandidate before) =>
         Parts.Keys.Union(before.Parts.Keys).Where(key => Parts.GetValueOrDefault(key) != before.Parts.GetValueOrDefault(key)).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The <paramref name="changed"/> parts for an operator: <c>sensors/obd (removed), sensors/can (added), uplink</c>.</summary>
+    public string Describe(IEnumerable<string> changed, ConfigurationCandidate before) => string.Join(", ", changed.Select(part =>
+        !before.Parts.ContainsKey(part) ? part + " (added)" : !Parts.ContainsKey(part) ? part + " (removed)" : part));
 }
 
 /// <summary>

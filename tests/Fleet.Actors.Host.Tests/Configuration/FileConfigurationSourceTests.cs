@@ -66,6 +66,10 @@ public sealed class FileConfigurationSourceTests : IDisposable
 
         var mapChanged = _source.Load(two.Replace("address = 2", "address = 7"));
         Assert.Equal(["plcs/oven"], mapChanged.ChangedSince(running));
+        var removed = _source.Load("fleet.plcs = [ " + plc.Replace("%ID%", "press").Replace("%A%", "1") + " ]");
+        Assert.Equal("plcs/oven (removed)", removed.Describe(removed.ChangedSince(running), running));
+        Assert.Equal("plcs/oven (added)", running.Describe(running.ChangedSince(removed), removed));
+        Assert.Equal("plcs/oven", mapChanged.Describe(mapChanged.ChangedSince(running), running));
         Assert.True(LiveConfiguration.AppliesLive("plcs/oven"));
         Assert.Equal(["oven"], LiveConfiguration.ChangedPlcs(mapChanged.ChangedSince(running)));
     }
