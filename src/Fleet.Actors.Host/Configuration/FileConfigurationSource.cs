@@ -50,7 +50,14 @@ public sealed class FileConfigurationSource(string configDirectory, IReadOnlyLis
                 File.WriteAllText(candidate, overlay);
                 files = [.. files, candidate];
             }
-            return Describe(AgentConfiguration.Load(configDirectory, files));
+            var loaded = AgentConfiguration.Load(configDirectory, files);
+            if (overlay is not null)
+            {
+                // What the files alone make the agent use: a command may not add to it.
+                var newPaths = ConfigurationPaths.NewPaths(AgentConfiguration.Load(configDirectory, Overlays).Hocon, loaded.Hocon, CandidateName);
+                if (newPaths.Count > 0) return new ConfigurationCandidate(null, newPaths, "", new Dictionary<string, string>());
+            }
+            return Describe(loaded);
         }
         catch (ConfigurationException ex)
         {

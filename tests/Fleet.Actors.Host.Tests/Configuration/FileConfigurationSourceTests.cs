@@ -55,6 +55,34 @@ public sealed class FileConfigurationSourceTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Found by a new user: an overlay by command added a replay sensor reading /etc/hostname and
+    /// recording to a path of its choice, and the agent (a system service) read and wrote them.
+    /// </summary>
+    [Fact]
+    public void An_overlay_from_a_command_should_not_point_the_agent_at_files_or_devices_it_does_not_already_use()
+    {
+        var trace = Path.Combine(_folder.Root, "drive.nmea");
+        File.WriteAllText(trace, "$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47\n");
+        const string shipped = "{ id = gps, type = sim-gps, rate-hz = 1 }, { id = obd, type = sim-obd, rate-hz = 5 }, { id = imu, type = sim-imu, rate-hz = 10 }";
+        var replay = $"{{ id = gps2, type = gps-nmea, replay {{ file = \"{trace}\" }} }}";
+        var source = new FileConfigurationSource(_folder.Directory, [_folder.Overlay($"fleet.sensors = [ {shipped}, {replay} ]\n", "site.conf")], Path.Combine(_folder.Root, "data"));
+
+        var reading = source.Load($"fleet.sensors = [ {shipped}, {{ id = gps2, type = gps-nmea, replay {{ file = \"/etc/hostname\", loop = on }} }} ]");
+        var recording = source.Load($"fleet.sensors = [ {shipped}, {replay.TrimEnd('}')} record-to = \"/tmp/pwn.trace\" }} ]");
+        var serial = source.Load($"fleet.sensors = [ {shipped}, {{ id = gps3, type = gps-nmea, port = \"/dev/ttyS0\" }} ]");
+
+        Assert.Null(reading.Settings);
+        Assert.Contains(reading.Problems, p => p.StartsWith("the CONFIGURATION_UPDATE overlay: fleet.sensors[3].replay.file: a command may not point the agent at a file or device it does not already use (\"/etc/hostname\")", StringComparison.Ordinal));
+        Assert.Contains(recording.Problems, p => p.Contains("fleet.sensors[3].record-to: a command may not point", StringComparison.Ordinal));
+        Assert.Contains(serial.Problems, p => p.Contains("fleet.sensors[3].port: a command may not point", StringComparison.Ordinal));
+        // What the vehicle's own files already use may be used again, at another rate or place in the list.
+        var again = source.Load($"fleet.sensors = [ {{ id = gps2, type = gps-nmea, replay {{ file = \"{trace}\", speed = 2 }} }}, {shipped} ]");
+        Assert.True(again.Problems.Count == 0, string.Join("; ", again.Problems));
+        // Files change what the agent uses: a reload of the files is not a command.
+        Assert.Empty(source.Load(null).Problems);
+    }
+
     [Fact]
     public void Each_PLC_should_be_a_part_of_its_own_that_applies_live()
     {
