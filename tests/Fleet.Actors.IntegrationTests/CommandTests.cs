@@ -303,6 +303,41 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Found by a new user: after a start, the retained online status had neither the operational
+    /// state nor the configuration version until the next change (they reach the uplink while it
+    /// connects). A backend reading the status topic must see both from the first moment online,
+    /// also after a kill -9 in an emergency stop.
+    /// </summary>
+    [Fact]
+    public async Task The_retained_status_should_carry_the_state_and_configuration_from_the_first_moment_online()
+    {
+        const string vehicle = "cmd-status";
+        var identity = new VehicleIdentity(vehicle, "chaos");
+        await using var client = await CommandClient.ConnectAsync(Broker);
+        await using (var agent = StartAgent(vehicle))
+        {
+            Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
+            Assert.Equal("READY", await RetainedAsync(identity, "operational_state", "READY"));
+            Assert.NotNull(await RetainedAsync(identity, "config_version", null));
+            var stop = Make(vehicle, CommandType.EmergencyStop);
+            await client.PublishAsync(identity, CommandClient.Sign(stop, _key));
+            Assert.Equal(ResponseStatus.Succeeded, (await Final(client, stop.CommandId))[^1].Status);
+            agent.KillHard();
+            await agent.WaitForExitAsync(Wait);
+        }
+        await using (var agent = StartAgent(vehicle))
+        {
+            Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
+            Assert.Equal("online", await RetainedAsync(identity, "state", "online"));
+            Assert.Equal("EMERGENCY_STOPPED", await RetainedAsync(identity, "operational_state", "EMERGENCY_STOPPED"));
+            Assert.Equal(0, await agent.StopAsync(Wait));
+        }
+        // The goodbye carries them too.
+        Assert.Equal("offline", await RetainedAsync(identity, "state", "offline"));
+        Assert.Equal("EMERGENCY_STOPPED", await RetainedAsync(identity, "operational_state", "EMERGENCY_STOPPED"));
+    }
+
     private static bool IsFinal(CommandResponse response) => response.Status is ResponseStatus.Nack or ResponseStatus.Succeeded or ResponseStatus.Failed;
 
     private static async Task AwaitConditionAsync(Func<bool> condition, TimeSpan timeout)
@@ -405,7 +440,7 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
 
     private Task<string?> RetainedOperationalStateAsync(VehicleIdentity vehicle, string expected) => RetainedAsync(vehicle, "operational_state", expected);
 
-    /// <summary>Reads the retained status topic until its operational_state is <paramref name="expected"/> (or the wait ends); returns the last seen.</summary> its operational_state is <paramref name="expected"/> (or the wait ends); returns the last seen.</summary>
+    /// <summary>Reads the retained status topic until its <paramref name="field"/> is <paramref name="expected"/> (or the wait ends); returns the last seen.</summary>
     private async Task<string?> RetainedAsync(VehicleIdentity vehicle, string field, string? expected)
     {
         var states = Channel.CreateUnbounded<string?>();

@@ -48,6 +48,12 @@ public sealed class RecordingBroker : IAsyncDisposable
     /// <summary>Delay before the broker accepts (and acknowledges) each telemetry publish.</summary>
     public TimeSpan AckDelay { get; set; }
 
+    /// <summary>When set, a connection is answered (CONNACK) only once this completes: a client held while connecting.</summary>
+    public TaskCompletionSource? ConnectGate { get; set; }
+
+    /// <summary>Connections that reached the broker and are (or were) held at <see cref="ConnectGate"/>.</summary>
+    public int ConnectionsHeld;
+
     public async Task StartAsync()
     {
         var options = new MqttServerOptionsBuilder()
@@ -58,6 +64,12 @@ public sealed class RecordingBroker : IAsyncDisposable
             .Build();
         _server = new MqttServerFactory().CreateMqttServer(options);
         _server.InterceptingPublishAsync += OnPublishAsync;
+        _server.ValidatingConnectionAsync += async _ =>
+        {
+            if (ConnectGate is not { } gate) return;
+            Interlocked.Increment(ref ConnectionsHeld);
+            await gate.Task;
+        };
         await _server.StartAsync();
     }
 

@@ -245,6 +245,12 @@ internal sealed class MqttLink : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>The operational state the online status carries now.</summary>
+    public string? StatusOperationalState => _operationalState;
+
+    /// <summary>The configuration the online status carries now.</summary>
+    public UplinkProtocol.SetConfigVersion? StatusConfiguration => _configuration;
+
     /// <summary>Publishes the retained online status again with the vehicle's operational state and configuration (version, reloads, errors).</summary>
     public Task UpdateStatusAsync(string? operationalState, UplinkProtocol.SetConfigVersion? configuration, CancellationToken cancellationToken)
     {

@@ -181,6 +181,9 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         StartStream(up.Link, up.Generation);
         _state = "online";
         Become(Online);
+        // The state or configuration may have come while connecting (at start they usually do):
+        // the retained status must carry them, not what the connection began with.
+        if (up.Link.StatusOperationalState != _operationalState || up.Link.StatusConfiguration != _configuration) PublishStatus();
         SendResponses();
     }
 

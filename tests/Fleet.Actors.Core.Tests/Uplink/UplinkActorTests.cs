@@ -68,6 +68,39 @@ public sealed class UplinkActorTests : TestKit, IAsyncLifetime
     private void AwaitDelivered(IActorRef log, long sequence, TimeSpan timeout) =>
         AwaitCondition(() => Status(log).DeliveredSequence >= sequence, timeout, TimeSpan.FromMilliseconds(20));
 
+    /// <summary>
+    /// The vehicle's operational state and configuration reach the uplink while it connects (at
+    /// start they usually do): the retained online status must carry them, not what the connection
+    /// began with (found by a new user: the status lacked both until the next change).
+    /// </summary>
+    [Fact]
+    public async Task The_online_status_should_carry_a_state_and_configuration_that_came_while_connecting()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _broker.ConnectGate = gate;
+        await _broker.StartAsync();
+        var (_, uplink) = Start(Settings() with { Broker = Settings().Broker with { ConnectTimeout = TimeSpan.FromSeconds(10) } });
+        await AwaitConditionAsync(() => Task.FromResult(Volatile.Read(ref _broker.ConnectionsHeld) > 0), TimeSpan.FromSeconds(10));
+
+        uplink.Tell(new UplinkProtocol.SetOperationalState("EMERGENCY_STOPPED"));
+        uplink.Tell(new UplinkProtocol.SetConfigVersion("abc123", 2, 1));
+        // Processed (the uplink answers in order) before the broker lets the connection through.
+        await uplink.Ask<UplinkProtocol.UplinkStatus>(UplinkProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5));
+        gate.SetResult();
+
+        await AwaitAssertAsync(async () =>
+        {
+            var retained = await _broker.RetainedAsync("fleet/acme/truck-up/status");
+            Assert.NotNull(retained);
+            var status = JsonDocument.Parse(retained.Payload.ToArray()).RootElement;
+            Assert.Equal("online", status.GetProperty("state").GetString());
+            Assert.Equal("EMERGENCY_STOPPED", status.GetProperty("operational_state").GetString());
+            Assert.Equal("abc123", status.GetProperty("config_version").GetString());
+            Assert.Equal(2, status.GetProperty("config_reload_count").GetInt64());
+            Assert.Equal(1, status.GetProperty("config_errors_total").GetInt64());
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+    }
+
     [Fact]
     public async Task Readings_should_reach_the_broker_and_advance_the_delivered_offset()
     {
