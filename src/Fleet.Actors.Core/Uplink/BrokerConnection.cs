@@ -72,6 +72,34 @@ internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time
         return null;
     }
 
+    /// <summary>
+    /// Connects a fleet-side client (<c>command send</c>, <c>verify</c>) with the same one-line
+    /// reasons as the agent's uplink: TLS problems explained, a refused CONNACK named, an unreachable
+    /// broker with its address; every failure is an <see cref="MqttLinkException"/>.
+    /// </summary>
+    public async Task<MqttClientConnectResult> ConnectAsync(IMqttClient client, MqttClientOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await client.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
+            if (result.ResultCode != MqttClientConnectResultCode.Success) throw Refused(result);
+            return result;
+        }
+        catch (Exception ex) when (ex is not (MqttLinkException or OperationCanceledException))
+        {
+            throw Explain(ex) ?? Unreachable(ex);
+        }
+    }
+
+    /// <summary>A connection attempt that failed for a reason that is not TLS: the address, the reason, and a hint when it looks like a TLS port.</summary>
+    public MqttLinkException Unreachable(Exception failure)
+    {
+        var reason = failure.GetBaseException().Message;
+        // A TLS listener closes a plain MQTT connection without a word.
+        var hint = broker.Tls is null && reason.Contains("closed", StringComparison.OrdinalIgnoreCase) ? " (does the broker expect TLS there? then use mqtts://)" : "";
+        return new MqttLinkException($"Cannot reach broker {Endpoint}: {reason}{hint}", failure);
+    }
+
     /// <summary>The exception for a CONNACK that is not Success, with its kind.</summary>
     public MqttLinkException Refused(MqttClientConnectResult result)
     {

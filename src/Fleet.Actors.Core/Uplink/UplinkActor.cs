@@ -153,7 +153,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
                 return;
             }
             if (failed.Cause is MqttLinkException { Kind: not LinkFailure.Transient } refused) ReportRefusal(refused);
-            else LogLinkProblem("Cannot reach broker", failed.Cause);
+            else LogLinkProblem($"Cannot reach broker {_settings.Broker.Host}:{_settings.Broker.Port}", failed.Cause);
             BackOff(brokerUnreachable: BrokerProbe.IsUnreachable(failed.Cause),
                 atMaximum: failed.Cause is MqttLinkException { Kind: LinkFailure.Unsupported });
         });

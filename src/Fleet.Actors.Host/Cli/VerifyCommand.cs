@@ -78,7 +78,7 @@ public static class VerifyCommand
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await Console.Error.WriteLineAsync($"fleet-agent verify: cannot subscribe at {brokerUrl}: {ex.GetBaseException().Message}");
+            await Console.Error.WriteLineAsync($"fleet-agent verify: cannot subscribe at {brokerUrl}: {(ex is MqttLinkException ? ex.Message : ex.GetBaseException().Message)}");
             return 1;
         }
 

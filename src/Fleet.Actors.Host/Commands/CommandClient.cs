@@ -69,16 +69,20 @@ public sealed class CommandClient : IAsyncDisposable
     {
         var client = new MqttClientFactory().CreateMqttClient();
         // Server, TLS (mqtts://) and credentials as the agent's own uplink sets them.
-        var options = new BrokerConnection(broker).Configure(new MqttClientOptionsBuilder())
+        var connection = new BrokerConnection(broker);
+        var options = connection.Configure(new MqttClientOptionsBuilder())
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(clientId ?? "fleet-command-" + Guid.NewGuid().ToString("N")[..12])
             .WithCleanStart()
             .WithTimeout(broker.ConnectTimeout);
-        var result = await client.ConnectAsync(options.Build(), cancellationToken).ConfigureAwait(false);
-        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        try
+        {
+            await connection.ConnectAsync(client, options.Build(), cancellationToken).ConfigureAwait(false);
+        }
+        catch
         {
             client.Dispose();
-            throw new MqttLinkException($"the broker refused the connection: {result.ResultCode} {result.ReasonString}");
+            throw;
         }
         return new CommandClient(client, topics ?? new CommandSettings());
     }

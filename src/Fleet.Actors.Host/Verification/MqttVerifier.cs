@@ -61,7 +61,8 @@ public sealed class MqttVerifier : IAsyncDisposable
     {
         var client = new MqttClientFactory().CreateMqttClient();
         // Server, TLS (mqtts://) and credentials exactly as the agent's uplink sets them.
-        var builder = new BrokerConnection(broker).Configure(new MqttClientOptionsBuilder())
+        var connection = new BrokerConnection(broker);
+        var builder = connection.Configure(new MqttClientOptionsBuilder())
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(clientId)
             .WithCleanStart(!persistentSession)
@@ -96,7 +97,7 @@ public sealed class MqttVerifier : IAsyncDisposable
                 }
             }
         };
-        await client.ConnectAsync(verifier._options, cancellationToken);
+        await connection.ConnectAsync(client, verifier._options, cancellationToken);
         await verifier.SubscribeAsync(telemetryFilter, statusFilter, cancellationToken);
         return verifier;
     }

@@ -118,7 +118,7 @@ public sealed class FleetAgentProcessTests : IDisposable
 
         Assert.True(result.ExitCode == CommandSendCommand.NoAnswer, result.ToString());
         var line = Assert.Single(Lines(result.StandardError));
-        Assert.Equal($"fleet-agent command send: mqtt://127.0.0.1:{port}: Connection refused", line);
+        Assert.Equal($"fleet-agent command send: mqtt://127.0.0.1:{port}: Cannot reach broker 127.0.0.1:{port}: Connection refused", line);
     }
 
     [Fact]

@@ -42,6 +42,29 @@ public sealed class FleetToolsTlsTests(ITestOutputHelper output) : SecureLinkTes
         Assert.Equal(0, vehicle.GetProperty("missing").GetInt64());
     }
 
+    /// <summary>Found by a new user: the fleet-side tools printed .NET's and MQTTnet's raw errors where the agent explains.</summary>
+    [Fact]
+    public async Task Verify_should_explain_a_wrong_CA_a_missing_client_certificate_and_a_wrong_password_in_one_line()
+    {
+        var secured = await StartBrokerAsync(new MosquittoSecurity { Tls = true, RequireCertificate = true, Devices = [Observer] });
+        using var otherCa = new TestCertificateAuthority("Other CA");
+        var wrongCa = otherCa.WriteCertificate(Path.Combine(Work, "other-ca.crt"));
+        var observer = secured.IssueClientCertificate(Observer.UserName, Work);
+
+        using var unknownCa = StartTool("verify", "--broker", secured.Url, "--ca-file", wrongCa, "--client-cert-file", observer.CertificateFile,
+            "--client-key-file", observer.KeyFile, "--duration", "5s");
+        Assert.True(unknownCa.Exited(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, unknownCa.Process.ExitCode);
+        var line = Assert.Single(unknownCa.Errors);
+        Assert.Contains($"TLS handshake with 127.0.0.1:{secured.Port} failed: unknown CA", line, StringComparison.Ordinal);
+
+        var passwords = await StartBrokerAsync(new MosquittoSecurity { Devices = [MosquittoUser.Reader("fleet-observer", "right-password")] });
+        using var wrongPassword = StartTool("verify", "--broker", $"mqtt://fleet-observer:wrong@127.0.0.1:{passwords.Port}", "--duration", "5s");
+        Assert.True(wrongPassword.Exited(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, wrongPassword.Process.ExitCode);
+        Assert.Contains($"Broker 127.0.0.1:{passwords.Port} refused the connection of user 'fleet-observer'", Assert.Single(wrongPassword.Errors), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Verify_should_exit_1_naming_the_option_for_TLS_files_without_mqtts_and_a_certificate_without_its_key()
     {
