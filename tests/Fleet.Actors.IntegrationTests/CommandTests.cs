@@ -338,6 +338,62 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("EMERGENCY_STOPPED", await RetainedAsync(identity, "operational_state", "EMERGENCY_STOPPED"));
     }
 
+    /// <summary>
+    /// The CLI's retry (found by a new user: its help promised that the same --id repeats the answer,
+    /// but a command built anew under a used id is refused as another command): `send --save` keeps
+    /// the signed bytes and `resend` publishes exactly them; the vehicle answers as before, marked
+    /// repeated, and the mission is assigned once.
+    /// </summary>
+    [Fact]
+    public async Task Command_send_save_and_resend_should_retry_without_running_twice()
+    {
+        const string vehicle = "cmd-cli";
+        var keyFile = Path.Combine(_work, "ops.key");
+        await File.WriteAllTextAsync(keyFile, _key.ExportPkcs8PrivateKeyPem());
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var saved = Path.Combine(_work, "assign.bin");
+        await using var agent = StartAgent(vehicle);
+        Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
+
+        var first = await RunCliAsync("command", "send", "--broker", _broker.Url, "--key", keyFile, "--tenant", "chaos", "--vehicle", vehicle,
+            "--type", "ASSIGN_MISSION", "--mission-id", "m-7", "--save", saved);
+        Assert.True(first.Exit == 0, first.ToString());
+        Assert.Contains("SUCCEEDED", first.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("repeated", first.Out, StringComparison.Ordinal);
+
+        var again = await RunCliAsync("command", "resend", saved, "--broker", _broker.Url);
+        Assert.True(again.Exit == 0, again.ToString());
+        Assert.Contains("SUCCEEDED", again.Out, StringComparison.Ordinal);
+        Assert.Contains("(repeated: the command was seen before)", again.Out, StringComparison.Ordinal);
+        Assert.Single(agent.Output, line => line.Contains("Operational state READY -> ON_MISSION", StringComparison.Ordinal));
+
+        var garbage = Path.Combine(_work, "garbage.bin");
+        await File.WriteAllBytesAsync(garbage, [0xff, 0x01, 0x02]);
+        var refused = await RunCliAsync("command", "resend", garbage, "--broker", _broker.Url);
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("not the signed bytes of a command", refused.Err, StringComparison.Ordinal);
+        Assert.Equal(0, await agent.StopAsync(Wait));
+    }
+
+    private sealed record CliResult(int Exit, string Out, string Err)
+    {
+        public override string ToString() => $"exit {Exit}\n{Out}\n{Err}";
+    }
+
+    /// <summary>Runs the real fleet-agent program (a fleet-side command) to its end.</summary>
+    private static async Task<CliResult> RunCliAsync(params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(AgentProcess.AgentDll);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return new CliResult(process.ExitCode, await output, await errors);
+    }
+
     private static bool IsFinal(CommandResponse response) => response.Status is ResponseStatus.Nack or ResponseStatus.Succeeded or ResponseStatus.Failed;
 
     private static async Task AwaitConditionAsync(Func<bool> condition, TimeSpan timeout)

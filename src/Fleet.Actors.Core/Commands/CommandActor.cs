@@ -166,7 +166,8 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
                 Finish(running, Response(command, ResponseStatus.Succeeded, "", $"the agent is back after the {command.Type.ToWireName()}"));
             else if (unfinished.Started)
                 Finish(running, Response(command, ResponseStatus.Failed, CommandRefusals.Interrupted,
-                    $"the agent stopped while {command.Type.ToWireName()} ran; it is not run again"));
+                    $"the agent stopped while {command.Type.ToWireName()} ran; it is not run again, and what it had done stays done " +
+                    "(see the vehicle's operational_state and DIAGNOSTICS)"));
             else if (command.ExpiresAt <= nowMs)
                 Finish(running, Response(command, ResponseStatus.Failed, CommandRefusals.Expired, "accepted, but the agent stopped before it ran and it has expired since"));
             else

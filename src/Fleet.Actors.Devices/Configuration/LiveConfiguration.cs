@@ -15,9 +15,12 @@ public static class LiveConfiguration
         || part is "uplink" or "sensors" or "wal";
 
     /// <summary>A part as an operator reads it: the keys it stands for (<c>fleet.sensors:gps</c>, <c>fleet.uplink.broker</c>).</summary>
-    public static string Describe(string part) => part == "wal.storage"
-        ? "fleet.wal (synchronous, segment-bytes or cache-bytes)"
-        : "fleet." + part.Replace('/', ':');
+    public static string Describe(string part) => part switch
+    {
+        "wal.storage" => "fleet.wal (synchronous, segment-bytes or cache-bytes)",
+        "akka" => "akka",
+        _ => "fleet." + part.Replace('/', ':'),
+    };
 
     /// <summary>The sensors among <paramref name="changed"/> parts, by id.</summary>
     public static IReadOnlyList<string> ChangedSensors(IEnumerable<string> changed) => Ids(changed, SensorPrefix);
