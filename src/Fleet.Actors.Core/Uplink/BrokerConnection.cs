@@ -1,5 +1,6 @@
-using System.Security.Authentication;
 using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
 
@@ -161,12 +162,62 @@ internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time
         return builder.Build();
     }
 
-    /// <summary>Runs inside the TLS handshake: accept only a certificate that chains to the trusted CA and carries the expected name.</summary>
-    private bool Validate(MqttClientCertificateValidationEventArgs args, X509Certificate2Collection? trusted, BrokerTls tls)
+    /// <summary>
+    /// A trial TLS handshake with the broker using these files, without MQTT: renewed files must get
+    /// through it before a working connection is dropped for them. Null when it succeeds, else the
+    /// reason (a broker certificate the new CA does not sign, a client certificate the broker refuses).
+    /// </summary>
+    public async Task<string?> TrialHandshakeAsync(CancellationToken cancellationToken)
     {
-        using var certificate = args.Certificate is null ? null : X509CertificateLoader.LoadCertificate(args.Certificate.GetRawCertData());
-        var errors = args.SslPolicyErrors;
-        IReadOnlyList<X509ChainStatus> status = args.Chain?.ChainStatus ?? [];
+        if (broker.Tls is not { } tls) return null;
+        try
+        {
+            var files = tlsFiles ?? TlsFiles.Read(tls);
+            var trusted = files.LoadCa();
+            using var certificate = files.LoadClientCertificate();
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(broker.Host, broker.Port, cancellationToken).ConfigureAwait(false);
+            await using var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false,
+                (_, serverCertificate, chain, errors) => CheckServer(serverCertificate, chain, errors, trusted, tls));
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = tls.ServerName ?? broker.Host,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                ClientCertificates = certificate is null ? null : new X509CertificateCollection { certificate },
+            }, cancellationToken).ConfigureAwait(false);
+            // With TLS 1.3 a broker refuses a client certificate after the handshake: listen briefly for that.
+            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            quiet.CancelAfter(TimeSpan.FromMilliseconds(500));
+            try
+            {
+                if (await ssl.ReadAsync(new byte[1], quiet.Token).ConfigureAwait(false) == 0)
+                    return $"{Endpoint} closed the connection right after the handshake (does it refuse the client certificate?)";
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Quiet: the broker waits for MQTT's CONNECT, as it should.
+            }
+            return null;
+        }
+        catch (MqttLinkException ex)
+        {
+            return ex.Message;
+        }
+        catch (Exception ex) when (ex is AuthenticationException or IOException or SocketException)
+        {
+            return _certificateProblem ?? $"TLS handshake with {Endpoint} failed: {ex.GetBaseException().Message}";
+        }
+    }
+
+    /// <summary>Runs inside the TLS handshake: accept only a certificate that chains to the trusted CA and carries the expected name.</summary>
+    private bool Validate(MqttClientCertificateValidationEventArgs args, X509Certificate2Collection? trusted, BrokerTls tls) =>
+        CheckServer(args.Certificate, args.Chain, args.SslPolicyErrors, trusted, tls);
+
+    private bool CheckServer(X509Certificate? serverCertificate, X509Chain? serverChain, SslPolicyErrors errors, X509Certificate2Collection? trusted, BrokerTls tls)
+    {
+        using var certificate = serverCertificate is null ? null : X509CertificateLoader.LoadCertificate(serverCertificate.GetRawCertData());
+        IReadOnlyList<X509ChainStatus> status = serverChain?.ChainStatus ?? [];
         if (trusted is not null && certificate is not null)
         {
             using var chain = new X509Chain();
@@ -175,8 +226,8 @@ internal sealed class BrokerConnection(BrokerSettings broker, TimeProvider? time
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
             // Intermediate certificates the broker sent along.
-            if (args.Chain is not null)
-                foreach (var element in args.Chain.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            if (serverChain is not null)
+                foreach (var element in serverChain.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
             var valid = chain.Build(certificate);
             status = chain.ChainStatus;
             errors &= ~SslPolicyErrors.RemoteCertificateChainErrors;

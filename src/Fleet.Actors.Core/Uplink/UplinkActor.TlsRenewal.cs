@@ -9,8 +9,9 @@ namespace Fleet.Actors.Core.Uplink;
 /// read off the actor's thread and compared with what the last connection attempt used. New files
 /// that load as a connection attempt would load them make the uplink reconnect at once: online, after
 /// the batches in flight are acknowledged and without the offline status (a normal MQTT 5 disconnect
-/// discards the last will); backing off, without waiting out the backoff. New files that do not load
-/// are one warning, and the uplink keeps what it has.
+/// discards the last will) and only after a trial TLS handshake with them succeeds (a wrong new CA
+/// does not cost a working connection); backing off, without waiting out the backoff. New files that
+/// do not load, or fail the trial, are one warning, and the uplink keeps what it has.
 /// </summary>
 internal sealed partial class UplinkActor
 {
@@ -37,11 +38,20 @@ internal sealed partial class UplinkActor
         _tlsCheckInFlight = true;
         var reported = _tlsReported;
         var time = _time;
-        Task.Run(() =>
+        // Online, a working connection is dropped for the new files only if they get through a trial handshake.
+        var trial = _killSwitch is not null;
+        var broker = _settings.Broker;
+        Task.Run(async () =>
             {
                 var files = TlsFiles.Read(tls);
                 if (files.Fingerprint == baseline || files.Fingerprint == reported) return new TlsChecked(files.Fingerprint, null, null);
                 var (changes, problem) = files.Check(baseline, time.GetUtcNow());
+                if (problem is null && trial)
+                {
+                    using var timeout = new CancellationTokenSource(broker.ConnectTimeout);
+                    if (await new BrokerConnection(broker, time, files).TrialHandshakeAsync(timeout.Token).ConfigureAwait(false) is { } failed)
+                        problem = "a trial handshake with them failed: " + failed;
+                }
                 return new TlsChecked(files.Fingerprint, changes, problem);
             })
             .PipeTo(Self, failure: ex => new TlsChecked(null, null, ex.GetBaseException().Message));

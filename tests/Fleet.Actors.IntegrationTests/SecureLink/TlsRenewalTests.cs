@@ -181,6 +181,42 @@ public sealed class TlsRenewalTests : SecureLinkTestKit
     }
 
     /// <summary>
+    /// Found by a new user: a CA file replaced by another, valid CA (not the broker's) made the uplink
+    /// drop a working connection and then fail "unknown CA", offline while its status said online. New
+    /// files must get through a trial handshake first: one warning, and the connection stays.
+    /// </summary>
+    [Fact]
+    public async Task A_CA_file_renewed_with_a_CA_that_does_not_sign_the_broker_should_be_one_warning_and_keep_the_connection()
+    {
+        var broker = await StartBrokerAsync(new MosquittoSecurity { Tls = true, RequireCertificate = true, Devices = [Agent] });
+        var certificate = Path.Combine(Work, "agent.crt");
+        var key = Path.Combine(Work, "agent.key");
+        var ca = Path.Combine(Work, "ca.crt");
+        var files = broker.IssueClientCertificate(Agent.UserName, Work);
+        ReplaceAtomically(files.CertificateFile, certificate);
+        ReplaceAtomically(files.KeyFile, key);
+        File.Copy(broker.CaFile, ca);
+        var settings = Renewable(broker, certificate, key);
+        var (log, uplink) = Start(settings with { Broker = settings.Broker with { Tls = settings.Broker.Tls! with { CaFile = ca } } });
+        log.Tell(Readings(1, 100));
+        AwaitDelivered(log, 100, TimeSpan.FromSeconds(5));
+
+        using var other = new TestCertificateAuthority("Some Other CA");
+        ReplaceAtomically(other.WriteCertificate(Path.Combine(Work, "other-ca.crt")), ca);
+
+        await Testing.Poll.UntilAsync(() => Lines(LogLevel.WarningLevel, "TLS files changed but cannot be used").Count == 1, "the warning about the CA");
+        var warning = Assert.Single(Lines(LogLevel.WarningLevel));
+        Output.WriteLine(warning);
+        Assert.Contains("(the current connection stays): a trial handshake with them failed: unknown CA: the broker's certificate", warning, StringComparison.Ordinal);
+        log.Tell(Readings(101, 100));
+        AwaitDelivered(log, 200, TimeSpan.FromSeconds(5));
+        Assert.Equal(1, BrokerLog(broker).Count(IsAgentConnecting));
+        Assert.Empty(Lines(LogLevel.InfoLevel, "TLS files changed ("));
+        Assert.Equal("online", LinkStatus(uplink).State);
+        AssertNoStackTraces();
+    }
+
+    /// <summary>
     /// Settings with the client certificate at <paramref name="certificate"/> and <paramref name="key"/>, checked every 200 ms;
     /// a short linger, so that the last readings do not wait 10 s for more.
     /// </summary>
