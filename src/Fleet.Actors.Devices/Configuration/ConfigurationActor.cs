@@ -123,6 +123,9 @@ internal sealed class ConfigurationActor : ReceiveActor
             Refused(request, sender, CommandRefusals.InvalidPayload, $"{what} refused; the running configuration stays: {string.Join("; ", candidate.Problems)}");
             return;
         }
+        if (commandId is null && candidate.OverriddenByCommands.Count > 0)
+            _logger.Warning("{0}: {1} keep the values set by CONFIGURATION_UPDATE commands (the kept remote overlay, read last); edits of them in the files take effect only once it is removed (docs/configuration.md)",
+                what, string.Join(", ", candidate.OverriddenByCommands.Select(LiveConfiguration.Describe)));
         var changed = candidate.ChangedSince(_running);
         if (changed.Count == 0)
         {

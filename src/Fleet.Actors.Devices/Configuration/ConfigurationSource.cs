@@ -10,6 +10,9 @@ namespace Fleet.Actors.Devices.Configuration;
 public sealed record ConfigurationCandidate(VehicleSettings? Settings, IReadOnlyList<string> Problems, string Version,
     IReadOnlyDictionary<string, string> Parts)
 {
+    /// <summary>Parts whose value comes from overlays kept from CONFIGURATION_UPDATE commands, overriding the files (a file edit of them does not take effect).</summary>
+    public IReadOnlyList<string> OverriddenByCommands { get; init; } = [];
+
     /// <summary>The parts whose text differs between <paramref name="before"/> and this one (added and removed included).</summary>
     public IReadOnlyList<string> ChangedSince(ConfigurationCandidate before) =>
         Parts.Keys.Union(before.Parts.Keys).Where(key => Parts.GetValueOrDefault(key) != before.Parts.GetValueOrDefault(key)).Order(StringComparer.Ordinal).ToList();

@@ -57,6 +57,17 @@ public sealed class FileConfigurationSource(string configDirectory, IReadOnlyLis
                 var newPaths = ConfigurationPaths.NewPaths(AgentConfiguration.Load(configDirectory, Overlays).Hocon, loaded.Hocon, CandidateName);
                 if (newPaths.Count > 0) return new ConfigurationCandidate(null, newPaths, "", new Dictionary<string, string>());
             }
+            if (overlay is null && File.Exists(RemoteOverlayPath))
+            {
+                // A file edit of a key that a command set does not take effect: say which parts those are.
+                var filesAlone = Parts(AgentConfiguration.Load(configDirectory, overlays).Hocon);
+                var running = Describe(loaded);
+                return running with
+                {
+                    OverriddenByCommands = running.Parts.Keys.Union(filesAlone.Keys)
+                        .Where(part => running.Parts.GetValueOrDefault(part) != filesAlone.GetValueOrDefault(part)).Order(StringComparer.Ordinal).ToList(),
+                };
+            }
             return Describe(loaded);
         }
         catch (ConfigurationException ex)

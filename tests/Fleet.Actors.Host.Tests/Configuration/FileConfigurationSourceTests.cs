@@ -83,6 +83,18 @@ public sealed class FileConfigurationSourceTests : IDisposable
         Assert.Empty(source.Load(null).Problems);
     }
 
+    /// <summary>Found by a new user: a file edit of a key a command had set was silently overridden by the kept remote overlay.</summary>
+    [Fact]
+    public void A_reload_of_the_files_should_name_the_parts_a_kept_command_overlay_overrides()
+    {
+        Assert.Empty(_source.Load(null).OverriddenByCommands);
+        _source.Keep("fleet.wal.max-unsent-bytes = 64MiB");
+
+        Assert.Equal(["wal"], _source.Load(null).OverriddenByCommands);
+        // A command's own candidate is not a file edit.
+        Assert.Empty(_source.Load("fleet.uplink.batch.min-records = 64").OverriddenByCommands);
+    }
+
     [Fact]
     public void Each_PLC_should_be_a_part_of_its_own_that_applies_live()
     {
