@@ -198,6 +198,31 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
         await AssertNothingLostAsync(gapsExpected: true, storage);
     }
 
+    /// <summary>The agent process serves its HTTP endpoint while it runs and closes it when it stops.</summary>
+    [Fact]
+    public async Task The_HTTP_endpoint_should_serve_metrics_and_health_while_the_agent_runs_and_close_with_it()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await using (var agent = StartAgent($"http {{ enabled = on, port = {port} }}"))
+        {
+            Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
+            Assert.Contains(agent.Output, line => line.Contains($"HTTP endpoint on http://127.0.0.1:{port}/: /metrics, /healthz", StringComparison.Ordinal));
+            Assert.Equal("alive\n", await http.GetStringAsync($"http://127.0.0.1:{port}/healthz"));
+            var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+            Assert.Contains($"vehicle_id=\"{_vehicle}\"", metrics, StringComparison.Ordinal);
+            Assert.Contains("uplink_", metrics, StringComparison.Ordinal);
+            Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
+        }
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync($"http://127.0.0.1:{port}/healthz"));
+        await AssertNothingLostAsync();
+    }
+
     [Fact]
     public async Task A_second_SIGTERM_should_end_the_drain_at_once_and_keep_the_backlog_in_the_log()
     {

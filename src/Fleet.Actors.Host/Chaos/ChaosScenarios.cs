@@ -228,6 +228,8 @@ public static class ChaosScenarios
           vehicle { id = "{{vehicle}}", tenant = "{{Tenant}}" }
           data-dir = "{{dataDirectory.Replace("\\", "/")}}"
           embedded-broker.enabled = off
+          # Many agents on one machine: no HTTP endpoint each (they would contend for its port).
+          http.enabled = off
           uplink.broker.url = "{{broker.Url}}"
           uplink.reconnect { min-backoff = 200ms, max-backoff = 2s }
           summary-interval = 1s

@@ -201,6 +201,10 @@ public static partial class AgentConfiguration
 
         var embedded = ReadEmbeddedBroker(fleet.Section("embedded-broker"), uplink.Broker);
         var logging = ReadLogging(fleet.Section("logging"));
+        var httpSection = fleet.Section("http");
+        var http = new Health.HttpEndpointSettings(httpSection.Bool("enabled", true), httpSection.String("host", "127.0.0.1")!,
+            httpSection.Int("port", Health.HttpEndpointSettings.DefaultPort, 1, 65535));
+        if (!IPAddress.TryParse(http.Host, out _)) httpSection.Problem("host", $"must be an IP address to listen on, such as 127.0.0.1 or 0.0.0.0 (got \"{http.Host}\")");
 
         var dataDirectory = fleet.String("data-dir", "data")!;
         if (string.IsNullOrWhiteSpace(dataDirectory)) fleet.Problem("data-dir", "must not be empty");
@@ -244,6 +248,7 @@ public static partial class AgentConfiguration
             Synchronous = synchronous,
             EmbeddedBroker = embedded,
             Logging = logging,
+            Http = http,
             Hocon = merged,
             Files = files,
         };

@@ -7,6 +7,7 @@ using Fleet.Actors.Devices.Vehicle;
 using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Host.Chaos;
 using Fleet.Actors.Host.Configuration;
+using Fleet.Actors.Host.Health;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
@@ -95,8 +96,10 @@ public static class AgentHost
         });
         lifetime.ApplicationStopping.Register(watchdog.Start);
         using var watcher = configuration is null ? null : new ConfigurationWatcher(configuration.WatchedFiles(settings), logger);
+        HttpEndpoint? endpoint = null;
         lifetime.ApplicationStarted.Register(() =>
         {
+            endpoint = StartHttpEndpoint(settings.Http, metrics, host.Services.GetRequiredService<ActorRegistry>().Get<VehicleAgentKey>(), logger);
             if (watcher is null) return;
             var agent = host.Services.GetRequiredService<ActorRegistry>().Get<VehicleAgentKey>();
             watcher.Start(why => agent.Tell(new ConfigurationProtocol.Reload(why)));
@@ -114,8 +117,43 @@ public static class AgentHost
             logger.Fatal(ex, "The agent failed");
             return 1;
         }
+        finally
+        {
+            if (endpoint is not null) await endpoint.DisposeAsync();
+        }
         logger.Information("Fleet agent {VehicleId} stopped (exit code {ExitCode})", settings.Vehicle.VehicleId, exitCode);
         return exitCode;
+    }
+
+    /// <summary>
+    /// The HTTP endpoint when it is enabled and could start. A port in use is one warning and the agent
+    /// runs on without it: collecting and delivering data matters more than being watched.
+    /// </summary>
+    private static HttpEndpoint? StartHttpEndpoint(HttpEndpointSettings settings, AgentMetrics metrics, IActorRef agent, Serilog.ILogger logger)
+    {
+        if (!settings.Enabled) return null;
+        try
+        {
+            var endpoint = HttpEndpoint.Start(settings, metrics, async cancellationToken =>
+            {
+                try
+                {
+                    await agent.Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2), cancellationToken);
+                    return true;
+                }
+                catch (Exception ex) when (ex is AskTimeoutException or OperationCanceledException)
+                {
+                    return false;
+                }
+            });
+            logger.Information("HTTP endpoint on {Url}: /metrics, /healthz", endpoint.Url);
+            return endpoint;
+        }
+        catch (HttpEndpointException ex)
+        {
+            logger.Warning("{Problem}; the agent runs on without it", ex.Message);
+            return null;
+        }
     }
 
     /// <summary>The embedded broker when it is enabled and could start; null otherwise (a failure is logged as one line).</summary>

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Host.Health;
+
+namespace Fleet.Actors.Host.Tests.Health;
+
+/// <summary>
+/// The agent's HTTP endpoint over real HTTP: /metrics read by promtool's strict parser and scraped
+/// by a real Prometheus (Debian's package, started by the test on a loopback port), /healthz
+/// answering from the actor system's liveness, and a port in use reported in one line.
+/// </summary>
+public sealed class HttpEndpointTests : IAsyncLifetime
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("fleet-http-").FullName;
+    private readonly AgentMetrics _metrics = new();
+    private readonly int _port = FreePort();
+    private bool _alive = true;
+    private HttpEndpoint _endpoint = null!;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    public Task InitializeAsync()
+    {
+        _metrics.Counter("wal_accepted_events_total", "Readings the log accepted.", "truck-9").Inc(42);
+        _metrics.Factory.CreateGauge("uplink_connected", "1 while the uplink is connected.", [AgentMetrics.VehicleLabel]).WithLabels("truck-9").Set(1);
+        _endpoint = HttpEndpoint.Start(new HttpEndpointSettings(true, "127.0.0.1", _port), _metrics, _ => Task.FromResult(_alive));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _endpoint.DisposeAsync();
+        Directory.Delete(_work, recursive: true);
+    }
+
+    [Fact]
+    public async Task Metrics_should_be_the_Prometheus_text_format_that_promtool_accepts()
+    {
+        using var response = await _http.GetAsync($"http://127.0.0.1:{_port}/metrics");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        Assert.Contains("wal_accepted_events_total{vehicle_id=\"truck-9\"} 42", body, StringComparison.Ordinal);
+        var (exit, output) = await RunAsync("promtool", ["check", "metrics"], body);
+        Assert.True(exit == 0, $"promtool check metrics: exit {exit}: {output}");
+    }
+
+    [Fact]
+    public async Task A_real_Prometheus_should_scrape_the_endpoint_and_read_the_agents_metrics()
+    {
+        var prometheusPort = FreePort();
+        var config = Path.Combine(_work, "prometheus.yml");
+        await File.WriteAllTextAsync(config, $"""
+            global:
+              scrape_interval: 1s
+              scrape_timeout: 1s
+            scrape_configs:
+              - job_name: fleet-agent
+                static_configs:
+                  - targets: ['127.0.0.1:{_port}']
+            """);
+        var start = new ProcessStartInfo("prometheus") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(_work, "tsdb")}", $"--web.listen-address=127.0.0.1:{prometheusPort}" })
+            start.ArgumentList.Add(argument);
+        using var prometheus = Process.Start(start)!;
+        prometheus.OutputDataReceived += (_, _) => { };
+        prometheus.ErrorDataReceived += (_, _) => { };
+        prometheus.BeginOutputReadLine();
+        prometheus.BeginErrorReadLine();
+        try
+        {
+            string? value = null;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (value is null && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500);
+                try
+                {
+                    using var answer = JsonDocument.Parse(await _http.GetStringAsync(
+                        $"http://127.0.0.1:{prometheusPort}/api/v1/query?query=wal_accepted_events_total%7Bvehicle_id%3D%22truck-9%22%7D"));
+                    var result = answer.RootElement.GetProperty("data").GetProperty("result");
+                    if (result.GetArrayLength() > 0) value = result[0].GetProperty("value")[1].GetString();
+                }
+                catch (HttpRequestException)
+                {
+                    // Prometheus is still starting.
+                }
+            }
+            Assert.Equal("42", value);
+            using var targets = JsonDocument.Parse(await _http.GetStringAsync($"http://127.0.0.1:{prometheusPort}/api/v1/targets"));
+            var target = targets.RootElement.GetProperty("data").GetProperty("activeTargets")[0];
+            Assert.Equal("up", target.GetProperty("health").GetString());
+            Assert.Equal("", target.GetProperty("lastError").GetString());
+        }
+        finally
+        {
+            prometheus.Kill(entireProcessTree: true);
+            await prometheus.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Healthz_should_answer_200_while_the_actor_system_responds_and_503_when_it_does_not()
+    {
+        using (var alive = await _http.GetAsync($"http://127.0.0.1:{_port}/healthz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+            Assert.Equal("alive\n", await alive.Content.ReadAsStringAsync());
+        }
+        _alive = false;
+        using (var stuck = await _http.GetAsync($"http://127.0.0.1:{_port}/healthz"))
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, stuck.StatusCode);
+        using var unknown = await _http.GetAsync($"http://127.0.0.1:{_port}/nothing");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        using var post = await _http.PostAsync($"http://127.0.0.1:{_port}/metrics", new StringContent(""));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+    }
+
+    [Fact]
+    public void A_port_in_use_should_be_one_line_naming_the_address_and_the_way_out()
+    {
+        var ex = Assert.Throws<HttpEndpointException>(() => HttpEndpoint.Start(new HttpEndpointSettings(true, "127.0.0.1", _port), _metrics, _ => Task.FromResult(true)));
+        Assert.StartsWith($"The HTTP endpoint cannot listen on 127.0.0.1:{_port}: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("fleet.http.port", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", ex.Message, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private static async Task<(int Exit, string Output)> RunAsync(string program, string[] arguments, string input)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, output);
+    }
+}
