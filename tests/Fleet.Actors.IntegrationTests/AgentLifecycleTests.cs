@@ -209,14 +209,38 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
             port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         }
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        await using (var agent = StartAgent($"http {{ enabled = on, port = {port} }}"))
+        await using (var agent = StartAgent($"http {{ enabled = on, port = {port}, ready-offline-tolerance = 2s }}"))
         {
             Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
-            Assert.Contains(agent.Output, line => line.Contains($"HTTP endpoint on http://127.0.0.1:{port}/: /metrics, /healthz", StringComparison.Ordinal));
+            Assert.Contains(agent.Output, line => line.Contains($"HTTP endpoint on http://127.0.0.1:{port}/: /metrics, /healthz, /readyz, /status", StringComparison.Ordinal));
             Assert.Equal("alive\n", await http.GetStringAsync($"http://127.0.0.1:{port}/healthz"));
+            Assert.Equal("ready\n", await http.GetStringAsync($"http://127.0.0.1:{port}/readyz"));
             var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
             Assert.Contains($"vehicle_id=\"{_vehicle}\"", metrics, StringComparison.Ordinal);
             Assert.Contains("uplink_", metrics, StringComparison.Ordinal);
+            using (var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/status")))
+            {
+                var root = status.RootElement;
+                Assert.Equal(_vehicle, root.GetProperty("vehicle_id").GetString());
+                Assert.Equal("READY", root.GetProperty("operational_state").GetString());
+                Assert.True(root.GetProperty("log").GetProperty("last_sequence").GetInt64() > 0);
+                Assert.True(root.GetProperty("link").GetProperty("connected").GetBoolean());
+                Assert.False(string.IsNullOrEmpty(root.GetProperty("configuration").GetProperty("version").GetString()));
+            }
+
+            // The broker goes away: ready within the tolerance (2 s), then not, saying why; ready again once back.
+            await _broker.StopAsync();
+            Assert.True(await agent.WaitForOutputAsync("Broker link lost", TimeSpan.FromSeconds(20)));
+            using (var within = await http.GetAsync($"http://127.0.0.1:{port}/readyz"))
+                Assert.Equal(System.Net.HttpStatusCode.OK, within.StatusCode);
+            await Testing.Poll.UntilAsync(async () => (await http.GetAsync($"http://127.0.0.1:{port}/readyz")).StatusCode == System.Net.HttpStatusCode.ServiceUnavailable,
+                "/readyz says not ready after the tolerance", TimeSpan.FromSeconds(15));
+            var reason = await (await http.GetAsync($"http://127.0.0.1:{port}/readyz")).Content.ReadAsStringAsync();
+            Assert.StartsWith("not ready: the uplink has been offline for ", reason, StringComparison.Ordinal);
+            Assert.Contains("longer than fleet.http.ready-offline-tolerance (2s)", reason, StringComparison.Ordinal);
+            await _broker.StartAsync();
+            await Testing.Poll.UntilAsync(async () => (await http.GetAsync($"http://127.0.0.1:{port}/readyz")).StatusCode == System.Net.HttpStatusCode.OK,
+                "/readyz ready again once the broker is back", TimeSpan.FromSeconds(30));
             Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
         }
         await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync($"http://127.0.0.1:{port}/healthz"));

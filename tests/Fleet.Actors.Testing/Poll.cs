@@ -18,4 +18,16 @@ public static class Poll
             await Task.Delay(5);
         }
     }
+
+    /// <summary>The same for a condition that is itself asynchronous (an HTTP request, say), checked every 100 ms.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? patience = null)
+    {
+        var limit = patience ?? DefaultPatience;
+        var waited = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (waited.Elapsed >= limit) throw new TimeoutException($"timed out after {limit.TotalSeconds:0.#} s waiting until {what}");
+            await Task.Delay(100);
+        }
+    }
 }

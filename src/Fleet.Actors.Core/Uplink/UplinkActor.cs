@@ -70,7 +70,11 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         _log = log;
         _metrics = metrics;
         _time = time;
+        _offlineSince = time.GetUtcNow();
     }
+
+    // Since when the uplink has not been online (null while it is): readiness allows a configured tolerance.
+    private DateTimeOffset? _offlineSince;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -180,6 +184,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         if (up.Link.CommandsProblem is { } problem) _logger.Error("Commands cannot reach this vehicle: {0}", problem);
         StartStream(up.Link, up.Generation);
         _state = "online";
+        _offlineSince = null;
         Become(Online);
         // The state or configuration may have come while connecting (at start they usually do):
         // the retained status must carry them, not what the connection began with.
@@ -311,6 +316,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
 
     private void BackOff(bool brokerUnreachable, bool atMaximum = false)
     {
+        _offlineSince ??= _time.GetUtcNow();
         _metrics.Connected.Set(0);
         // A broker that refuses what we send is not helped by trying again soon: wait the longest backoff.
         atMaximum |= _publishRefused is not null;
@@ -507,7 +513,12 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
             _flush?.FlushNow();
             Sender.Tell(Draining.Instance);
         });
-        Receive<GetStatus>(_ => Sender.Tell(new UplinkStatus(_link is not null && _killSwitch is not null, _acknowledgedSequence, _batches, _state)));
+        Receive<GetStatus>(_ =>
+        {
+            var connected = _link is not null && _killSwitch is not null;
+            if (!connected) _offlineSince ??= _time.GetUtcNow();
+            Sender.Tell(new UplinkStatus(connected, _acknowledgedSequence, _batches, _state, connected ? null : _offlineSince));
+        });
         Receive<LinkUp>(stale => stale.Link.DisposeAsync());
         Receive<StreamStarted>(_ => Sender.Tell(StreamAck.Instance));
         Receive<BatchPublished>(_ => Sender.Tell(StreamAck.Instance));

@@ -41,8 +41,8 @@ public static class UplinkProtocol
         private GetStatus() { }
     }
 
-    /// <summary>Link state for status displays and tests.</summary>
-    public sealed record UplinkStatus(bool Connected, long AcknowledgedSequence, long Batches, string State);
+    /// <summary>Link state for status displays and tests; <paramref name="OfflineSince"/>: since when it has not been online (null while it is).</summary>
+    public sealed record UplinkStatus(bool Connected, long AcknowledgedSequence, long Batches, string State, DateTimeOffset? OfflineSince = null);
 
     /// <summary>New batching, compression and in-flight settings (a configuration change); the stream restarts on the same connection.</summary>
     public sealed record ApplySettings(UplinkSettings Settings);

@@ -203,7 +203,8 @@ public static partial class AgentConfiguration
         var logging = ReadLogging(fleet.Section("logging"));
         var httpSection = fleet.Section("http");
         var http = new Health.HttpEndpointSettings(httpSection.Bool("enabled", true), httpSection.String("host", "127.0.0.1")!,
-            httpSection.Int("port", Health.HttpEndpointSettings.DefaultPort, 1, 65535));
+            httpSection.Int("port", Health.HttpEndpointSettings.DefaultPort, 1, 65535),
+            httpSection.Duration("ready-offline-tolerance", TimeSpan.FromMinutes(5), TimeSpan.Zero, TimeSpan.FromDays(7)));
         if (!IPAddress.TryParse(http.Host, out _)) httpSection.Problem("host", $"must be an IP address to listen on, such as 127.0.0.1 or 0.0.0.0 (got \"{http.Host}\")");
 
         var dataDirectory = fleet.String("data-dir", "data")!;

@@ -64,7 +64,7 @@ public sealed record AgentSettings
     public required LoggingSettings Logging { get; init; }
 
     /// <summary>The HTTP endpoint (metrics, health).</summary>
-    public Health.HttpEndpointSettings Http { get; init; } = new(true, "127.0.0.1", Health.HttpEndpointSettings.DefaultPort);
+    public Health.HttpEndpointSettings Http { get; init; } = new(true, "127.0.0.1", Health.HttpEndpointSettings.DefaultPort, TimeSpan.FromMinutes(5));
 
     /// <summary>The whole merged configuration (Akka reads its own part).</summary>
     public required Config Hocon { get; init; }

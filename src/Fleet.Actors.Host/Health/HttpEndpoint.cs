@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Fleet.Actors.Core.Observability;
 using Prometheus;
 
@@ -9,7 +11,8 @@ namespace Fleet.Actors.Host.Health;
 /// <param name="Enabled">Serve it at all.</param>
 /// <param name="Host">The address to listen on (an IP address; 127.0.0.1 by default: only this machine).</param>
 /// <param name="Port">The TCP port.</param>
-public sealed record HttpEndpointSettings(bool Enabled, string Host, int Port)
+/// <param name="ReadyOfflineTolerance">How long the uplink may be offline before <c>/readyz</c> says not ready (a tunnel is not a failure).</param>
+public sealed record HttpEndpointSettings(bool Enabled, string Host, int Port, TimeSpan ReadyOfflineTolerance = default)
 {
     /// <summary>The default port.</summary>
     public const int DefaultPort = 9480;
@@ -17,23 +20,24 @@ public sealed record HttpEndpointSettings(bool Enabled, string Host, int Port)
 
 /// <summary>
 /// The agent's HTTP endpoint (ADR 0014): <c>/metrics</c> in the Prometheus text format (every
-/// collector of <see cref="AgentMetrics"/>) and <c>/healthz</c> (the process and its actor system
-/// answer). It runs on <see cref="HttpListener"/>, which the runtime has anyway: no web framework,
+/// collector of <see cref="AgentMetrics"/>), <c>/healthz</c> (the actor system answers),
+/// <c>/readyz</c> (the log has recovered and the uplink is online or within its offline tolerance)
+/// and <c>/status</c> (JSON: log, link, operational state, configuration, uptime). It runs on <see cref="HttpListener"/>, which the runtime has anyway: no web framework,
 /// one thread waiting for requests, and a request served at a time (a scraper, an operator, a probe).
 /// </summary>
 public sealed class HttpEndpoint : IAsyncDisposable
 {
     private readonly HttpListener _listener;
     private readonly AgentMetrics _metrics;
-    private readonly Func<CancellationToken, Task<bool>> _alive;
+    private readonly IAgentProbe _probe;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _serving;
 
-    private HttpEndpoint(HttpListener listener, AgentMetrics metrics, Func<CancellationToken, Task<bool>> alive)
+    private HttpEndpoint(HttpListener listener, AgentMetrics metrics, IAgentProbe probe)
     {
         _listener = listener;
         _metrics = metrics;
-        _alive = alive;
+        _probe = probe;
         _serving = Task.Run(ServeAsync);
     }
 
@@ -43,9 +47,9 @@ public sealed class HttpEndpoint : IAsyncDisposable
     /// <summary>
     /// Starts listening; throws <see cref="HttpEndpointException"/> with one line naming the address
     /// when it cannot (the port is in use, the address is not this machine's).
-    /// <paramref name="alive"/> answers whether the actor system responds.
+    /// <paramref name="probe"/> asks the running agent.
     /// </summary>
-    public static HttpEndpoint Start(HttpEndpointSettings settings, AgentMetrics metrics, Func<CancellationToken, Task<bool>> alive)
+    public static HttpEndpoint Start(HttpEndpointSettings settings, AgentMetrics metrics, IAgentProbe probe)
     {
         var host = settings.Host is "0.0.0.0" or "::" ? "+" : settings.Host.Contains(':') ? $"[{settings.Host}]" : settings.Host;
         var listener = new HttpListener();
@@ -60,7 +64,7 @@ public sealed class HttpEndpoint : IAsyncDisposable
             throw new HttpEndpointException($"The HTTP endpoint cannot listen on {settings.Host}:{settings.Port}: {ex.Message} " +
                                             "(another agent or program uses the port? set fleet.http.port, or fleet.http.enabled = off)", ex);
         }
-        return new HttpEndpoint(listener, metrics, alive);
+        return new HttpEndpoint(listener, metrics, probe);
     }
 
     private async Task ServeAsync()
@@ -113,17 +117,99 @@ public sealed class HttpEndpoint : IAsyncDisposable
                 }
                 break;
             case "/healthz":
-                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+                using (var timeout = Timeout())
                 {
-                    timeout.CancelAfter(TimeSpan.FromSeconds(2));
-                    var alive = await _alive(timeout.Token).ConfigureAwait(false);
+                    var alive = await _probe.AliveAsync(timeout.Token).ConfigureAwait(false);
                     await WriteAsync(response, alive ? 200 : 503, "text/plain; charset=utf-8", alive ? "alive\n" : "the actor system does not answer\n");
                 }
                 break;
+            case "/readyz":
+                using (var timeout = Timeout())
+                {
+                    var status = await _probe.StatusAsync(timeout.Token).ConfigureAwait(false);
+                    await WriteAsync(response, status.Ready ? 200 : 503, "text/plain; charset=utf-8",
+                        status.Ready ? "ready\n" : "not ready: " + string.Join("; ", status.NotReady) + "\n");
+                }
+                break;
+            case "/status":
+                using (var timeout = Timeout())
+                {
+                    var status = await _probe.StatusAsync(timeout.Token).ConfigureAwait(false);
+                    await WriteAsync(response, 200, "application/json; charset=utf-8", StatusJson(status));
+                }
+                break;
             default:
-                await WriteAsync(response, 404, "text/plain; charset=utf-8", "not found: try /metrics or /healthz\n");
+                await WriteAsync(response, 404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz, /readyz or /status\n");
                 break;
         }
+    }
+
+    private CancellationTokenSource Timeout()
+    {
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        return timeout;
+    }
+
+    /// <summary>The <c>/status</c> document (docs/configuration.md, "HTTP endpoint"); a part that did not answer is null.</summary>
+    public static string StatusJson(AgentStatus status)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("vehicle_id", status.VehicleId);
+            json.WriteString("tenant", status.Tenant);
+            json.WriteBoolean("ready", status.Ready);
+            json.WriteStartArray("not_ready");
+            foreach (var reason in status.NotReady) json.WriteStringValue(reason);
+            json.WriteEndArray();
+            json.WriteNumber("uptime_seconds", Math.Round(status.Uptime.TotalSeconds, 1));
+            if (status.Operations is { } operations)
+            {
+                json.WriteString("operational_state", operations.StateName);
+                json.WriteString("mission_id", operations.MissionId);
+            }
+            else json.WriteNull("operational_state");
+            if (status.Configuration is { } configuration)
+            {
+                json.WriteStartObject("configuration");
+                json.WriteString("version", configuration.Value);
+                json.WriteNumber("reloads", configuration.Reloads);
+                json.WriteNumber("errors", configuration.Errors);
+                json.WriteEndObject();
+            }
+            else json.WriteNull("configuration");
+            if (status.Log is { } log)
+            {
+                json.WriteStartObject("log");
+                json.WriteNumber("last_sequence", log.LastSequence);
+                json.WriteNumber("delivered_sequence", log.DeliveredSequence);
+                json.WriteNumber("unsent_count", log.UnsentCount);
+                json.WriteNumber("unsent_bytes", log.UnsentBytes);
+                if (log.OldestUnsentTimestampMs is { } oldest)
+                    json.WriteString("oldest_unsent", DateTimeOffset.FromUnixTimeMilliseconds(oldest).ToString("O", CultureInfo.InvariantCulture));
+                else json.WriteNull("oldest_unsent");
+                json.WriteNumber("evicted_total", log.EvictedTotal);
+                json.WriteNumber("gap_records", log.GapRecords);
+                json.WriteEndObject();
+            }
+            else json.WriteNull("log");
+            if (status.Link is { } link)
+            {
+                json.WriteStartObject("link");
+                json.WriteString("state", link.State);
+                json.WriteBoolean("connected", link.Connected);
+                json.WriteNumber("acknowledged_sequence", link.AcknowledgedSequence);
+                json.WriteNumber("batches", link.Batches);
+                if (link.OfflineSince is { } since) json.WriteString("offline_since", since.ToString("O", CultureInfo.InvariantCulture));
+                else json.WriteNull("offline_since");
+                json.WriteEndObject();
+            }
+            else json.WriteNull("link");
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
     }
 
     private static async Task WriteAsync(HttpListenerResponse response, int status, string contentType, string body)

@@ -99,7 +99,7 @@ public static class AgentHost
         HttpEndpoint? endpoint = null;
         lifetime.ApplicationStarted.Register(() =>
         {
-            endpoint = StartHttpEndpoint(settings.Http, metrics, host.Services.GetRequiredService<ActorRegistry>().Get<VehicleAgentKey>(), logger);
+            endpoint = StartHttpEndpoint(settings.Http, metrics, host.Services.GetRequiredService<ActorRegistry>().Get<VehicleAgentKey>(), settings.Vehicle, logger);
             if (watcher is null) return;
             var agent = host.Services.GetRequiredService<ActorRegistry>().Get<VehicleAgentKey>();
             watcher.Start(why => agent.Tell(new ConfigurationProtocol.Reload(why)));
@@ -129,24 +129,13 @@ public static class AgentHost
     /// The HTTP endpoint when it is enabled and could start. A port in use is one warning and the agent
     /// runs on without it: collecting and delivering data matters more than being watched.
     /// </summary>
-    private static HttpEndpoint? StartHttpEndpoint(HttpEndpointSettings settings, AgentMetrics metrics, IActorRef agent, Serilog.ILogger logger)
+    private static HttpEndpoint? StartHttpEndpoint(HttpEndpointSettings settings, AgentMetrics metrics, IActorRef agent, VehicleSettings vehicle, Serilog.ILogger logger)
     {
         if (!settings.Enabled) return null;
         try
         {
-            var endpoint = HttpEndpoint.Start(settings, metrics, async cancellationToken =>
-            {
-                try
-                {
-                    await agent.Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2), cancellationToken);
-                    return true;
-                }
-                catch (Exception ex) when (ex is AskTimeoutException or OperationCanceledException)
-                {
-                    return false;
-                }
-            });
-            logger.Information("HTTP endpoint on {Url}: /metrics, /healthz", endpoint.Url);
+            var endpoint = HttpEndpoint.Start(settings, metrics, new VehicleAgentProbe(agent, vehicle.VehicleId, vehicle.Tenant, settings.ReadyOfflineTolerance));
+            logger.Information("HTTP endpoint on {Url}: /metrics, /healthz, /readyz, /status", endpoint.Url);
             return endpoint;
         }
         catch (HttpEndpointException ex)

@@ -17,7 +17,7 @@ public sealed class HttpEndpointTests : IAsyncLifetime
     private readonly string _work = Directory.CreateTempSubdirectory("fleet-http-").FullName;
     private readonly AgentMetrics _metrics = new();
     private readonly int _port = FreePort();
-    private bool _alive = true;
+    private readonly ScriptedProbe _probe = new();
     private HttpEndpoint _endpoint = null!;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
@@ -25,7 +25,7 @@ public sealed class HttpEndpointTests : IAsyncLifetime
     {
         _metrics.Counter("wal_accepted_events_total", "Readings the log accepted.", "truck-9").Inc(42);
         _metrics.Factory.CreateGauge("uplink_connected", "1 while the uplink is connected.", [AgentMetrics.VehicleLabel]).WithLabels("truck-9").Set(1);
-        _endpoint = HttpEndpoint.Start(new HttpEndpointSettings(true, "127.0.0.1", _port), _metrics, _ => Task.FromResult(_alive));
+        _endpoint = HttpEndpoint.Start(new HttpEndpointSettings(true, "127.0.0.1", _port), _metrics, _probe);
         return Task.CompletedTask;
     }
 
@@ -111,7 +111,7 @@ public sealed class HttpEndpointTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
             Assert.Equal("alive\n", await alive.Content.ReadAsStringAsync());
         }
-        _alive = false;
+        _probe.Alive = false;
         using (var stuck = await _http.GetAsync($"http://127.0.0.1:{_port}/healthz"))
             Assert.Equal(HttpStatusCode.ServiceUnavailable, stuck.StatusCode);
         using var unknown = await _http.GetAsync($"http://127.0.0.1:{_port}/nothing");
@@ -121,9 +121,65 @@ public sealed class HttpEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Readyz_should_be_200_when_ready_and_503_with_every_reason_otherwise()
+    {
+        _probe.Status = Status([]);
+        using (var ready = await _http.GetAsync($"http://127.0.0.1:{_port}/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal("ready\n", await ready.Content.ReadAsStringAsync());
+        }
+        _probe.Status = Status(["the log does not answer (still recovering?)", "the uplink has been offline for 6m00s"]);
+        using var notReady = await _http.GetAsync($"http://127.0.0.1:{_port}/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Equal("not ready: the log does not answer (still recovering?); the uplink has been offline for 6m00s\n", await notReady.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Status_should_be_JSON_with_the_log_the_link_the_state_and_the_configuration()
+    {
+        _probe.Status = Status([]);
+        using var response = await _http.GetAsync($"http://127.0.0.1:{_port}/status");
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = json.RootElement;
+        Assert.Equal(("truck-9", "acme", true), (root.GetProperty("vehicle_id").GetString(), root.GetProperty("tenant").GetString(), root.GetProperty("ready").GetBoolean()));
+        Assert.Equal("ON_MISSION", root.GetProperty("operational_state").GetString());
+        Assert.Equal("m-1", root.GetProperty("mission_id").GetString());
+        Assert.Equal(("abc", 2, 1), (root.GetProperty("configuration").GetProperty("version").GetString(),
+            root.GetProperty("configuration").GetProperty("reloads").GetInt32(), root.GetProperty("configuration").GetProperty("errors").GetInt32()));
+        var log = root.GetProperty("log");
+        Assert.Equal((120L, 100L, 20L, 2048L), (log.GetProperty("last_sequence").GetInt64(), log.GetProperty("delivered_sequence").GetInt64(),
+            log.GetProperty("unsent_count").GetInt64(), log.GetProperty("unsent_bytes").GetInt64()));
+        Assert.Equal("2023-11-14T22:13:20.0000000+00:00", log.GetProperty("oldest_unsent").GetString());
+        var link = root.GetProperty("link");
+        Assert.Equal(("online", true, 100L), (link.GetProperty("state").GetString(), link.GetProperty("connected").GetBoolean(), link.GetProperty("acknowledged_sequence").GetInt64()));
+        Assert.Equal(JsonValueKind.Null, link.GetProperty("offline_since").ValueKind);
+        Assert.Equal(61.5, root.GetProperty("uptime_seconds").GetDouble());
+    }
+
+    private static AgentStatus Status(IReadOnlyList<string> notReady) => new("truck-9", "acme", TimeSpan.FromSeconds(61.5),
+        new Fleet.Actors.Core.Wal.WalProtocol.WalStatus(120, 100, 20, 2048, 0, 0, 0, 1_700_000_000_000),
+        new Fleet.Actors.Core.Uplink.UplinkProtocol.UplinkStatus(true, 100, 7, "online"),
+        new Fleet.Actors.Devices.Commands.OperationalStateProtocol.Current(Fleet.Actors.Core.Telemetry.OperationalState.OnMission, "m-1", "r-1"),
+        new Fleet.Actors.Devices.Configuration.ConfigurationProtocol.Version("abc", 2, 1), notReady);
+
+    /// <summary>The endpoint's view of an agent, set by the test (the agent-process test uses the real probe).</summary>
+    private sealed class ScriptedProbe : IAgentProbe
+    {
+        public bool Alive { get; set; } = true;
+
+        public AgentStatus Status { get; set; } = HttpEndpointTests.Status([]);
+
+        public Task<bool> AliveAsync(CancellationToken cancellationToken) => Task.FromResult(Alive);
+
+        public Task<AgentStatus> StatusAsync(CancellationToken cancellationToken) => Task.FromResult(Status);
+    }
+
+    [Fact]
     public void A_port_in_use_should_be_one_line_naming_the_address_and_the_way_out()
     {
-        var ex = Assert.Throws<HttpEndpointException>(() => HttpEndpoint.Start(new HttpEndpointSettings(true, "127.0.0.1", _port), _metrics, _ => Task.FromResult(true)));
+        var ex = Assert.Throws<HttpEndpointException>(() => HttpEndpoint.Start(new HttpEndpointSettings(true, "127.0.0.1", _port), _metrics, _probe));
         Assert.StartsWith($"The HTTP endpoint cannot listen on 127.0.0.1:{_port}: ", ex.Message, StringComparison.Ordinal);
         Assert.Contains("fleet.http.port", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("\n", ex.Message, StringComparison.Ordinal);
