@@ -9,6 +9,7 @@ if (args is ["run", ..]) _ = QueryWarmUp.Start();
 var root = new RootCommand("fleet-agent: the Fleet.Actors edge agent (see README.md)");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(ChaosCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());

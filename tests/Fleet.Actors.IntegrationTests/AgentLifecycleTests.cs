@@ -218,6 +218,17 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
             var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
             Assert.Contains($"vehicle_id=\"{_vehicle}\"", metrics, StringComparison.Ordinal);
             Assert.Contains("uplink_", metrics, StringComparison.Ordinal);
+            var table = await FleetAgentCli.RunAsync("status", "--url", $"http://127.0.0.1:{port}");
+            Assert.True(table.Exit == 0, table.ToString());
+            Assert.Contains($"vehicle            {_vehicle} (tenant chaos)", table.Out, StringComparison.Ordinal);
+            Assert.Contains("ready              yes", table.Out, StringComparison.Ordinal);
+            Assert.Contains("operational state  READY", table.Out, StringComparison.Ordinal);
+            // Without --url: the agent of the configuration given (its fleet.http address).
+            var found = await FleetAgentCli.RunAsync("status", "--config-dir", AgentProcess.ConfigDirectory, "--config", agent.OverlayPath);
+            Assert.True(found.Exit == 0, found.ToString());
+            Assert.Contains($"vehicle            {_vehicle} (tenant chaos)", found.Out, StringComparison.Ordinal);
+            var asJson = await FleetAgentCli.RunAsync("status", "--url", $"http://127.0.0.1:{port}", "--json");
+            using (System.Text.Json.JsonDocument.Parse(asJson.Out)) Assert.Equal(0, asJson.Exit);
             using (var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/status")))
             {
                 var root = status.RootElement;
@@ -238,12 +249,18 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
             var reason = await (await http.GetAsync($"http://127.0.0.1:{port}/readyz")).Content.ReadAsStringAsync();
             Assert.StartsWith("not ready: the uplink has been offline for ", reason, StringComparison.Ordinal);
             Assert.Contains("longer than fleet.http.ready-offline-tolerance (2s)", reason, StringComparison.Ordinal);
+            var notReady = await FleetAgentCli.RunAsync("status", "--url", $"http://127.0.0.1:{port}");
+            Assert.True(notReady.Exit == Fleet.Actors.Host.Cli.StatusCommand.NotReady, notReady.ToString());
+            Assert.Contains("ready              NO: the uplink has been offline for", notReady.Out, StringComparison.Ordinal);
             await _broker.StartAsync();
             await Testing.Poll.UntilAsync(async () => (await http.GetAsync($"http://127.0.0.1:{port}/readyz")).StatusCode == System.Net.HttpStatusCode.OK,
                 "/readyz ready again once the broker is back", TimeSpan.FromSeconds(30));
             Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
         }
         await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync($"http://127.0.0.1:{port}/healthz"));
+        var gone = await FleetAgentCli.RunAsync("status", "--url", $"http://127.0.0.1:{port}");
+        Assert.True(gone.Exit == Fleet.Actors.Host.Cli.StatusCommand.Unreachable, gone.ToString());
+        Assert.StartsWith($"fleet-agent status: no agent answers at http://127.0.0.1:{port}/status", gone.Err, StringComparison.Ordinal);
         await AssertNothingLostAsync();
     }
 

@@ -355,13 +355,13 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
         await using var agent = StartAgent(vehicle);
         Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
 
-        var first = await RunCliAsync("command", "send", "--broker", _broker.Url, "--key", keyFile, "--tenant", "chaos", "--vehicle", vehicle,
+        var first = await FleetAgentCli.RunAsync("command", "send", "--broker", _broker.Url, "--key", keyFile, "--tenant", "chaos", "--vehicle", vehicle,
             "--type", "ASSIGN_MISSION", "--mission-id", "m-7", "--save", saved);
         Assert.True(first.Exit == 0, first.ToString());
         Assert.Contains("SUCCEEDED", first.Out, StringComparison.Ordinal);
         Assert.DoesNotContain("repeated", first.Out, StringComparison.Ordinal);
 
-        var again = await RunCliAsync("command", "resend", saved, "--broker", _broker.Url);
+        var again = await FleetAgentCli.RunAsync("command", "resend", saved, "--broker", _broker.Url);
         Assert.True(again.Exit == 0, again.ToString());
         Assert.Contains("SUCCEEDED", again.Out, StringComparison.Ordinal);
         Assert.Contains("(repeated: the command was seen before)", again.Out, StringComparison.Ordinal);
@@ -369,29 +369,10 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
 
         var garbage = Path.Combine(_work, "garbage.bin");
         await File.WriteAllBytesAsync(garbage, [0xff, 0x01, 0x02]);
-        var refused = await RunCliAsync("command", "resend", garbage, "--broker", _broker.Url);
+        var refused = await FleetAgentCli.RunAsync("command", "resend", garbage, "--broker", _broker.Url);
         Assert.Equal(1, refused.Exit);
         Assert.Contains("not the signed bytes of a command", refused.Err, StringComparison.Ordinal);
         Assert.Equal(0, await agent.StopAsync(Wait));
-    }
-
-    private sealed record CliResult(int Exit, string Out, string Err)
-    {
-        public override string ToString() => $"exit {Exit}\n{Out}\n{Err}";
-    }
-
-    /// <summary>Runs the real fleet-agent program (a fleet-side command) to its end.</summary>
-    private static async Task<CliResult> RunCliAsync(params string[] arguments)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(AgentProcess.AgentDll);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return new CliResult(process.ExitCode, await output, await errors);
     }
 
     private static bool IsFinal(CommandResponse response) => response.Status is ResponseStatus.Nack or ResponseStatus.Succeeded or ResponseStatus.Failed;
