@@ -59,10 +59,19 @@ public static class StatusCommand
                 await Console.Error.WriteLineAsync($"fleet-agent status: no agent answers at {statusUri}: {ex.GetBaseException().Message} (is it running? is fleet.http on?)");
                 return Unreachable;
             }
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            await Console.Out.WriteAsync(parse.GetValue(json) ? body : Table(root));
-            return root.GetProperty("ready").GetBoolean() ? 0 : NotReady;
+            try
+            {
+                using var document = JsonDocument.Parse(body);
+                var root = document.RootElement;
+                var ready = root.GetProperty("ready").GetBoolean();
+                await Console.Out.WriteAsync(parse.GetValue(json) ? body : Table(root));
+                return ready ? 0 : NotReady;
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                await Console.Error.WriteLineAsync($"fleet-agent status: {statusUri} did not answer with an agent's status document ({ex.Message}); is that address a fleet agent's HTTP endpoint?");
+                return Unreachable;
+            }
         });
         return command;
     }

@@ -88,6 +88,18 @@ public sealed class HttpEndpoint : IAsyncDisposable
             {
                 // The client went away mid-answer.
             }
+            catch (Exception ex)
+            {
+                // A bug in answering one request must not end the endpoint: this request gets a 500, the next is served.
+                try
+                {
+                    await WriteAsync(context.Response, 500, "text/plain; charset=utf-8", $"internal error: {ex.GetBaseException().Message}\n").ConfigureAwait(false);
+                }
+                catch (Exception ignored) when (ignored is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException)
+                {
+                    // Headers were already sent.
+                }
+            }
             finally
             {
                 context.Response.Close();

@@ -158,6 +158,46 @@ public sealed class HttpEndpointTests : IAsyncLifetime
         Assert.Equal(61.5, root.GetProperty("uptime_seconds").GetDouble());
     }
 
+    [Fact]
+    public async Task A_request_that_fails_inside_should_be_a_500_and_the_endpoint_should_serve_the_next()
+    {
+        _probe.Broken = true;
+        using (var broken = await _http.GetAsync($"http://127.0.0.1:{_port}/status"))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, broken.StatusCode);
+            Assert.Equal("internal error: the probe broke\n", await broken.Content.ReadAsStringAsync());
+        }
+        _probe.Broken = false;
+        using var next = await _http.GetAsync($"http://127.0.0.1:{_port}/readyz");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    /// <summary>`fleet-agent status` pointed at something that is not an agent: one clear line and exit 3, not a stack trace.</summary>
+    [Fact]
+    public async Task Status_command_should_refuse_an_answer_that_is_not_an_agents_status_document()
+    {
+        var port = FreePort();
+        using var other = new HttpListener();
+        other.Prefixes.Add($"http://127.0.0.1:{port}/");
+        other.Start();
+        var serving = Task.Run(async () =>
+        {
+            var context = await other.GetContextAsync();
+            var bytes = "<html>a router's login page</html>"u8.ToArray();
+            context.Response.ContentType = "text/html";
+            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.Close();
+        });
+
+        var result = await Support.AgentProcess.RunAsync(_work, null, "status", "--url", $"http://127.0.0.1:{port}");
+        await serving;
+
+        Assert.True(result.ExitCode == Fleet.Actors.Host.Cli.StatusCommand.Unreachable, result.ToString());
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"fleet-agent status: http://127.0.0.1:{port}/status did not answer with an agent's status document", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.StandardError, StringComparison.Ordinal);
+    }
+
     private static AgentStatus Status(IReadOnlyList<string> notReady) => new("truck-9", "acme", TimeSpan.FromSeconds(61.5),
         new Fleet.Actors.Core.Wal.WalProtocol.WalStatus(120, 100, 20, 2048, 0, 0, 0, 1_700_000_000_000),
         new Fleet.Actors.Core.Uplink.UplinkProtocol.UplinkStatus(true, 100, 7, "online"),
@@ -173,7 +213,10 @@ public sealed class HttpEndpointTests : IAsyncLifetime
 
         public Task<bool> AliveAsync(CancellationToken cancellationToken) => Task.FromResult(Alive);
 
-        public Task<AgentStatus> StatusAsync(CancellationToken cancellationToken) => Task.FromResult(Status);
+        public bool Broken { get; set; }
+
+        public Task<AgentStatus> StatusAsync(CancellationToken cancellationToken) =>
+            Broken ? throw new InvalidOperationException("the probe broke") : Task.FromResult(Status);
     }
 
     [Fact]
