@@ -199,6 +199,88 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     /// <summary>The agent process serves its HTTP endpoint while it runs and closes it when it stops.</summary>
+    /// <summary>
+    /// The heartbeat as the fleet sees it: health records in the telemetry stream (a subscriber on
+    /// mosquitto decodes them), the retained status carrying the latest sample, and /status and
+    /// `fleet-agent status` showing every device with its rate and the buffer left.
+    /// </summary>
+    [Fact]
+    public async Task The_heartbeat_should_reach_a_subscriber_and_the_status_should_show_devices_and_health()
+    {
+        var port = FreePort();
+        var heartbeats = new System.Collections.Concurrent.ConcurrentQueue<Fleet.Actors.Core.Telemetry.DiagnosticsValue>();
+        _verifier!.BatchDecoded += batch =>
+        {
+            foreach (var record in batch.Records)
+                if (record is { DeviceId: "health", Value: Fleet.Actors.Core.Telemetry.DiagnosticsValue health }) heartbeats.Enqueue(health);
+        };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await using (var agent = StartAgent($"http {{ enabled = on, port = {port} }}\nhealth {{ sample-interval = 250ms, heartbeat-interval = 1s }}"))
+        {
+            Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
+            await Testing.Poll.UntilAsync(() => heartbeats.Any(h => h.Health?.DevicesUp == 3), "a heartbeat with the three sensors up reached the subscriber",
+                TimeSpan.FromSeconds(20));
+            var heartbeat = heartbeats.Last(h => h.Health?.DevicesUp == 3);
+            Assert.InRange(heartbeat.CpuUsage!.Value, 0, 100);
+            Assert.InRange(heartbeat.MemoryUsage!.Value, 0, 100);
+            Assert.InRange(heartbeat.DiskUsage!.Value, 0, 100);
+            Assert.True(heartbeat.Health!.ProcessMemoryBytes > 10_000_000);
+            Assert.True(heartbeat.Health.ProcessUptimeSeconds >= 0);
+            Assert.Equal(0, heartbeat.Health.DevicesDown);
+            Assert.True(heartbeat.Temperature is not null || heartbeat.Health.Unavailable.Contains("temperature"));
+
+            // The retained status carries the latest sample.
+            var retained = await RetainedStatusAsync($"fleet/chaos/{_vehicle}/status");
+            Assert.Equal("online", retained.GetProperty("state").GetString());
+            Assert.Equal(3, retained.GetProperty("health").GetProperty("devices_up").GetInt32());
+
+            using (var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/status")))
+            {
+                var root = status.RootElement;
+                var devices = root.GetProperty("devices").EnumerateArray().ToList();
+                Assert.Equal(["gps", "imu", "obd"], devices.Select(d => d.GetProperty("id").GetString()).Order());
+                Assert.All(devices, d => Assert.Equal("up", d.GetProperty("state").GetString()));
+                // imu at 100 Hz, give or take the simulation's pacing.
+                Assert.InRange(devices.Single(d => d.GetProperty("id").GetString() == "imu").GetProperty("rate_per_second").GetDouble(), 50, 150);
+                Assert.True(root.GetProperty("buffer").GetProperty("hours_left").GetDouble() > 1);
+                Assert.True(root.GetProperty("health").GetProperty("log_response_ms").GetDouble() >= 0);
+            }
+            var table = await FleetAgentCli.RunAsync("status", "--url", $"http://127.0.0.1:{port}");
+            Assert.True(table.Exit == 0, table.ToString());
+            Assert.Contains("devices            3 up, 0 down", table.Out, StringComparison.Ordinal);
+            Assert.Contains("  imu              up (sensors, sim-imu), ", table.Out, StringComparison.Ordinal);
+            Assert.Contains("buffer left        ", table.Out, StringComparison.Ordinal);
+            var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+            Assert.Contains($"health_devices_up{{vehicle_id=\"{_vehicle}\"}} 3", metrics, StringComparison.Ordinal);
+            Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
+        }
+        Assert.True(await _verifier.WaitUntilAsync(v => v.AllOfflineVehiclesComplete(1), TimeSpan.FromSeconds(20)));
+        Assert.Equal(0, _verifier.Verifier.Report().Vehicles.Single().Missing);
+    }
+
+    private async Task<System.Text.Json.JsonElement> RetainedStatusAsync(string topic)
+    {
+        var received = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var client = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        client.ApplicationMessageReceivedAsync += args =>
+        {
+            var payload = System.Buffers.BuffersExtensions.ToArray(args.ApplicationMessage.Payload);
+            if (System.Text.Encoding.UTF8.GetString(payload).Contains("\"health\"", StringComparison.Ordinal)) received.TrySetResult(payload);
+            return Task.CompletedTask;
+        };
+        await client.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _broker.Port).WithClientId("status-" + _vehicle).Build());
+        await client.SubscribeAsync(new MQTTnet.MqttClientSubscribeOptionsBuilder().WithTopicFilter(topic).Build());
+        var payload = await received.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        return System.Text.Json.JsonDocument.Parse(payload).RootElement.Clone();
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
     [Fact]
     public async Task The_HTTP_endpoint_should_serve_metrics_and_health_while_the_agent_runs_and_close_with_it()
     {

@@ -43,13 +43,55 @@ public sealed record StatusValue(
     double? HealthScore = null,
     AssistState Assist = AssistState.None) : ReadingValue;
 
-/// <summary>Agent diagnostics in percent (temperature in °C); null where the machine cannot say.</summary>
+/// <summary>
+/// Agent diagnostics in percent (temperature in °C); null where the machine cannot say. The health
+/// monitor's heartbeat also carries <paramref name="Health"/>.
+/// </summary>
 public sealed record DiagnosticsValue(
     double? CpuUsage,
     double? MemoryUsage,
     double? DiskUsage,
     double? Temperature,
-    double? NetworkQuality) : ReadingValue;
+    double? NetworkQuality,
+    AgentHealth? Health = null) : ReadingValue;
+
+/// <summary>What the health monitor adds to a heartbeat's <see cref="DiagnosticsValue"/>; null where not known.</summary>
+/// <param name="ProcessCpuUsage">The agent process, percent of one core.</param>
+/// <param name="ProcessMemoryBytes">The agent process's resident memory.</param>
+/// <param name="GcHeapBytes">The managed heap.</param>
+/// <param name="DiskFreeBytes">Free space of the data folder's file system.</param>
+/// <param name="UptimeSeconds">The machine's uptime.</param>
+/// <param name="ProcessUptimeSeconds">The agent's uptime.</param>
+/// <param name="LoadAverage">Load average over 1 minute.</param>
+/// <param name="DevicesUp">Configured devices that are up.</param>
+/// <param name="DevicesDown">Configured devices that are down.</param>
+/// <param name="DownDevices">Their ids.</param>
+/// <param name="ThreadPoolQueue">Work items waiting in the thread pool.</param>
+/// <param name="Unavailable">Fields the machine could not report (e.g. <c>temperature</c>).</param>
+public sealed record AgentHealth(
+    double? ProcessCpuUsage,
+    long? ProcessMemoryBytes,
+    long? GcHeapBytes,
+    long? DiskFreeBytes,
+    long? UptimeSeconds,
+    long? ProcessUptimeSeconds,
+    double? LoadAverage,
+    int? DevicesUp,
+    int? DevicesDown,
+    IReadOnlyList<string> DownDevices,
+    int? ThreadPoolQueue,
+    IReadOnlyList<string> Unavailable)
+{
+    /// <summary>Value equality over the lists too.</summary>
+    public bool Equals(AgentHealth? other) =>
+        other is not null && ProcessCpuUsage == other.ProcessCpuUsage && ProcessMemoryBytes == other.ProcessMemoryBytes && GcHeapBytes == other.GcHeapBytes
+        && DiskFreeBytes == other.DiskFreeBytes && UptimeSeconds == other.UptimeSeconds && ProcessUptimeSeconds == other.ProcessUptimeSeconds
+        && LoadAverage == other.LoadAverage && DevicesUp == other.DevicesUp && DevicesDown == other.DevicesDown && ThreadPoolQueue == other.ThreadPoolQueue
+        && DownDevices.SequenceEqual(other.DownDevices) && Unavailable.SequenceEqual(other.Unavailable);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(ProcessCpuUsage, ProcessMemoryBytes, UptimeSeconds, DevicesUp, DevicesDown, DownDevices.Count, Unavailable.Count);
+}
 
 /// <summary>
 /// The trouble codes a vehicle reports now (OBD-II mode 03 or J1939 DM1); an empty list says the

@@ -97,6 +97,14 @@ public static class ReadingValidator
         foreach (var pct in (ReadOnlySpan<double?>)[d.CpuUsage, d.MemoryUsage, d.DiskUsage, d.NetworkQuality])
             if (pct is { } x && !InRange(x, 0, 100)) return $"diagnostic percentage {x} outside 0..100";
         if (d.Temperature is { } t && !InRange(t, -60, 200)) return $"temperature {t} °C outside -60..200";
+        if (d.Health is { } h)
+        {
+            foreach (var bytes in (ReadOnlySpan<long?>)[h.ProcessMemoryBytes, h.GcHeapBytes, h.DiskFreeBytes, h.UptimeSeconds, h.ProcessUptimeSeconds])
+                if (bytes is < 0) return $"health value {bytes} is negative";
+            if (h.ProcessCpuUsage is { } cpu && !InRange(cpu, 0, 100 * 1024)) return $"process CPU {cpu} % outside 0..{100 * 1024}";
+            if (h.LoadAverage is { } load && !InRange(load, 0, 1e6)) return $"load average {load} outside 0..1000000";
+            if (h.DevicesUp is < 0 || h.DevicesDown is < 0 || h.ThreadPoolQueue is < 0) return "negative device or queue count";
+        }
         return null;
     }
 

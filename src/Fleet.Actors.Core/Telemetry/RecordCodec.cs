@@ -66,6 +66,7 @@ public static class RecordCodec
                 if (d.DiskUsage is { } disk) diagnostics.DiskUsage = (float)disk;
                 if (d.Temperature is { } temp) diagnostics.Temperature = (float)temp;
                 if (d.NetworkQuality is { } net) diagnostics.NetworkQuality = (float)net;
+                if (d.Health is { } h) EncodeHealth(h, diagnostics);
                 record.Diagnostics = diagnostics;
                 break;
             case FaultCodesValue f:
@@ -174,7 +175,8 @@ public static class RecordCodec
             record.Diagnostics.HasMemoryUsage ? record.Diagnostics.MemoryUsage : null,
             record.Diagnostics.HasDiskUsage ? record.Diagnostics.DiskUsage : null,
             record.Diagnostics.HasTemperature ? record.Diagnostics.Temperature : null,
-            record.Diagnostics.HasNetworkQuality ? record.Diagnostics.NetworkQuality : null),
+            record.Diagnostics.HasNetworkQuality ? record.Diagnostics.NetworkQuality : null,
+            DecodeHealth(record.Diagnostics)),
         Record.ValueOneofCase.FaultCodes => new FaultCodesValue(
             record.FaultCodes.Source,
             record.FaultCodes.Faults.Select(f => new FaultCode(
@@ -217,4 +219,39 @@ public static class RecordCodec
     private static int ToMilli(double x) => checked((int)Math.Round(x * 1000));
 
     private static int ToCenti(double x) => checked((int)Math.Round(x * 100));
+
+    private static void EncodeHealth(AgentHealth h, Diagnostics d)
+    {
+        if (h.ProcessCpuUsage is { } cpu) d.ProcessCpuUsage = (float)cpu;
+        if (h.ProcessMemoryBytes is { } rss) d.ProcessMemoryBytes = (ulong)rss;
+        if (h.GcHeapBytes is { } heap) d.GcHeapBytes = (ulong)heap;
+        if (h.DiskFreeBytes is { } free) d.DiskFreeBytes = (ulong)free;
+        if (h.UptimeSeconds is { } uptime) d.UptimeSeconds = (ulong)uptime;
+        if (h.ProcessUptimeSeconds is { } processUptime) d.ProcessUptimeSeconds = (ulong)processUptime;
+        if (h.LoadAverage is { } load) d.LoadAverage = (float)load;
+        if (h.DevicesUp is { } up) d.DevicesUp = (uint)up;
+        if (h.DevicesDown is { } down) d.DevicesDown = (uint)down;
+        d.DownDevices.AddRange(h.DownDevices);
+        if (h.ThreadPoolQueue is { } queue) d.ThreadPoolQueue = (uint)queue;
+        d.Unavailable.AddRange(h.Unavailable);
+    }
+
+    // Null for diagnostics without any of the health monitor's fields (written by something else).
+    private static AgentHealth? DecodeHealth(Diagnostics d) =>
+        !d.HasProcessCpuUsage && !d.HasProcessMemoryBytes && !d.HasGcHeapBytes && !d.HasDiskFreeBytes && !d.HasUptimeSeconds && !d.HasProcessUptimeSeconds
+        && !d.HasLoadAverage && !d.HasDevicesUp && !d.HasDevicesDown && d.DownDevices.Count == 0 && !d.HasThreadPoolQueue && d.Unavailable.Count == 0
+            ? null
+            : new AgentHealth(
+                d.HasProcessCpuUsage ? d.ProcessCpuUsage : null,
+                d.HasProcessMemoryBytes ? (long)d.ProcessMemoryBytes : null,
+                d.HasGcHeapBytes ? (long)d.GcHeapBytes : null,
+                d.HasDiskFreeBytes ? (long)d.DiskFreeBytes : null,
+                d.HasUptimeSeconds ? (long)d.UptimeSeconds : null,
+                d.HasProcessUptimeSeconds ? (long)d.ProcessUptimeSeconds : null,
+                d.HasLoadAverage ? d.LoadAverage : null,
+                d.HasDevicesUp ? (int)d.DevicesUp : null,
+                d.HasDevicesDown ? (int)d.DevicesDown : null,
+                d.DownDevices.ToList(),
+                d.HasThreadPoolQueue ? (int)d.ThreadPoolQueue : null,
+                d.Unavailable.ToList());
 }

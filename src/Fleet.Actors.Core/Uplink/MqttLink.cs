@@ -1,3 +1,4 @@
+using Fleet.Actors.Core.Health;
 using System.Buffers;
 using System.Globalization;
 using System.Text;
@@ -46,8 +47,7 @@ internal sealed class MqttLink : IAsyncDisposable
     private readonly string? _responsesTopic;
     private readonly ReadOnlyMemory<byte> _contentEncodingUtf8;
     private volatile bool _closing;
-    private volatile string? _operationalState;
-    private volatile UplinkProtocol.SetConfigVersion? _configuration;
+    private volatile StatusDetails _details = StatusDetails.None;
     private int _publishing;
 
     private MqttLink(IMqttClient client, UplinkSettings settings, VehicleIdentity vehicle, int receiveMaximum, MqttClientConnectResult connected,
@@ -80,7 +80,7 @@ internal sealed class MqttLink : IAsyncDisposable
     /// for this attempt (null: read them now).
     /// </summary>
     public static async Task<MqttLink> ConnectAsync(UplinkSettings settings, VehicleIdentity vehicle, Action<string> onLost, CancellationToken cancellationToken,
-        CommandChannel? commands = null, string? operationalState = null, UplinkProtocol.SetConfigVersion? configuration = null, TlsFiles? tlsFiles = null)
+        CommandChannel? commands = null, StatusDetails? details = null, TlsFiles? tlsFiles = null)
     {
         var statusTopic = TopicTemplate.Expand(settings.StatusTopic, vehicle);
         // Server, TLS and credentials; the files are read now, for this attempt.
@@ -93,7 +93,7 @@ internal sealed class MqttLink : IAsyncDisposable
             .WithKeepAlivePeriod(settings.Broker.KeepAlive)
             .WithTimeout(settings.Broker.PublishTimeout)
             .WithWillTopic(statusTopic)
-            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, operationalState, configuration))
+            .WithWillPayload(StatusPayload(vehicle, "offline", "connection-lost", null, null, details))
             .WithWillRetain(settings.RetainStatus)
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithWillContentType("application/json");
@@ -119,7 +119,7 @@ internal sealed class MqttLink : IAsyncDisposable
             var result = await client.ConnectAsync(builder.Build(), timeout.Token).ConfigureAwait(false);
             if (result.ResultCode != MqttClientConnectResultCode.Success) throw connection.Refused(result);
             var receiveMaximum = result.ReceiveMaximum is null or 0 ? ushort.MaxValue : result.ReceiveMaximum.Value;
-            link = new MqttLink(client, settings, vehicle, receiveMaximum, result, commands) { _operationalState = operationalState, _configuration = configuration };
+            link = new MqttLink(client, settings, vehicle, receiveMaximum, result, commands) { _details = details ?? StatusDetails.None };
             if (link.Limits.Problem is { } problem) throw new MqttLinkException(problem, null, LinkFailure.Unsupported);
             client.DisconnectedAsync += args =>
             {
@@ -245,17 +245,13 @@ internal sealed class MqttLink : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The operational state the online status carries now.</summary>
-    public string? StatusOperationalState => _operationalState;
+    /// <summary>What the online status carries now besides the link state.</summary>
+    public StatusDetails Details => _details;
 
-    /// <summary>The configuration the online status carries now.</summary>
-    public UplinkProtocol.SetConfigVersion? StatusConfiguration => _configuration;
-
-    /// <summary>Publishes the retained online status again with the vehicle's operational state and configuration (version, reloads, errors).</summary>
-    public Task UpdateStatusAsync(string? operationalState, UplinkProtocol.SetConfigVersion? configuration, CancellationToken cancellationToken)
+    /// <summary>Publishes the retained online status again with the vehicle's operational state, configuration (version, reloads, errors) and latest health.</summary>
+    public Task UpdateStatusAsync(StatusDetails details, CancellationToken cancellationToken)
     {
-        _operationalState = operationalState;
-        _configuration = configuration;
+        _details = details;
         return PublishStatusAsync("online", null, null, null, cancellationToken);
     }
 
@@ -263,7 +259,7 @@ internal sealed class MqttLink : IAsyncDisposable
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(_statusTopic)
-            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence, _operationalState, _configuration))
+            .WithPayload(StatusPayload(_vehicle, state, reason, lastSequence, deliveredSequence, _details))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithRetainFlag(Limits.RetainAvailable && _settings.RetainStatus)
             .WithContentType("application/json")
@@ -273,7 +269,7 @@ internal sealed class MqttLink : IAsyncDisposable
 
     /// <summary>The JSON document on the status topic (docs/wire-format.md).</summary>
     internal static byte[] StatusPayload(VehicleIdentity vehicle, string state, string? reason, long? lastSequence, long? deliveredSequence,
-        string? operationalState = null, UplinkProtocol.SetConfigVersion? configuration = null)
+        StatusDetails? details = null)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         // Relaxed escaping: the timestamp's "+00:00" stays "+", as docs/wire-format.md shows it.
@@ -287,12 +283,33 @@ internal sealed class MqttLink : IAsyncDisposable
             if (reason is not null) json.WriteString("reason", reason);
             if (lastSequence is { } last) json.WriteNumber("last_sequence", last);
             if (deliveredSequence is { } delivered) json.WriteNumber("delivered_sequence", delivered);
-            if (operationalState is not null) json.WriteString("operational_state", operationalState);
-            if (configuration is not null)
+            if (details?.OperationalState is { } operationalState) json.WriteString("operational_state", operationalState);
+            if (details?.Configuration is { } configuration)
             {
                 json.WriteString("config_version", configuration.Version);
                 json.WriteNumber("config_reload_count", configuration.Reloads);
                 json.WriteNumber("config_errors_total", configuration.Errors);
+            }
+            if (details?.Health is { } health)
+            {
+                json.WriteStartObject("health");
+                json.WriteString("timestamp", DateTimeOffset.FromUnixTimeMilliseconds(health.TimestampMs).ToString("O", CultureInfo.InvariantCulture));
+                foreach (var field in HealthFields.All)
+                    if (health[field] is { } value) json.WriteNumber(field, value);
+                if (health.Unavailable.Count > 0)
+                {
+                    json.WriteStartObject("unavailable");
+                    foreach (var (field, why) in health.Unavailable) json.WriteString(field, why);
+                    json.WriteEndObject();
+                }
+                var down = health.Devices.Where(d => !d.Value).Select(d => d.Key).Order(StringComparer.Ordinal).ToList();
+                if (down.Count > 0)
+                {
+                    json.WriteStartArray("devices_down");
+                    foreach (var id in down) json.WriteStringValue(id);
+                    json.WriteEndArray();
+                }
+                json.WriteEndObject();
             }
             json.WriteEndObject();
         }

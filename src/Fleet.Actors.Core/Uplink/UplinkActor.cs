@@ -55,8 +55,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     private readonly CommandMetrics? _commandMetrics;
     private readonly LinkedList<CommandResponse> _responses = new();
     private bool _responseInFlight;
-    private string? _operationalState;
-    private SetConfigVersion? _configuration;
+    private StatusDetails _details = StatusDetails.None;
     private bool _restartStream;
 
     public UplinkActor(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider time,
@@ -114,7 +113,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         var commands = _commands;
         var channel = commands is null || _commandSettings is not { Enabled: true } ? null
             : new CommandChannel(_commandSettings, (payload, acknowledge) => commands.Tell(new CommandProtocol.Inbound(payload, acknowledge)));
-        var (settings, vehicle, operationalState, configuration) = (_settings, _vehicle, _operationalState, _configuration);
+        var (settings, vehicle, details) = (_settings, _vehicle, _details);
         // Off the actor's thread: the attempt reads the password and TLS files. What the TLS files held
         // comes back with the outcome, as the baseline of the checks for renewed files.
         Task.Run(async () =>
@@ -123,7 +122,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
                 try
                 {
                     var link = await MqttLink.ConnectAsync(settings, vehicle, reason => self.Tell(new LinkLost(generation, reason)), CancellationToken.None,
-                        channel, operationalState, configuration, tls).ConfigureAwait(false);
+                        channel, details, tls).ConfigureAwait(false);
                     return (object)new LinkUp(generation, link, tls?.Fingerprint);
                 }
                 catch (Exception ex)
@@ -186,9 +185,9 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         _state = "online";
         _offlineSince = null;
         Become(Online);
-        // The state or configuration may have come while connecting (at start they usually do):
+        // The state, configuration or health may have come while connecting (at start they usually do):
         // the retained status must carry them, not what the connection began with.
-        if (up.Link.StatusOperationalState != _operationalState || up.Link.StatusConfiguration != _configuration) PublishStatus();
+        if (up.Link.Details != _details) PublishStatus();
         SendResponses();
     }
 
@@ -245,6 +244,11 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
             _killSwitch?.Abort(new MqttLinkException($"link lost: {lost.Reason}"));
         });
         Receive<StreamEnded>(ended => ended.Generation == _generation, OnStreamEnded);
+        Receive<Restart>(restart =>
+        {
+            _logger.Warning("Uplink to {0}:{1} restarted: {2}", _settings.Broker.Host, _settings.Broker.Port, restart.Reason);
+            _killSwitch?.Abort(new MqttLinkException($"restarted: {restart.Reason}"));
+        });
         Receive<TlsChecked>(OnTlsCheckedOnline);
         Receive<GoOffline>(request =>
         {
@@ -479,12 +483,13 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     private void PublishStatus()
     {
         if (_link is { } link && _killSwitch is not null && _goingOffline is null)
-            link.UpdateStatusAsync(_operationalState, _configuration, CancellationToken.None).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            link.UpdateStatusAsync(_details, CancellationToken.None).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
     }
 
     private void CommonHandlers()
     {
         Receive<CommandProtocol.Respond>(OnRespond);
+        Receive<Restart>(_ => { });
         Receive<ApplySettings>(apply =>
         {
             // The broker's address and credentials are read at start only; the rest applies to the next stream.
@@ -497,12 +502,17 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         });
         Receive<SetOperationalState>(set =>
         {
-            _operationalState = set.State;
+            _details = _details with { OperationalState = set.State };
             PublishStatus();
         });
         Receive<SetConfigVersion>(set =>
         {
-            _configuration = set;
+            _details = _details with { Configuration = set };
+            PublishStatus();
+        });
+        Receive<SetHealth>(set =>
+        {
+            _details = _details with { Health = set.Sample };
             PublishStatus();
         });
         Receive<ResponsePublished>(OnResponsePublished);

@@ -57,6 +57,15 @@ public static class UplinkProtocol
     public sealed record SetOperationalState(string State);
 
     /// <summary>
+    /// The stall detector found the link stuck (online with unsent data, nothing acknowledged for too
+    /// long): the connection is dropped and made again after the usual backoff. Ignored when not online.
+    /// </summary>
+    public sealed record Restart(string Reason);
+
+    /// <summary>The latest health sample, carried by the retained online status (the health monitor's heartbeat).</summary>
+    public sealed record SetHealth(Health.HealthSample Sample);
+
+    /// <summary>
     /// Published on the event stream for every acknowledged batch when
     /// <see cref="UplinkSettings.PublishAcknowledgements"/> is on.
     /// </summary>
@@ -83,4 +92,14 @@ public sealed record EncodedBatch(byte[] Payload, int RawBytes, IReadOnlyList<St
     /// not its last part: its PUBACK does not yet mean the entry is delivered.
     /// </summary>
     public bool Acknowledges { get; init; } = true;
+}
+
+/// <summary>What the retained online status carries besides the link state (docs/wire-format.md).</summary>
+/// <param name="OperationalState">The operational state machine's state.</param>
+/// <param name="Configuration">The running configuration's version, reloads and errors.</param>
+/// <param name="Health">The latest heartbeat's health sample.</param>
+public sealed record StatusDetails(string? OperationalState = null, UplinkProtocol.SetConfigVersion? Configuration = null, Health.HealthSample? Health = null)
+{
+    /// <summary>Nothing known yet.</summary>
+    public static readonly StatusDetails None = new();
 }

@@ -298,6 +298,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         else
         {
             _metrics.Accepted.Inc(entry.Count);
+            _metrics.AcceptedBytes.Inc(entry.Records.Length);
         }
 
         if (journalSeq > ConsumedJournalSeq) _cache.Add(new StoredEntry(journalSeq, entry));
@@ -426,7 +427,9 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         _waitingRecords + _inFlightRecords,
         _state.EvictedTotal,
         _state.GapRecords,
-        _state.OldestUnsentTimestampMs);
+        _state.OldestUnsentTimestampMs,
+        (long)_metrics.AcceptedBytes.Value,
+        _settings.MaxUnsentBytes);
 
     private void UpdateMetrics(bool refreshFileSize)
     {

@@ -16,6 +16,7 @@ public sealed class WalMetrics
         ReplayDuration = metrics.Gauge("replay_duration_seconds", "How long the last recovery of the log took.", vehicleId);
         Evicted = metrics.Counter("evicted_events_total", "Accepted records given up to stay within the disk budget.", vehicleId);
         Accepted = metrics.Counter("wal_accepted_total", "Readings whose persist completed.", vehicleId);
+        AcceptedBytes = metrics.Counter("wal_accepted_bytes_total", "Encoded bytes of the readings whose persist completed (the rate the disk budget fills at while offline).", vehicleId);
         IntakeDropped = metrics.Counter("wal_intake_dropped_total", "Readings refused because the pending buffer was full (never accepted).", vehicleId);
         EncodeErrors = metrics.Counter("wal_encode_errors_total", "Readings that could not be encoded (never accepted).", vehicleId);
         Lost = metrics.Counter("wal_readings_lost_total",
@@ -28,6 +29,9 @@ public sealed class WalMetrics
     }
 
     public Gauge.Child SizeBytes { get; }
+
+    /// <summary>Encoded bytes of accepted readings.</summary>
+    public Counter.Child AcceptedBytes { get; }
     public Gauge.Child UnsentEvents { get; }
     public Gauge.Child UnsentBytes { get; }
     public Gauge.Child OldestUnsentAge { get; }

@@ -70,6 +70,8 @@ public static class WalProtocol
     /// <param name="EvictedTotal">Accepted records given up to the disk budget so far.</param>
     /// <param name="GapRecords">Gap records written so far.</param>
     /// <param name="OldestUnsentTimestampMs">Timestamp of the oldest unsent segment.</param>
+    /// <param name="AcceptedBytesTotal">Encoded bytes of readings accepted since the agent started (its fill rate, for the hours of buffer left).</param>
+    /// <param name="MaxUnsentBytes">The disk budget for unsent data (<c>max-unsent-bytes</c>) in force.</param>
     public sealed record WalStatus(
         long LastSequence,
         long DeliveredSequence,
@@ -78,5 +80,7 @@ public static class WalProtocol
         int PendingReadings,
         long EvictedTotal,
         long GapRecords,
-        long? OldestUnsentTimestampMs);
+        long? OldestUnsentTimestampMs,
+        long AcceptedBytesTotal = 0,
+        long MaxUnsentBytes = 0);
 }

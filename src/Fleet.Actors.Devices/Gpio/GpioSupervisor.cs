@@ -40,7 +40,7 @@ internal sealed class GpioSupervisor : ReceiveActor
     public GpioSupervisor(string vehicleId, GpioSettings settings, Func<GpioSettings, GpioDriver> driverFactory,
         IActorRef log, AgentMetrics metrics, TimeProvider time)
     {
-        _lines = new DeviceChildren(metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "gpio"));
+        _lines = new DeviceChildren(metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "gpio"), vehicleId, "gpio", time);
         _controller = new GpioController(driverFactory(settings));
         foreach (var line in settings.Lines)
         {
@@ -50,10 +50,13 @@ internal sealed class GpioSupervisor : ReceiveActor
             var props = GpioLineActor.Props(line, _controller, log, Self, lineMetrics, time, settings.MaxPendingEvents);
             _lines.Start(Context, line.Id, "line-" + Uri.EscapeDataString(line.Id), "line", props,
                 settings.MinBackoff, settings.MaxBackoff, settings.RandomFactor, new LineTerminated(line.Id));
+            var kind = line.Direction.ToString().ToLowerInvariant();
+            _lines.Describe(line.Id, up => new DeviceActivity("gpio", line.Id, kind, up, (long)(lineMetrics.Edges.Value + lineMetrics.Writes.Value), null));
         }
 
-        Receive<LineUp>(up => _lines.Up(up.LineId));
-        Receive<LineDown>(down => _lines.Down(down.LineId));
+        Receive<LineUp>(up => _lines.Up(Context, up.LineId));
+        Receive<LineDown>(down => _lines.Down(Context, down.LineId, "closed (failed or reopening)"));
+        Receive<GetDevices>(_ => Sender.Tell(_lines.Report()));
         Receive<GpioProtocol.Write>(Route);
         Receive<GpioProtocol.Read>(Route);
         Receive<SensorProtocol.StopIntake>(_ => _lines.StopAll(Context, Sender));

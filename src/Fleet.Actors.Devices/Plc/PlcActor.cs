@@ -242,6 +242,7 @@ internal sealed class PlcActor : ReceiveActor, IWithTimers
             case 2:
                 _wasOpen = true;
                 _logger.Warning("PLC {0}: circuit breaker open after {1} failures; polls paused for {2}", _settings.Id, _settings.MaxFailures, _settings.ResetTimeout);
+                _supervisor.Tell(new PlcSupervisor.PlcReachable(_settings.Id, false, $"circuit breaker open after {_settings.MaxFailures} failures"));
                 break;
             case 1:
                 _logger.Info("PLC {0}: circuit breaker half-open, trying one call", _settings.Id);
@@ -249,6 +250,7 @@ internal sealed class PlcActor : ReceiveActor, IWithTimers
             default:
                 if (!_wasOpen) break;
                 _wasOpen = false;
+                _supervisor.Tell(new PlcSupervisor.PlcReachable(_settings.Id, true, ""));
                 // After an outage the current value of every point is worth publishing again.
                 _deadband.Reset();
                 _logger.Info("PLC {0}: circuit breaker closed, polling again", _settings.Id);

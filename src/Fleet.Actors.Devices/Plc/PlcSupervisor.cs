@@ -33,11 +33,13 @@ internal sealed class PlcSupervisor : ReceiveActor
         _metrics = metrics;
         _clientFactory = clientFactory;
         _time = time;
-        _plcs = new DeviceChildren(metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "plcs"));
+        _plcs = new DeviceChildren(metrics.Counter("restarts_total", "Actor restarts by a supervisor.", vehicleId, "supervisor", "plcs"), vehicleId, "plcs", time);
         foreach (var plc in plcs) StartPlc(plc);
 
-        Receive<PlcUp>(up => _plcs.Up(up.PlcId));
-        Receive<PlcDown>(down => _plcs.Down(down.PlcId));
+        Receive<PlcUp>(up => _plcs.Up(Context, up.PlcId));
+        Receive<PlcDown>(down => _plcs.Down(Context, down.PlcId, "stopped (failed or restarting)"));
+        Receive<PlcReachable>(reachable => _plcs.Reachable(Context, reachable.PlcId, reachable.Reachable, reachable.Reason));
+        Receive<GetDevices>(_ => Sender.Tell(_plcs.Report()));
         Receive<PlcProtocol.IWithPlcId>(Route);
         Receive<SensorProtocol.StopIntake>(_ => _plcs.StopAll(Context, Sender));
         Receive<PlcProtocol.Apply>(OnApply);
@@ -56,9 +58,13 @@ internal sealed class PlcSupervisor : ReceiveActor
 
     private void StartPlc(PlcSettings plc)
     {
-        var props = PlcActor.Props(plc, _log, Self, new PlcMetrics(_metrics, _vehicleId, plc.Id), _clientFactory, _time);
+        var plcMetrics = new PlcMetrics(_metrics, _vehicleId, plc.Id);
+        var props = PlcActor.Props(plc, _log, Self, plcMetrics, _clientFactory, _time);
         _plcs.Start(Context, plc.Id, "plc-" + Uri.EscapeDataString(plc.Id), "plc", props,
             plc.MinBackoff, plc.MaxBackoff, plc.RandomFactor, new PlcTerminated(plc.Id));
+        // Down while its circuit breaker is open (state 2): the PLC does not answer.
+        _plcs.Describe(plc.Id, up => new DeviceActivity("plcs", plc.Id, plc.Host is not null ? "modbus-tcp" : "modbus-rtu",
+            up && plcMetrics.BreakerState.Value < 2, (long)plcMetrics.Polls.Value, null));
     }
 
     private void OnApply(PlcProtocol.Apply apply)
@@ -94,6 +100,9 @@ internal sealed class PlcSupervisor : ReceiveActor
 
     /// <summary>A PLC actor stopped, failed or is restarting.</summary>
     internal sealed record PlcDown(string PlcId) : IDeadLetterSuppression;
+
+    /// <summary>A PLC's circuit breaker opened (unreachable, with the reason) or closed again (from the actor).</summary>
+    internal sealed record PlcReachable(string PlcId, bool Reachable, string Reason) : IDeadLetterSuppression;
 
     private sealed record PlcTerminated(string PlcId);
 }

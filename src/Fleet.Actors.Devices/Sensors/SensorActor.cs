@@ -3,6 +3,7 @@ using Akka.Event;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Supervision;
 
 namespace Fleet.Actors.Devices.Sensors;
 
@@ -31,6 +32,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
     private ISensorDriver? _driver;
     private long _waitingSince;
     private bool _up;
+    private string _downReason = "stopped";
 
     public SensorActor(string vehicleId, SensorSettings settings, Func<ISensorDriver> driverFactory, IActorRef log, SensorMetrics metrics, TimeProvider time)
     {
@@ -69,6 +71,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
         {
             _up = false;
             _metrics.Active.Dec();
+            DeviceStatus.Publish(Context, _vehicleId, "sensors", _settings.Id, false, _downReason, _time);
         }
         _metrics.Down.Set(1);
         if (_driver is { } driver)
@@ -88,6 +91,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
             _metrics.Active.Inc();
             _metrics.Down.Set(0);
             _logger.Info("Sensor {0} ({1}) up", _settings.Id, _settings.Type);
+            DeviceStatus.Publish(Context, _vehicleId, "sensors", _settings.Id, true, "", _time);
             Become(Reading);
             NextRead();
         });
@@ -171,6 +175,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
         if (waited < _settings.StallTimeout) return;
         _metrics.ReadError.Inc();
         _logger.Warning("Sensor {0} down: no answer while {1} for {2:F1}s (stall-timeout)", _settings.Id, phase, waited.TotalSeconds);
+        _downReason = $"stalled: no answer while {phase} for {waited.TotalSeconds:F1}s";
         StopForRetry();
     }
 
@@ -185,6 +190,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
         // directory"); what they wrap would lose that (System.IO.Ports says "access denied" for a missing port).
         var cause = failed.Cause is IOException or TimeoutException ? failed.Cause.Message : failed.Cause.GetBaseException().Message;
         _logger.Warning("Sensor {0} down ({1} failed): {2}", _settings.Id, failed.Operation, cause);
+        _downReason = $"{failed.Operation} failed: {cause}";
         _logger.Debug("Sensor {0}: {1}", _settings.Id, failed.Cause);
         StopForRetry();
     }

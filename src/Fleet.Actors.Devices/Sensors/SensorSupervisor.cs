@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Pattern;
 using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Devices.Supervision;
 using Prometheus;
 
 namespace Fleet.Actors.Devices.Sensors;
@@ -55,6 +56,7 @@ internal sealed class SensorSupervisor : ReceiveActor
 {
     private readonly ILoggingAdapter _logger = Context.GetLogger();
     private readonly Dictionary<IActorRef, string> _sensors = new();
+    private readonly Dictionary<string, (SensorSettings Settings, SensorMetrics Metrics)> _running = new();
     private readonly List<IActorRef> _stopRequesters = new();
     private readonly Counter.Child _restarts;
     private readonly string _vehicleId;
@@ -95,6 +97,7 @@ internal sealed class SensorSupervisor : ReceiveActor
         {
             var child = _sensors.FirstOrDefault(kv => kv.Value == terminated.SensorId).Key;
             if (child is not null) _sensors.Remove(child);
+            _running.Remove(terminated.SensorId);
             if (_replacing.Remove(terminated.SensorId, out var replacement))
             {
                 if (replacement is not null && !_stopping) StartSensor(replacement);
@@ -103,6 +106,8 @@ internal sealed class SensorSupervisor : ReceiveActor
             CheckStopped();
         });
         Receive<SensorProtocol.Apply>(OnApply);
+        Receive<GetDevices>(_ => Sender.Tell(new DeviceReport(_running.Values.Select(s => new DeviceActivity("sensors", s.Settings.Id, s.Settings.Type,
+            s.Metrics.Down.Value == 0, (long)s.Metrics.ReadSuccess.Value, s.Metrics.LastSeen.Value > 0 ? (long)(s.Metrics.LastSeen.Value * 1000) : null)).ToList())));
     }
 
     /// <summary>A new configuration: changed sensors restart with their new settings, removed ones stop, new ones start; the others run on.</summary>
@@ -153,6 +158,7 @@ internal sealed class SensorSupervisor : ReceiveActor
         var child = Context.ActorOf(BackoffSupervisor.Props(options), "sensor-" + Uri.EscapeDataString(sensor.Id));
         Context.WatchWith(child, new SensorTerminated(sensor.Id));
         _sensors[child] = sensor.Id;
+        _running[sensor.Id] = (sensor, sensorMetrics);
     }
 
     /// <summary>Props for the sensors of one vehicle.</summary>

@@ -29,16 +29,26 @@ internal sealed class DeviceChildren
     private readonly Dictionary<string, IActorRef> _children = new(StringComparer.Ordinal);
     private readonly HashSet<string> _up = new(StringComparer.Ordinal);
     private readonly List<IActorRef> _stopRequesters = new();
+    private readonly Dictionary<string, Func<bool, DeviceActivity>> _activity = new(StringComparer.Ordinal);
 
     // Children stopped to be started again with new settings (null: removed), by id.
     private readonly Dictionary<string, Action?> _replacing = new(StringComparer.Ordinal);
     private readonly Counter.Child _restarts;
+    private readonly string _vehicleId;
+    private readonly string _domain;
+    private readonly TimeProvider _time;
     private bool _stopping;
 
-    /// <summary>Children whose restarts are counted in <paramref name="restarts"/>.</summary>
-    public DeviceChildren(Counter.Child restarts)
+    /// <summary>
+    /// Children whose restarts are counted in <paramref name="restarts"/>; their ups and downs are
+    /// published as <see cref="Core.Health.DeviceStatusChanged"/> of <paramref name="domain"/>.
+    /// </summary>
+    public DeviceChildren(Counter.Child restarts, string vehicleId, string domain, TimeProvider time)
     {
         _restarts = restarts;
+        _vehicleId = vehicleId;
+        _domain = domain;
+        _time = time;
     }
 
     /// <summary>
@@ -61,11 +71,30 @@ internal sealed class DeviceChildren
         _children[id] = child;
     }
 
+    /// <summary>How <paramref name="id"/> describes itself in <see cref="Report"/>, given whether its actor is up.</summary>
+    public void Describe(string id, Func<bool, DeviceActivity> activity) => _activity[id] = activity;
+
+    /// <summary>Every running device's activity (for <see cref="GetDevices"/>).</summary>
+    public DeviceReport Report() =>
+        new(_activity.Where(a => _children.ContainsKey(a.Key)).Select(a => a.Value(Find(a.Key, out _) == DeviceState.Up)).ToList());
+
     /// <summary>The device's actor reported itself running.</summary>
-    public void Up(string id) => _up.Add(id);
+    public void Up(IActorContext context, string id)
+    {
+        _up.Add(id);
+        DeviceStatus.Publish(context, _vehicleId, _domain, id, true, "", _time);
+    }
 
     /// <summary>The device's actor stopped, failed or is restarting.</summary>
-    public void Down(string id) => _up.Remove(id);
+    public void Down(IActorContext context, string id, string reason)
+    {
+        _up.Remove(id);
+        DeviceStatus.Publish(context, _vehicleId, _domain, id, false, reason, _time);
+    }
+
+    /// <summary>The device is reachable again, or not (its actor runs on): published, routing unchanged.</summary>
+    public void Reachable(IActorContext context, string id, bool reachable, string reason) =>
+        DeviceStatus.Publish(context, _vehicleId, _domain, id, reachable, reason, _time);
 
     /// <summary>Whether requests for <paramref name="id"/> can be forwarded, and to whom.</summary>
     public DeviceState Find(string id, out IActorRef child)
@@ -106,6 +135,7 @@ internal sealed class DeviceChildren
     public bool Terminated(string id)
     {
         _children.Remove(id);
+        _activity.Remove(id);
         _up.Remove(id);
         if (_replacing.Remove(id, out var start))
         {

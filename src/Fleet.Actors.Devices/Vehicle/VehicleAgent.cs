@@ -11,6 +11,7 @@ using System.Device.Gpio;
 using Fleet.Actors.Devices.Commands;
 using Fleet.Actors.Devices.Configuration;
 using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Health;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
 using Fleet.Actors.Devices.Sensors;
@@ -39,8 +40,9 @@ public static class VehicleProtocol
     /// <param name="Commands">The command actor (verifies, journals and dispatches commands from the fleet).</param>
     /// <param name="Operations">The operational state machine.</param>
     /// <param name="Configuration">The running configuration (only when the agent was given a source to reload it from).</param>
+    /// <param name="Health">The health monitor (null when <c>fleet.health.enabled</c> is off).</param>
     public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null, IActorRef? Plcs = null,
-        IActorRef? Scripts = null, IActorRef? Commands = null, IActorRef? Operations = null, IActorRef? Configuration = null);
+        IActorRef? Scripts = null, IActorRef? Commands = null, IActorRef? Operations = null, IActorRef? Configuration = null, IActorRef? Health = null);
 }
 
 /// <summary>
@@ -48,7 +50,8 @@ public static class VehicleProtocol
 /// host one (the agent on a truck) or thousands (the fleet simulation). Children: <c>wal</c> (the
 /// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c>, <c>gpio</c> (only when
 /// lines are configured), <c>plcs</c> (only when PLCs are configured), <c>scripts</c>, <c>operations</c>
-/// (the operational state machine), <c>device-commands</c>, <c>commands</c> and <c>summary</c>.
+/// (the operational state machine), <c>device-commands</c>, <c>commands</c>, <c>health</c> (the health
+/// monitor, unless turned off) and <c>summary</c>.
 /// The agent is the log's accepted-readings listener and passes them on to the script engine
 /// while it wants them; it passes command responses and state changes on to the uplink. Which actor
 /// carries out which command type is decided here, in <see cref="CommandOwners"/> (ADR 0013).
@@ -63,7 +66,7 @@ internal sealed class VehicleAgent : ReceiveActor
     private bool _scriptsWantReadings;
 
     public VehicleAgent(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry drivers, SimulationContext simulation, TimeProvider time,
-        Func<GpioSettings, GpioDriver> gpioDrivers, LiveConfigurationSource? configuration)
+        Func<GpioSettings, GpioDriver> gpioDrivers, LiveConfigurationSource? configuration, Func<HealthSettings, IHealthSampler> sampler)
     {
         _restarts = metrics.Counter("restarts_total", "Actor restarts by a supervisor.", settings.VehicleId, "supervisor", "vehicle");
         var walMetrics = _walMetrics = new WalMetrics(metrics, settings.VehicleId);
@@ -96,9 +99,12 @@ internal sealed class VehicleAgent : ReceiveActor
         var commands = Context.ActorOf(CommandActor.Props(settings.Identity, settings.Commands,
             CommandOwners.Build(operations, deviceCommands, systemCommands, settings.SystemCommands, configurationActor), Self, commandMetrics, time), "commands");
         var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, settings.Commands, commands, commandMetrics, time), "uplink");
+        var health = !settings.Health.Enabled ? null
+            : Context.ActorOf(HealthMonitor.Props(settings.VehicleId, settings.Health, sampler(settings.Health), log, uplink,
+                new[] { sensors, gpio, plcs }.OfType<IActorRef>().ToList(), metrics, time), "health");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, log, walMetrics, uplinkMetrics, metrics), "summary");
-        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts, commands, operations, configurationActor);
+        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts, commands, operations, configurationActor, health);
         if (configuration is not null) uplink.Tell(new UplinkProtocol.SetConfigVersion(configuration.Running.Version));
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
@@ -165,11 +171,12 @@ internal sealed class VehicleAgent : ReceiveActor
     /// <summary>Props for one vehicle agent.</summary>
     public static Props Props(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry? drivers = null,
         SimulationContext? simulation = null, TimeProvider? time = null, Func<GpioSettings, GpioDriver>? gpioDrivers = null,
-        LiveConfigurationSource? configuration = null)
+        LiveConfigurationSource? configuration = null, Func<HealthSettings, IHealthSampler>? healthSampler = null)
     {
         var clock = time ?? TimeProvider.System;
         return Akka.Actor.Props.Create(() => new VehicleAgent(settings, metrics, drivers ?? SensorDriverRegistry.Default,
-            simulation ?? SimulationContext.For(settings.VehicleId, settings.Simulation, clock), clock, gpioDrivers ?? GpioDrivers.Create, configuration));
+            simulation ?? SimulationContext.For(settings.VehicleId, settings.Simulation, clock), clock, gpioDrivers ?? GpioDrivers.Create, configuration,
+            healthSampler ?? (h => new ProcHealthSampler(h.DataDirectory))));
     }
 
     /// <summary>The actor name of a vehicle's agent.</summary>

@@ -3,6 +3,7 @@ using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Commands;
 using Fleet.Actors.Devices.Gpio;
+using Fleet.Actors.Devices.Health;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
 using Fleet.Actors.Devices.Sensors;
@@ -48,6 +49,9 @@ public sealed record VehicleSettings
 
     /// <summary>The version of the configuration this agent runs (a digest of its files), reported in diagnostics.</summary>
     public string ConfigVersion { get; init; } = "";
+
+    /// <summary>The health monitor: sampling, heartbeat, stall detection (HOCON <c>fleet.health</c>).</summary>
+    public HealthSettings Health { get; init; } = new();
 
     /// <summary>The simulated vehicle behind simulated drivers.</summary>
     public SimulationSettings Simulation { get; init; } = new();

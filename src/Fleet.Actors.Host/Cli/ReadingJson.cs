@@ -102,6 +102,7 @@ public static class ReadingJson
                 if (d.DiskUsage is { } disk) json.WriteNumber("disk_usage", disk);
                 if (d.Temperature is { } temperature) json.WriteNumber("temperature", temperature);
                 if (d.NetworkQuality is { } network) json.WriteNumber("network_quality", network);
+                if (d.Health is { } h) WriteHealth(json, h);
                 break;
             case GapValue g:
                 json.WriteString("type", "gap");
@@ -148,5 +149,28 @@ public static class ReadingJson
                 json.WriteString("value", value.ToString());
                 break;
         }
+    }
+
+    private static void WriteHealth(Utf8JsonWriter json, AgentHealth h)
+    {
+        if (h.ProcessCpuUsage is { } cpu) json.WriteNumber("process_cpu_usage", cpu);
+        if (h.ProcessMemoryBytes is { } rss) json.WriteNumber("process_memory_bytes", rss);
+        if (h.GcHeapBytes is { } heap) json.WriteNumber("gc_heap_bytes", heap);
+        if (h.DiskFreeBytes is { } free) json.WriteNumber("disk_free_bytes", free);
+        if (h.UptimeSeconds is { } uptime) json.WriteNumber("uptime_seconds", uptime);
+        if (h.ProcessUptimeSeconds is { } processUptime) json.WriteNumber("process_uptime_seconds", processUptime);
+        if (h.LoadAverage is { } load) json.WriteNumber("load_average", load);
+        if (h.DevicesUp is { } up) json.WriteNumber("devices_up", up);
+        if (h.DevicesDown is { } down) json.WriteNumber("devices_down", down);
+        if (h.DownDevices.Count > 0) Strings(json, "down_devices", h.DownDevices);
+        if (h.ThreadPoolQueue is { } queue) json.WriteNumber("thread_pool_queue", queue);
+        if (h.Unavailable.Count > 0) Strings(json, "unavailable", h.Unavailable);
+    }
+
+    private static void Strings(Utf8JsonWriter json, string name, IEnumerable<string> values)
+    {
+        json.WriteStartArray(name);
+        foreach (var value in values) json.WriteStringValue(value);
+        json.WriteEndArray();
     }
 }

@@ -101,8 +101,46 @@ public static class StatusCommand
             lines.Add(("link", $"{link.GetProperty("state").GetString()}" + string.Create(inv, $", acknowledged up to {link.GetProperty("acknowledged_sequence").GetInt64():N0}") +
                 (link.GetProperty("offline_since").GetString() is { } since ? $", offline since {since}" : "")));
         else lines.Add(("link", "does not answer"));
-        var width = lines.Max(l => l.Item1.Length);
-        return string.Concat(lines.Select(l => $"{l.Item1.PadRight(width)}  {l.Item2}\n"));
+        if (status.TryGetProperty("buffer", out var buffer) && buffer.ValueKind == JsonValueKind.Object)
+            lines.Add(("buffer left", string.Create(inv, $"{(buffer.GetProperty("max_unsent_bytes").GetInt64() - buffer.GetProperty("unsent_bytes").GetInt64()) / 1048576.0:N1} MiB of {buffer.GetProperty("max_unsent_bytes").GetInt64() / 1048576.0:N0} MiB")
+                + (buffer.GetProperty("hours_left") is { ValueKind: JsonValueKind.Number } hours
+                    ? string.Create(inv, $", {hours.GetDouble():N1} h offline at {buffer.GetProperty("fill_bytes_per_second").GetDouble():N0} B/s") : ", nothing arriving")));
+        if (status.TryGetProperty("health", out var health) && health.ValueKind == JsonValueKind.Object)
+            lines.Add(("machine", HealthLine(health)));
+        if (status.TryGetProperty("restarts", out var restarts) && restarts.ValueKind == JsonValueKind.Object && restarts.EnumerateObject().Any(r => r.Value.GetInt64() > 0))
+            lines.Add(("restarts", string.Join(", ", restarts.EnumerateObject().Where(r => r.Value.GetInt64() > 0).Select(r => $"{r.Name} {r.Value.GetInt64()}"))));
+        var devices = status.TryGetProperty("devices", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().ToList() : [];
+        var width = Math.Max(lines.Max(l => l.Item1.Length), devices.Count == 0 ? 0 : devices.Max(d => Text(d, "id").Length + 2));
+        var table = string.Concat(lines.Select(l => $"{l.Item1.PadRight(width)}  {l.Item2}\n"));
+        if (devices.Count == 0) return table;
+        table += $"{"devices".PadRight(width)}  {devices.Count(d => Text(d, "state") == "up")} up, {devices.Count(d => Text(d, "state") != "up")} down\n";
+        foreach (var device in devices)
+        {
+            var rate = device.GetProperty("rate_per_second") is { ValueKind: JsonValueKind.Number } r ? string.Create(inv, $"{r.GetDouble():0.#}/s") : "-";
+            var seen = device.GetProperty("last_seen").GetString() is { } lastSeen ? $", last seen {lastSeen}" : "";
+            var why = device.TryGetProperty("reason", out var reason) ? $": {reason.GetString()}" : "";
+            table += $"  {Text(device, "id").PadRight(width - 2)}  {Text(device, "state")}{why} ({Text(device, "domain")}, {Text(device, "type")}), {rate}{seen}\n";
+        }
+        return table;
+    }
+
+    private static string HealthLine(JsonElement health)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var parts = new List<string>();
+        void Add(string field, string format)
+        {
+            if (health.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.Number) parts.Add(string.Format(inv, format, v.GetDouble()));
+        }
+        Add("cpu_usage", "CPU {0:0.#} %");
+        Add("process_cpu_usage", "agent {0:0.#} % of a core");
+        Add("memory_usage", "memory {0:0.#} %");
+        Add("process_resident_bytes", "agent {0:0,,} MB resident");
+        Add("disk_usage", "disk {0:0.#} %");
+        Add("temperature", "{0:0.#} °C");
+        Add("load_average_1m", "load {0:0.##}");
+        if (health.TryGetProperty("unavailable", out var unavailable) && unavailable.TryGetProperty("temperature", out _)) parts.Add("temperature not available");
+        return string.Join(", ", parts);
     }
 
     private static string Text(JsonElement element, string name) =>

@@ -210,6 +210,8 @@ public static partial class AgentConfiguration
         var dataDirectory = fleet.String("data-dir", "data")!;
         if (string.IsNullOrWhiteSpace(dataDirectory)) fleet.Problem("data-dir", "must not be empty");
 
+        var health = ReadHealth(fleet.Section("health"), dataDirectory);
+
         var shutdown = fleet.Section("shutdown");
         var vehicle = new VehicleSettings
         {
@@ -224,6 +226,7 @@ public static partial class AgentConfiguration
             Commands = commands,
             SystemCommands = systemCommands,
             Operations = operations,
+            Health = health,
             ConfigVersion = ConfigVersion(merged),
             Simulation = simulation,
             SummaryInterval = fleet.Duration("summary-interval", TimeSpan.FromSeconds(5), TimeSpan.Zero, TimeSpan.FromHours(1)),
@@ -253,6 +256,24 @@ public static partial class AgentConfiguration
             Hocon = merged,
             Files = files,
         };
+    }
+
+    private static Devices.Health.HealthSettings ReadHealth(ConfigReader section, string dataDirectory)
+    {
+        var health = new Devices.Health.HealthSettings
+        {
+            Enabled = section.Bool("enabled", true),
+            SampleInterval = section.Duration("sample-interval", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
+            HeartbeatInterval = section.Duration("heartbeat-interval", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1)),
+            UplinkStallTimeout = section.Duration("uplink-stall-timeout", TimeSpan.FromMinutes(2), TimeSpan.Zero, TimeSpan.FromDays(1)),
+            ErrorLogInterval = section.Duration("error-log-interval", TimeSpan.FromMinutes(5), TimeSpan.Zero, TimeSpan.FromDays(1)),
+            DataDirectory = dataDirectory,
+        };
+        if (health.HeartbeatInterval < health.SampleInterval)
+            section.Problem("heartbeat-interval", $"must be at least sample-interval ({health.SampleInterval.TotalSeconds:0.###}s): a heartbeat carries the latest sample");
+        if (health.UplinkStallTimeout > TimeSpan.Zero && health.UplinkStallTimeout < 2 * health.SampleInterval)
+            section.Problem("uplink-stall-timeout", $"must be 0 (off) or at least two sample intervals ({2 * health.SampleInterval.TotalSeconds:0.###}s): the stall detector looks once per sample");
+        return health;
     }
 
     /// <summary>

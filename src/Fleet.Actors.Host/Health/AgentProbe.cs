@@ -3,6 +3,7 @@ using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Commands;
 using Fleet.Actors.Devices.Configuration;
+using Fleet.Actors.Devices.Health;
 using Fleet.Actors.Devices.Vehicle;
 
 namespace Fleet.Actors.Host.Health;
@@ -29,7 +30,8 @@ public sealed record AgentStatus(
     UplinkProtocol.UplinkStatus? Link,
     OperationalStateProtocol.Current? Operations,
     ConfigurationProtocol.Version? Configuration,
-    IReadOnlyList<string> NotReady)
+    IReadOnlyList<string> NotReady,
+    HealthProtocol.HealthReport? Health = null)
 {
     /// <summary>Ready for traffic and data: nothing in <see cref="NotReady"/>.</summary>
     public bool Ready => NotReady.Count == 0;
@@ -65,7 +67,8 @@ public sealed class VehicleAgentProbe(IActorRef agent, string vehicleId, string 
         var link = AskOrNull<UplinkProtocol.UplinkStatus>(components?.Uplink, UplinkProtocol.GetStatus.Instance, cancellationToken);
         var operations = AskOrNull<OperationalStateProtocol.Current>(components?.Operations, OperationalStateProtocol.GetState.Instance, cancellationToken);
         var configuration = AskOrNull<ConfigurationProtocol.Version>(components?.Configuration, ConfigurationProtocol.GetVersion.Instance, cancellationToken);
-        await Task.WhenAll(log, link, operations, configuration).ConfigureAwait(false);
+        var health = AskOrNull<HealthProtocol.HealthReport>(components?.Health, HealthProtocol.GetHealth.Instance, cancellationToken);
+        await Task.WhenAll(log, link, operations, configuration, health).ConfigureAwait(false);
 
         var notReady = new List<string>();
         if (components is null) notReady.Add("the vehicle agent does not answer");
@@ -73,7 +76,10 @@ public sealed class VehicleAgentProbe(IActorRef agent, string vehicleId, string 
         if (components is not null && link.Result is { Connected: false, OfflineSince: { } since } && now - since > offlineTolerance)
             notReady.Add($"the uplink has been offline for {Format(now - since)} ({link.Result.State}), longer than fleet.http.ready-offline-tolerance ({Format(offlineTolerance)})");
         else if (components is not null && link.Result is null) notReady.Add("the uplink does not answer");
-        return new AgentStatus(vehicleId, tenant, now - _started, log.Result, link.Result, operations.Result, configuration.Result, notReady);
+        if (components?.Health is not null && health.Result is null) notReady.Add("the health monitor does not answer");
+        foreach (var (part, stall) in health.Result?.Stalls ?? new Dictionary<string, string>())
+            notReady.Add($"{part} is stalled ({stall}); restarted, waiting for it to deliver again");
+        return new AgentStatus(vehicleId, tenant, now - _started, log.Result, link.Result, operations.Result, configuration.Result, notReady, health.Result);
     }
 
     private static async Task<T?> AskOrNull<T>(IActorRef? actor, object message, CancellationToken cancellationToken)

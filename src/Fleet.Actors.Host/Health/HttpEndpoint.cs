@@ -1,3 +1,5 @@
+using Fleet.Actors.Core.Health;
+using Fleet.Actors.Devices.Health;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -219,9 +221,79 @@ public sealed class HttpEndpoint : IAsyncDisposable
                 json.WriteEndObject();
             }
             else json.WriteNull("link");
+            WriteHealth(json, status.Health);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
+    }
+
+    // Devices, the buffer left, restarts, stalls and the latest health sample; null members when the monitor is off or silent.
+    private static void WriteHealth(Utf8JsonWriter json, HealthProtocol.HealthReport? report)
+    {
+        if (report is null)
+        {
+            json.WriteNull("devices");
+            json.WriteNull("buffer");
+            json.WriteNull("health");
+            return;
+        }
+        json.WriteStartArray("devices");
+        foreach (var device in report.Devices)
+        {
+            json.WriteStartObject();
+            json.WriteString("domain", device.Domain);
+            json.WriteString("id", device.Id);
+            json.WriteString("type", device.Type);
+            json.WriteString("state", device.Up ? "up" : "down");
+            if (device.Reason.Length > 0) json.WriteString("reason", device.Reason);
+            Number(json, "rate_per_second", device.RatePerSecond);
+            json.WriteNumber("count", device.Count);
+            Time(json, "last_seen", device.LastSeenMs);
+            Time(json, "changed", device.ChangedMs);
+            json.WriteNumber("downs", device.Downs);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        if (report.Buffer is { } buffer)
+        {
+            json.WriteStartObject("buffer");
+            json.WriteNumber("unsent_bytes", buffer.UnsentBytes);
+            json.WriteNumber("max_unsent_bytes", buffer.MaxUnsentBytes);
+            json.WriteNumber("fill_bytes_per_second", buffer.FillBytesPerSecond);
+            Number(json, "hours_left", buffer.HoursLeft);
+            json.WriteEndObject();
+        }
+        else json.WriteNull("buffer");
+        json.WriteStartObject("restarts");
+        foreach (var (supervisor, count) in report.Restarts.OrderBy(r => r.Key, StringComparer.Ordinal)) json.WriteNumber(supervisor, count);
+        json.WriteEndObject();
+        json.WriteStartObject("stalls");
+        foreach (var (part, what) in report.Stalls) json.WriteString(part, what);
+        json.WriteEndObject();
+        if (report.Latest is { } sample)
+        {
+            json.WriteStartObject("health");
+            Time(json, "sampled", sample.TimestampMs);
+            foreach (var field in HealthFields.All)
+                if (sample[field] is { } value) json.WriteNumber(field, value);
+            json.WriteStartObject("unavailable");
+            foreach (var (field, why) in sample.Unavailable.OrderBy(u => u.Key, StringComparer.Ordinal)) json.WriteString(field, why);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        else json.WriteNull("health");
+    }
+
+    private static void Number(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v) json.WriteNumber(name, v);
+        else json.WriteNull(name);
+    }
+
+    private static void Time(Utf8JsonWriter json, string name, long? unixMs)
+    {
+        if (unixMs is { } ms) json.WriteString(name, DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("O", CultureInfo.InvariantCulture));
+        else json.WriteNull(name);
     }
 
     private static async Task WriteAsync(HttpListenerResponse response, int status, string contentType, string body)

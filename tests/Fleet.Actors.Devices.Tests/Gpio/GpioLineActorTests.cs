@@ -215,6 +215,26 @@ public sealed class GpioLineActorTests : TestKit
     }
 
     [Fact]
+    public async Task A_line_going_down_and_up_should_be_published_and_reported_with_its_writes()
+    {
+        var changes = CreateTestProbe();
+        Sys.EventStream.Subscribe(changes.Ref, typeof(Fleet.Actors.Core.Health.DeviceStatusChanged));
+        var gpio = Start(Horn());
+        var up = changes.ExpectMsg<Fleet.Actors.Core.Health.DeviceStatusChanged>(Wait);
+        Assert.Equal((VehicleId, "gpio", "horn", true), (up.VehicleId, up.Domain, up.DeviceId, up.Up));
+        Assert.Equal(new GpioProtocol.Written("horn", true), await gpio.Ask<GpioProtocol.Result>(new GpioProtocol.Write("horn", true, "test"), Wait));
+        var report = await gpio.Ask<Supervision.DeviceReport>(Supervision.GetDevices.Instance, Wait);
+        Assert.Equal(new Supervision.DeviceActivity("gpio", "horn", "output", true, 1, null), Assert.Single(report.Devices));
+
+        _driver.FailIo(HornPin, true);
+        await gpio.Ask<GpioProtocol.Result>(new GpioProtocol.Write("horn", false, "test"), Wait);
+        var down = changes.ExpectMsg<Fleet.Actors.Core.Health.DeviceStatusChanged>(Wait);
+        Assert.Equal(("horn", false, "closed (failed or reopening)"), (down.DeviceId, down.Up, down.Reason));
+        _driver.FailIo(HornPin, false);
+        Assert.True(changes.ExpectMsg<Fleet.Actors.Core.Health.DeviceStatusChanged>(Wait).Up);
+    }
+
+    [Fact]
     public void A_line_that_fails_to_open_should_be_reopened_with_backoff()
     {
         _driver.FailOpens(DoorPin, 2);

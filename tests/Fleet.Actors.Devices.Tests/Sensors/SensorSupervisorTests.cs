@@ -84,6 +84,44 @@ public sealed class SensorSupervisorTests : TestKit
 
     private static TimeSpan Since(long from, long to) => Stopwatch.GetElapsedTime(from, to);
 
+    /// <summary>
+    /// What the health monitor and alert rules build on: every sensor going up or down is published
+    /// with the real cause (a silent device as "stalled"), and the supervisor reports each sensor's
+    /// state, readings and last reading.
+    /// </summary>
+    [Fact]
+    public void Sensors_should_publish_when_they_go_up_and_down_with_the_cause_and_report_their_activity()
+    {
+        var changes = CreateTestProbe();
+        Sys.EventStream.Subscribe(changes.Ref, typeof(Fleet.Actors.Core.Health.DeviceStatusChanged));
+        var sensors = StartSensors(Fake("obd-1", stallTimeout: TimeSpan.FromMilliseconds(400)), Fake("gps-1"));
+        var ups = new[] { changes.ExpectMsg<Fleet.Actors.Core.Health.DeviceStatusChanged>(), changes.ExpectMsg<Fleet.Actors.Core.Health.DeviceStatusChanged>() };
+        Assert.Equal(["gps-1", "obd-1"], ups.Select(u => u.DeviceId).Order());
+        Assert.All(ups, u => Assert.Equal((VehicleId, "sensors", true, ""), (u.VehicleId, u.Domain, u.Up, u.Reason)));
+
+        _fakes.Device("gps-1").Feed(Read(Rpm(700), Rpm(710)));
+        _log.ExpectMsg<WalProtocol.LogReadings>();
+        var report = sensors.Ask<Supervision.DeviceReport>(Supervision.GetDevices.Instance, TimeSpan.FromSeconds(3)).Result;
+        var gps = report.Devices.Single(d => d.Id == "gps-1");
+        Assert.Equal(("sensors", FakeDriverFactory.TypeName, true, 2L, 1_740_000_000_100L), (gps.Domain, gps.Type, gps.Up, gps.Count, gps.LastSeenMs!.Value));
+
+        // obd-1 delivers nothing: its stall timeout stops it, and it says so.
+        var down = changes.FishForMessage<Fleet.Actors.Core.Health.DeviceStatusChanged>(c => !c.Up, TimeSpan.FromSeconds(5));
+        Assert.Equal("obd-1", down.DeviceId);
+        Assert.StartsWith("stalled: no answer while reading for", down.Reason);
+        AwaitCondition(() => sensors.Ask<Supervision.DeviceReport>(Supervision.GetDevices.Instance, TimeSpan.FromSeconds(3)).Result
+            .Devices.Single(d => d.Id == "obd-1").Up == false, TimeSpan.FromSeconds(3), Interval);
+
+        // Unplugged: down with the driver's own words, and up again after the backoff.
+        _fakes.Device("gps-1").Disconnected = true;
+        // Its waiting read gets this; the next read finds the device gone.
+        _fakes.Device("gps-1").Feed(Read(Rpm(720)));
+        var unplugged = changes.FishForMessage<Fleet.Actors.Core.Health.DeviceStatusChanged>(c => c.DeviceId == "gps-1" && !c.Up, TimeSpan.FromSeconds(5));
+        Assert.Equal("read failed: fake device disconnected", unplugged.Reason);
+        _fakes.Device("gps-1").Disconnected = false;
+        changes.FishForMessage<Fleet.Actors.Core.Health.DeviceStatusChanged>(c => c.DeviceId == "gps-1" && c.Up, TimeSpan.FromSeconds(10));
+    }
+
     [Fact]
     public void SensorActor_should_tell_valid_readings_to_the_log_with_the_sensor_id_as_device_id()
     {

@@ -126,6 +126,53 @@ public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
         unhandled.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 
+    /// <summary>
+    /// The broker takes the publishes but stops acknowledging them, while the connection stays up
+    /// and no timeout of the client fires (long publish timeout and keep-alive): only the stall
+    /// detector notices. It restarts the uplink, reports the stall until batches are acknowledged
+    /// again, and nothing is lost. The heartbeat's health records and the retained status's health
+    /// reach the broker too.
+    /// </summary>
+    [Fact]
+    public async Task A_stalled_uplink_should_be_restarted_by_the_stall_detector_and_every_reading_still_delivered()
+    {
+        var baseline = Settings();
+        var settings = baseline with
+        {
+            Uplink = baseline.Uplink with
+            {
+                Broker = baseline.Uplink.Broker with { KeepAlive = TimeSpan.FromMinutes(2), PublishTimeout = TimeSpan.FromMinutes(2) },
+            },
+            Health = new Devices.Health.HealthSettings
+            {
+                SampleInterval = TimeSpan.FromMilliseconds(200),
+                HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+                UplinkStallTimeout = TimeSpan.FromMilliseconds(1500),
+            },
+        };
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics), VehicleAgent.ActorName(VehicleId));
+        var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(5));
+        AwaitCondition(() => _broker.Verifier.Report().Received >= 200 && _broker.RecordsByDevice.GetValueOrDefault(Devices.Health.HealthMonitor.DeviceId) >= 1,
+            TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20));
+        AwaitCondition(() => RetainedStatusAsync().Result is { } s && s.TryGetProperty("health", out var h) && h.TryGetProperty("devices_up", out _),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+
+        _broker.AckDelay = TimeSpan.FromMinutes(10);
+        AwaitCondition(() => MetricValues.Vehicle(_metrics, "stalls_detected_total", VehicleId) >= 1, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        var stalled = await components.Health!.Ask<Devices.Health.HealthProtocol.HealthReport>(Devices.Health.HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(5));
+        Assert.Contains("nothing acknowledged", stalled.Stalls["uplink"]);
+
+        _broker.AckDelay = TimeSpan.Zero;
+        AwaitCondition(() => components.Health!.Ask<Devices.Health.HealthProtocol.HealthReport>(Devices.Health.HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(5))
+            .Result.Stalls.Count == 0, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+
+        var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
+        Assert.True(outcome.Drained, outcome.ToString());
+        var report = _broker.Verifier.Report();
+        Assert.Equal(0, report.Missing);
+        Assert.Equal(outcome.LastSequence, report.Vehicles.Single().HighestReceived);
+    }
+
     [Fact]
     public async Task VehicleAgent_should_deliver_every_reading_and_shut_down_drained_with_an_offline_status()
     {

@@ -49,6 +49,23 @@ public sealed class ReadingJsonTests
     }
 
     [Fact]
+    public void A_heartbeat_should_be_written_with_the_health_monitors_fields_under_their_wire_names()
+    {
+        var heartbeat = new DiagnosticsValue(12.5, 40, 55, null, null,
+            new AgentHealth(0.8, 95_000_000, 6_000_000, 8_000_000_000, 3600, 60, 0.25, 2, 1, ["sensors/obd"], 0, ["temperature"]));
+        var json = JsonDocument.Parse(ReadingJson.Format(heartbeat)).RootElement;
+
+        Assert.Equal(0.8, json.GetProperty("process_cpu_usage").GetDouble());
+        Assert.Equal(95_000_000, json.GetProperty("process_memory_bytes").GetInt64());
+        Assert.Equal(8_000_000_000, json.GetProperty("disk_free_bytes").GetInt64());
+        Assert.Equal(0.25, json.GetProperty("load_average").GetDouble());
+        Assert.Equal((2, 1), (json.GetProperty("devices_up").GetInt32(), json.GetProperty("devices_down").GetInt32()));
+        Assert.Equal(["sensors/obd"], json.GetProperty("down_devices").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["temperature"], json.GetProperty("unavailable").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(json.TryGetProperty("temperature", out _));
+    }
+
+    [Fact]
     public void Enumerations_and_optional_fields_should_be_written_as_the_wire_format_spells_them()
     {
         var status = JsonDocument.Parse(ReadingJson.Format(new StatusValue(OperationalState.Maintenance, 12))).RootElement;

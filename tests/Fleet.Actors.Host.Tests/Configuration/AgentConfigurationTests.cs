@@ -338,6 +338,9 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.wal.delivered-flush-interval = 0ms", "fleet.wal.delivered-flush-interval", "must be between" },
         { "fleet.shutdown.drain-timeout = 2h", "fleet.shutdown.drain-timeout", "must be between" },
         { "fleet.shutdown { drain-timeout = 30s, timeout = 30s }", "fleet.shutdown.drain-timeout", "must be less than shutdown.timeout (30s)" },
+        { "fleet.health { sample-interval = 10s, heartbeat-interval = 5s }", "fleet.health.heartbeat-interval", "must be at least sample-interval (10s)" },
+        { "fleet.health { sample-interval = 10s, uplink-stall-timeout = 15s }", "fleet.health.uplink-stall-timeout", "must be 0 (off) or at least two sample intervals (20s)" },
+        { "fleet.health.sample-interval = 10ms", "fleet.health.sample-interval", "must be between" },
         { "fleet.shutdown.timeout = 0s", "fleet.shutdown.timeout", "must be between" },
         {
             "fleet.operations.safe-stop.settle = 45s", "fleet.operations.safe-stop.settle",

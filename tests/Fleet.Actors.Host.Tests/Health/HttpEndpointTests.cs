@@ -159,6 +159,43 @@ public sealed class HttpEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Status_should_carry_the_devices_the_buffer_left_the_restarts_and_the_latest_health_sample_and_the_table_should_show_them()
+    {
+        var sample = new Fleet.Actors.Core.Health.HealthSample(1_700_000_030_000,
+            new Dictionary<string, double> { ["cpu_usage"] = 12.5, ["process_cpu_usage"] = 0.8, ["memory_usage"] = 40, ["process_resident_bytes"] = 95_000_000, ["disk_usage"] = 55 },
+            new Dictionary<string, string> { ["temperature"] = "not available (this machine has no thermal zones)" },
+            new Dictionary<string, bool> { ["sensors/gps"] = true, ["sensors/obd"] = false });
+        var health = new Fleet.Actors.Devices.Health.HealthProtocol.HealthReport(sample,
+            [
+                new("sensors", "gps", "sim-gps", true, 1.0, 600, 1_700_000_029_500, 1_700_000_000_000, "", 0),
+                new("sensors", "obd", "elm327", false, 0, 42, 1_700_000_010_000, 1_700_000_011_000, "open failed: /dev/ttyUSB0: No such file or directory", 3),
+            ],
+            new Fleet.Actors.Devices.Health.HealthProtocol.BufferView(2048, 268_435_456, 600, 124.27),
+            new Dictionary<string, string>(), new Dictionary<string, long> { ["sensors"] = 3, ["plcs"] = 0 });
+        _probe.Status = Status([]) with { Health = health };
+
+        using var json = JsonDocument.Parse(await _http.GetStringAsync($"http://127.0.0.1:{_port}/status"));
+        var root = json.RootElement;
+        var devices = root.GetProperty("devices").EnumerateArray().ToList();
+        Assert.Equal(["gps", "obd"], devices.Select(d => d.GetProperty("id").GetString()));
+        var obd = devices[1];
+        Assert.Equal(("down", "open failed: /dev/ttyUSB0: No such file or directory", 3), (obd.GetProperty("state").GetString(), obd.GetProperty("reason").GetString(), obd.GetProperty("downs").GetInt32()));
+        Assert.Equal("2023-11-14T22:13:49.5000000+00:00", devices[0].GetProperty("last_seen").GetString());
+        Assert.Equal(1.0, devices[0].GetProperty("rate_per_second").GetDouble());
+        Assert.Equal(124.27, root.GetProperty("buffer").GetProperty("hours_left").GetDouble());
+        Assert.Equal(3, root.GetProperty("restarts").GetProperty("sensors").GetInt64());
+        Assert.Equal(12.5, root.GetProperty("health").GetProperty("cpu_usage").GetDouble());
+        Assert.Equal("not available (this machine has no thermal zones)", root.GetProperty("health").GetProperty("unavailable").GetProperty("temperature").GetString());
+
+        var table = Fleet.Actors.Host.Cli.StatusCommand.Table(root);
+        Assert.Contains("buffer left        256.0 MiB of 256 MiB, 124.3 h offline at 600 B/s\n", table, StringComparison.Ordinal);
+        Assert.Contains("machine            CPU 12.5 %, agent 0.8 % of a core, memory 40 %, agent 95 MB resident, disk 55 %, temperature not available\n", table, StringComparison.Ordinal);
+        Assert.Contains("restarts           sensors 3\n", table, StringComparison.Ordinal);
+        Assert.Contains("devices            1 up, 1 down\n", table, StringComparison.Ordinal);
+        Assert.Contains("  obd              down: open failed: /dev/ttyUSB0: No such file or directory (sensors, elm327), 0/s, last seen 2023-11-14T22:13:30.0000000+00:00\n", table, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_request_that_fails_inside_should_be_a_500_and_the_endpoint_should_serve_the_next()
     {
         _probe.Broken = true;
