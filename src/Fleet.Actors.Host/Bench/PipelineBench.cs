@@ -32,11 +32,11 @@ public sealed record BenchOptions
     /// <summary>Durability of the log during the run.</summary>
     public SqliteSynchronous Synchronous { get; init; } = SqliteSynchronous.Full;
 
-    /// <summary>Phases to run: throughput, baseline, latency, wire, drain, replay, commands, process (all by default).</summary>
+    /// <summary>Phases to run: throughput, baseline, latency, wire, drain, replay, commands, process, observability (all by default).</summary>
     public IReadOnlySet<string> Phases { get; init; } = AllPhases;
 
     /// <summary>Every phase.</summary>
-    public static IReadOnlySet<string> AllPhases { get; } = new HashSet<string> { "throughput", "baseline", "latency", "wire", "drain", "replay", "commands", "process" };
+    public static IReadOnlySet<string> AllPhases { get; } = new HashSet<string> { "throughput", "baseline", "latency", "wire", "drain", "replay", "commands", "process", "observability" };
 
     /// <summary>Signed commands sent per second in the commands phase (open loop).</summary>
     public double CommandRate { get; init; } = 20;
@@ -82,6 +82,7 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         if (run.Contains("replay")) await ReplayAsync(cancellationToken);
         if (run.Contains("commands")) await CommandsAsync(cancellationToken);
         if (run.Contains("process")) await ProcessFiguresAsync(cancellationToken);
+        if (run.Contains("observability")) _report.AddRange(await new ObservabilityBench(options, broker, workDirectory).RunAsync(cancellationToken));
         _report.Add("");
         _report.Add(string.Create(CultureInfo.InvariantCulture,
             $"Bench process peak resident memory (VmHWM): {PeakResidentOfSelf() / 1024.0 / 1024:F0} MiB; whole run {started.Elapsed.TotalMinutes:F1} min."));
@@ -585,10 +586,10 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         }).ToList();
     }
 
-    private static double Median(IReadOnlyCollection<double> values) =>
+    internal static double Median(IReadOnlyCollection<double> values) =>
         values.Count == 0 ? double.NaN : values.Order().ElementAt(values.Count / 2);
 
-    private static long Percentile(IReadOnlyList<long> sorted, double p) =>
+    internal static long Percentile(IReadOnlyList<long> sorted, double p) =>
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     private static long PeakResidentOfSelf()

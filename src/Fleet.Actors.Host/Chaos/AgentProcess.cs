@@ -120,6 +120,23 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>Current resident memory of the running process in bytes (VmRSS), or null.</summary>
     public long? ResidentBytes() => ReadStatusKilobytes("VmRSS") * 1024;
 
+    /// <summary>CPU time the process has used so far (user and system, from <c>/proc/PID/stat</c>), or null once it has gone.</summary>
+    public TimeSpan? CpuTime()
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            // After the command name in parentheses: state is field 3, utime 14 and stime 15, in clock ticks (100 per second on Linux).
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
