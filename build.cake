@@ -47,13 +47,15 @@ Task("Peers").Does(() =>
             ("python3-paho-mqtt", "/usr/lib/python3/dist-packages/paho/mqtt/client.py"),
             // The HTTP endpoint's /metrics is scraped by a real Prometheus and checked by promtool.
             ("prometheus", "/usr/bin/prometheus"),
+            // deploy/fleet-agent.service is checked with systemd-analyze verify (systemd need not run).
+            ("systemd", "/usr/bin/systemd-analyze"),
         }
         .Where(p => !System.IO.File.Exists(p.Item2))
         .Select(p => p.Item1)
         .ToArray();
     if (missing.Length == 0)
     {
-        Information("Test peers present: mosquitto, socat, gcc, libmodbus-dev, mbpoll, protobuf-compiler, python3-protobuf, python3-zstandard, python3-cryptography, python3-paho-mqtt, prometheus");
+        Information("Test peers present: mosquitto, socat, gcc, libmodbus-dev, mbpoll, protobuf-compiler, python3-protobuf, python3-zstandard, python3-cryptography, python3-paho-mqtt, prometheus, systemd");
         return;
     }
     Information($"Installing test peers with apt-get: {string.Join(", ", missing)}");

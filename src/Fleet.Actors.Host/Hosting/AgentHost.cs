@@ -20,7 +20,8 @@ namespace Fleet.Actors.Host.Hosting;
 /// CoordinatedShutdown and with it the vehicle's drain; a second one ends the drain, SIGHUP and a
 /// changed configuration file reload the configuration (<see cref="AgentSignals"/>,
 /// <see cref="ConfigurationWatcher"/>), and a shutdown that outlasts <c>fleet.shutdown.timeout</c>
-/// is ended by a watchdog.
+/// is ended by a watchdog. Started by systemd as a notify service, it tells systemd when it is ready
+/// and pets systemd's watchdog while the actor system and the log answer (<see cref="SystemdNotifications"/>).
 /// </summary>
 public static class AgentHost
 {
@@ -96,12 +97,17 @@ public static class AgentHost
         });
         lifetime.ApplicationStopping.Register(watchdog.Start);
         using var watcher = configuration is null ? null : new ConfigurationWatcher(configuration.WatchedFiles(settings), logger);
+        // Under systemd (Type=notify): READY=1 once the log has recovered, the watchdog petted while it answers.
+        var systemd = SystemdNotifications.FromEnvironment(logger);
+        if (systemd is not null) lifetime.ApplicationStopping.Register(systemd.Stopping);
         HttpEndpoint? endpoint = null;
         lifetime.ApplicationStarted.Register(() =>
         {
-            endpoint = StartHttpEndpoint(settings.Http, metrics, host.Services.GetRequiredService<ActorRegistry>().Get<VehicleAgentKey>(), settings.Vehicle, logger);
-            if (watcher is null) return;
             var agent = host.Services.GetRequiredService<ActorRegistry>().Get<VehicleAgentKey>();
+            var probe = new VehicleAgentProbe(agent, settings.Vehicle.VehicleId, settings.Vehicle.Tenant, settings.Http.ReadyOfflineTolerance);
+            endpoint = StartHttpEndpoint(settings.Http, metrics, probe, logger);
+            systemd?.Start(probe);
+            if (watcher is null) return;
             watcher.Start(why => agent.Tell(new ConfigurationProtocol.Reload(why)));
             signals.ReloadWith(() => agent.Tell(new ConfigurationProtocol.Reload("SIGHUP")));
         });
@@ -120,6 +126,7 @@ public static class AgentHost
         finally
         {
             if (endpoint is not null) await endpoint.DisposeAsync();
+            if (systemd is not null) await systemd.DisposeAsync();
         }
         logger.Information("Fleet agent {VehicleId} stopped (exit code {ExitCode})", settings.Vehicle.VehicleId, exitCode);
         return exitCode;
@@ -129,12 +136,12 @@ public static class AgentHost
     /// The HTTP endpoint when it is enabled and could start. A port in use is one warning and the agent
     /// runs on without it: collecting and delivering data matters more than being watched.
     /// </summary>
-    private static HttpEndpoint? StartHttpEndpoint(HttpEndpointSettings settings, AgentMetrics metrics, IActorRef agent, VehicleSettings vehicle, Serilog.ILogger logger)
+    private static HttpEndpoint? StartHttpEndpoint(HttpEndpointSettings settings, AgentMetrics metrics, IAgentProbe probe, Serilog.ILogger logger)
     {
         if (!settings.Enabled) return null;
         try
         {
-            var endpoint = HttpEndpoint.Start(settings, metrics, new VehicleAgentProbe(agent, vehicle.VehicleId, vehicle.Tenant, settings.ReadyOfflineTolerance));
+            var endpoint = HttpEndpoint.Start(settings, metrics, probe);
             logger.Information("HTTP endpoint on {Url}: /metrics, /healthz, /readyz, /status", endpoint.Url);
             return endpoint;
         }
