@@ -287,14 +287,21 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     {
         var key = changed.Domain + "/" + changed.DeviceId;
         var events = _deviceEvents.TryGetValue(key, out var known) ? known : _deviceEvents[key] = new DeviceEvents();
-        events.ChangedMs = changed.TimestampMs;
         events.Reason = changed.Reason;
         if (changed.Up)
         {
+            events.ChangedMs = changed.TimestampMs;
+            events.Up = true;
             if (_stalls.Remove(key)) _logger.Info("{0} {1} delivers again after its stall", changed.Domain, changed.DeviceId);
             return;
         }
-        events.Downs++;
+        // A device that keeps failing to open says so on every attempt: one down, with the latest reason.
+        if (events.Up != false)
+        {
+            events.ChangedMs = changed.TimestampMs;
+            events.Downs++;
+        }
+        events.Up = false;
         if (changed.Reason.StartsWith("stalled", StringComparison.Ordinal))
         {
             _stalls[key] = changed.Reason;
@@ -347,6 +354,7 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     private sealed class DeviceEvents
     {
         public long? ChangedMs;
+        public bool? Up;
         public string Reason = "";
         public int Downs;
     }

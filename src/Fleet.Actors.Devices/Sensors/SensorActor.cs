@@ -33,6 +33,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
     private long _waitingSince;
     private bool _up;
     private string _downReason = "stopped";
+    private bool _failed;
 
     public SensorActor(string vehicleId, SensorSettings settings, Func<ISensorDriver> driverFactory, IActorRef log, SensorMetrics metrics, TimeProvider time)
     {
@@ -66,13 +67,15 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        var wasUp = _up;
         _cancellation.Cancel();
         if (_up)
         {
             _up = false;
             _metrics.Active.Dec();
-            DeviceStatus.Publish(Context, _vehicleId, "sensors", _settings.Id, false, _downReason, _time);
         }
+        // Also a device that never opened: its status says why it is down.
+        if (wasUp || _failed) DeviceStatus.Publish(Context, _vehicleId, "sensors", _settings.Id, false, _downReason, _time);
         _metrics.Down.Set(1);
         if (_driver is { } driver)
         {
@@ -198,6 +201,7 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
     /// <summary>The backoff supervisor above starts a fresh actor (and driver) after its backoff.</summary>
     private void StopForRetry()
     {
+        _failed = true;
         _metrics.Restarts.Inc();
         Context.Stop(Self);
     }

@@ -239,6 +239,10 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         AwaitCondition(() => Report().Devices.SingleOrDefault(d => d.Id == "obd") is { Up: false, Downs: 1, Reason: "stalled: no answer while reading for 5.0s" },
             TimeSpan.FromSeconds(5));
 
+        // Failing again while down (every reopen attempt says so) is still one down, with the latest cause.
+        Sys.EventStream.Publish(new DeviceStatusChanged(VehicleId, "sensors", "obd", false, "open failed: no answer to ATZ", 3));
+        AwaitCondition(() => Report().Devices.SingleOrDefault(d => d.Id == "obd") is { Downs: 1, Reason: "open failed: no answer to ATZ" }, TimeSpan.FromSeconds(5));
+
         // A device that failed for another reason is down, not stalled.
         Sys.EventStream.Publish(new DeviceStatusChanged(VehicleId, "sensors", "gps", false, "open failed: /dev/ttyUSB0: No such file or directory", 3));
         Sys.EventStream.Publish(new DeviceStatusChanged(VehicleId, "sensors", "obd", true, "", 4));

@@ -123,6 +123,19 @@ public sealed class SensorSupervisorTests : TestKit
     }
 
     [Fact]
+    public void A_sensor_whose_device_never_opens_should_publish_that_it_is_down_and_why()
+    {
+        var changes = CreateTestProbe();
+        Sys.EventStream.Subscribe(changes.Ref, typeof(Fleet.Actors.Core.Health.DeviceStatusChanged));
+        _fakes.Device("can-1").FailNextOpens(1);
+        StartSensors(Fake("can-1"));
+
+        var down = changes.ExpectMsg<Fleet.Actors.Core.Health.DeviceStatusChanged>();
+        Assert.Equal(("can-1", false, "open failed: fake device not present"), (down.DeviceId, down.Up, down.Reason));
+        Assert.True(changes.ExpectMsg<Fleet.Actors.Core.Health.DeviceStatusChanged>(TimeSpan.FromSeconds(5)).Up);
+    }
+
+    [Fact]
     public void SensorActor_should_tell_valid_readings_to_the_log_with_the_sensor_id_as_device_id()
     {
         StartSensors(Fake("obd-1"));
