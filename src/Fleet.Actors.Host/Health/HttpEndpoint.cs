@@ -113,6 +113,9 @@ public sealed class HttpEndpoint : IAsyncDisposable
     {
         var request = context.Request;
         var response = context.Response;
+        // One request per connection: HttpListener drops an idle kept-alive connection after about
+        // 15 s without a word, so a client reusing it (a scraper every 15 s) would get a reset.
+        response.KeepAlive = false;
         if (request.HttpMethod != "GET")
         {
             await WriteAsync(response, 405, "text/plain; charset=utf-8", "only GET\n");

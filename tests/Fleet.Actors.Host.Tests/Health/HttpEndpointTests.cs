@@ -195,6 +195,20 @@ public sealed class HttpEndpointTests : IAsyncLifetime
         Assert.Contains("  obd              down: open failed: /dev/ttyUSB0: No such file or directory (sensors, elm327), 0/s, last seen 2023-11-14T22:13:30.0000000+00:00\n", table, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// HttpListener drops idle kept-alive connections after about 15 s without a word: a scraper
+    /// that reused one every 15 s got "connection reset". Every answer says the connection closes.
+    /// </summary>
+    [Fact]
+    public async Task Every_answer_should_close_its_connection_so_that_no_client_reuses_one_the_listener_drops()
+    {
+        foreach (var path in new[] { "/metrics", "/healthz", "/readyz", "/status", "/nothing" })
+        {
+            using var response = await _http.GetAsync($"http://127.0.0.1:{_port}{path}");
+            Assert.True(response.Headers.ConnectionClose, $"{path}: no Connection: close");
+        }
+    }
+
     [Fact]
     public async Task A_request_that_fails_inside_should_be_a_500_and_the_endpoint_should_serve_the_next()
     {
