@@ -6,6 +6,7 @@ using Akka.Configuration.Hocon;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
@@ -187,6 +188,12 @@ public static partial class AgentConfiguration
         var gpio = GpioConfig.Read(fleet.Section("gpio"));
         var plcs = PlcConfig.Read(fleet);
         var scripting = ScriptingConfig.Read(fleet, gpio, plcs);
+        var alerts = AlertsConfig.Read(fleet, gpio, new Dictionary<string, IReadOnlyCollection<string>>
+        {
+            ["sensors"] = sensors.Select(s => s.Id).ToList(),
+            ["plcs"] = plcs.Select(p => p.Id).ToList(),
+            ["gpio"] = gpio.Lines.Select(l => l.Id).ToList(),
+        });
 
         var walSection = fleet.Section("wal");
         var synchronous = walSection.Enum("synchronous", SqliteSynchronous.Full);
@@ -219,6 +226,7 @@ public static partial class AgentConfiguration
             Gpio = gpio,
             Plcs = plcs,
             Scripting = scripting,
+            Alerts = alerts,
             Wal = wal,
             Uplink = uplink,
             Commands = commands,
