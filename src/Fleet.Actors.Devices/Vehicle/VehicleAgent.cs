@@ -139,6 +139,7 @@ internal sealed class VehicleAgent : ReceiveActor
         {
             if (_scriptsWantReadings) scripts.Tell(accepted);
             if (_alertsWantReadings) alerts.Tell(accepted);
+            if (accepted.Alerts.Count > 0) uplink.Tell(new UplinkProtocol.PublishAlerts(accepted.Alerts));
         });
         Receive<ScriptProtocol.Hold>(hold => scripts.Forward(hold));
         Receive<ScriptProtocol.Release>(release => scripts.Forward(release));

@@ -400,11 +400,15 @@ public static partial class AgentConfiguration
         var batch = r.Section("batch");
         var compression = r.Section("compression");
         var reconnect = r.Section("reconnect");
+        var lane = r.Section("priority-lane");
         var uplink = new UplinkSettings
         {
             Broker = broker,
             TelemetryTopic = topics.String("telemetry", "fleet/{tenant}/{vehicle_id}/telemetry")!,
             StatusTopic = topics.String("status", "fleet/{tenant}/{vehicle_id}/status")!,
+            AlertsTopic = topics.String("alerts", "fleet/{tenant}/{vehicle_id}/alerts")!,
+            PriorityLane = lane.Bool("enabled", true),
+            PriorityLaneMaxPending = lane.Int("max-pending", 1000),
             MaxBatchRecords = batch.Int("max-records", 5_000, 1),
             MaxBatchBytes = (int)batch.Bytes("max-bytes", 256 * 1024, 1024, 64 * 1024 * 1024),
             MinBatchRecords = batch.Int("min-records", 32, 1),

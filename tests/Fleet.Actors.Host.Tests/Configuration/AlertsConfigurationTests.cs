@@ -28,6 +28,9 @@ public sealed class AlertsConfigurationTests : IDisposable
         Assert.Equal(("coolant-hot", "engine-overheat", AlertSeverity.Critical, (string?)null, "coolant_temp"), (rule.Id, rule.Type, rule.Severity, rule.Device, rule.Measurement));
         Assert.Equal(new Threshold(ThresholdDirection.Above, 105, 5), rule.Threshold);
         Assert.Empty(alerts.Actuation);
+        // The high-priority lane is on, on its own topic.
+        var uplink = _folder.Load().Vehicle.Uplink;
+        Assert.Equal(("fleet/{tenant}/{vehicle_id}/alerts", true, 1000), (uplink.AlertsTopic, uplink.PriorityLane, uplink.PriorityLaneMaxPending));
     }
 
     [Fact]
@@ -114,6 +117,10 @@ public sealed class AlertsConfigurationTests : IDisposable
         { "fleet.alerts.actuation = [ { line = buzzer, types = harsh-brake } ]", "fleet.alerts.actuation[0].types", "must be a list of alert types" },
         { "fleet.alerts.actuation = [ { line = buzzer, min-severity = loud } ]", "fleet.alerts.actuation[0].min-severity", "must be info, warning or critical" },
         { "fleet.alerts.colour = red", "fleet.alerts.colour", "is not a known setting" },
+        { "fleet.uplink.topics.alerts = \"fleet/{tenant}/{vehicle_id}/telemetry\"", "fleet.uplink.topics.alerts", "must differ from topics.telemetry" },
+        { "fleet.uplink.topics.alerts = \"fleet/#\"", "fleet.uplink.topics.alerts", "must not contain MQTT wildcards" },
+        { "fleet.uplink.priority-lane.max-pending = 0", "fleet.uplink.priority-lane.max-pending", "must be between 1 and 1000000" },
+        { "fleet.uplink.priority-lane.enabled = sometimes", "fleet.uplink.priority-lane.enabled", "must be on or off" },
     };
 
     [Theory]
