@@ -72,6 +72,27 @@ public sealed class AlertOutputsAndScriptsTests : TestKit
         return engine;
     }
 
+    /// <summary>
+    /// The alerts actor with the buzzer driven for <paramref name="duration"/> on critical alerts, and an
+    /// engine without scripts; a probe passes the outputs' writes on to the engine, as the vehicle agent does.
+    /// </summary>
+    private (IActorRef Alerts, IActorRef Engine) StartWithBuzzer(TimeSpan duration)
+    {
+        var forwarder = CreateTestProbe("agent");
+        var settings = new AlertsSettings
+        {
+            Actuation = ValueArray.Of(new ActuationSettings { Line = "buzzer", Pin = BuzzerPin, Duration = duration }),
+        };
+        var alerts = Sys.ActorOf(AlertsActor.Props(VehicleId, settings, _alertLog.Ref, forwarder.Ref, _metrics), "alerts");
+        var engine = StartEngine("scripts = []", alerts);
+        forwarder.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
+        {
+            if (message is ScriptProtocol.Hold or ScriptProtocol.Release) engine.Tell(message, sender);
+            return AutoPilot.KeepRunning;
+        }));
+        return (alerts, engine);
+    }
+
     private AlertValue NextAlert()
     {
         var reading = Assert.Single(_alertLog.ExpectMsg<WalProtocol.LogReadings>(Wait).Readings);
@@ -118,18 +139,7 @@ public sealed class AlertOutputsAndScriptsTests : TestKit
     [Fact]
     public void A_critical_alert_should_sound_the_buzzer_through_the_arbitration_and_yield_to_an_emergency_hold()
     {
-        var forwarder = CreateTestProbe("agent");
-        var settings = new AlertsSettings
-        {
-            Actuation = ValueArray.Of(new ActuationSettings { Line = "buzzer", Pin = BuzzerPin, Duration = TimeSpan.FromMilliseconds(600) }),
-        };
-        var alerts = Sys.ActorOf(AlertsActor.Props(VehicleId, settings, _alertLog.Ref, forwarder.Ref, _metrics), "alerts");
-        var engine = StartEngine("scripts = []", alerts);
-        forwarder.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
-        {
-            if (message is ScriptProtocol.Hold or ScriptProtocol.Release) engine.Tell(message, sender);
-            return AutoPilot.KeepRunning;
-        }));
+        var (alerts, engine) = StartWithBuzzer(TimeSpan.FromMilliseconds(600));
 
         alerts.Tell(new AlertsProtocol.Raise("engine-fire", AlertSeverity.Critical, "test"));
         NextAlert();
@@ -155,18 +165,7 @@ public sealed class AlertOutputsAndScriptsTests : TestKit
     [Fact]
     public void A_failing_buzzer_line_should_be_counted_and_the_alert_still_journaled()
     {
-        var forwarder = CreateTestProbe("agent");
-        var settings = new AlertsSettings
-        {
-            Actuation = ValueArray.Of(new ActuationSettings { Line = "buzzer", Pin = BuzzerPin, Duration = TimeSpan.FromSeconds(30) }),
-        };
-        var alerts = Sys.ActorOf(AlertsActor.Props(VehicleId, settings, _alertLog.Ref, forwarder.Ref, _metrics), "alerts");
-        var engine = StartEngine("scripts = []", alerts);
-        forwarder.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
-        {
-            if (message is ScriptProtocol.Hold or ScriptProtocol.Release) engine.Tell(message, sender);
-            return AutoPilot.KeepRunning;
-        }));
+        var (alerts, _) = StartWithBuzzer(TimeSpan.FromSeconds(30));
         _driver.FailIo(BuzzerPin, true);
 
         EventFilter.Warning(contains: "Alert output buzzer could not be set to 1").ExpectOne(Wait, () =>

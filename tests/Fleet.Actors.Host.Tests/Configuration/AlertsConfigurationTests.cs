@@ -4,6 +4,7 @@ using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Host.Configuration;
 using Fleet.Actors.Host.Tests.Support;
+using Fleet.Actors.Testing;
 
 namespace Fleet.Actors.Host.Tests.Configuration;
 
@@ -76,6 +77,18 @@ public sealed class AlertsConfigurationTests : IDisposable
         Assert.Equal((AlertSeverity.Critical, ActuationPattern.Steady, TimeSpan.FromSeconds(5), 100),
             (alerts.Actuation[1].MinSeverity, alerts.Actuation[1].Pattern, alerts.Actuation[1].Duration, alerts.Actuation[1].Priority));
         Assert.Equal(TimeSpan.FromSeconds(30), new DeviceDownRule { Id = "x", Type = "x" }.For);
+    }
+
+    [Fact]
+    public void The_example_of_the_alerts_document_should_be_a_valid_configuration()
+    {
+        var example = DocumentedExamples.CodeBlock("docs/alerts.md", "## Configuration (`fleet.alerts`)", "hocon");
+        Assert.NotNull(example);
+
+        var alerts = _folder.Load(_folder.Overlay("fleet {\n" + example + "}\n")).Vehicle.Alerts;
+
+        Assert.Equal(["coolant-hot", "harsh-brake", "cpu-high", "disk-full", "gps-down"], alerts.Rules.Select(r => r.Id));
+        Assert.Equal(["buzzer", "led"], alerts.Actuation.Select(a => a.Line));
     }
 
     public static TheoryData<string, string, string> BadValues => new()

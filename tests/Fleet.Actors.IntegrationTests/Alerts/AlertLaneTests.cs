@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using Akka.Actor;
-using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Vehicle;
-using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Testing;
 using Xunit.Abstractions;
 
@@ -19,37 +17,12 @@ namespace Fleet.Actors.IntegrationTests.Alerts;
 /// backlog drains, an alert raised then reaches a subscriber on the alerts topic before the drain is
 /// over, and its copy in the telemetry stream follows in sequence order.
 /// </summary>
-public sealed class AlertLaneTests : TestKit, IAsyncLifetime
+public sealed class AlertLaneTests(ITestOutputHelper output) : MosquittoAgentTestKit("alert-lane-tests", output)
 {
     private const string Tenant = "acme";
     private const string VehicleId = "truck-lane";
     private const int Backlog = 300_000;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
-
-    private readonly WalFiles _files;
-    private readonly ITestOutputHelper _output;
-    private readonly AgentMetrics _metrics = new();
-    private readonly MosquittoProcess _broker = new();
-
-    public AlertLaneTests(ITestOutputHelper output) : this(new WalFiles(), output)
-    {
-    }
-
-    private AlertLaneTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "alert-lane-tests", output)
-    {
-        _files = files;
-        _output = output;
-    }
-
-    public Task InitializeAsync() => _broker.StartAsync();
-
-    public async Task DisposeAsync() => await _broker.DisposeAsync();
-
-    protected override void AfterAll()
-    {
-        base.AfterAll();
-        _files.Dispose();
-    }
 
     private static WalProtocol.LogReadings Readings(int from, int count) => new(Enumerable.Range(from, count)
         .Select(i => new Reading("obd", 1_790_000_000_000 + i, new MeasurementValue("engine_rpm", 800 + i % 1200, "rpm")))
@@ -58,18 +31,18 @@ public sealed class AlertLaneTests : TestKit, IAsyncLifetime
     [Fact]
     public async Task An_alert_raised_while_a_large_backlog_drains_should_reach_the_alerts_topic_before_the_backlog_has_drained()
     {
-        await using var subscriber = await FleetSubscriber.StartAsync(_broker.Port, Tenant, VehicleId, "lane-subscriber");
+        await using var subscriber = await FleetSubscriber.StartAsync(Broker.Port, Tenant, VehicleId, "lane-subscriber");
         // The broker goes away (keeping the subscriber's session): the agent's log fills up.
-        await _broker.StopAsync();
+        await Broker.StopAsync();
         var settings = new VehicleSettings
         {
             VehicleId = VehicleId,
             Tenant = Tenant,
             // Small journal rows and batches of one row, one at a time: the drain takes seconds, as a long outage's does on a slow link.
-            Wal = new WalSettings { JournalPath = _files.JournalPath, MaxPendingReadings = Backlog + 10_000, MaxEntryRecords = 50 },
+            Wal = new WalSettings { JournalPath = JournalPath, MaxPendingReadings = Backlog + 10_000, MaxEntryRecords = 50 },
             Uplink = new UplinkSettings
             {
-                Broker = new BrokerSettings { Host = "127.0.0.1", Port = _broker.Port, ConnectTimeout = TimeSpan.FromSeconds(2) },
+                Broker = new BrokerSettings { Host = "127.0.0.1", Port = Broker.Port, ConnectTimeout = TimeSpan.FromSeconds(2) },
                 MaxBatchRecords = 50,
                 MaxInFlight = 1,
                 ReconnectMinBackoff = TimeSpan.FromMilliseconds(200),
@@ -77,14 +50,14 @@ public sealed class AlertLaneTests : TestKit, IAsyncLifetime
             },
             SummaryInterval = TimeSpan.Zero,
         };
-        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics), VehicleAgent.ActorName(VehicleId));
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, Metrics), VehicleAgent.ActorName(VehicleId));
         var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, Wait);
         for (var from = 0; from < Backlog; from += 5_000) components.Log.Tell(Readings(from, 5_000));
         AwaitCondition(() => components.Log.Ask<WalProtocol.WalStatus>(WalProtocol.GetStatus.Instance, Wait).Result.LastSequence == Backlog,
             Wait, TimeSpan.FromMilliseconds(200));
         subscriber.Watch(Backlog);
 
-        await _broker.StartAsync();
+        await Broker.StartAsync();
         AwaitCondition(() => subscriber.HighestTelemetry > 0, Wait, TimeSpan.FromMilliseconds(10));
         var raised = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -104,9 +77,9 @@ public sealed class AlertLaneTests : TestKit, IAsyncLifetime
         var streamCopy = subscriber.TelemetryAlerts.Single(a => a.Sequence == arrival.Record.Sequence);
         Assert.Equal(arrival.Record, streamCopy);
         var drained = subscriber.TelemetryReached(Backlog)!.Value;
-        _output.WriteLine($"backlog {Backlog} records; telemetry at {arrival.HighestTelemetryBefore} when the alert arrived on the lane " +
+        Output.WriteLine($"backlog {Backlog} records; telemetry at {arrival.HighestTelemetryBefore} when the alert arrived on the lane " +
             $"{laneLatency.TotalMilliseconds:0} ms after it was raised; the backlog drained {(drained - raised).TotalMilliseconds:0} ms after the raise, " +
             $"the alert's copy in the stream came after it");
-        Assert.Equal(1, MetricValues.Vehicle(_metrics, "alerts_lane_published_total", VehicleId));
+        Assert.Equal(1, MetricValues.Vehicle(Metrics, "alerts_lane_published_total", VehicleId));
     }
 }

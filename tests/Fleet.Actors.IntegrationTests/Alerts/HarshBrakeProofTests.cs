@@ -1,6 +1,5 @@
 using System.Device.Gpio;
 using Akka.Actor;
-using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
@@ -11,7 +10,6 @@ using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Sensors;
 using Fleet.Actors.Devices.Simulation;
 using Fleet.Actors.Devices.Vehicle;
-using Fleet.Actors.Host.Broker;
 using Fleet.Actors.Testing;
 using Xunit.Abstractions;
 
@@ -25,46 +23,21 @@ namespace Fleet.Actors.IntegrationTests.Alerts;
 /// and counts the other two, the buzzer sounds, and a subscriber on the broker sees the alert on the
 /// alerts topic. A fourth brake after the window raises the next alert, which says two were suppressed.
 /// </summary>
-public sealed class HarshBrakeProofTests : TestKit, IAsyncLifetime
+public sealed class HarshBrakeProofTests(ITestOutputHelper output) : MosquittoAgentTestKit("harsh-brake-proof", output)
 {
     private const string Tenant = "acme";
     private const string VehicleId = "truck-proof";
     private const int BuzzerPin = 26;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-
-    private readonly WalFiles _files;
-    private readonly ITestOutputHelper _output;
-    private readonly AgentMetrics _metrics = new();
-    private readonly MosquittoProcess _broker = new();
     private readonly SimulatedGpioDriver _driver = new();
 
-    public HarshBrakeProofTests(ITestOutputHelper output) : this(new WalFiles(), output)
-    {
-    }
-
-    private HarshBrakeProofTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "harsh-brake-proof", output)
-    {
-        _files = files;
-        _output = output;
-    }
-
-    public Task InitializeAsync() => _broker.StartAsync();
-
-    public async Task DisposeAsync() => await _broker.DisposeAsync();
-
-    protected override void AfterAll()
-    {
-        base.AfterAll();
-        _files.Dispose();
-    }
-
     private double Alerts(string metric) =>
-        MetricValues.Read(_metrics, metric, (AgentMetrics.VehicleLabel, VehicleId), (AlertMetrics.TypeLabel, "harsh-brake"), (AlertMetrics.SeverityLabel, "critical")) ?? 0;
+        MetricValues.Read(Metrics, metric, (AgentMetrics.VehicleLabel, VehicleId), (AlertMetrics.TypeLabel, "harsh-brake"), (AlertMetrics.SeverityLabel, "critical")) ?? 0;
 
     [Fact]
     public async Task Harsh_brakes_from_the_simulated_imu_should_sound_the_buzzer_once_count_the_debounced_ones_and_reach_a_subscriber()
     {
-        await using var subscriber = await FleetSubscriber.StartAsync(_broker.Port, Tenant, VehicleId, "proof-subscriber");
+        await using var subscriber = await FleetSubscriber.StartAsync(Broker.Port, Tenant, VehicleId, "proof-subscriber");
         // A truck that never brakes harshly on its own: only the scripted brakes count.
         var model = new VehicleModel(Route.HamburgPort, 7, DateTimeOffset.UtcNow) { HarshBrakeProbability = 0 };
         var settings = new VehicleSettings
@@ -86,15 +59,15 @@ public sealed class HarshBrakeProofTests : TestKit, IAsyncLifetime
                     Off = TimeSpan.FromMilliseconds(250), Duration = TimeSpan.FromSeconds(2),
                 }),
             },
-            Wal = new WalSettings { JournalPath = _files.JournalPath },
+            Wal = new WalSettings { JournalPath = JournalPath },
             Uplink = new UplinkSettings
             {
-                Broker = new BrokerSettings { Host = "127.0.0.1", Port = _broker.Port, ConnectTimeout = TimeSpan.FromSeconds(2) },
+                Broker = new BrokerSettings { Host = "127.0.0.1", Port = Broker.Port, ConnectTimeout = TimeSpan.FromSeconds(2) },
                 Linger = TimeSpan.FromMilliseconds(100),
             },
             SummaryInterval = TimeSpan.Zero,
         };
-        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics, simulation: new SimulationContext(model, 7), gpioDrivers: _ => _driver),
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, Metrics, simulation: new SimulationContext(model, 7), gpioDrivers: _ => _driver),
             VehicleAgent.ActorName(VehicleId));
         var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, Wait);
         AwaitCondition(() => components.Uplink.Ask<UplinkProtocol.UplinkStatus>(UplinkProtocol.GetStatus.Instance, Wait).Result.Connected, Wait);
@@ -136,8 +109,8 @@ public sealed class HarshBrakeProofTests : TestKit, IAsyncLifetime
         // Both alerts are in the telemetry stream too, with the same sequences.
         AwaitCondition(() => subscriber.TelemetryAlerts.Count == 2, Wait, TimeSpan.FromMilliseconds(50));
         Assert.Equal(subscriber.Alerts.Select(a => a.Record), subscriber.TelemetryAlerts);
-        _output.WriteLine($"alerts at sequences {string.Join(", ", subscriber.Alerts.Select(a => a.Record.Sequence))}; " +
-            $"triggered {Alerts("alerts_triggered_total")}, suppressed {Alerts("alerts_suppressed_total")}; lane published {MetricValues.Vehicle(_metrics, "alerts_lane_published_total", VehicleId)}");
+        Output.WriteLine($"alerts at sequences {string.Join(", ", subscriber.Alerts.Select(a => a.Record.Sequence))}; " +
+            $"triggered {Alerts("alerts_triggered_total")}, suppressed {Alerts("alerts_suppressed_total")}; lane published {MetricValues.Vehicle(Metrics, "alerts_lane_published_total", VehicleId)}");
         var status = await components.Log.Ask<WalProtocol.WalStatus>(WalProtocol.GetStatus.Instance, Wait);
         Assert.True(status.LastSequence > 0);
     }
