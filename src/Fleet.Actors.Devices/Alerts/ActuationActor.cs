@@ -60,10 +60,10 @@ internal sealed class ActuationActor : ReceiveActor, IWithTimers
     {
         foreach (var output in _outputs.Where(o => o.Matches(alert)).DistinctBy(o => o.Line))
         {
-            _running[output.Line] = new Running(output, Level: true);
+            _running[output.Line] = new Running(output, Level: true, TimeSpan.Zero);
             _logger.Info("Alert {0} ({1}) drives output {2}: {3}", alert.Name, AlertMetrics.Name(alert.Severity), output.Line, output.DescribePattern());
             Timers.StartSingleTimer(EndTimer(output.Line), new End(output.Line), output.Duration);
-            if (output.Pattern == ActuationPattern.Blink) Timers.StartSingleTimer(ToggleTimer(output.Line), new Toggle(output.Line), output.On);
+            if (output.Pattern == ActuationPattern.Blink && output.On < output.Duration) Timers.StartSingleTimer(ToggleTimer(output.Line), new Toggle(output.Line), output.On);
             else Timers.Cancel(ToggleTimer(output.Line));
             Write(output, level: true);
         }
@@ -73,9 +73,13 @@ internal sealed class ActuationActor : ReceiveActor, IWithTimers
     {
         if (!_running.TryGetValue(line, out var running)) return;
         var level = !running.Level;
-        _running[line] = running with { Level = level };
-        Timers.StartSingleTimer(ToggleTimer(line), new Toggle(line), level ? running.Output.On : running.Output.Off);
-        Write(running.Output, level);
+        var output = running.Output;
+        // Where the pattern is now, by its own periods (not the clock): the last toggle is the one before the end, whatever the timers' precision.
+        var at = running.At + (level ? output.Off : output.On);
+        _running[line] = running with { Level = level, At = at };
+        var next = level ? output.On : output.Off;
+        if (at + next < output.Duration) Timers.StartSingleTimer(ToggleTimer(line), new Toggle(line), next);
+        Write(output, level);
     }
 
     private void OnEnd(string line)
@@ -116,7 +120,8 @@ internal sealed class ActuationActor : ReceiveActor, IWithTimers
 
     private static string ToggleTimer(string line) => "toggle/" + line;
 
-    private sealed record Running(ActuationSettings Output, bool Level);
+    /// <summary>A pattern that runs: its current level and when in the pattern that level began.</summary>
+    private sealed record Running(ActuationSettings Output, bool Level, TimeSpan At);
 
     private sealed record Toggle(string Line);
 

@@ -148,12 +148,12 @@ public sealed class EmergencyStopTests : TestKit
         var alerts = Sys.ActorOf(AlertsActor.Props(VehicleId, settings, alertLog.Ref, engine, _metrics), "alerts");
         var operations = StartOperations(engine, alerts);
 
+        var before = _driver.WrittenLevels(BuzzerPin).Count;
         Assert.IsType<Succeed>(Send(operations, CommandType.EmergencyStop));
         var raised = (AlertValue)Assert.Single(alertLog.ExpectMsg<Core.Wal.WalProtocol.LogReadings>(Wait).Readings).Value;
         Assert.Equal(("emergency-stop", AlertSeverity.Critical, "operations", AlertState.Raised), (raised.Name, raised.Severity, raised.Source, raised.State));
         Assert.StartsWith("emergency stop by command c-EmergencyStop", raised.Message);
-        AwaitCondition(() => _driver.LevelOf(BuzzerPin) == PinValue.High, Wait);
-        AwaitCondition(() => _driver.LevelOf(BuzzerPin) == PinValue.Low, Wait);
+        AwaitCondition(() => _driver.WrittenLevels(BuzzerPin).Skip(before).SequenceEqual([PinValue.High, PinValue.Low]), Wait);
         Assert.Equal(PinValue.Low, _driver.LevelOf(PumpPin));
 
         Assert.IsType<Succeed>(Send(operations, CommandType.ResetEmergencyStop));
