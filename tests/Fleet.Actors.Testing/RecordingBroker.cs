@@ -37,6 +37,9 @@ public sealed class RecordingBroker : IAsyncDisposable
     /// <summary>Every record accepted, in arrival order (kept only when <see cref="KeepRecords"/> is set).</summary>
     public ConcurrentQueue<DecodedRecord> Records { get; } = new();
 
+    /// <summary>Alerts published on the high-priority lane (topics ending in <c>/alerts</c>), in arrival order; not in <see cref="Records"/> or the verifier.</summary>
+    public ConcurrentQueue<DecodedRecord> Alerts { get; } = new();
+
     /// <summary>Keep each decoded record in <see cref="Records"/> (off by default: load tests send millions).</summary>
     public bool KeepRecords { get; set; }
 
@@ -100,6 +103,12 @@ public sealed class RecordingBroker : IAsyncDisposable
         }
         // Signed commands and their responses pass through like any broker's traffic; they are not telemetry batches.
         if (message.Topic.EndsWith("/commands", StringComparison.Ordinal) || message.Topic.EndsWith("/responses", StringComparison.Ordinal)) return;
+        if (message.Topic.EndsWith("/alerts", StringComparison.Ordinal))
+        {
+            // The lane's copies of alerts that also travel in the telemetry stream.
+            foreach (var record in BatchCodec.Decode(System.Buffers.BuffersExtensions.ToArray(message.Payload), "identity").Records) Alerts.Enqueue(record);
+            return;
+        }
         var inFlight = Interlocked.Increment(ref _inFlight);
         InterlockedMax(ref MaxInFlight, inFlight);
         try

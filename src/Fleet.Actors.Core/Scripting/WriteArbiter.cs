@@ -100,8 +100,16 @@ public sealed class WriteArbiter
             _order.Add(proposal.Target);
             return [new WriteDecision(WriteOutcome.Write, proposal, null)];
         }
+        var standing = _seeded.Contains(proposal.Target);
+        if (standing && held.ScriptId == proposal.ScriptId)
+        {
+            // The holder of a standing write changes it (an alert output that blinks): a plain write, no conflict.
+            _held[proposal.Target] = proposal;
+            _seeded.Remove(proposal.Target);
+            return [new WriteDecision(proposal.Value == held.Value ? WriteOutcome.Duplicate : WriteOutcome.Write, proposal, null)];
+        }
         // A standing write (an emergency stop's hold) yields only to a higher priority, never to an equal one.
-        var takesOver = _seeded.Contains(proposal.Target) ? proposal.Priority > held.Priority : proposal.Priority >= held.Priority;
+        var takesOver = standing ? proposal.Priority > held.Priority : proposal.Priority >= held.Priority;
         if (takesOver) _seeded.Remove(proposal.Target);
         if (takesOver) _held[proposal.Target] = proposal;
         if (proposal.Value == held.Value) return [new WriteDecision(WriteOutcome.Duplicate, proposal, held)];
@@ -113,7 +121,8 @@ public sealed class WriteArbiter
     /// <summary>
     /// Places a standing write (an emergency stop's hold) at the start of a cycle without a decision:
     /// proposals with another value lose against it unless their priority is higher (an equal
-    /// priority does not win against it, so nothing wins against a hold at 255).
+    /// priority does not win against it, so nothing wins against a hold at 255), or they come from the
+    /// same holder (its <see cref="WriteProposal.ScriptId"/>), which may change its own standing write.
     /// </summary>
     public void Seed(WriteProposal proposal)
     {

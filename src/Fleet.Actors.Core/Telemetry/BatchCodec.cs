@@ -70,6 +70,17 @@ public sealed class BatchCodec : IDisposable
         return _compressor is null ? (raw, rawLength) : (_compressor.Wrap(raw).ToArray(), rawLength);
     }
 
+    /// <summary>A batch of one record with its sequence and timestamp, not compressed (the high-priority lane's payload).</summary>
+    public static byte[] EncodeOne(string vehicleId, string tenant, LoggedReading logged)
+    {
+        var record = RecordCodec.ToRecord(logged.Reading);
+        record.Sequence = (ulong)logged.Sequence;
+        record.Timestamp = logged.Reading.TimestampMs;
+        var batch = new TelemetryBatch { VehicleId = vehicleId, Tenant = tenant, SchemaVersion = 1 };
+        batch.Records.Add(record);
+        return batch.ToByteArray();
+    }
+
     /// <summary>
     /// Decodes a payload into records with absolute sequences and timestamps.
     /// Throws <see cref="InvalidDataException"/> for anything that is not a valid batch.

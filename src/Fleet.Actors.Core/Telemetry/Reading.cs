@@ -126,15 +126,76 @@ public sealed record VehicleInfoValue(string Vin, string Protocol = "") : Readin
 public sealed record GapValue(long FromSequence, long ToSequence, long Count, string Reason) : ReadingValue;
 
 /// <summary>
-/// An alert raised on the vehicle: by a script now; by alert rules, health thresholds and model
-/// results later. Alerts are journaled like readings, and scripts with an alert trigger of the
-/// same <paramref name="Name"/> start once the alert is accepted.
+/// An alert raised on the vehicle: by alert rules (readings, driving events, health, devices down),
+/// scripts, the operational state machine and the agent's own parts (docs/alerts.md). Alerts are
+/// journaled like readings, travel in the high-priority lane as well as in the telemetry stream, and
+/// scripts with an alert trigger of the same <paramref name="Name"/> start once the alert is accepted.
 /// </summary>
-/// <param name="Name">What is alerted, e.g. <c>oxygen-low</c>.</param>
+/// <param name="Name">What is alerted (the alert's type), e.g. <c>engine-overheat</c>.</param>
 /// <param name="Severity">How urgent.</param>
-/// <param name="Source">Who raised it, e.g. <c>script:cooling</c>.</param>
+/// <param name="Source">Who raised it, e.g. <c>rule:coolant-hot</c>, <c>script:cooling</c>, <c>operations</c>.</param>
 /// <param name="Message">Human text (may be empty).</param>
-public sealed record AlertValue(string Name, AlertSeverity Severity, string Source, string Message) : ReadingValue;
+/// <param name="State">
+/// <see cref="AlertState.Raised"/> for a condition that began (a <see cref="AlertState.Cleared"/>
+/// record of the same name, device and source follows when it ends), <see cref="AlertState.Cleared"/>,
+/// or <see cref="AlertState.Event"/> for a one-shot alert nothing clears (a harsh brake, a script's alert).
+/// </param>
+/// <param name="DeviceId">The device the alert is about (the readings' device, the sensor that saw the event, the device that is down); null when it is about the vehicle.</param>
+/// <param name="Suppressed">Alerts of this name (and device) that the debounce suppressed since the last one that went out.</param>
+/// <param name="Causes">The readings that caused it (at most <see cref="ReadingValidator.MaxAlertCauses"/>).</param>
+public sealed record AlertValue(
+    string Name,
+    AlertSeverity Severity,
+    string Source,
+    string Message,
+    AlertState State = AlertState.Event,
+    string? DeviceId = null,
+    int Suppressed = 0,
+    IReadOnlyList<AlertCause>? Causes = null) : ReadingValue
+{
+    /// <summary>The readings that caused it; empty when none are known.</summary>
+    public IReadOnlyList<AlertCause> Causes { get; init; } = Causes ?? [];
+
+    /// <summary>Value equality over the causes too (a decoded alert equals the one that was encoded).</summary>
+    public bool Equals(AlertValue? other) =>
+        other is not null && Name == other.Name && Severity == other.Severity && Source == other.Source && Message == other.Message
+        && State == other.State && DeviceId == other.DeviceId && Suppressed == other.Suppressed && Causes.SequenceEqual(other.Causes);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Name, Severity, Source, State, DeviceId, Suppressed, Causes.Count);
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"Alert {Name} {State} {Severity} from {Source}{(DeviceId is null ? "" : " on " + DeviceId)}{(Suppressed > 0 ? $" ({Suppressed} suppressed)" : "")}: {Message}";
+}
+
+/// <summary>The edge an <see cref="AlertValue"/> reports.</summary>
+public enum AlertState
+{
+    /// <summary>Not said (records written before the state existed): take it as <see cref="Event"/>.</summary>
+    Unspecified = 0,
+
+    /// <summary>A one-shot alert: nothing will clear it.</summary>
+    Event = 1,
+
+    /// <summary>A condition began; a <see cref="Cleared"/> record follows when it ends.</summary>
+    Raised = 2,
+
+    /// <summary>The condition of an earlier <see cref="Raised"/> record ended.</summary>
+    Cleared = 3,
+}
+
+/// <summary>
+/// One reading (or observation) that caused an alert: a measurement and its value, a driving event
+/// and its magnitude, a health field, a device that went down (<paramref name="Detail"/>: why).
+/// </summary>
+/// <param name="DeviceId">The device that produced it (empty for the vehicle's health).</param>
+/// <param name="Name">The measurement name, driving event type, health field, or <c>down</c>.</param>
+/// <param name="Value">Its value where it has one.</param>
+/// <param name="Sequence">The sequence the log gave the reading, where it was journaled and known.</param>
+/// <param name="TimestampMs">When it was taken (Unix ms).</param>
+/// <param name="Detail">Free text, e.g. the reason a device went down.</param>
+public sealed record AlertCause(string DeviceId, string Name, double? Value = null, long? Sequence = null, long? TimestampMs = null, string? Detail = null);
 
 /// <summary>Severity of an <see cref="AlertValue"/>.</summary>
 public enum AlertSeverity

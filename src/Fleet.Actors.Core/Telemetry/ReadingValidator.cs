@@ -23,6 +23,9 @@ public static class ReadingValidator
     /// <summary>Longest human text (alert message, run reason, write error), in characters.</summary>
     public const int MaxTextLength = 1024;
 
+    /// <summary>Most causes one alert carries.</summary>
+    public const int MaxAlertCauses = 16;
+
     /// <summary>Largest script message payload, in bytes of UTF-8.</summary>
     public const int MaxPayloadBytes = 64 * 1024;
 
@@ -128,7 +131,21 @@ public static class ReadingValidator
         if (a.Severity is not (AlertSeverity.Info or AlertSeverity.Warning or AlertSeverity.Critical))
             return $"alert {a.Name} has severity {a.Severity}, not Info, Warning or Critical";
         if (Text(a.Source, MaxIdLength, "alert source") is { } source) return source;
-        return Text(a.Message, MaxTextLength, "alert message");
+        if (Text(a.Message, MaxTextLength, "alert message") is { } message) return message;
+        if (a.State is not (AlertState.Event or AlertState.Raised or AlertState.Cleared))
+            return $"alert {a.Name} has state {a.State}, not Event, Raised or Cleared";
+        if (a.DeviceId is not null && Id(a.DeviceId, "alert device id") is { } device) return device;
+        if (a.Suppressed < 0) return $"alert {a.Name} has a negative suppressed count {a.Suppressed}";
+        if (a.Causes.Count > MaxAlertCauses) return $"alert {a.Name} has {a.Causes.Count} causes, more than {MaxAlertCauses}";
+        foreach (var cause in a.Causes)
+        {
+            if (Text(cause.DeviceId, MaxIdLength, "alert cause device id") is { } causeDevice) return causeDevice;
+            if (Id(cause.Name, "alert cause name") is { } causeName) return causeName;
+            if (cause.Value is { } value && !double.IsFinite(value)) return $"alert {a.Name} has a cause {cause.Name} that is not a finite number";
+            if (cause.Sequence is < 1) return $"alert {a.Name} has a cause with sequence {cause.Sequence}";
+            if (cause.Detail is not null && Text(cause.Detail, MaxTextLength, "alert cause detail") is { } detail) return detail;
+        }
+        return null;
     }
 
     private static string? ValidateScriptRun(ScriptRunValue r)

@@ -92,13 +92,7 @@ public static class RecordCodec
                 record.VehicleInfo = new VehicleInfo { Vin = v.Vin, Protocol = v.Protocol };
                 break;
             case AlertValue a:
-                record.Alert = new Alert
-                {
-                    Name = a.Name,
-                    Severity = (Wire.AlertSeverity)(int)a.Severity,
-                    Source = a.Source,
-                    Message = a.Message,
-                };
+                record.Alert = ToAlert(a);
                 break;
             case ScriptRunValue r:
                 record.ScriptRun = new ScriptRun
@@ -191,8 +185,7 @@ public static class RecordCodec
             record.Tyre.HasPressure ? record.Tyre.Pressure : null,
             record.Tyre.HasTemperature ? record.Tyre.Temperature : null),
         Record.ValueOneofCase.VehicleInfo => new VehicleInfoValue(record.VehicleInfo.Vin, record.VehicleInfo.Protocol),
-        Record.ValueOneofCase.Alert => new AlertValue(
-            record.Alert.Name, (AlertSeverity)(int)record.Alert.Severity, record.Alert.Source, record.Alert.Message),
+        Record.ValueOneofCase.Alert => FromAlert(record.Alert),
         Record.ValueOneofCase.ScriptRun => new ScriptRunValue(
             record.ScriptRun.ScriptId,
             record.ScriptRun.Trigger,
@@ -215,6 +208,46 @@ public static class RecordCodec
             (long)record.Gap.FromSequence, (long)record.Gap.ToSequence, (long)record.Gap.Count, record.Gap.Reason),
         _ => null,
     };
+
+    private static Alert ToAlert(AlertValue a)
+    {
+        var alert = new Alert
+        {
+            Name = a.Name,
+            Severity = (Wire.AlertSeverity)(int)a.Severity,
+            Source = a.Source,
+            Message = a.Message,
+        };
+        if (a.State != AlertState.Unspecified) alert.State = (Wire.AlertState)(int)a.State;
+        if (a.DeviceId is { } device) alert.DeviceId = device;
+        if (a.Suppressed > 0) alert.Suppressed = (uint)a.Suppressed;
+        foreach (var c in a.Causes)
+        {
+            var cause = new Wire.AlertCause { DeviceId = c.DeviceId, Name = c.Name };
+            if (c.Value is { } value) cause.Value = value;
+            if (c.Sequence is { } sequence) cause.Sequence = (ulong)sequence;
+            if (c.TimestampMs is { } timestamp) cause.Timestamp = timestamp;
+            if (c.Detail is { } detail) cause.Detail = detail;
+            alert.Causes.Add(cause);
+        }
+        return alert;
+    }
+
+    private static AlertValue FromAlert(Alert a) => new(
+        a.Name,
+        (AlertSeverity)(int)a.Severity,
+        a.Source,
+        a.Message,
+        a.HasState ? (AlertState)(int)a.State : AlertState.Unspecified,
+        a.HasDeviceId ? a.DeviceId : null,
+        (int)Math.Min(a.Suppressed, int.MaxValue),
+        a.Causes.Select(c => new AlertCause(
+            c.DeviceId,
+            c.Name,
+            c.HasValue ? c.Value : null,
+            c.HasSequence ? (long)c.Sequence : null,
+            c.HasTimestamp ? c.Timestamp : null,
+            c.HasDetail ? c.Detail : null)).ToArray());
 
     private static int ToMilli(double x) => checked((int)Math.Round(x * 1000));
 

@@ -23,6 +23,9 @@ public sealed class MqttLinkException(string message, Exception? inner = null, L
 /// <summary>The broker refused a command response (a PUBACK with an error): sending it again would not help.</summary>
 public sealed class ResponseRefusedException(string message) : Exception(message);
 
+/// <summary>The broker refused an alert on the high-priority lane (a PUBACK with an error): sending it again would not help.</summary>
+public sealed class AlertRefusedException(string message) : Exception(message);
+
 /// <summary>Where the commands of a vehicle arrive and its answers go, for one connection.</summary>
 /// <param name="Settings">Topics and the session expiry.</param>
 /// <param name="OnCommand">Called (on an MQTTnet thread) with each message of the commands topic and the function that sends its PUBACK.</param>
@@ -175,6 +178,28 @@ internal sealed class MqttLink : IAsyncDisposable
         var result = await _client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
         if (!result.IsSuccess) throw new ResponseRefusedException($"the broker refused response {response.Status} to command {response.CommandId} on {_responsesTopic}: {result.ReasonCode} {result.ReasonString}");
     }
+
+    /// <summary>
+    /// Publishes one alert on the high-priority lane: a telemetry batch of that one record (not
+    /// compressed, <c>content-encoding: identity</c>) at QoS 1 on <paramref name="topic"/>, and waits for the PUBACK.
+    /// </summary>
+    public async Task PublishAlertAsync(string topic, LoggedReading alert, CancellationToken cancellationToken)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(BatchCodec.EncodeOne(_vehicle.VehicleId, _vehicle.Tenant, alert))
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithContentType(BatchCodec.ContentType)
+            .WithUserProperty("content-encoding", IdentityUtf8)
+            .WithUserProperty("sequences", Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{alert.Sequence}-{alert.Sequence}")).AsMemory())
+            .Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_settings.Broker.PublishTimeout);
+        var result = await _client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
+        if (!result.IsSuccess) throw new AlertRefusedException($"the broker refused alert {alert.Sequence} on {topic}: {result.ReasonCode} {result.ReasonString}");
+    }
+
+    private static readonly ReadOnlyMemory<byte> IdentityUtf8 = Encoding.UTF8.GetBytes(BatchCodec.EncodingName(PayloadCompression.None));
 
     /// <summary>Publishes one batch at QoS 1 and waits for the broker's PUBACK.</summary>
     public async Task PublishAsync(EncodedBatch batch, CancellationToken cancellationToken)

@@ -23,6 +23,8 @@ namespace Fleet.Actors.Core.Uplink;
 /// the command responses itself, on the same connection but outside the telemetry stream, so an
 /// answer never waits behind a backlog (at most behind the batches in flight); responses made while
 /// offline wait in a bounded queue (the oldest dropped and counted) and go out first on reconnect.
+/// Accepted alerts take the same fast path (the high-priority lane, ADR 0015): each is published at
+/// once on the alerts topic while it also stays in the telemetry stream.
 /// </summary>
 internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
 {
@@ -56,6 +58,8 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     private readonly LinkedList<CommandResponse> _responses = new();
     private bool _responseInFlight;
     private StatusDetails _details = StatusDetails.None;
+    private readonly LinkedList<LoggedReading> _alerts = new();
+    private bool _alertInFlight;
     private bool _restartStream;
 
     public UplinkActor(VehicleIdentity vehicle, UplinkSettings settings, IActorRef log, UplinkMetrics metrics, TimeProvider time,
@@ -189,6 +193,7 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         // the retained status must carry them, not what the connection began with.
         if (up.Link.Details != _details) PublishStatus();
         SendResponses();
+        SendAlerts();
     }
 
     // ---------------------------------------------------------------- online
@@ -480,6 +485,58 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
         SendResponses();
     }
 
+    // ---------------------------------------------------------------- the high-priority lane (alerts)
+
+    private void OnPublishAlerts(PublishAlerts publish)
+    {
+        if (!_settings.PriorityLane) return;
+        foreach (var alert in publish.Alerts)
+        {
+            _alerts.AddLast(alert);
+            if (_alerts.Count <= _settings.PriorityLaneMaxPending) continue;
+            // The oldest goes: it is also the one most likely to reach the fleet soon through the telemetry stream.
+            _alerts.RemoveFirst();
+            _metrics.AlertsDropped.Inc();
+        }
+        SendAlerts();
+    }
+
+    /// <summary>
+    /// Publishes the oldest waiting alert when online and none is in flight (one at a time keeps their
+    /// order). An alert the telemetry stream has already delivered is not sent again.
+    /// </summary>
+    private void SendAlerts()
+    {
+        if (_alertInFlight || _link is not { } link || _killSwitch is null || _goingOffline is not null) return;
+        while (_alerts.First is { } first && first.Value.Sequence <= _acknowledgedSequence) _alerts.RemoveFirst();
+        if (_alerts.First is not { } next) return;
+        _alerts.RemoveFirst();
+        _alertInFlight = true;
+        var alert = next.Value;
+        var generation = _generation;
+        link.PublishAlertAsync(TopicTemplate.Expand(_settings.AlertsTopic, _vehicle), alert, CancellationToken.None)
+            .PipeTo(Self, success: () => new AlertPublished(generation, alert, null), failure: ex => new AlertPublished(generation, alert, ex));
+    }
+
+    private void OnAlertPublished(AlertPublished published)
+    {
+        _alertInFlight = false;
+        if (published.Failure is AlertRefusedException refused)
+        {
+            _metrics.AlertsDropped.Inc();
+            _logger.Error("Alert dropped from the high-priority lane (it still travels in the telemetry stream): {0}", refused.Message);
+        }
+        else if (published.Failure is { } failure)
+        {
+            // Sent again first once a link is up; a broken link is noticed by the stream too.
+            _alerts.AddFirst(published.Alert);
+            _logger.Debug("Alert {0} not acknowledged on the high-priority lane: {1}", published.Alert.Sequence, failure.GetBaseException().Message);
+            return;
+        }
+        else _metrics.AlertsPublished.Inc();
+        SendAlerts();
+    }
+
     private void PublishStatus()
     {
         if (_link is { } link && _killSwitch is not null && _goingOffline is null)
@@ -490,6 +547,8 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     {
         Receive<CommandProtocol.Respond>(OnRespond);
         Receive<Restart>(_ => { });
+        Receive<PublishAlerts>(OnPublishAlerts);
+        Receive<AlertPublished>(OnAlertPublished);
         Receive<ApplySettings>(apply =>
         {
             // The broker's address and credentials are read at start only; the rest applies to the next stream.
@@ -575,6 +634,8 @@ internal sealed partial class UplinkActor : ReceiveActor, IWithTimers
     private sealed record LinkClosed(bool Clean, Exception? Cause);
 
     private sealed record ResponsePublished(int Generation, CommandResponse Response, Exception? Failure);
+
+    private sealed record AlertPublished(int Generation, LoggedReading Alert, Exception? Failure);
 
     private sealed class StreamAck
     {

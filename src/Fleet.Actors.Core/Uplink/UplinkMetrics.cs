@@ -26,6 +26,8 @@ public sealed class UplinkMetrics
         ConnectFailures = metrics.Counter("mqtt_connect_failures_total", "Broker connection attempts that failed.", vehicleId);
         PublishRefused = metrics.Counter("mqtt_publish_refused_total", "Publishes the broker answered with an error reason code (e.g. NotAuthorized by its ACL).", vehicleId);
         TlsFileChecks = metrics.Counter("tls_file_checks_total", "Checks whether the TLS files on disk were renewed (uplink.broker.tls.check-interval).", vehicleId);
+        AlertsPublished = metrics.Counter("alerts_lane_published_total", "Alerts published on the alerts topic (the high-priority lane) and acknowledged by the broker.", vehicleId);
+        AlertsDropped = metrics.Counter("alerts_lane_dropped_total", "Alerts the high-priority lane gave up (queue full while offline, or refused by the broker); they still travel in the telemetry stream.", vehicleId);
         AckLatency = metrics.Histogram("uplink_ack_latency_seconds", "Publish to PUBACK time per batch.", vehicleId,
             [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
     }
@@ -42,6 +44,8 @@ public sealed class UplinkMetrics
     public Counter.Child ConnectFailures { get; }
     public Counter.Child PublishRefused { get; }
     public Counter.Child TlsFileChecks { get; }
+    public Counter.Child AlertsPublished { get; }
+    public Counter.Child AlertsDropped { get; }
     public Histogram.Child AckLatency { get; }
 
     /// <summary>Accounts one acknowledged batch. Called from the uplink actor only.</summary>

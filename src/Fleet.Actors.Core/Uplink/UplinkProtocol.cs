@@ -1,3 +1,4 @@
+using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Wal;
 
 namespace Fleet.Actors.Core.Uplink;
@@ -52,6 +53,14 @@ public static class UplinkProtocol
     /// how many refused. It goes into the retained status (now when online).
     /// </summary>
     public sealed record SetConfigVersion(string Version, long Reloads = 0, long Errors = 0);
+
+    /// <summary>
+    /// Alerts the log has accepted, with their sequences: the high-priority lane publishes each at
+    /// once on the alerts topic (QoS 1), ahead of the telemetry backlog, while they also stay in the
+    /// ordered telemetry stream. Waiting ones (offline) are bounded; an alert the telemetry stream has
+    /// already delivered is not sent again.
+    /// </summary>
+    public sealed record PublishAlerts(IReadOnlyList<LoggedReading> Alerts);
 
     /// <summary>The vehicle's operational state changed: it goes into the retained status (now when online).</summary>
     public sealed record SetOperationalState(string State);

@@ -118,6 +118,18 @@ public sealed record UplinkSettings
     /// <summary>Retained online/offline status topic; same placeholders.</summary>
     public string StatusTopic { get; init; } = "fleet/{tenant}/{vehicle_id}/status";
 
+    /// <summary>
+    /// Topic of the high-priority lane: every alert the log accepted is published there at once, on
+    /// its own, besides travelling in the telemetry stream (docs/alerts.md); same placeholders.
+    /// </summary>
+    public string AlertsTopic { get; init; } = "fleet/{tenant}/{vehicle_id}/alerts";
+
+    /// <summary>Whether accepted alerts are also published at once on <see cref="AlertsTopic"/> (the high-priority lane).</summary>
+    public bool PriorityLane { get; init; } = true;
+
+    /// <summary>Alerts waiting for the lane (while offline); beyond it the oldest are dropped and counted (they still travel in the telemetry stream).</summary>
+    public int PriorityLaneMaxPending { get; init; } = 1000;
+
     /// <summary>Most records in one MQTT message.</summary>
     public int MaxBatchRecords { get; init; } = 5_000;
 
@@ -186,8 +198,10 @@ public sealed record UplinkSettings
                     : ("broker.tls.client-cert-file", "is set but client-key-file is not (mutual TLS needs both)");
             if (tls.CheckInterval < TimeSpan.Zero) yield return ("broker.tls.check-interval", "must not be negative");
         }
-        foreach (var (key, template) in new[] { ("topics.telemetry", TelemetryTopic), ("topics.status", StatusTopic) })
+        foreach (var (key, template) in new[] { ("topics.telemetry", TelemetryTopic), ("topics.status", StatusTopic), ("topics.alerts", AlertsTopic) })
             if (TopicTemplate.Check(template) is { } problem) yield return (key, problem);
+        if (PriorityLane && AlertsTopic == TelemetryTopic) yield return ("topics.alerts", "must differ from topics.telemetry (a consumer tells the lane's copies from the stream by topic)");
+        if (PriorityLaneMaxPending is < 1 or > 1_000_000) yield return ("priority-lane.max-pending", "must be between 1 and 1000000");
         if (MaxBatchRecords < 1) yield return ("batch.max-records", "must be at least 1");
         if (MaxBatchBytes < 1024) yield return ("batch.max-bytes", "must be at least 1 KiB");
         if (Linger < TimeSpan.Zero) yield return ("batch.linger", "must not be negative");

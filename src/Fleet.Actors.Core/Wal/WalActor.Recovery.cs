@@ -129,7 +129,10 @@ internal sealed partial class WalActor
 
     private void AppendAlert(AlertValue alert)
     {
-        _writer.Append(_nextSequence++, new Reading(GapDeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), alert));
+        var reading = new Reading(GapDeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), alert);
+        // Not a reading for scripts and rules, but an alert for the high-priority lane.
+        if (Notifies) _alertsToNotify.Add(new LoggedReading(_nextSequence, reading));
+        _writer.Append(_nextSequence++, reading);
         _waitingRecords++;
         TryFlush();
     }

@@ -46,6 +46,12 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _acceptedListener;
     private List<Reading> _toNotify = new();
     private List<Reading> _notifyInFlight = new();
+    // Where runs of consecutive sequences start in _toNotify, and the alerts among them (and the log's own).
+    private List<SequenceRun> _runsToNotify = new();
+    private List<SequenceRun> _runsInFlight = new();
+    private List<LoggedReading> _alertsToNotify = new();
+    private List<LoggedReading> _alertsInFlight = new();
+    private long _lastNotifiedSequence;
     private readonly long _recoveryStarted;
 
     private WalState _state = WalState.Empty;
@@ -213,15 +219,24 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
                 _log.Warning("Refusing a reading of {0} that cannot be encoded: {1}", reading.DeviceId, ex.Message);
                 continue;
             }
+            if (Notifies) Notify(reading);
             _nextSequence++;
             _waitingRecords++;
-            if (Notifies) _toNotify.Add(reading);
             if (_writer.Count >= _settings.MaxEntryRecords || _writer.Bytes >= _settings.MaxEntryBytes) SealCurrent();
         }
 
         if (dropped > 0) CountDropped(dropped);
         if (_reservation.RunningLow(_nextSequence)) Reserve();
         TryFlush();
+    }
+
+    /// <summary>Keeps <paramref name="reading"/> (sequence <c>_nextSequence</c>) for the listener, with where its sequence run starts and whether it is an alert.</summary>
+    private void Notify(Reading reading)
+    {
+        if (_toNotify.Count == 0 || _lastNotifiedSequence + 1 != _nextSequence) _runsToNotify.Add(new SequenceRun(_toNotify.Count, _nextSequence));
+        _lastNotifiedSequence = _nextSequence;
+        _toNotify.Add(reading);
+        if (reading.Value is AlertValue) _alertsToNotify.Add(new LoggedReading(_nextSequence, reading));
     }
 
     private void CountDropped(long dropped)
@@ -270,6 +285,8 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         _waitingRecords = 0;
         // Everything appended so far is in this commit (the writer was sealed above).
         (_notifyInFlight, _toNotify) = (_toNotify, _notifyInFlight);
+        (_runsInFlight, _runsToNotify) = (_runsToNotify, _runsInFlight);
+        (_alertsInFlight, _alertsToNotify) = (_alertsToNotify, _alertsInFlight);
         PersistAllAsync(entries, OnEntryPersisted);
     }
 
@@ -309,10 +326,12 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         MaybeSnapshot();
         if (_inFlightEvents == 0)
         {
-            if (_notifyInFlight.Count > 0)
+            if (_notifyInFlight.Count > 0 || _alertsInFlight.Count > 0)
             {
-                _acceptedListener.Tell(new ReadingsAccepted(_notifyInFlight));
+                _acceptedListener.Tell(new ReadingsAccepted(_notifyInFlight) { Sequences = _runsInFlight, Alerts = _alertsInFlight });
                 _notifyInFlight = new List<Reading>();
+                _runsInFlight = new List<SequenceRun>();
+                _alertsInFlight = new List<LoggedReading>();
             }
             TryFlush();
             CheckFlushed();

@@ -48,7 +48,40 @@ public static class WalProtocol
     /// log writes itself are not included, nor readings replayed at recovery. Consumers act on
     /// readings only once they are journaled (scripts and alert rules).
     /// </summary>
-    public sealed record ReadingsAccepted(IReadOnlyList<Reading> Readings);
+    public sealed record ReadingsAccepted(IReadOnlyList<Reading> Readings)
+    {
+        /// <summary>
+        /// The sequences of <see cref="Readings"/>, run by run: each run says that the reading at its
+        /// index has its sequence and the readings after it the next ones, up to the next run (the log
+        /// writes gap records in between). Empty when not known; <see cref="SequenceOf"/> reads it.
+        /// </summary>
+        public IReadOnlyList<SequenceRun> Sequences { get; init; } = [];
+
+        /// <summary>
+        /// The alerts this commit made durable, with their sequences: those among <see cref="Readings"/>
+        /// and those the log wrote itself (<c>journal-replaced</c>). The vehicle agent hands them to the
+        /// uplink's high-priority lane, so nobody has to look through the readings for them.
+        /// </summary>
+        public IReadOnlyList<LoggedReading> Alerts { get; init; } = [];
+
+        /// <summary>The sequence of <c>Readings[index]</c>, or null when the log did not say.</summary>
+        public long? SequenceOf(int index)
+        {
+            var runs = Sequences;
+            if (runs.Count == 0 || index < runs[0].Index || index >= Readings.Count) return null;
+            int lo = 0, hi = runs.Count - 1;
+            while (lo < hi)
+            {
+                var mid = (lo + hi + 1) >>> 1;
+                if (runs[mid].Index <= index) lo = mid;
+                else hi = mid - 1;
+            }
+            return runs[lo].Sequence + (index - runs[lo].Index);
+        }
+    }
+
+    /// <summary>In <see cref="ReadingsAccepted.Sequences"/>: <c>Readings[Index]</c> has <paramref name="Sequence"/>, and the following ones the next sequences.</summary>
+    public readonly record struct SequenceRun(int Index, long Sequence);
 
     /// <summary>Answer to <see cref="Flush"/>.</summary>
     public sealed record Flushed(long LastSequence);

@@ -7,6 +7,7 @@ using Fleet.Actors.Core.Commands.Wire;
 using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Scripting;
 using static Fleet.Actors.Core.Commands.CommandProtocol;
@@ -56,6 +57,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     private readonly IActorRef _scripts;
     private readonly IActorRef _wal;
     private readonly IActorRef? _listener;
+    private readonly IActorRef? _alerts;
     private readonly TimeProvider _time;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private OperationalState _state = OperationalState.Ready;
@@ -68,8 +70,9 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     private bool _historyKnown;
 
     public OperationalStateActor(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
-        TimeProvider time)
+        TimeProvider time, IActorRef? alerts)
     {
+        _alerts = alerts;
         _wal = log;
         _settings = settings;
         _gpio = gpio;
@@ -137,10 +140,16 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         base.PostStop();
     }
 
-    /// <summary>Props for the state machine of one vehicle.</summary>
+    /// <summary>
+    /// Props for the state machine of one vehicle; <paramref name="alerts"/> (the vehicle's alerts actor)
+    /// hears of emergency stops as the critical alert <c>emergency-stop</c>, raised and cleared by the reset.
+    /// </summary>
     public static Props Props(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
-        TimeProvider time) =>
-        Akka.Actor.Props.Create(() => new OperationalStateActor(vehicleId, settings, gpio, scripts, log, listener, time));
+        TimeProvider time, IActorRef? alerts = null) =>
+        Akka.Actor.Props.Create(() => new OperationalStateActor(vehicleId, settings, gpio, scripts, log, listener, time, alerts));
+
+    /// <summary>The alert type of an emergency stop (critical, source <c>operations</c>): raised when it begins, cleared by the reset.</summary>
+    public const string EmergencyStopAlert = "emergency-stop";
 
     /// <summary>Device id of the status records the state machine journals.</summary>
     public const string DeviceId = "operations";
@@ -162,6 +171,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
             case OperationalState.EmergencyStopped:
                 _log.Warning("The vehicle is emergency-stopped (since before the restart); its safe outputs are set again");
                 HoldOutputs(EmergencyHold, _settings.EmergencyStopOutputs, 255);
+                RaiseEmergencyAlert("emergency-stopped since before the agent restarted; until RESET_EMERGENCY_STOP");
                 break;
             case OperationalState.SafeStopped:
                 HoldOutputs(SafeStopHold, _settings.SafeStopOutputs, 200);
@@ -196,6 +206,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
             _log.Error("The operational state of {0} was lost ({1}); it may have been an emergency stop, so the vehicle is emergency-stopped until a signed RESET_EMERGENCY_STOP",
                 PersistenceId, why);
             HoldOutputs(EmergencyHold, _settings.EmergencyStopOutputs, 255);
+            RaiseEmergencyAlert($"the operational state was lost ({why}); emergency-stopped until RESET_EMERGENCY_STOP");
             Move(OperationalState.EmergencyStopped, "", "", "", "state lost: " + why, HistoryKnown);
         }
         else if (!_recovered) Move(_state, _missionId, _routeId, "", "first start", HistoryKnown, announce: false);
@@ -238,6 +249,8 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
             Timers.Cancel(SettleTimer);
             _scripts.Tell(new ScriptProtocol.Release(SafeStopHold));
             HoldOutputs(EmergencyHold, _settings.EmergencyStopOutputs, 255);
+            var why = command.PayloadCase == Core.Commands.Wire.Command.PayloadOneofCase.Stop && command.Stop.Reason.Length > 0 ? ": " + command.Stop.Reason : "";
+            RaiseEmergencyAlert($"emergency stop by command {execute.CommandId}{why}; until RESET_EMERGENCY_STOP");
         }
         var mission = command.Type switch
         {
@@ -265,6 +278,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
                     break;
                 case CommandType.ResetEmergencyStop:
                     _scripts.Tell(new ScriptProtocol.Release(EmergencyHold));
+                    _alerts?.Tell(new AlertsProtocol.Clear(EmergencyStopAlert, DeviceId, Message: $"emergency stop reset by command {execute.CommandId}; the vehicle is safe-stopped"));
                     HoldOutputs(SafeStopHold, _settings.SafeStopOutputs, 200);
                     replyTo.Tell(new Succeed(execute.CommandId, "emergency stop reset; the vehicle is safe-stopped", OperationalState: Current.StateName));
                     break;
@@ -315,6 +329,14 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
             then();
         });
     }
+
+    /// <summary>
+    /// An emergency stop is also a critical alert: the fleet hears of it in the high-priority lane and
+    /// the outputs configured for critical alerts (a buzzer) are driven. The safe outputs above do not
+    /// wait for it: they are held directly, at 255.
+    /// </summary>
+    private void RaiseEmergencyAlert(string message) =>
+        _alerts?.Tell(new AlertsProtocol.Raise(EmergencyStopAlert, AlertSeverity.Critical, DeviceId, Message: message));
 
     private void HoldOutputs(string holder, IReadOnlyList<SafeOutput> outputs, int priority)
     {

@@ -19,6 +19,7 @@ public sealed class SimulatedGpioDriver : GpioDriver
     private readonly Dictionary<int, PinValue> _driven = new();
     private readonly Dictionary<int, int> _openFailures = new();
     private readonly HashSet<int> _ioFailures = new();
+    private readonly Dictionary<int, List<PinValue>> _written = new();
 
     /// <summary>A chip with <paramref name="pinCount"/> lines (offsets 0 to pinCount - 1).</summary>
     public SimulatedGpioDriver(int pinCount = GpioConfig.MaxPin + 1)
@@ -106,6 +107,15 @@ public sealed class SimulatedGpioDriver : GpioDriver
         }
     }
 
+    /// <summary>
+    /// Every level written to <paramref name="pin"/> as an output, in order (electrical levels, the
+    /// initial one at open included): what a test watches when an output moves faster than it polls.
+    /// </summary>
+    public IReadOnlyList<PinValue> WrittenLevels(int pin)
+    {
+        lock (_lock) return _written.TryGetValue(pin, out var levels) ? levels.ToList() : [];
+    }
+
     /// <inheritdoc />
     protected override void OpenPin(int pinNumber)
     {
@@ -176,6 +186,8 @@ public sealed class SimulatedGpioDriver : GpioDriver
             CheckIo(pinNumber);
             if (state.Mode != PinMode.Output) throw new InvalidOperationException($"GPIO line {pinNumber} is not an output");
             state.Output = value;
+            if (!_written.TryGetValue(pinNumber, out var written)) _written[pinNumber] = written = new List<PinValue>();
+            written.Add(value);
         }
     }
 

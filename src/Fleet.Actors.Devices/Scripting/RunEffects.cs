@@ -1,4 +1,6 @@
+using Akka.Actor;
 using Akka.Event;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
@@ -9,11 +11,12 @@ namespace Fleet.Actors.Devices.Scripting;
 /// What the steps of runs do, turned into records for the log and writes for the devices. Each
 /// write is proposed to the cycle's <see cref="WriteArbiter"/>; every decision is journaled and
 /// counted, conflicts are logged at Warning, and only <c>write</c> and <c>won</c> are performed.
-/// Published messages and raised alerts become records. A run that ended is counted, journaled
+/// Published messages become records; raised alerts go to the vehicle's alerts actor (or, for an
+/// engine without one, become records). A run that ended is counted, journaled
 /// (unless its conditions did not hold) and logged (rate-limited runs at most once per 10 s, with
 /// a count). Used on the engine's thread only.
 /// </summary>
-internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, TimeProvider time)
+internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, TimeProvider time, IActorRef? alerts = null)
 {
     private static readonly TimeSpan RateLimitedLogInterval = TimeSpan.FromSeconds(10);
 
@@ -88,8 +91,15 @@ internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, 
                     records.Add(new Reading(ScriptEngine.DeviceId, unixMs, new MessageValue(p.Topic, p.Payload)));
                     break;
                 case AlertRequested a:
-                    records.Add(new Reading(ScriptEngine.DeviceId, unixMs, new AlertValue(a.Name, ScriptOutcomes.Severity(a.Severity), "script:" + a.ScriptId,
-                        $"raised by script \"{a.ScriptId}\" (run started by {trigger})")));
+                    var message = $"raised by script \"{a.ScriptId}\" (run started by {trigger})";
+                    if (alerts is not null)
+                    {
+                        // The same path as every other alert: debounce, journal, high-priority lane, counters, outputs.
+                        alerts.Tell(new AlertsProtocol.Raise(a.Name, ScriptOutcomes.Severity(a.Severity), "script:" + a.ScriptId, Message: message, OneShot: true));
+                        logger.Debug("Script {0} raised alert {1} ({2})", a.ScriptId, a.Name, a.Severity);
+                        break;
+                    }
+                    records.Add(new Reading(ScriptEngine.DeviceId, unixMs, new AlertValue(a.Name, ScriptOutcomes.Severity(a.Severity), "script:" + a.ScriptId, message)));
                     logger.Warning("Script {0} raised alert {1} ({2})", a.ScriptId, a.Name, a.Severity);
                     break;
             }

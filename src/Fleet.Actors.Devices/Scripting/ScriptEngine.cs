@@ -58,7 +58,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private bool? _wantsReadings;
 
     public ScriptEngine(string vehicleId, ScriptingSettings settings, IActorRef log, IActorRef? gpio, GpioSettings gpioSettings,
-        IActorRef? plcs, AgentMetrics metrics, TimeProvider time)
+        IActorRef? plcs, AgentMetrics metrics, TimeProvider time, IActorRef? alerts)
     {
         _vehicleId = vehicleId;
         _settings = settings;
@@ -68,7 +68,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         _runner = new ScriptRunner(settings.Document.Limits, time);
         _configuration = new ConfigurationInstall(settings.Document.Scripts, _metrics);
         _triggers = new TriggerEvaluator(gpioSettings);
-        _effects = new RunEffects(_metrics, _logger, time);
+        _effects = new RunEffects(_metrics, _logger, time, alerts);
         _writes = new DeviceWrites(log, gpio, gpioSettings, plcs, settings.WriteTimeout, _metrics, time, _logger);
 
         Receive<ScriptStoreProtocol.ScriptsChanged>(OnScriptsChanged);
@@ -102,11 +102,12 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
 
     /// <summary>
     /// Props for the engine of one vehicle. <paramref name="gpio"/> and <paramref name="plcs"/> are
-    /// the vehicle's supervisors (null when none are configured); <paramref name="log"/> takes the records.
+    /// the vehicle's supervisors (null when none are configured); <paramref name="log"/> takes the records;
+    /// <paramref name="alerts"/> takes the scripts' alerts (<see cref="Alerts.AlertsProtocol.Raise"/>; null: they are journaled directly).
     /// </summary>
     public static Props Props(string vehicleId, ScriptingSettings settings, IActorRef log, IActorRef? gpio, GpioSettings gpioSettings,
-        IActorRef? plcs, AgentMetrics metrics, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new ScriptEngine(vehicleId, settings, log, gpio, gpioSettings, plcs, metrics, time ?? TimeProvider.System));
+        IActorRef? plcs, AgentMetrics metrics, TimeProvider? time = null, IActorRef? alerts = null) =>
+        Akka.Actor.Props.Create(() => new ScriptEngine(vehicleId, settings, log, gpio, gpioSettings, plcs, metrics, time ?? TimeProvider.System, alerts));
 
     protected override void PreStart()
     {

@@ -54,7 +54,8 @@ internal sealed class TriggerEvaluator(GpioSettings gpio)
                     Observe(reading.DeviceId + "." + m.Name, m.Value, ref fired);
                     if (_inputsById.TryGetValue(reading.DeviceId, out var line)) ObserveLine(line, m, ref fired);
                     break;
-                case AlertValue a when Index.Alerts.TryGetValue(a.Name, out var scripts):
+                // A raise or a one-shot alert starts the scripts; the end of a condition (CLEARED) does not.
+                case AlertValue a when a.State != AlertState.Cleared && Index.Alerts.TryGetValue(a.Name, out var scripts):
                     foreach (var script in scripts) (fired ??= new()).Add((script, "alert " + a.Name));
                     break;
             }

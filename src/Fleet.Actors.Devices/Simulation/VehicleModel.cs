@@ -40,6 +40,7 @@ public sealed class VehicleModel
     private readonly double _startOffset;
     private readonly double _startFuel;
     private readonly List<Phase> _phases = new();
+    private readonly List<Manoeuvre> _scripted = new();
     private readonly object _gate = new();
 
     /// <summary>Creates a vehicle that starts driving at <paramref name="start"/>.</summary>
@@ -56,15 +57,29 @@ public sealed class VehicleModel
     /// <summary>How often harsh braking happens: chance that a stop is a harsh one.</summary>
     public double HarshBrakeProbability { get; init; } = 0.12;
 
+    /// <summary>
+    /// Scripts a manoeuvre on top of the drive cycle, for tests and demonstrations that need a harsh
+    /// brake (or acceleration) at a known moment: from <paramref name="at"/> for <paramref name="duration"/>
+    /// the longitudinal acceleration is <paramref name="acceleration"/> m/s² (negative: braking),
+    /// whatever the cycle does then. Speed and position follow the cycle as before.
+    /// </summary>
+    public void Script(DateTimeOffset at, TimeSpan duration, double acceleration)
+    {
+        lock (_gate) _scripted.Add(new Manoeuvre(at, at + duration, acceleration));
+    }
+
     /// <summary>The state at <paramref name="time"/> (times before the start give the start state).</summary>
     public VehicleState At(DateTimeOffset time)
     {
         var t = Math.Max(0, (time - _start).TotalSeconds);
         Phase phase;
+        double? scripted = null;
         lock (_gate)
         {
             while (_phases[^1].End <= t) _phases.Add(NextPhase(_phases[^1]));
             phase = Find(t);
+            foreach (var manoeuvre in _scripted)
+                if (time >= manoeuvre.From && time < manoeuvre.To) scripted = manoeuvre.Acceleration;
         }
 
         var dt = t - phase.Start;
@@ -72,7 +87,7 @@ public sealed class VehicleModel
         var distance = phase.StartDistance + phase.StartSpeed * dt + 0.5 * phase.Acceleration * dt * dt;
         var (lat, lon, heading, curvature) = _route.At(_startOffset + distance);
         var lateral = Math.Clamp(speed * speed * curvature, -7, 7);
-        var longitudinal = speed <= 0 && phase.Acceleration < 0 ? 0 : phase.Acceleration;
+        var longitudinal = scripted ?? (speed <= 0 && phase.Acceleration < 0 ? 0 : phase.Acceleration);
 
         var gear = speed < 0.3 ? 0 : Array.FindIndex(GearTopSpeed, top => speed <= top) + 1;
         var gearLow = gear <= 1 ? 0 : GearTopSpeed[gear - 2];
@@ -162,6 +177,8 @@ public sealed class VehicleModel
         ChangeSpeed,
         Brake,
     }
+
+    private sealed record Manoeuvre(DateTimeOffset From, DateTimeOffset To, double Acceleration);
 
     private sealed record Phase(double Start, double Duration, double StartSpeed, double Acceleration, double StartDistance, PhaseKind Kind)
     {

@@ -8,6 +8,7 @@ using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using System.Device.Gpio;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Commands;
 using Fleet.Actors.Devices.Configuration;
 using Fleet.Actors.Devices.Gpio;
@@ -40,20 +41,24 @@ public static class VehicleProtocol
     /// <param name="Commands">The command actor (verifies, journals and dispatches commands from the fleet).</param>
     /// <param name="Operations">The operational state machine.</param>
     /// <param name="Configuration">The running configuration (only when the agent was given a source to reload it from).</param>
+    /// <param name="Alerts">The alerts actor (rules, debounce, outputs; takes <c>AlertsProtocol.Raise</c> and <c>Clear</c>).</param>
     /// <param name="Health">The health monitor (null when <c>fleet.health.enabled</c> is off).</param>
     public sealed record Components(IActorRef Log, IActorRef Uplink, IActorRef Sensors, IActorRef? Gpio = null, IActorRef? Plcs = null,
-        IActorRef? Scripts = null, IActorRef? Commands = null, IActorRef? Operations = null, IActorRef? Configuration = null, IActorRef? Health = null);
+        IActorRef? Scripts = null, IActorRef? Commands = null, IActorRef? Operations = null, IActorRef? Configuration = null, IActorRef? Alerts = null,
+        IActorRef? Health = null);
 }
 
 /// <summary>
 /// One vehicle: the root of its subtree, parameterised by id and settings, so an actor system can
 /// host one (the agent on a truck) or thousands (the fleet simulation). Children: <c>wal</c> (the
 /// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c>, <c>gpio</c> (only when
-/// lines are configured), <c>plcs</c> (only when PLCs are configured), <c>scripts</c>, <c>operations</c>
-/// (the operational state machine), <c>device-commands</c>, <c>commands</c>, <c>health</c> (the health
-/// monitor, unless turned off) and <c>summary</c>.
-/// The agent is the log's accepted-readings listener and passes them on to the script engine
-/// while it wants them; it passes command responses and state changes on to the uplink. Which actor
+/// lines are configured), <c>plcs</c> (only when PLCs are configured), <c>alerts</c>, <c>scripts</c>,
+/// <c>operations</c> (the operational state machine), <c>device-commands</c>, <c>commands</c>, <c>health</c>
+/// (the health monitor, unless turned off) and <c>summary</c>.
+/// The agent is the log's accepted-readings listener and passes them on to the script engine and
+/// the alert rules while they want them, and the accepted alerts to the uplink's high-priority lane;
+/// it passes command responses and state changes on to the uplink, and the alert outputs' writes to
+/// the script engine (which is created after the alerts actor, since it raises alerts). Which actor
 /// carries out which command type is decided here, in <see cref="CommandOwners"/> (ADR 0013).
 /// </summary>
 internal sealed class VehicleAgent : ReceiveActor
@@ -64,6 +69,7 @@ internal sealed class VehicleAgent : ReceiveActor
     private readonly RateLimitedLog _lostWarnings;
     private readonly VehicleProtocol.Components _components;
     private bool _scriptsWantReadings;
+    private bool _alertsWantReadings;
 
     public VehicleAgent(VehicleSettings settings, AgentMetrics metrics, SensorDriverRegistry drivers, SimulationContext simulation, TimeProvider time,
         Func<GpioSettings, GpioDriver> gpioDrivers, LiveConfigurationSource? configuration, Func<HealthSettings, IHealthSampler> sampler)
@@ -86,8 +92,10 @@ internal sealed class VehicleAgent : ReceiveActor
             : Context.ActorOf(GpioSupervisor.Props(settings.VehicleId, settings.Gpio, log, metrics, gpioDrivers, time), "gpio");
         // Always there, even without PLCs, so that a configuration change can add one.
         var plcs = Context.ActorOf(PlcSupervisor.Props(settings.VehicleId, settings.Plcs, log, metrics, time: time), "plcs");
-        var scripts = Context.ActorOf(ScriptEngine.Props(settings.VehicleId, settings.Scripting, log, gpio, settings.Gpio, plcs, metrics, time), "scripts");
-        var operations = Context.ActorOf(OperationalStateActor.Props(settings.VehicleId, settings.Operations, settings.Gpio, scripts, log, Self, time), "operations");
+        // The alerts' outputs write through the script engine's arbitration; this agent passes their writes on.
+        var alerts = Context.ActorOf(AlertsActor.Props(settings.VehicleId, settings.Alerts, log, Self, metrics, time), "alerts");
+        var scripts = Context.ActorOf(ScriptEngine.Props(settings.VehicleId, settings.Scripting, log, gpio, settings.Gpio, plcs, metrics, time, alerts), "scripts");
+        var operations = Context.ActorOf(OperationalStateActor.Props(settings.VehicleId, settings.Operations, settings.Gpio, scripts, log, Self, time, alerts), "operations");
         var commandMetrics = new CommandMetrics(metrics, settings.VehicleId);
         // The uplink is created after the command actor, which reaches it through this agent (Respond).
         var devices = new VehicleDevices(log, sensors, scripts, operations, settings.Gpio, settings.Plcs,
@@ -104,7 +112,7 @@ internal sealed class VehicleAgent : ReceiveActor
                 new[] { sensors, gpio, plcs }.OfType<IActorRef>().ToList(), metrics, time), "health");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, log, walMetrics, uplinkMetrics, metrics), "summary");
-        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts, commands, operations, configurationActor, health);
+        _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts, commands, operations, configurationActor, alerts, health);
         if (configuration is not null) uplink.Tell(new UplinkProtocol.SetConfigVersion(configuration.Running.Version));
 
         Receive<VehicleProtocol.GetComponents>(_ => Sender.Tell(_components));
@@ -128,14 +136,20 @@ internal sealed class VehicleAgent : ReceiveActor
                 log.Tell(new WalProtocol.ApplyLimits(apply.Settings.Wal));
             }
             if (apply.ChangedParts.Contains("uplink")) uplink.Tell(new UplinkProtocol.ApplySettings(apply.Settings.Uplink));
+            if (apply.ChangedParts.Contains("alerts")) alerts.Tell(new AlertsProtocol.Apply(apply.Settings.Alerts));
             deviceCommands.Tell(new DeviceCommandsProtocol.Reconfigured(apply.Settings.Plcs, apply.Settings.Sensors.Select(s => s.Id).ToList(), apply.Version));
         });
         Receive<ConfigurationProtocol.Version>(version => uplink.Tell(new UplinkProtocol.SetConfigVersion(version.Value, version.Reloads, version.Errors)));
         Receive<ScriptProtocol.WantsReadings>(wants => { _scriptsWantReadings = wants.Wanted; });
+        Receive<AlertsProtocol.WantsReadings>(wants => { _alertsWantReadings = wants.Wanted; });
         Receive<WalProtocol.ReadingsAccepted>(accepted =>
         {
             if (_scriptsWantReadings) scripts.Tell(accepted);
+            if (_alertsWantReadings) alerts.Tell(accepted);
+            if (accepted.Alerts.Count > 0) uplink.Tell(new UplinkProtocol.PublishAlerts(accepted.Alerts));
         });
+        Receive<ScriptProtocol.Hold>(hold => scripts.Forward(hold));
+        Receive<ScriptProtocol.Release>(release => scripts.Forward(release));
         // Every dead letter it subscribed to is handled here: one left unhandled would be published
         // as an UnhandledMessage, itself an AllDeadLetters, and come back.
         Receive<AllDeadLetters>(dead =>

@@ -32,6 +32,9 @@ public sealed record VehicleSettings
     /// <summary>The script engine: limits, arbitration cycle and the configured scripts (HOCON <c>fleet.scripting</c>).</summary>
     public ScriptingSettings Scripting { get; init; } = new();
 
+    /// <summary>Alert rules, their debounce and the outputs alerts drive (HOCON <c>fleet.alerts</c>).</summary>
+    public Alerts.AlertsSettings Alerts { get; init; } = new();
+
     /// <summary>The write-ahead log.</summary>
     public WalSettings Wal { get; init; } = new();
 

@@ -117,6 +117,25 @@ public static class ReadingJson
                 json.WriteString("severity", a.Severity.ToString().ToUpperInvariant());
                 json.WriteString("source", a.Source);
                 json.WriteString("message", a.Message);
+                json.WriteString("state", (a.State == AlertState.Unspecified ? AlertState.Event : a.State).ToString().ToUpperInvariant());
+                if (a.DeviceId is { } device) json.WriteString("device_id", device);
+                if (a.Suppressed > 0) json.WriteNumber("suppressed", a.Suppressed);
+                if (a.Causes.Count > 0)
+                {
+                    json.WriteStartArray("causes");
+                    foreach (var cause in a.Causes)
+                    {
+                        json.WriteStartObject();
+                        json.WriteString("device_id", cause.DeviceId);
+                        json.WriteString("name", cause.Name);
+                        if (cause.Value is { } v) json.WriteNumber("value", v);
+                        if (cause.Sequence is { } sequence) json.WriteNumber("sequence", sequence);
+                        if (cause.TimestampMs is { } at) json.WriteNumber("timestamp", at);
+                        if (cause.Detail is { } detail) json.WriteString("detail", detail);
+                        json.WriteEndObject();
+                    }
+                    json.WriteEndArray();
+                }
                 break;
             case ScriptRunValue r:
                 json.WriteString("type", "script_run");

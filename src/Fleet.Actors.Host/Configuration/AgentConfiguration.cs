@@ -6,6 +6,7 @@ using Akka.Configuration.Hocon;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
@@ -187,6 +188,12 @@ public static partial class AgentConfiguration
         var gpio = GpioConfig.Read(fleet.Section("gpio"));
         var plcs = PlcConfig.Read(fleet);
         var scripting = ScriptingConfig.Read(fleet, gpio, plcs);
+        var alerts = AlertsConfig.Read(fleet, gpio, new Dictionary<string, IReadOnlyCollection<string>>
+        {
+            ["sensors"] = sensors.Select(s => s.Id).ToList(),
+            ["plcs"] = plcs.Select(p => p.Id).ToList(),
+            ["gpio"] = gpio.Lines.Select(l => l.Id).ToList(),
+        });
 
         var walSection = fleet.Section("wal");
         var synchronous = walSection.Enum("synchronous", SqliteSynchronous.Full);
@@ -221,6 +228,7 @@ public static partial class AgentConfiguration
             Gpio = gpio,
             Plcs = plcs,
             Scripting = scripting,
+            Alerts = alerts,
             Wal = wal,
             Uplink = uplink,
             Commands = commands,
@@ -413,11 +421,15 @@ public static partial class AgentConfiguration
         var batch = r.Section("batch");
         var compression = r.Section("compression");
         var reconnect = r.Section("reconnect");
+        var lane = r.Section("priority-lane");
         var uplink = new UplinkSettings
         {
             Broker = broker,
             TelemetryTopic = topics.String("telemetry", "fleet/{tenant}/{vehicle_id}/telemetry")!,
             StatusTopic = topics.String("status", "fleet/{tenant}/{vehicle_id}/status")!,
+            AlertsTopic = topics.String("alerts", "fleet/{tenant}/{vehicle_id}/alerts")!,
+            PriorityLane = lane.Bool("enabled", true),
+            PriorityLaneMaxPending = lane.Int("max-pending", 1000),
             MaxBatchRecords = batch.Int("max-records", 5_000, 1),
             MaxBatchBytes = (int)batch.Bytes("max-bytes", 256 * 1024, 1024, 64 * 1024 * 1024),
             MinBatchRecords = batch.Int("min-records", 32, 1),

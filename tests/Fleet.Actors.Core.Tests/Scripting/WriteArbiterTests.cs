@@ -53,6 +53,24 @@ public class WriteArbiterTests
     }
 
     [Fact]
+    public void A_standing_write_should_give_way_to_a_new_write_of_its_own_holder_only()
+    {
+        // An alert output blinking: its holder changes its own standing write every half second.
+        var arbiter = new WriteArbiter();
+        var on = P("alert:buzzer", ScriptPriority.High, 1);
+        arbiter.Seed(on);
+
+        var off = P("alert:buzzer", ScriptPriority.High, 0);
+        Assert.Equal([new WriteDecision(WriteOutcome.Write, off, null)], arbiter.Propose(off));
+        arbiter.Seed(off);
+        // Another writer of the same priority still loses against it.
+        var script = P("script", ScriptPriority.High, 1);
+        Assert.Equal([new WriteDecision(WriteOutcome.Lost, script, off)], arbiter.Propose(script));
+        // The same level again is nothing to write.
+        Assert.Equal(WriteOutcome.Duplicate, arbiter.Propose(off)[0].Outcome);
+    }
+
+    [Fact]
     public void A_lower_priority_write_should_lose_and_keep_the_existing_value()
     {
         var arbiter = new WriteArbiter();

@@ -96,6 +96,10 @@ public class BatchCodecTests
         new("scripts", 1_700_000_002_008, new ScriptWriteValue("gpio:4", long.MaxValue, "refused", "x", 100, OtherScriptId: "", OtherValue: long.MinValue, Error: "")),
         new("scripts", 1_700_000_002_009, new MessageValue("pumps/status", "{\"pump\":2,\"state\":\"stopped\",\"note\":\"Überlauf\"}")),
         new("scripts", 1_700_000_002_010, new MessageValue("heartbeat", "")),
+        new("alerts", 1_700_000_002_011, new AlertValue("engine-overheat", AlertSeverity.Critical, "rule:coolant", "coolant_temp on obd at 106.5", AlertState.Raised, "obd", 3,
+            [new AlertCause("obd", "coolant_temp", 105.2, 4711, 1_700_000_001_000), new AlertCause("obd", "coolant_temp", 106.5, null, null, "")])),
+        new("alerts", 1_700_000_002_011, new AlertValue("gps-down", AlertSeverity.Warning, "rule:down", "", AlertState.Cleared, "",
+            Causes: [new AlertCause("", "down", Detail: "no fix")])),
     ];
 
     [Theory]

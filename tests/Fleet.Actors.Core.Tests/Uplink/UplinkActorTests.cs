@@ -118,6 +118,39 @@ public sealed class UplinkActorTests : TestKit, IAsyncLifetime
         Assert.Equal("online", JsonDocument.Parse(status!.Payload.ToArray()).RootElement.GetProperty("state").GetString());
     }
 
+    private static LoggedReading Alert(long sequence, string name) =>
+        new(sequence, new Reading("alerts", 1_700_000_000_000 + sequence, new AlertValue(name, AlertSeverity.Critical, "rule:test", "", AlertState.Raised)));
+
+    /// <summary>
+    /// The high-priority lane: alerts the log accepted wait (bounded, the oldest dropped and counted)
+    /// while the broker is away, go out first thing on the alerts topic once it is back, one record per
+    /// message with its sequence, and an alert the telemetry stream has already delivered is not sent again.
+    /// </summary>
+    [Fact]
+    public async Task Alerts_should_wait_bounded_while_offline_go_out_on_the_alerts_topic_and_not_again_once_delivered()
+    {
+        var (log, uplink) = Start(Settings() with { PriorityLaneMaxPending = 2 });
+        uplink.Tell(new PublishAlerts([Alert(1, "first"), Alert(2, "second")]));
+        uplink.Tell(new PublishAlerts([Alert(3, "third")]));
+        AwaitCondition(() => _metrics.ExportAsync().Result.Contains("alerts_lane_dropped_total{vehicle_id=\"truck-up\"} 1", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(5));
+
+        await _broker.StartAsync();
+        AwaitCondition(() => _broker.Alerts.Count == 2, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+        Assert.Equal([(2L, "second"), (3L, "third")], _broker.Alerts.Select(a => (a.Sequence, ((AlertValue)a.Value!).Name)));
+        Assert.Equal("alerts", _broker.Alerts.First().DeviceId);
+        AwaitAssert(() => Assert.Equal(2, UplinkMetrics.AlertsPublished.Value), TimeSpan.FromSeconds(5));
+        // Not telemetry: the stream carries its own copies.
+        Assert.Equal(0, _broker.Verifier.Report().Vehicles.Single().Received);
+
+        // Delivered through the telemetry stream already (sequence 10 of 20): the lane skips it and sends the next.
+        log.Tell(Readings(0, 20));
+        AwaitDelivered(log, 20, TimeSpan.FromSeconds(10));
+        uplink.Tell(new PublishAlerts([Alert(10, "already-delivered"), Alert(25, "new")]));
+        AwaitCondition(() => _broker.Alerts.Count == 3, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+        Assert.Equal("new", ((AlertValue)_broker.Alerts.Last().Value!).Name);
+    }
+
     [Fact]
     public async Task Uplink_should_reconnect_after_a_broker_restart_and_lose_nothing()
     {

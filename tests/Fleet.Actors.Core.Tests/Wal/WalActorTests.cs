@@ -107,6 +107,45 @@ public sealed class WalActorTests : TestKit
         Assert.Equal(20, Metrics.IntakeDropped.Value);
     }
 
+    /// <summary>
+    /// The listener learns each reading's sequence (runs that skip the gap records the log writes in
+    /// between) and the alerts among them with theirs; checked against what the log hands the uplink.
+    /// </summary>
+    [Fact]
+    public void Listener_should_hear_the_sequences_of_the_readings_across_gap_records_and_the_alerts_among_them()
+    {
+        var listener = CreateTestProbe();
+        var log = Sys.ActorOf(WalActor.Props(Vehicle, _files.SmallBudget(), Metrics, acceptedListener: listener.Ref), "log-sequences");
+        var alert = new Reading("alerts", 1_700_000_009_999, new AlertValue("engine-overheat", AlertSeverity.Critical, "rule:coolant", "hot", AlertState.Raised, "obd"));
+        // Offline with a small budget: the log evicts and writes gap records between the readings.
+        for (var i = 0; i < 30; i++)
+        {
+            log.Tell(new LogReadings([.. Enumerable.Range(i * 20, 20).Select(Reading), .. i == 25 ? [alert] : Array.Empty<Reading>()]));
+            // One commit (and eviction) at a time, so that gap records come between the batches.
+            AwaitCondition(() => Status(log).PendingReadings == 0, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(5));
+        }
+
+        var sequenceOf = new Dictionary<long, long>();
+        var alerts = new List<LoggedReading>();
+        while (sequenceOf.Count < 601)
+        {
+            var accepted = listener.ExpectMsg<ReadingsAccepted>(TimeSpan.FromSeconds(5));
+            for (var i = 0; i < accepted.Readings.Count; i++) sequenceOf[accepted.Readings[i].TimestampMs] = accepted.SequenceOf(i)!.Value;
+            alerts.AddRange(accepted.Alerts);
+        }
+        var logged = Assert.Single(alerts);
+        Assert.Equal(alert, logged.Reading);
+        Assert.Equal(sequenceOf[alert.TimestampMs], logged.Sequence);
+
+        // What is still in the log (not evicted) has the sequences the listener was told.
+        var kept = DrainAll(log).Where(r => r.Value is MeasurementValue or AlertValue).ToList();
+        Assert.NotEmpty(kept);
+        Assert.All(kept, r => Assert.Equal(r.Sequence, sequenceOf[r.TimestampMs]));
+        // Gap records took sequences in between: later readings are further on than their count.
+        Assert.Contains(kept, r => r.Value is MeasurementValue && r.Sequence > r.TimestampMs - 1_700_000_000_000 + 2);
+        Assert.True(Metrics.Evicted.Value > 0);
+    }
+
     [Fact]
     public void Read_request_should_wait_until_the_log_has_data()
     {

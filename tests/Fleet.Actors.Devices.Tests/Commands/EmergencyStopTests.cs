@@ -6,6 +6,7 @@ using Fleet.Actors.Core.Commands.Wire;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Commands;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Scripting;
@@ -25,6 +26,7 @@ public sealed class EmergencyStopTests : TestKit
 {
     private const string VehicleId = "truck-estop";
     private const int PumpPin = 23;
+    private const int BuzzerPin = 24;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     private readonly AgentMetrics _metrics = new();
@@ -32,7 +34,14 @@ public sealed class EmergencyStopTests : TestKit
     private readonly TestProbe _log;
     private readonly TestProbe _statusLog;
     private readonly EngineRecords _records;
-    private readonly GpioSettings _gpio = new() { Lines = [new GpioLineSettings { Id = "pump", Pin = PumpPin, Direction = GpioDirection.Output }] };
+    private readonly GpioSettings _gpio = new()
+    {
+        Lines =
+        [
+            new GpioLineSettings { Id = "pump", Pin = PumpPin, Direction = GpioDirection.Output },
+            new GpioLineSettings { Id = "buzzer", Pin = BuzzerPin, Direction = GpioDirection.Output },
+        ],
+    };
     private readonly OperationsSettings _operations = new() { EmergencyStopOutputs = [new SafeOutput("pump", false)] };
     private readonly IActorRef _lines;
     private int _started;
@@ -47,7 +56,7 @@ public sealed class EmergencyStopTests : TestKit
         _statusLog = CreateTestProbe("status-log");
         _records = new EngineRecords(_log, Wait);
         _lines = Sys.ActorOf(GpioSupervisor.Props(VehicleId, _gpio, CreateTestProbe("gpio-log").Ref, _metrics, _ => _driver), "gpio");
-        AwaitCondition(() => _driver.IsOpen(PumpPin), Wait);
+        AwaitCondition(() => _driver.IsOpen(PumpPin) && _driver.IsOpen(BuzzerPin), Wait);
     }
 
     /// <summary>A script of normal priority that switches the pump on every 100 ms, in 200 ms arbitration cycles.</summary>
@@ -60,8 +69,8 @@ public sealed class EmergencyStopTests : TestKit
         return Sys.ActorOf(ScriptEngine.Props(VehicleId, settings, _log.Ref, _lines, _gpio, null, _metrics), "scripts-" + ++_started);
     }
 
-    private IActorRef StartOperations(IActorRef engine) =>
-        Sys.ActorOf(OperationalStateActor.Props(VehicleId, _operations, _gpio, engine, _statusLog.Ref, null, TimeProvider.System), "operations-" + ++_started);
+    private IActorRef StartOperations(IActorRef engine, IActorRef? alerts = null) =>
+        Sys.ActorOf(OperationalStateActor.Props(VehicleId, _operations, _gpio, engine, _statusLog.Ref, null, TimeProvider.System, alerts), "operations-" + ++_started);
 
     private object Send(IActorRef operations, CommandType type)
     {
@@ -120,5 +129,36 @@ public sealed class EmergencyStopTests : TestKit
         Assert.Equal(OperationalState.EmergencyStopped, state.State);
         _records.Next<ScriptWriteValue>(w => w.Outcome == "lost" && w.OtherScriptId == "emergency-stop");
         Assert.Equal(PinValue.Low, _driver.LevelOf(PumpPin));
+    }
+
+    /// <summary>
+    /// An emergency stop is also a critical alert (emergency-stop, source operations): it goes out like
+    /// every alert and drives the outputs configured for critical alerts (the buzzer), through the same
+    /// arbitration as the safe outputs; the signed reset clears it.
+    /// </summary>
+    [Fact]
+    public void An_emergency_stop_should_raise_a_critical_alert_that_sounds_the_buzzer_and_the_reset_should_clear_it()
+    {
+        var engine = StartEngine();
+        var alertLog = CreateTestProbe("alert-log");
+        var settings = new AlertsSettings
+        {
+            Actuation = ValueArray.Of(new ActuationSettings { Line = "buzzer", Pin = BuzzerPin, Duration = TimeSpan.FromMilliseconds(500) }),
+        };
+        var alerts = Sys.ActorOf(AlertsActor.Props(VehicleId, settings, alertLog.Ref, engine, _metrics), "alerts");
+        var operations = StartOperations(engine, alerts);
+
+        var before = _driver.WrittenLevels(BuzzerPin).Count;
+        Assert.IsType<Succeed>(Send(operations, CommandType.EmergencyStop));
+        var raised = (AlertValue)Assert.Single(alertLog.ExpectMsg<Core.Wal.WalProtocol.LogReadings>(Wait).Readings).Value;
+        Assert.Equal(("emergency-stop", AlertSeverity.Critical, "operations", AlertState.Raised), (raised.Name, raised.Severity, raised.Source, raised.State));
+        Assert.StartsWith("emergency stop by command c-EmergencyStop", raised.Message);
+        AwaitCondition(() => _driver.WrittenLevels(BuzzerPin).Skip(before).SequenceEqual([PinValue.High, PinValue.Low]), Wait);
+        Assert.Equal(PinValue.Low, _driver.LevelOf(PumpPin));
+
+        Assert.IsType<Succeed>(Send(operations, CommandType.ResetEmergencyStop));
+        var cleared = (AlertValue)Assert.Single(alertLog.ExpectMsg<Core.Wal.WalProtocol.LogReadings>(Wait).Readings).Value;
+        Assert.Equal(("emergency-stop", AlertState.Cleared), (cleared.Name, cleared.State));
+        Assert.Contains("emergency stop reset by command c-ResetEmergencyStop", cleared.Message);
     }
 }

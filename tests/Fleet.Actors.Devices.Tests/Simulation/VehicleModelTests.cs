@@ -29,6 +29,22 @@ public sealed class VehicleModelTests
     }
 
     [Fact]
+    public void A_scripted_brake_should_set_the_acceleration_for_its_window_only_and_leave_the_drive_alone()
+    {
+        var scripted = new VehicleModel(Route.HamburgPort, 3, Start) { HarshBrakeProbability = 0 };
+        var plain = new VehicleModel(Route.HamburgPort, 3, Start) { HarshBrakeProbability = 0 };
+        scripted.Script(Start.AddSeconds(100), TimeSpan.FromMilliseconds(800), -6);
+
+        Assert.Equal(-6, scripted.At(Start.AddSeconds(100)).LongitudinalAcceleration);
+        Assert.Equal(-6, scripted.At(Start.AddSeconds(100.79)).LongitudinalAcceleration);
+        foreach (var t in new[] { 99.99, 100.81, 200 })
+            Assert.Equal(plain.At(Start.AddSeconds(t)), scripted.At(Start.AddSeconds(t)));
+        // Without harsh brakes of its own, the cycle never decelerates like that.
+        Assert.DoesNotContain(Drive(plain), s => s.State.LongitudinalAcceleration <= -4);
+        Assert.Equal(plain.At(Start.AddSeconds(100)).Speed, scripted.At(Start.AddSeconds(100)).Speed);
+    }
+
+    [Fact]
     public void VehicleModel_should_give_identical_states_for_the_same_seed_and_start()
     {
         var forward = Model(42);

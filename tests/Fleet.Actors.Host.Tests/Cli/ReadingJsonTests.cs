@@ -79,5 +79,13 @@ public sealed class ReadingJsonTests
 
         var alert = JsonDocument.Parse(ReadingJson.Format(new AlertValue("door", AlertSeverity.Critical, "", ""))).RootElement;
         Assert.Equal("CRITICAL", alert.GetProperty("severity").GetString());
+        Assert.Equal("EVENT", alert.GetProperty("state").GetString());
+        Assert.False(alert.TryGetProperty("causes", out _));
+
+        var raised = JsonDocument.Parse(ReadingJson.Format(new AlertValue("engine-overheat", AlertSeverity.Critical, "rule:coolant", "hot",
+            AlertState.Raised, "obd", 2, [new AlertCause("obd", "coolant_temp", 106.5, 4711, 1_790_000_000_000)]))).RootElement;
+        Assert.Equal(("RAISED", "obd", 2), (raised.GetProperty("state").GetString(), raised.GetProperty("device_id").GetString(), raised.GetProperty("suppressed").GetInt32()));
+        var cause = Assert.Single(raised.GetProperty("causes").EnumerateArray().ToList());
+        Assert.Equal((106.5, 4711L), (cause.GetProperty("value").GetDouble(), cause.GetProperty("sequence").GetInt64()));
     }
 }

@@ -42,6 +42,15 @@ public sealed class FileConfigurationSourceTests : IDisposable
     }
 
     [Fact]
+    public void The_alert_rules_and_the_lane_should_apply_live()
+    {
+        var rules = _source.Load("fleet.alerts.rules = [ { id = brakes, kind = driving-event, event = harsh_brake } ]").ChangedSince(Running);
+        Assert.Equal(["alerts"], rules);
+        Assert.True(LiveConfiguration.AppliesLive(rules[0]));
+        Assert.Equal(["uplink"], _source.Load("fleet.uplink.priority-lane.max-pending = 50").ChangedSince(Running));
+    }
+
+    [Fact]
     public void The_logs_limits_should_apply_live_and_its_storage_only_at_start()
     {
         var limits = _source.Load("fleet.wal { max-unsent-bytes = 64MiB, snapshot-every = 100 }").ChangedSince(Running);
