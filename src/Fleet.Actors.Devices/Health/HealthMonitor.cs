@@ -5,6 +5,7 @@ using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Supervision;
 
 namespace Fleet.Actors.Devices.Health;
@@ -66,8 +67,9 @@ public static class HealthProtocol
 /// It is also the stall detector: the uplink connected with unsent data but nothing acknowledged for
 /// <see cref="HealthSettings.UplinkStallTimeout"/> is restarted; a sensor that stopped itself because
 /// its device went silent (stall-timeout) is restarted by its own supervisor. Either is counted,
-/// logged, and reported (<see cref="HealthProtocol.HealthReport.Stalls"/>, which makes the agent not
-/// ready) until the part delivers again.
+/// logged, raised as an alert (<c>uplink-stalled</c>, <c>device-stalled</c>, source <c>stall-detector</c>)
+/// and reported (<see cref="HealthProtocol.HealthReport.Stalls"/>, which makes the agent not ready)
+/// until the part delivers again, when the alert is cleared.
 /// </summary>
 internal sealed class HealthMonitor : ReceiveActor, IWithTimers
 {
@@ -77,6 +79,7 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     private const string SampleTimer = "sample";
     private const string HeartbeatTimer = "heartbeat";
     private const string UplinkPart = "uplink";
+    private const string StallSource = "stall-detector";
 
     private readonly string _vehicleId;
     private readonly HealthSettings _settings;
@@ -84,6 +87,7 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     private readonly IActorRef _log;
     private readonly IActorRef _uplink;
     private readonly IReadOnlyList<IActorRef> _domains;
+    private readonly IActorRef? _alerts;
     private readonly AgentMetrics _agentMetrics;
     private readonly HealthMetrics _metrics;
     private readonly TimeProvider _time;
@@ -102,8 +106,9 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     private long _acknowledgedChangedAt;
 
     public HealthMonitor(string vehicleId, HealthSettings settings, IHealthSampler sampler, IActorRef log, IActorRef uplink,
-        IReadOnlyList<IActorRef> domains, AgentMetrics metrics, TimeProvider time)
+        IReadOnlyList<IActorRef> domains, IActorRef? alerts, AgentMetrics metrics, TimeProvider time)
     {
+        _alerts = alerts;
         _vehicleId = vehicleId;
         _settings = settings;
         _sampler = sampler;
@@ -127,10 +132,13 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props for the monitor of one vehicle; <paramref name="domains"/> are the supervisors answering <see cref="GetDevices"/>.</summary>
+    /// <summary>
+    /// Props for the monitor of one vehicle; <paramref name="domains"/> are the supervisors answering
+    /// <see cref="GetDevices"/>, <paramref name="alerts"/> takes the stall alerts (none without it).
+    /// </summary>
     public static Props Props(string vehicleId, HealthSettings settings, IHealthSampler sampler, IActorRef log, IActorRef uplink,
-        IReadOnlyList<IActorRef> domains, AgentMetrics metrics, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new HealthMonitor(vehicleId, settings, sampler, log, uplink, domains, metrics, time ?? TimeProvider.System));
+        IReadOnlyList<IActorRef> domains, AgentMetrics metrics, IActorRef? alerts = null, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new HealthMonitor(vehicleId, settings, sampler, log, uplink, domains, alerts, metrics, time ?? TimeProvider.System));
 
     protected override void PreStart()
     {
@@ -258,24 +266,39 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         return new HealthProtocol.BufferView(log.UnsentBytes, log.MaxUnsentBytes, Math.Round(_fillRate, 1), hours);
     }
 
-    /// <summary>Connected, with unsent data, and the acknowledged sequence has not moved for the stall timeout: restart the link.</summary>
+    /// <summary>
+    /// Connected, with unsent data, and the acknowledged sequence has not moved for the stall timeout:
+    /// restart the link. A stall is over when batches are acknowledged again (or, connected, nothing
+    /// is left to send); while the link is down the clock does not run (that is an outage, for
+    /// <c>/readyz</c>'s offline tolerance), and a stall found before stays reported.
+    /// </summary>
     private void CheckUplink(WalProtocol.WalStatus? log, UplinkProtocol.UplinkStatus? link)
     {
         if (link is null || log is null) return;
         var now = _time.GetTimestamp();
-        var waiting = link.Connected && log.UnsentCount > 0;
-        if (!waiting || link.AcknowledgedSequence != _lastAcknowledged)
+        if (link.AcknowledgedSequence != _lastAcknowledged || link is { Connected: true } && log.UnsentCount == 0)
         {
             _lastAcknowledged = link.AcknowledgedSequence;
             _acknowledgedChangedAt = now;
-            if (_stalls.Remove(UplinkPart) && waiting) _logger.Info("Uplink recovered from its stall: acknowledged up to sequence {0}", link.AcknowledgedSequence);
-            else if (!link.Connected) _stalls.Remove(UplinkPart);
+            if (_stalls.Remove(UplinkPart))
+            {
+                var how = $"acknowledged up to sequence {link.AcknowledgedSequence}, {log.UnsentCount} unsent";
+                _logger.Info("Uplink stall over: {0}", how);
+                _alerts?.Tell(new AlertsProtocol.Clear("uplink-stalled", StallSource, Message: how));
+            }
+            return;
+        }
+        if (!link.Connected)
+        {
+            _acknowledgedChangedAt = now;
             return;
         }
         var stuck = _time.GetElapsedTime(_acknowledgedChangedAt, now);
         if (_settings.UplinkStallTimeout <= TimeSpan.Zero || stuck < _settings.UplinkStallTimeout) return;
         var reason = $"connected with {log.UnsentCount} unsent records but nothing acknowledged for {stuck.TotalSeconds:0}s (last acknowledged sequence {link.AcknowledgedSequence})";
         _logger.Warning("Uplink stalled: {0}; restarting it", reason);
+        if (!_stalls.ContainsKey(UplinkPart))
+            _alerts?.Tell(new AlertsProtocol.Raise("uplink-stalled", AlertSeverity.Warning, StallSource, Message: reason));
         _stalls[UplinkPart] = reason;
         _metrics.Stalls.Inc();
         _uplink.Tell(new UplinkProtocol.Restart("stalled: " + reason));
@@ -292,7 +315,11 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         {
             events.ChangedMs = changed.TimestampMs;
             events.Up = true;
-            if (_stalls.Remove(key)) _logger.Info("{0} {1} delivers again after its stall", changed.Domain, changed.DeviceId);
+            if (_stalls.Remove(key))
+            {
+                _logger.Info("{0} {1} delivers again after its stall", changed.Domain, changed.DeviceId);
+                _alerts?.Tell(new AlertsProtocol.Clear("device-stalled", StallSource, changed.DeviceId, $"{key} is up again"));
+            }
             return;
         }
         // A device that keeps failing to open says so on every attempt: one down, with the latest reason.
@@ -306,6 +333,7 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         {
             _stalls[key] = changed.Reason;
             _metrics.Stalls.Inc();
+            _alerts?.Tell(new AlertsProtocol.Raise("device-stalled", AlertSeverity.Warning, StallSource, changed.DeviceId, $"{key} {changed.Reason}; restarted"));
         }
     }
 

@@ -109,7 +109,7 @@ internal sealed class VehicleAgent : ReceiveActor
         var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, settings.Commands, commands, commandMetrics, time), "uplink");
         var health = !settings.Health.Enabled ? null
             : Context.ActorOf(HealthMonitor.Props(settings.VehicleId, settings.Health, sampler(settings.Health), log, uplink,
-                new[] { sensors, gpio, plcs }.OfType<IActorRef>().ToList(), metrics, time), "health");
+                new[] { sensors, gpio, plcs }.OfType<IActorRef>().ToList(), metrics, alerts, time), "health");
         if (settings.SummaryInterval > TimeSpan.Zero)
             Context.ActorOf(VehicleReporter.Props(settings, log, walMetrics, uplinkMetrics, metrics), "summary");
         _components = new VehicleProtocol.Components(log, uplink, sensors, gpio, plcs, scripts, commands, operations, configurationActor, alerts, health);

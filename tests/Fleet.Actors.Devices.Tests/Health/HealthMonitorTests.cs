@@ -23,6 +23,7 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
     private const string VehicleId = "truck-health";
     private readonly AgentMetrics _metrics = new();
     private readonly ScriptedSampler _sampler = new();
+    private TestProbe _alerts = null!;
     private volatile WalProtocol.WalStatus _log = new(500, 450, 50, 50_000, 0, 0, 0, 1_700_000_000_000, 1_000_000, 10_000_000);
     private volatile UplinkProtocol.UplinkStatus _link = new(true, 450, 10, "online");
     private volatile DeviceReport _devices = new([
@@ -40,10 +41,11 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
 
     private (IActorRef Monitor, TestProbe Log, TestProbe Uplink) Start(HealthSettings settings)
     {
+        _alerts = CreateTestProbe();
         var log = Answering(msg => msg is WalProtocol.GetStatus ? _log : null);
         var uplink = Answering(msg => msg is UplinkProtocol.GetStatus ? _link : null);
         var sensors = Answering(msg => msg is GetDevices ? _devices : null);
-        var monitor = Sys.ActorOf(HealthMonitor.Props(VehicleId, settings, _sampler, log.Ref, uplink.Ref, [sensors.Ref], _metrics));
+        var monitor = Sys.ActorOf(HealthMonitor.Props(VehicleId, settings, _sampler, log.Ref, uplink.Ref, [sensors.Ref], _metrics, _alerts.Ref));
         // Started (subscribed to the event stream) once it answers.
         monitor.Ask<HealthProtocol.HealthReport>(HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(3)).Wait();
         return (monitor, log, uplink);
@@ -195,15 +197,26 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         var (monitor, _, uplink) = Start(Fast with { UplinkStallTimeout = TimeSpan.FromMilliseconds(600) });
 
         var restart = uplink.FishForMessage<UplinkProtocol.Restart>(_ => true, TimeSpan.FromSeconds(5));
+        samples.FishForMessage<HealthSampled>(_ => true, TimeSpan.FromSeconds(5));
         Assert.Contains("50 unsent records but nothing acknowledged", restart.Reason);
         var report = monitor.Ask<HealthProtocol.HealthReport>(HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(3)).Result;
         Assert.Contains("nothing acknowledged", report.Stalls["uplink"]);
         Assert.Equal(1, MetricValues.Vehicle(_metrics, "stalls_detected_total", VehicleId));
+        var raised = _alerts.ExpectMsg<Fleet.Actors.Devices.Alerts.AlertsProtocol.Raise>(TimeSpan.FromSeconds(3));
+        Assert.Equal(("uplink-stalled", AlertSeverity.Warning, "stall-detector", null), (raised.Type, raised.Severity, raised.Source, raised.DeviceId));
+        Assert.Contains("50 unsent records", raised.Message);
 
-        // It acknowledges again: recovered.
-        _link = _link with { AcknowledgedSequence = 480 };
+        // Offline for a while (the reconnect after the restart): still stalled, not raised again, no restart.
+        _link = _link with { Connected = false };
+        samples.ReceiveWhile(TimeSpan.FromMilliseconds(10), m => m);
+        for (var i = 0; i < 10; i++) samples.ExpectMsg<HealthSampled>(TimeSpan.FromSeconds(5));
+        Assert.Contains("uplink", monitor.Ask<HealthProtocol.HealthReport>(HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(3)).Result.Stalls.Keys);
+
+        // It acknowledges again: recovered, and the alert cleared.
+        _link = _link with { Connected = true, AcknowledgedSequence = 480 };
         AwaitCondition(() => monitor.Ask<HealthProtocol.HealthReport>(HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(3)).Result.Stalls.Count == 0,
             TimeSpan.FromSeconds(5));
+        Assert.Equal(("uplink-stalled", "stall-detector"), _alerts.ExpectMsg<Fleet.Actors.Devices.Alerts.AlertsProtocol.Clear>(TimeSpan.FromSeconds(3)) is var c ? (c.Type, c.Source) : default);
         samples.FishForMessage<HealthSampled>(_ => true, TimeSpan.FromSeconds(5));
     }
 
@@ -236,6 +249,8 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         AwaitCondition(() => Report().Stalls.ContainsKey("sensors/obd"), TimeSpan.FromSeconds(5));
         Assert.Single(Report().Stalls);
         Assert.Equal(1, MetricValues.Vehicle(_metrics, "stalls_detected_total", VehicleId));
+        var raised = _alerts.ExpectMsg<Fleet.Actors.Devices.Alerts.AlertsProtocol.Raise>(TimeSpan.FromSeconds(3));
+        Assert.Equal(("device-stalled", "stall-detector", "obd"), (raised.Type, raised.Source, raised.DeviceId));
         AwaitCondition(() => Report().Devices.SingleOrDefault(d => d.Id == "obd") is { Up: false, Downs: 1, Reason: "stalled: no answer while reading for 5.0s" },
             TimeSpan.FromSeconds(5));
 
@@ -248,6 +263,8 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         Sys.EventStream.Publish(new DeviceStatusChanged(VehicleId, "sensors", "obd", true, "", 4));
         AwaitCondition(() => Report().Stalls.Count == 0, TimeSpan.FromSeconds(5));
         Assert.Equal(1, MetricValues.Vehicle(_metrics, "stalls_detected_total", VehicleId));
+        var cleared = _alerts.ExpectMsg<Fleet.Actors.Devices.Alerts.AlertsProtocol.Clear>(TimeSpan.FromSeconds(3));
+        Assert.Equal(("device-stalled", "obd"), (cleared.Type, cleared.DeviceId));
     }
 
     private static MachineSample Empty() => new(new Dictionary<string, double>(), new Dictionary<string, string>(), []);

@@ -165,6 +165,8 @@ public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
         _broker.AckDelay = TimeSpan.Zero;
         AwaitCondition(() => components.Health!.Ask<Devices.Health.HealthProtocol.HealthReport>(Devices.Health.HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(5))
             .Result.Stalls.Count == 0, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        // The uplink-stalled alert, raised and then cleared, reached the broker.
+        AwaitCondition(() => _broker.RecordsByDevice.GetValueOrDefault(Devices.Alerts.AlertsActor.DeviceId) >= 2, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
 
         var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
         Assert.True(outcome.Drained, outcome.ToString());
