@@ -244,6 +244,8 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
                 Assert.InRange(devices.Single(d => d.GetProperty("id").GetString() == "imu").GetProperty("rate_per_second").GetDouble(), 50, 150);
                 Assert.True(root.GetProperty("buffer").GetProperty("hours_left").GetDouble() > 1);
                 Assert.True(root.GetProperty("health").GetProperty("log_response_ms").GetDouble() >= 0);
+                var domains = root.GetProperty("domains");
+                Assert.Equal(("up", "online", "3/3 up"), (domains.GetProperty("log").GetString(), domains.GetProperty("uplink").GetString(), domains.GetProperty("sensors").GetString()));
             }
             var table = await FleetAgentCli.RunAsync("status", "--url", $"http://127.0.0.1:{port}");
             Assert.True(table.Exit == 0, table.ToString());

@@ -26,12 +26,16 @@ public static class HealthProtocol
     /// <param name="Buffer">The log's disk budget and how long it lasts at the current rate (null before the first sample).</param>
     /// <param name="Stalls">Stuck parts found by the stall detector that have not recovered yet (part → what was seen).</param>
     /// <param name="Restarts">Restarts counted by each supervisor (<c>restarts_total</c> by supervisor).</param>
+    /// <param name="Domains">The state of each domain at the latest sample: <c>log</c> (<c>up</c> or <c>not answering</c>),
+    /// <c>uplink</c> (its state, e.g. <c>online</c>, or <c>not answering</c>), and each device domain
+    /// (<c>sensors</c>, <c>gpio</c>, <c>plcs</c>: <c>3/3 up</c>, or <c>not answering</c>).</param>
     public sealed record HealthReport(
         HealthSample? Latest,
         IReadOnlyList<DeviceView> Devices,
         BufferView? Buffer,
         IReadOnlyDictionary<string, string> Stalls,
-        IReadOnlyDictionary<string, long> Restarts);
+        IReadOnlyDictionary<string, long> Restarts,
+        IReadOnlyDictionary<string, string>? Domains = null);
 
     /// <summary>One device for the status endpoint.</summary>
     /// <param name="Domain">sensors, gpio or plcs.</param>
@@ -97,6 +101,7 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, (long Count, long AtMs)> _previousCounts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _stalls = new(StringComparer.Ordinal);
     private IReadOnlyList<HealthProtocol.DeviceView> _devices = [];
+    private IReadOnlyDictionary<string, string> _domainStates = new Dictionary<string, string>();
     private HealthSample? _latest;
     private HealthProtocol.BufferView? _buffer;
     private (long Bytes, long AtMs)? _previousAccepted;
@@ -126,7 +131,7 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         Receive<DeviceStatusChanged>(changed => changed.VehicleId == _vehicleId, OnDeviceChanged);
         Receive<DeviceStatusChanged>(_ => { });
         Receive<HealthProtocol.GetHealth>(_ => Sender.Tell(new HealthProtocol.HealthReport(_latest, _devices, _buffer,
-            new Dictionary<string, string>(_stalls), Restarts())));
+            new Dictionary<string, string>(_stalls), Restarts(), _domainStates)));
     }
 
     /// <inheritdoc />
@@ -184,8 +189,15 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
             // A sampler is not supposed to throw; if one does, the sample goes on without its fields.
             sample = new MachineSample(new Dictionary<string, double>(), new Dictionary<string, string>(), [("sampler", ex.GetBaseException().Message)]);
         }
+        var domainStates = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["log"] = logAnswer is null ? "not answering" : "up",
+            ["uplink"] = (await linkStatus.ConfigureAwait(false))?.State ?? "not answering",
+        };
+        for (var i = 0; i < domains.Count; i++)
+            domainStates[domains[i].Path.Name] = reports[i].Result is { } report ? $"{report.Devices.Count(d => d.Up)}/{report.Devices.Count} up" : "not answering";
         return new Sampled(sample, logAnswer, logMs, await linkStatus.ConfigureAwait(false),
-            reports.SelectMany(r => r.Result?.Devices ?? []).ToList(), reports.Any(r => r.Result is null));
+            reports.SelectMany(r => r.Result?.Devices ?? []).ToList(), reports.Any(r => r.Result is null), domainStates);
     }
 
     private static async Task<T?> AskOrNull<T>(IActorRef actor, object message, TimeSpan timeout)
@@ -213,6 +225,7 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         else unavailable[HealthFields.LogResponseMs] = "the log did not answer";
 
         _devices = DeviceViews(sampled.Devices, now);
+        _domainStates = sampled.Domains;
         var devices = _devices.ToDictionary(d => d.Domain + "/" + d.Id, d => d.Up, StringComparer.Ordinal);
         if (sampled.DevicesIncomplete)
         {
@@ -398,5 +411,5 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     }
 
     private sealed record Sampled(MachineSample Machine, WalProtocol.WalStatus? Log, double? LogMs, UplinkProtocol.UplinkStatus? Link,
-        IReadOnlyList<DeviceActivity> Devices, bool DevicesIncomplete);
+        IReadOnlyList<DeviceActivity> Devices, bool DevicesIncomplete, IReadOnlyDictionary<string, string> Domains);
 }

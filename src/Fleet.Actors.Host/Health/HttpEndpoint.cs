@@ -273,6 +273,9 @@ public sealed class HttpEndpoint : IAsyncDisposable
         json.WriteStartObject("stalls");
         foreach (var (part, what) in report.Stalls) json.WriteString(part, what);
         json.WriteEndObject();
+        json.WriteStartObject("domains");
+        foreach (var (domain, state) in report.Domains ?? new Dictionary<string, string>()) json.WriteString(domain, state);
+        json.WriteEndObject();
         if (report.Latest is { } sample)
         {
             json.WriteStartObject("health");

@@ -84,7 +84,7 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         var samples = Samples();
         var warnings = CreateTestProbe();
         Sys.EventStream.Subscribe(warnings.Ref, typeof(Warning));
-        Start(Fast);
+        var (monitor, _, _) = Start(Fast);
 
         var sample = samples.ExpectMsg<HealthSampled>(TimeSpan.FromSeconds(5)).Sample;
         Assert.Equal(42.5, sample[HealthFields.CpuUsage]);
@@ -96,6 +96,9 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         Assert.Equal(1, sample[HealthFields.DevicesUp]);
         Assert.Equal(1, sample[HealthFields.DevicesDown]);
         Assert.Equal(new Dictionary<string, bool> { ["sensors/gps"] = true, ["sensors/obd"] = false }, sample.Devices);
+        var domains = monitor.Ask<HealthProtocol.HealthReport>(HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(3)).Result.Domains!;
+        Assert.Equal(("up", "online"), (domains["log"], domains["uplink"]));
+        Assert.Equal("1/2 up", Assert.Single(domains, d => d.Key != "log" && d.Key != "uplink").Value);
         Assert.Equal(42.5, MetricValues.Vehicle(_metrics, "health_cpu_usage_percent", VehicleId));
         // Unavailable is left out of the exposition, not reported as 0.
         Assert.Null(MetricValues.Read(_metrics, "health_memory_usage_percent"));

@@ -175,6 +175,75 @@ public sealed class VehicleAgentTests : TestKit, IAsyncLifetime
         Assert.Equal(outcome.LastSequence, report.Vehicles.Single().HighestReceived);
     }
 
+    /// <summary>
+    /// The whole chain of a health threshold: a sampler whose CPU the test drives, the health
+    /// monitor, a health rule with a duration and hysteresis, the alert journaled and at the broker,
+    /// and its clear once the CPU is back below the threshold minus the hysteresis.
+    /// </summary>
+    [Fact]
+    public async Task A_health_threshold_held_for_its_duration_should_raise_an_alert_at_the_broker_and_clear_after_recovery()
+    {
+        var sampler = new DrivenSampler(cpu: 20);
+        var settings = Settings() with
+        {
+            Health = new Devices.Health.HealthSettings
+            {
+                SampleInterval = TimeSpan.FromMilliseconds(200),
+                HeartbeatInterval = TimeSpan.FromSeconds(10),
+            },
+            Alerts = new Devices.Alerts.AlertsSettings
+            {
+                Rules = new Fleet.Actors.Core.Scripting.ValueArray<Devices.Alerts.AlertRule>([
+                    new Devices.Alerts.HealthRule
+                    {
+                        Id = "cpu-high", Type = "cpu-high", Field = "cpu_usage", For = TimeSpan.FromSeconds(1),
+                        Threshold = new Devices.Alerts.Threshold(Devices.Alerts.ThresholdDirection.Above, 90, 10),
+                    },
+                ]),
+            },
+        };
+        _broker.KeepRecords = true;
+        var agent = Sys.ActorOf(VehicleAgent.Props(settings, _metrics, healthSampler: _ => sampler), VehicleAgent.ActorName(VehicleId));
+        AwaitCondition(() => _broker.Verifier.Report().Received >= 50, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(20));
+
+        sampler.Cpu = 95;
+        AwaitCondition(() => Alerts().Any(), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        var raised = Alerts().Single();
+        Assert.Equal(("cpu-high", Fleet.Actors.Core.Telemetry.AlertSeverity.Warning, "rule:cpu-high", Fleet.Actors.Core.Telemetry.AlertState.Raised),
+            (raised.Name, raised.Severity, raised.Source, raised.State));
+        // 85 is below the threshold but not by the hysteresis: still raised after several samples of it.
+        var samples = CreateTestProbe();
+        Sys.EventStream.Subscribe(samples.Ref, typeof(Fleet.Actors.Core.Health.HealthSampled));
+        sampler.Cpu = 85;
+        samples.FishForMessage<Fleet.Actors.Core.Health.HealthSampled>(h => h.Sample[Fleet.Actors.Core.Health.HealthFields.CpuUsage] == 85, TimeSpan.FromSeconds(5));
+        for (var i = 0; i < 6; i++) samples.ExpectMsg<Fleet.Actors.Core.Health.HealthSampled>(TimeSpan.FromSeconds(5));
+        Assert.Single(Alerts());
+        sampler.Cpu = 50;
+        AwaitCondition(() => Alerts().Count() == 2, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        Assert.Equal(("cpu-high", Fleet.Actors.Core.Telemetry.AlertState.Cleared), (Alerts().Last().Name, Alerts().Last().State));
+
+        var outcome = await VehicleShutdown.RunAsync(agent, settings.DrainTimeout);
+        Assert.True(outcome.Drained, outcome.ToString());
+        Assert.Equal(2, Alerts().Count());
+    }
+
+    private IEnumerable<Fleet.Actors.Core.Telemetry.AlertValue> Alerts() =>
+        _broker.Records.Select(r => r.Value).OfType<Fleet.Actors.Core.Telemetry.AlertValue>();
+
+    private sealed class DrivenSampler(double cpu) : Devices.Health.IHealthSampler
+    {
+        public volatile object Current = cpu;
+
+        public double Cpu
+        {
+            set => Current = value;
+        }
+
+        public Devices.Health.MachineSample Sample() => new(
+            new Dictionary<string, double> { [Fleet.Actors.Core.Health.HealthFields.CpuUsage] = (double)Current },
+            new Dictionary<string, string>(), []);
+    }
+
     [Fact]
     public async Task VehicleAgent_should_deliver_every_reading_and_shut_down_drained_with_an_offline_status()
     {
