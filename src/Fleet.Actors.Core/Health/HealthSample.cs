@@ -64,7 +64,7 @@ public static class HealthFields
     /// <summary>The managed heap after the last GC, bytes.</summary>
     public const string GcHeapBytes = "gc_heap_bytes";
 
-    /// <summary>Used share of the file system that holds the data folder, percent.</summary>
+    /// <summary>Used share of the file system that holds the data folder, percent, as <c>df</c> shows it: used / (used + available to the agent).</summary>
     public const string DiskUsage = "disk_usage";
 
     /// <summary>Free space of that file system available to the agent, bytes.</summary>

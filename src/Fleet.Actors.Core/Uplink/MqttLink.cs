@@ -330,7 +330,7 @@ internal sealed class MqttLink : IAsyncDisposable
                 var down = health.Devices.Where(d => !d.Value).Select(d => d.Key).Order(StringComparer.Ordinal).ToList();
                 if (down.Count > 0)
                 {
-                    json.WriteStartArray("devices_down");
+                    json.WriteStartArray("down_devices");
                     foreach (var id in down) json.WriteStringValue(id);
                     json.WriteEndArray();
                 }

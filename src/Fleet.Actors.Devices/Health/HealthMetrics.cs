@@ -62,7 +62,7 @@ public sealed class HealthMetrics
         {
             if (sample[field] is { } value)
             {
-                gauge.Set(value * scale);
+                gauge.Set(scale == 1 ? value : Math.Round(value * scale, 9));
                 gauge.Publish();
             }
             else gauge.Unpublish();

@@ -100,6 +100,8 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, DeviceEvents> _deviceEvents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Count, long AtMs)> _previousCounts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _stalls = new(StringComparer.Ordinal);
+    // What each stalled device had delivered when it stalled (null: not known yet); it has recovered once it delivers more.
+    private readonly Dictionary<string, long?> _stalledAt = new(StringComparer.Ordinal);
     private IReadOnlyList<HealthProtocol.DeviceView> _devices = [];
     private IReadOnlyDictionary<string, string> _domainStates = new Dictionary<string, string>();
     private HealthSample? _latest;
@@ -226,6 +228,7 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
 
         _devices = DeviceViews(sampled.Devices, now);
         _domainStates = sampled.Domains;
+        CheckStalledDevices(sampled.Devices, sampled.DevicesIncomplete);
         var devices = _devices.ToDictionary(d => d.Domain + "/" + d.Id, d => d.Up, StringComparer.Ordinal);
         if (sampled.DevicesIncomplete)
         {
@@ -319,6 +322,32 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         _acknowledgedChangedAt = now;
     }
 
+    /// <summary>A stalled device has recovered when it has delivered since it stalled (or is no longer configured).</summary>
+    private void CheckStalledDevices(IReadOnlyList<DeviceActivity> devices, bool incomplete)
+    {
+        foreach (var (key, baseline) in _stalledAt.ToList())
+        {
+            var device = devices.FirstOrDefault(d => d.Domain + "/" + d.Id == key);
+            if (device is null)
+            {
+                if (incomplete) continue;
+                _stalledAt.Remove(key);
+                _stalls.Remove(key);
+                continue;
+            }
+            if (baseline is null)
+            {
+                _stalledAt[key] = device.Count;
+                continue;
+            }
+            if (!device.Up || device.Count <= baseline) continue;
+            _stalledAt.Remove(key);
+            _stalls.Remove(key);
+            _logger.Info("{0} delivers again after its stall", key);
+            _alerts?.Tell(new AlertsProtocol.Clear("device-stalled", StallSource, device.Id, $"{key} delivers again"));
+        }
+    }
+
     private void OnDeviceChanged(DeviceStatusChanged changed)
     {
         var key = changed.Domain + "/" + changed.DeviceId;
@@ -326,13 +355,9 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         events.Reason = changed.Reason;
         if (changed.Up)
         {
+            // Open again is not recovered: a stalled device has recovered once it delivers (CheckStalledDevices).
             events.ChangedMs = changed.TimestampMs;
             events.Up = true;
-            if (_stalls.Remove(key))
-            {
-                _logger.Info("{0} {1} delivers again after its stall", changed.Domain, changed.DeviceId);
-                _alerts?.Tell(new AlertsProtocol.Clear("device-stalled", StallSource, changed.DeviceId, $"{key} is up again"));
-            }
             return;
         }
         // A device that keeps failing to open says so on every attempt: one down, with the latest reason.
@@ -344,9 +369,13 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         events.Up = false;
         if (changed.Reason.StartsWith("stalled", StringComparison.Ordinal))
         {
-            _stalls[key] = changed.Reason;
             _metrics.Stalls.Inc();
-            _alerts?.Tell(new AlertsProtocol.Raise("device-stalled", AlertSeverity.Warning, StallSource, changed.DeviceId, $"{key} {changed.Reason}; restarted"));
+            if (!_stalls.ContainsKey(key))
+            {
+                _stalledAt[key] = _previousCounts.TryGetValue(key, out var count) ? count.Count : null;
+                _alerts?.Tell(new AlertsProtocol.Raise("device-stalled", AlertSeverity.Warning, StallSource, changed.DeviceId, $"{key} {changed.Reason}; restarted"));
+            }
+            _stalls[key] = changed.Reason;
         }
     }
 

@@ -100,8 +100,10 @@ public sealed class ProcHealthSampler : IHealthSampler
         Read("disk", [HealthFields.DiskUsage, HealthFields.DiskFreeBytes], () =>
         {
             var drive = new DriveInfo(ExistingAncestor(_dataDirectory));
-            if (drive.TotalSize <= 0) throw new InvalidDataException($"{drive.Name} reports a size of 0");
-            values[HealthFields.DiskUsage] = Math.Round(100.0 * (drive.TotalSize - drive.TotalFreeSpace) / drive.TotalSize, 2);
+            // As df counts it: used / (used + available to the agent); the blocks reserved for root are not the agent's.
+            var used = drive.TotalSize - drive.TotalFreeSpace;
+            if (used + drive.AvailableFreeSpace <= 0) throw new InvalidDataException($"{drive.Name} reports a size of 0");
+            values[HealthFields.DiskUsage] = Math.Round(100.0 * used / (used + drive.AvailableFreeSpace), 2);
             values[HealthFields.DiskFreeBytes] = drive.AvailableFreeSpace;
         });
         Read("thermal", [HealthFields.Temperature], () =>

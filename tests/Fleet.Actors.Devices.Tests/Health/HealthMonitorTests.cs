@@ -261,9 +261,18 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         Sys.EventStream.Publish(new DeviceStatusChanged(VehicleId, "sensors", "obd", false, "open failed: no answer to ATZ", 3));
         AwaitCondition(() => Report().Devices.SingleOrDefault(d => d.Id == "obd") is { Downs: 1, Reason: "open failed: no answer to ATZ" }, TimeSpan.FromSeconds(5));
 
-        // A device that failed for another reason is down, not stalled.
-        Sys.EventStream.Publish(new DeviceStatusChanged(VehicleId, "sensors", "gps", false, "open failed: /dev/ttyUSB0: No such file or directory", 3));
+        // Open again, but silent: still stalled (a port that opens is not a device that delivers).
+        var samples = Samples();
         Sys.EventStream.Publish(new DeviceStatusChanged(VehicleId, "sensors", "obd", true, "", 4));
+        _devices = new DeviceReport([_devices.Devices[0], new DeviceActivity("sensors", "obd", "sim-obd", true, 40, null)]);
+        samples.ReceiveWhile(TimeSpan.FromMilliseconds(10), m => m);
+        for (var i = 0; i < 5; i++) samples.ExpectMsg<HealthSampled>(TimeSpan.FromSeconds(5));
+        Assert.True(Report().Stalls.ContainsKey("sensors/obd"));
+
+        // A device that failed for another reason is down, not stalled.
+        Sys.EventStream.Publish(new DeviceStatusChanged(VehicleId, "sensors", "gps", false, "open failed: /dev/ttyUSB0: No such file or directory", 5));
+        // It delivers: recovered, and the alert cleared.
+        _devices = new DeviceReport([_devices.Devices[0], new DeviceActivity("sensors", "obd", "sim-obd", true, 41, 1_700_000_000_900)]);
         AwaitCondition(() => Report().Stalls.Count == 0, TimeSpan.FromSeconds(5));
         Assert.Equal(1, MetricValues.Vehicle(_metrics, "stalls_detected_total", VehicleId));
         var cleared = _alerts.ExpectMsg<Fleet.Actors.Devices.Alerts.AlertsProtocol.Clear>(TimeSpan.FromSeconds(3));

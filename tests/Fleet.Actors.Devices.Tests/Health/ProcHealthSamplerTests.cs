@@ -122,6 +122,11 @@ public sealed class ProcHealthSamplerTests : IDisposable
         Assert.True(sample.Values[HealthFields.ProcessUptimeSeconds] >= 0);
         Assert.True(sample.Values[HealthFields.LoadAverage1m] >= 0);
         Assert.True(sample.Values[HealthFields.ThreadPoolThreads] >= 1);
+        // The disk's use as df shows it (df rounds up): the blocks reserved for root are not the agent's.
+        var df = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("df", ["--output=pcent", _root]) { RedirectStandardOutput = true })!;
+        var percent = double.Parse(df.StandardOutput.ReadToEnd().Split('\n')[1].Trim().TrimEnd('%'), System.Globalization.CultureInfo.InvariantCulture);
+        df.WaitForExit();
+        Assert.InRange(sample.Values[HealthFields.DiskUsage], percent - 1.5, percent);
         // This machine has no thermal zones; a machine with some reports a plausible temperature.
         if (sample.Values.TryGetValue(HealthFields.Temperature, out var celsius)) Assert.InRange(celsius, -40, 150);
         else Assert.StartsWith("not available", sample.Unavailable[HealthFields.Temperature]);
