@@ -26,6 +26,9 @@ internal sealed class EntryCache
     /// <summary>Number of cached entries.</summary>
     public int Count => _items.Count - _head;
 
+    /// <summary>The oldest cached entry, or null when empty.</summary>
+    public StoredEntry? Oldest => Count > 0 ? _items[_head] : null;
+
     /// <summary>Adds the newest entry, dropping the oldest ones while over capacity.</summary>
     public void Add(StoredEntry entry)
     {

@@ -442,21 +442,34 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         _state.LastSequence,
         ConsumedSequence,
         Math.Max(0, _state.LastSequence - ConsumedSequence),
-        _state.UnsentBytes,
+        Unsent().Bytes,
         _waitingRecords + _inFlightRecords,
         _state.EvictedTotal,
         _state.GapRecords,
-        _state.OldestUnsentTimestampMs,
+        Unsent().OldestTimestampMs,
         (long)_metrics.AcceptedBytes.Value,
         _settings.MaxUnsentBytes);
 
+    /// <summary>
+    /// Unsent bytes and the oldest unsent entry's timestamp, for status and metrics: by entry while the
+    /// cache holds every unsent entry (always while the uplink keeps up), else by segment (the disk
+    /// budget's granularity). By segment alone, a trickle online showed up to a segment's worth
+    /// (1 MiB, half an hour at the default truck's rate) as unsent and the segment's first reading as
+    /// the oldest, though everything but the last few readings was acknowledged.
+    /// </summary>
+    private (long Bytes, long? OldestTimestampMs) Unsent() =>
+        _cache.Floor <= ConsumedJournalSeq
+            ? (_cache.Bytes, _cache.Oldest?.Entry.FirstTimestampMs)
+            : (_state.UnsentBytes, _state.OldestUnsentTimestampMs);
+
     private void UpdateMetrics(bool refreshFileSize)
     {
+        var unsent = Unsent();
         _metrics.UnsentEvents.Set(Math.Max(0, _state.LastSequence - ConsumedSequence));
-        _metrics.UnsentBytes.Set(_state.UnsentBytes);
+        _metrics.UnsentBytes.Set(unsent.Bytes);
         if (!refreshFileSize) return;
         _metrics.LastSequence.Set(_state.LastSequence);
-        var oldest = _state.OldestUnsentTimestampMs;
+        var oldest = unsent.OldestTimestampMs;
         _metrics.OldestUnsentAge.Set(oldest is { } ts
             ? Math.Max(0, (_time.GetUtcNow().ToUnixTimeMilliseconds() - ts) / 1000.0)
             : 0);

@@ -11,8 +11,8 @@ public sealed class WalMetrics
     {
         SizeBytes = metrics.Gauge("wal_size_bytes", "Bytes of the journal file (with its SQLite -wal file).", vehicleId);
         UnsentEvents = metrics.Gauge("unsent_events_count", "Accepted records not yet acknowledged by the broker.", vehicleId);
-        UnsentBytes = metrics.Gauge("wal_unsent_bytes", "Encoded bytes of unsent records (segment granularity).", vehicleId);
-        OldestUnsentAge = metrics.Gauge("oldest_unsent_age_seconds", "Age of the oldest unsent segment.", vehicleId);
+        UnsentBytes = metrics.Gauge("wal_unsent_bytes", "Encoded bytes of unsent records (by log entry while they are all in memory, else by segment).", vehicleId);
+        OldestUnsentAge = metrics.Gauge("oldest_unsent_age_seconds", "Age of the oldest unsent log entry (of its segment when it is only on disk).", vehicleId);
         ReplayDuration = metrics.Gauge("replay_duration_seconds", "How long the last recovery of the log took.", vehicleId);
         Evicted = metrics.Counter("evicted_events_total", "Accepted records given up to stay within the disk budget.", vehicleId);
         Accepted = metrics.Counter("wal_accepted_total", "Readings whose persist completed.", vehicleId);

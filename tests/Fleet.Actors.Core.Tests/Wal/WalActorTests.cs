@@ -68,6 +68,34 @@ public sealed class WalActorTests : TestKit
         }
     }
 
+    /// <summary>
+    /// A trickle online (found by a new-user tryout): everything but the last entry acknowledged, yet
+    /// the status counted the whole 1 MiB segment as unsent and its first reading as the oldest, so an
+    /// "oldest unsent" alert would fire on a healthy truck.
+    /// </summary>
+    [Fact]
+    public void Unsent_bytes_and_the_oldest_unsent_should_be_those_of_the_entries_not_yet_acknowledged()
+    {
+        var log = StartLog();
+        for (var i = 0; i < 20; i++)
+        {
+            log.Tell(Readings(i * 10, 10));
+            AwaitAccepted(log, (i + 1) * 10);
+        }
+        var entries = Read(log);
+        var last = entries[^1];
+        log.Tell(new Delivered(entries[^2].JournalSeq, entries[^2].Entry.LastSequence));
+        AwaitCondition(() => Status(log).DeliveredSequence == entries[^2].Entry.LastSequence, TimeSpan.FromSeconds(5));
+
+        var status = Status(log);
+        Assert.Equal(last.Entry.Count, status.UnsentCount);
+        Assert.Equal(last.Entry.Bytes, status.UnsentBytes);
+        Assert.Equal(last.Entry.FirstTimestampMs, status.OldestUnsentTimestampMs);
+
+        log.Tell(new Delivered(last.JournalSeq, last.Entry.LastSequence));
+        AwaitCondition(() => Status(log) is { UnsentCount: 0, UnsentBytes: 0, OldestUnsentTimestampMs: null }, TimeSpan.FromSeconds(5));
+    }
+
     [Fact]
     public void Log_should_give_contiguous_sequences_and_serve_them_in_order()
     {
