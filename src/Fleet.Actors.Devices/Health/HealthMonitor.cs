@@ -166,7 +166,8 @@ internal sealed class HealthMonitor : ReceiveActor, IWithTimers
         }
         _sampling = true;
         var (sampler, log, uplink, domains, time) = (_sampler, _log, _uplink, _domains, _time);
-        var timeout = TimeSpan.FromTicks(Math.Min(_settings.SampleInterval.Ticks, TimeSpan.FromSeconds(5).Ticks));
+        // A part that does not answer within this is reported so; a slow answer delays the next sample (counted as skipped) rather than being lost.
+        var timeout = TimeSpan.FromTicks(Math.Clamp(_settings.SampleInterval.Ticks, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromSeconds(5).Ticks));
         SampleAsync(sampler, log, uplink, domains, time, timeout).PipeTo(Self);
     }
 

@@ -126,7 +126,7 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
             new Dictionary<string, string> { [HealthFields.Temperature] = "not available" }, []);
         var (_, log, uplink) = Start(Fast);
 
-        var logged = log.FishForMessage<WalProtocol.LogReadings>(_ => true, TimeSpan.FromSeconds(5));
+        var logged = log.FishForMessage<WalProtocol.LogReadings>(_ => true, TimeSpan.FromSeconds(15));
         var reading = Assert.Single(logged.Readings);
         Assert.Equal(HealthMonitor.DeviceId, reading.DeviceId);
         var diagnostics = Assert.IsType<DiagnosticsValue>(reading.Value);
@@ -145,7 +145,7 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         var wire = Google.Protobuf.MessageExtensions.ToByteArray(RecordCodec.ToRecord(reading));
         Assert.Equal(diagnostics, RecordCodec.FromRecord(Fleet.Actors.Core.Telemetry.Wire.Record.Parser.ParseFrom(wire)));
 
-        var status = uplink.FishForMessage<UplinkProtocol.SetHealth>(_ => true, TimeSpan.FromSeconds(5));
+        var status = uplink.FishForMessage<UplinkProtocol.SetHealth>(_ => true, TimeSpan.FromSeconds(15));
         Assert.Equal(3.5, status.Sample[HealthFields.ProcessCpuUsage]);
         Assert.True(MetricValues.Vehicle(_metrics, "health_heartbeats_total", VehicleId) >= 1);
     }
@@ -215,10 +215,11 @@ public sealed class HealthMonitorTests(ITestOutputHelper output) : TestKit("akka
         for (var i = 0; i < 10; i++) samples.ExpectMsg<HealthSampled>(TimeSpan.FromSeconds(5));
         Assert.Contains("uplink", monitor.Ask<HealthProtocol.HealthReport>(HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(3)).Result.Stalls.Keys);
 
-        // It acknowledges again: recovered, and the alert cleared.
-        _link = _link with { Connected = true, AcknowledgedSequence = 480 };
+        // It acknowledges again (and the backlog drains, or it would be stuck again at 480): recovered, and the alert cleared.
+        _log = _log with { DeliveredSequence = 500, UnsentCount = 0, UnsentBytes = 0 };
+        _link = _link with { Connected = true, AcknowledgedSequence = 500 };
         AwaitCondition(() => monitor.Ask<HealthProtocol.HealthReport>(HealthProtocol.GetHealth.Instance, TimeSpan.FromSeconds(3)).Result.Stalls.Count == 0,
-            TimeSpan.FromSeconds(5));
+            TimeSpan.FromSeconds(15));
         Assert.Equal(("uplink-stalled", "stall-detector"), _alerts.ExpectMsg<Fleet.Actors.Devices.Alerts.AlertsProtocol.Clear>(TimeSpan.FromSeconds(3)) is var c ? (c.Type, c.Source) : default);
         samples.FishForMessage<HealthSampled>(_ => true, TimeSpan.FromSeconds(5));
     }
