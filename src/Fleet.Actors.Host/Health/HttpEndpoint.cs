@@ -204,9 +204,7 @@ public sealed class HttpEndpoint : IAsyncDisposable
                 json.WriteNumber("delivered_sequence", log.DeliveredSequence);
                 json.WriteNumber("unsent_count", log.UnsentCount);
                 json.WriteNumber("unsent_bytes", log.UnsentBytes);
-                if (log.OldestUnsentTimestampMs is { } oldest)
-                    json.WriteString("oldest_unsent", DateTimeOffset.FromUnixTimeMilliseconds(oldest).ToString("O", CultureInfo.InvariantCulture));
-                else json.WriteNull("oldest_unsent");
+                Time(json, "oldest_unsent", log.OldestUnsentTimestampMs);
                 json.WriteNumber("evicted_total", log.EvictedTotal);
                 json.WriteNumber("gap_records", log.GapRecords);
                 json.WriteEndObject();
