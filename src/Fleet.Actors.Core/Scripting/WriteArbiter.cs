@@ -90,10 +90,14 @@ public sealed class WriteArbiter
     private readonly List<WriteTarget> _order = new();
     private readonly HashSet<WriteTarget> _seeded = new();
 
+    /// <summary>True once something was proposed in this cycle (standing writes alone do not open one).</summary>
+    public bool HasProposals { get; private set; }
+
     /// <summary>Proposes a write; returns the decision about it, plus an <see cref="WriteOutcome.Overridden"/> one for the write it replaced.</summary>
     public IReadOnlyList<WriteDecision> Propose(WriteProposal proposal)
     {
         ArgumentNullException.ThrowIfNull(proposal);
+        HasProposals = true;
         if (!_held.TryGetValue(proposal.Target, out var held))
         {
             _held[proposal.Target] = proposal;
@@ -139,6 +143,7 @@ public sealed class WriteArbiter
         _held.Clear();
         _order.Clear();
         _seeded.Clear();
+        HasProposals = false;
         return writes;
     }
 }

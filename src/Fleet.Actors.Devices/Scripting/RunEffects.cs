@@ -25,6 +25,9 @@ internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, 
 
     private readonly Dictionary<string, IReadOnlyList<WriteProposal>> _holds = new(StringComparer.Ordinal);
 
+    /// <summary>True while the current cycle holds proposals: it must be closed after <c>fleet.scripting.cycle</c>.</summary>
+    public bool CycleOpen => _arbiter.HasProposals;
+
     /// <summary>Ends the arbitration cycle: the writes of the next one start from the standing holds only.</summary>
     public void CloseCycle()
     {

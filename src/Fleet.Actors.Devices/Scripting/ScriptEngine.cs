@@ -112,7 +112,15 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _storeSupervisor = StartStore();
-        Timers.StartPeriodicTimer(CycleTimer, CycleTick.Instance, _settings.Cycle);
+    }
+
+    /// <summary>
+    /// An arbitration cycle opens with its first proposal and closes <c>fleet.scripting.cycle</c>
+    /// later: no timer runs while no script or command writes (an idle agent is not woken ten times a second).
+    /// </summary>
+    private void KeepCycle()
+    {
+        if (_effects.CycleOpen && !Timers.IsTimerActive(CycleTimer)) Timers.StartSingleTimer(CycleTimer, CycleTick.Instance, _settings.Cycle);
     }
 
     // ---------------------------------------------------------------- the store
@@ -257,6 +265,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         // The log hears of a write before the write is sent.
         if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
         foreach (var write in writes) _writes.Perform(write, Self);
+        KeepCycle();
     }
 
     /// <summary>Arbitrates and performs a write asked for from outside the scripts; <paramref name="requester"/> hears how it went.</summary>
@@ -264,6 +273,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     {
         var proposal = new WriteProposal(write.Target, write.Value, write.RequestedBy, write.RequestedBy, (ScriptPriority)Math.Clamp(write.Priority, 0, 255));
         var (records, perform, outcome, winner) = _effects.Propose(proposal, _time.GetUtcNow());
+        KeepCycle();
         if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
         if (!perform)
         {

@@ -28,10 +28,16 @@ public static class AgentHost
     /// <summary>The actor system's name.</summary>
     public const string SystemName = "fleet-agent";
 
+    /// <summary>Akka's scheduler on the runtime's timer queue (<see cref="TimerScheduler"/>); the files' <c>akka.scheduler.implementation</c> wins.</summary>
+    public static string SchedulerHocon { get; } =
+        $"akka.scheduler.implementation = \"{typeof(TimerScheduler).FullName}, {typeof(TimerScheduler).Assembly.GetName().Name}\"";
+
     /// <summary>Akka wiring shared by the agent and by tests: persistence on SQLite, serializers, logging.</summary>
     public static AkkaConfigurationBuilder AddAgentInfrastructure(this AkkaConfigurationBuilder builder, AgentSettings settings)
     {
         builder.AddSqliteWal(settings.JournalPath, settings.SnapshotPath, settings.Synchronous);
+        // No clock ticking while nothing is due (docs/adr/0017-lean-idle-agent.md).
+        builder.AddHocon(SchedulerHocon, HoconAddMode.Prepend);
         // The files' own akka { } settings win over the computed defaults above.
         if (settings.Hocon.HasPath("akka")) builder.AddHocon(settings.Hocon.GetConfig("akka").MoveTo("akka"), HoconAddMode.Prepend);
         builder.ConfigureLoggers(loggers =>

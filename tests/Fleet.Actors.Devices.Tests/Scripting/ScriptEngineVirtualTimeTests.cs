@@ -95,6 +95,30 @@ public sealed class ScriptEngineVirtualTimeTests : TestKit
     }
 
     [Fact]
+    public void A_cycle_should_open_with_its_first_write_rather_than_tick_on_a_fixed_grid()
+    {
+        var engine = StartEngine("""
+            scripts = [
+              { id = strong, priority = emergency, actions = [ { type = gpio-write, line = 27, level = 1 } ] }
+              { id = weak, priority = low, actions = [ { type = gpio-write, line = 27, level = 0 } ] }
+            ]
+            """, cycle: TimeSpan.FromSeconds(1));
+
+        // Idle for most of a cycle: no cycle is open, so none ends at the 1 s mark.
+        Scheduler.Advance(TimeSpan.FromMilliseconds(900));
+        Assert.Equal("completed", RunNow(engine, "strong"));
+        Assert.Equal("write", WriteOutcome("strong"));
+        Scheduler.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Equal("completed", RunNow(engine, "weak"));
+        Assert.Equal("lost", WriteOutcome("weak"));
+
+        // One cycle after the first write it has ended.
+        Scheduler.Advance(TimeSpan.FromMilliseconds(800));
+        Assert.Equal("completed", RunNow(engine, "weak"));
+        Assert.Equal("write", WriteOutcome("weak"));
+    }
+
+    [Fact]
     public async Task A_failed_journal_write_should_stop_the_store_and_its_supervisor_should_start_it_again_after_the_backoff()
     {
         var engine = StartEngine("""scripts = [ { id = keep, actions = [ { type = publish, topic = t } ] } ]""", cycle: TimeSpan.FromSeconds(1));
