@@ -31,6 +31,7 @@ namespace Fleet.Actors.Core.Wal;
 internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
 {
     private const string FlushDeliveredTimer = "flush-delivered";
+    private const string CommitTimer = "commit";
     private const string MetricsTimer = "metrics";
     private const string GapDeviceId = "wal";
     private static readonly TimeSpan WarningInterval = TimeSpan.FromSeconds(10);
@@ -63,6 +64,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private long _ackedJournalSeq;
     private long _ackedSequence;
     private bool _deliveredPersistInFlight;
+    private long _lastCommitAt;
     private bool _evictionInFlight;
     private bool _snapshotInFlight;
     private int _eventsSinceSnapshot;
@@ -123,6 +125,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         Command<JournalReadCompleted>(OnJournalRead);
         Command<JournalReadFailed>(OnJournalReadFailed);
         Command<FlushDeliveredTick>(_ => PersistDelivered());
+        Command<CommitTick>(_ => TryFlush());
         Command<RefreshMetrics>(_ => UpdateMetrics(refreshFileSize: true));
         Command<Flush>(_ =>
         {
@@ -202,6 +205,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private void HandleReadings(LogReadings message)
     {
         long dropped = 0;
+        var urgent = false;
         foreach (var reading in message.Readings)
         {
             if (_waitingRecords + _inFlightRecords >= _settings.MaxPendingReadings)
@@ -220,6 +224,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
                 continue;
             }
             if (Notifies) Notify(reading);
+            urgent |= reading.Value is AlertValue;
             _nextSequence++;
             _waitingRecords++;
             if (_writer.Count >= _settings.MaxEntryRecords || _writer.Bytes >= _settings.MaxEntryBytes) SealCurrent();
@@ -227,7 +232,22 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
 
         if (dropped > 0) CountDropped(dropped);
         if (_reservation.RunningLow(_nextSequence)) Reserve();
-        TryFlush();
+        if (urgent || _sealed.Count > 0) TryFlush();
+        else ScheduleCommit();
+    }
+
+    /// <summary>
+    /// Group commit paced by <c>commit-interval</c>: readings commit at once when the last commit
+    /// began at least that long ago, otherwise when it has passed. A trickle commits each reading at
+    /// once; a steady rate commits a few times a second instead of once per reading (each commit is a
+    /// journal write, an fsync and a round of notifications). Full entries and alerts do not wait.
+    /// </summary>
+    private void ScheduleCommit()
+    {
+        if (_writer.Count == 0 && _sealed.Count == 0) return;
+        var wait = _settings.CommitInterval - _time.GetElapsedTime(_lastCommitAt);
+        if (_lastCommitAt == 0 || wait <= TimeSpan.Zero) TryFlush();
+        else if (!Timers.IsTimerActive(CommitTimer)) Timers.StartSingleTimer(CommitTimer, CommitTick.Instance, wait);
     }
 
     /// <summary>Keeps <paramref name="reading"/> (sequence <c>_nextSequence</c>) for the listener, with where its sequence run starts and whether it is an alert.</summary>
@@ -280,6 +300,8 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
 
         var entries = _sealed.ToArray();
         _sealed.Clear();
+        _lastCommitAt = _time.GetTimestamp();
+        Timers.Cancel(CommitTimer);
         _inFlightEvents = entries.Length;
         foreach (var entry in entries) _inFlightRecords += entry.Count;
         _waitingRecords = 0;
@@ -333,7 +355,8 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
                 _runsInFlight = new List<SequenceRun>();
                 _alertsInFlight = new List<LoggedReading>();
             }
-            TryFlush();
+            if (_sealed.Count > 0) TryFlush();
+            else ScheduleCommit();
             CheckFlushed();
         }
     }
@@ -499,6 +522,11 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private sealed class RefreshMetrics
     {
         public static readonly RefreshMetrics Instance = new();
+    }
+
+    private sealed class CommitTick
+    {
+        public static readonly CommitTick Instance = new();
     }
 }
 

@@ -34,6 +34,13 @@ public sealed record WalSettings
     /// <summary>Events between snapshots (after which acknowledged rows are deleted).</summary>
     public int SnapshotEvery { get; init; } = 500;
 
+    /// <summary>
+    /// Group commits begin at most this often: readings that arrive within it of the last commit wait
+    /// for its end and go out together (alerts and full entries do not wait). Zero: as soon as the
+    /// previous commit is done. Readings that wait are not yet accepted.
+    /// </summary>
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>How long acknowledgements may gather before the delivered offset is journaled.</summary>
     public TimeSpan DeliveredFlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
@@ -65,7 +72,7 @@ public sealed record WalSettings
     public static readonly IReadOnlyList<string> LiveLimits =
     [
         "max-pending-readings", "max-entry-records", "max-entry-bytes", "max-unsent-bytes", "snapshot-every",
-        "delivered-flush-interval", "metrics-interval",
+        "delivered-flush-interval", "metrics-interval", "commit-interval",
     ];
 
     /// <summary>These settings with the <see cref="LiveLimits"/> of <paramref name="other"/>.</summary>
@@ -78,6 +85,7 @@ public sealed record WalSettings
         SnapshotEvery = other.SnapshotEvery,
         DeliveredFlushInterval = other.DeliveredFlushInterval,
         MetricsInterval = other.MetricsInterval,
+        CommitInterval = other.CommitInterval,
     };
 
     /// <summary>The live limits that differ, for a log line: <c>max-unsent-bytes 268435456 -> 1048576, ...</c>; empty when none.</summary>
@@ -95,6 +103,7 @@ public sealed record WalSettings
         Compare(LiveLimits[4], before.SnapshotEvery, after.SnapshotEvery);
         Compare(LiveLimits[5], before.DeliveredFlushInterval, after.DeliveredFlushInterval);
         Compare(LiveLimits[6], before.MetricsInterval, after.MetricsInterval);
+        Compare(LiveLimits[7], before.CommitInterval, after.CommitInterval);
         return string.Join(", ", changes);
     }
 
@@ -110,5 +119,6 @@ public sealed record WalSettings
         if (SnapshotEvery < 10) yield return ("snapshot-every", "must be at least 10");
         if (DeliveredFlushInterval <= TimeSpan.Zero) yield return ("delivered-flush-interval", "must be positive");
         if (MetricsInterval <= TimeSpan.Zero) yield return ("metrics-interval", "must be positive");
+        if (CommitInterval < TimeSpan.Zero || CommitInterval > TimeSpan.FromSeconds(10)) yield return ("commit-interval", "must be between 0s and 10s");
     }
 }
