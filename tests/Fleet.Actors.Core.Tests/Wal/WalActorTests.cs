@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Telemetry.Verification;
 using Fleet.Actors.Testing;
@@ -467,6 +468,69 @@ public sealed class WalActorTests : TestKit
         Assert.Contains(records, r => r.Value is AlertValue { Name: "journal-replaced" });
         Assert.All(records.Where(r => r.Value is MeasurementValue), r => Assert.True(r.Sequence > gap.ToSequence));
         Assert.Equal(1, Metrics.Quarantined.Value);
+        Assert.Single(Directory.GetDirectories(Path.Combine(_files.Directory, "quarantine")));
+    }
+
+    /// <summary>
+    /// The script store journals into the same file. When its recovery meets damage first (on the
+    /// pages of its own rows) and has the journal quarantined, the running log has lost the rows it
+    /// would read unsent entries back from: going on would skip them without a word. It must stop
+    /// like after damage it found itself, and the next log resume above its mark, announcing what it
+    /// cannot vouch for; the file is quarantined once, and nothing is missing at the fleet.
+    /// </summary>
+    [Fact]
+    public void A_journal_the_script_store_had_replaced_should_make_the_running_log_resume_above_its_mark()
+    {
+        var settings = new WalSettings
+        {
+            JournalPath = _files.JournalPath,
+            SnapshotPath = _files.SnapshotPath,
+            SequenceFile = _files.SequencePath,
+            MaxEntryRecords = 20,
+        };
+        IActorRef Supervised(Akka.Actor.Props props, string child, string name) => Sys.ActorOf(Akka.Pattern.BackoffSupervisor.Props(Akka.Pattern.Backoff.OnStop(
+            props, child, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(2), 0.1, maxNrOfRetries: -1)), name);
+        // The store's rows first, so that the log's rows lie on pages of their own.
+        var store = Sys.ActorOf(ScriptStoreActor.Props(Vehicle), "first-store");
+        for (var i = 0; i < 30; i++)
+            Assert.IsType<ScriptStoreProtocol.CommandAccepted>(store.Ask<object>(new ScriptStoreProtocol.Execute(new InstallScript(
+                Scripting.TestScripts.Script("s" + i, new PublishAction("topic-" + i, new string('x', 100))))), TimeSpan.FromSeconds(5)).Result);
+        Watch(store);
+        Sys.Stop(store);
+        ExpectTerminated(store);
+
+        var listener = CreateTestProbe();
+        var log = Supervised(WalActor.Props(Vehicle, settings, Metrics, acceptedListener: listener.Ref), "log", "log-sharing");
+        var fleet = new FleetVerifier { CheckConflicts = true };
+        using var codec = new BatchCodec();
+        for (var i = 0; i < 10; i++) log.Tell(Readings(i * 20, 20));
+        AwaitAccepted(log, 200);
+        var read = Read(log, maxBytes: 2_000);
+        fleet.Observe(new DecodedBatch(Vehicle, "t", 1, BatchCodec.Decode(codec.Encode(Vehicle, "t", read.Select(e => e.Entry.Records).ToList()).Payload, "zstd").Records));
+        log.Tell(new Delivered(read[^1].JournalSeq, read[^1].Entry.LastSequence));
+        log.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+        var lastBefore = Status(log).LastSequence;
+
+        // The log idles on its pages; the store starts on its damaged ones.
+        Assert.True(WalFiles.DamagePagesHolding(_files.JournalPath, ScriptStoreActor.PersistenceIdFor(Vehicle)) > 0, "no page holds the store's rows");
+        var restarted = Supervised(ScriptStoreActor.Props(Vehicle), "scripts", "store-on-damage");
+        AwaitCondition(() => Directory.Exists(Path.Combine(_files.Directory, "quarantine")), TimeSpan.FromSeconds(10));
+        var alert = listener.FishForMessage<ReadingsAccepted>(a => a.Alerts.Any(r => r.Reading.Value is AlertValue { Name: "journal-replaced" }), TimeSpan.FromSeconds(10));
+        Assert.NotNull(alert);
+        // The next store starts on the fresh journal (its scripts are gone with their rows).
+        AwaitAssert(() => Assert.Empty(restarted.Ask<ScriptStoreProtocol.Scripts>(ScriptStoreProtocol.GetScripts.Instance, TimeSpan.FromSeconds(2)).Result.Installed),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+
+        log.Tell(Readings(1_000, 50));
+        AwaitCondition(() => Status(log).LastSequence > lastBefore + 50, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        var records = DrainAll(log);
+        fleet.Observe(new DecodedBatch(Vehicle, "t", 1, records));
+        var report = fleet.Report().Vehicles.Single();
+        Assert.True(report.Missing == 0, $"missing {string.Join(", ", report.MissingRanges.Select(r => $"{r.Start}..{r.End}"))}");
+        Assert.Equal(0, report.Conflicts);
+        var gap = Assert.IsType<GapValue>(records.Single(r => r.Value is GapValue).Value);
+        Assert.Equal("corrupt-journal", gap.Reason);
+        Assert.True(gap.ToSequence >= lastBefore, $"the gap {gap.FromSequence}..{gap.ToSequence} does not cover the last sequence {lastBefore} of the lost journal");
         Assert.Single(Directory.GetDirectories(Path.Combine(_files.Directory, "quarantine")));
     }
 
