@@ -98,6 +98,39 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
         await AssertNothingLostAsync(gapsExpected: true);
     }
 
+    /// <summary>
+    /// The snapshot file damaged under a running agent, then a kill -9 (issue 7). The running log
+    /// meets the damage at its next snapshot: it must have the file quarantined and save its state in
+    /// the fresh one at once, not warn at every snapshot until a restart. After the kill and a
+    /// restart, the journal still holds the truth: nothing accepted is lost, no sequence repeats, and
+    /// nothing needs announcing.
+    /// </summary>
+    [Fact]
+    public async Task A_snapshot_file_damaged_under_a_running_agent_and_a_kill_9_should_be_quarantined_without_losing_or_reusing_a_sequence()
+    {
+        // Snapshots every 20 events, a few a second at this rate, so that the damage is met soon.
+        const string often = "wal.snapshot-every = 20";
+        var snapshots = Path.Combine(DataDirectory, "snapshots.db");
+        var mark = Path.Combine(DataDirectory, $"wal-{_vehicle}.seq");
+        await using (var agent = StartAgent(often))
+        {
+            Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout));
+            var before = agent.Output.Count;
+            Testing.WalFiles.DamagePages(snapshots);
+            Assert.True(await WaitForNewOutputAsync(agent, before, "snapshots.db is damaged", TimeSpan.FromSeconds(15)),
+                "the running agent did not quarantine the damaged snapshot file");
+            // The log saved its state in the fresh file and its mark names that file.
+            await Testing.Poll.UntilAsync(() => SequenceMark.Read(mark)?.SnapshotId == JournalFiles.Identity(snapshots)
+                    && Testing.WalFiles.Scalar(snapshots, $"SELECT COUNT(*) FROM snapshot WHERE persistence_id = 'wal-{_vehicle}'") > 0,
+                "the log's snapshot and mark in the fresh snapshot file");
+            Assert.DoesNotContain(agent.Output.Skip(before), line => line.Contains("Snapshot of the log failed", StringComparison.Ordinal));
+            agent.KillHard();
+            await agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+        Assert.Single(Directory.GetDirectories(Path.Combine(DataDirectory, "quarantine")));
+        await AssertNothingLostAsync(gapsExpected: false, often);
+    }
+
     /// <summary>Overwrites the page headers of the journal's main file and its SQLite log, as a power cut on a cheap SD card does.</summary>
     private static void DamageJournal(string journal)
     {

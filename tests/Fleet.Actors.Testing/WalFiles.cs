@@ -67,20 +67,42 @@ public sealed class WalFiles : IDisposable
     /// page after the first (the b-tree page headers), so that SQLite reports the file as
     /// malformed (error 11) as soon as it reads a table.
     /// </summary>
-    public static void DamagePages(string path)
+    public static void DamagePages(string path) => Damage(path, _ => true);
+
+    /// <summary>
+    /// Damages, as <see cref="DamagePages"/> does, only the pages that hold <paramref name="text"/>
+    /// (UTF-8): the rows of one persistence id, in its table and in the index on it. Returns how many
+    /// pages it overwrote.
+    /// </summary>
+    public static int DamagePagesHolding(string path, string text)
+    {
+        var needle = System.Text.Encoding.UTF8.GetBytes(text);
+        return Damage(path, page => page.IndexOf(needle) >= 0);
+    }
+
+    private static int Damage(string path, Func<ReadOnlySpan<byte>, bool> wanted)
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        ExecuteSql(path, "PRAGMA wal_checkpoint(TRUNCATE);");
+        // Under a running agent the checkpoint waits for its writers (busy timeout) rather than stop short.
+        ExecuteSql(path, "PRAGMA busy_timeout=10000; PRAGMA wal_checkpoint(TRUNCATE);");
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var bytes = File.ReadAllBytes(path);
+        // The page size is at offset 16 of the header, big-endian (1 means 65536).
+        var pageSize = bytes[16] << 8 | bytes[17];
+        if (pageSize == 1) pageSize = 65_536;
         var garbage = new byte[64];
         new Random(7).NextBytes(garbage);
+        var damaged = 0;
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        for (long offset = 4096; offset < file.Length; offset += 4096)
+        for (var offset = pageSize; offset < bytes.Length; offset += pageSize)
         {
+            if (!wanted(bytes.AsSpan(offset, Math.Min(pageSize, bytes.Length - offset)))) continue;
             file.Position = offset;
             file.Write(garbage);
+            damaged++;
         }
         file.Flush(flushToDisk: true);
+        return damaged;
     }
 
     public void Dispose()

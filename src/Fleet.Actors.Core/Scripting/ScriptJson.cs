@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Fleet.Actors.Core.Scripting;
 
@@ -16,34 +16,31 @@ namespace Fleet.Actors.Core.Scripting;
 /// Values that no script document can hold (NaN or infinite numbers, negative durations) throw an
 /// <see cref="ArgumentException"/>; parsed scripts never contain them.
 /// </remarks>
-public static class ScriptJson
+public static partial class ScriptJson
 {
+    // Relaxed escaping keeps operators (">") and non-ASCII names readable; the text is never embedded in HTML.
+    private static readonly Context Compact = new(new JsonSerializerOptions(Context.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    private static readonly Context Indented = new(new JsonSerializerOptions(Compact.Options) { WriteIndented = true });
+
     /// <summary>One script object, <c>{ "id": ..., "actions": [...] }</c>.</summary>
     public static string Write(ScriptDefinition script, bool indented = false) =>
         Encoding.UTF8.GetString(WriteUtf8(script, indented));
 
     /// <summary>A whole document: <c>limits</c> (all five) and <c>scripts</c>.</summary>
-    public static string Write(ScriptDocument document, bool indented = false) =>
-        Encoding.UTF8.GetString(Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartObject("limits");
-            WriteLimits(w, document.Limits);
-            w.WriteEndObject();
-            WriteScriptList(w, document.Scripts);
-            w.WriteEndObject();
-        }, indented));
+    public static string Write(ScriptDocument document, bool indented = false)
+    {
+        var l = document.Limits;
+        var limits = new LimitsJson(FormatDuration(l.MaxExecutionTime), l.MaxActionsPerRun, l.MaxCallDepth, FormatDuration(l.MaxDelay), l.MaxRunsPerMinute);
+        return JsonSerializer.Serialize(new DocumentJson(limits, document.Scripts.Select(ToJson).ToList()), Forms(indented).DocumentJson);
+    }
 
     /// <summary>One script object as UTF-8.</summary>
-    internal static byte[] WriteUtf8(ScriptDefinition script, bool indented = false) => Write(w => WriteScript(w, script), indented);
+    internal static byte[] WriteUtf8(ScriptDefinition script, bool indented = false) =>
+        JsonSerializer.SerializeToUtf8Bytes(ToJson(script), Forms(indented).DefinitionJson);
 
     /// <summary><c>{ "scripts": [...] }</c> without limits, as UTF-8 (the store's snapshot body).</summary>
-    internal static byte[] WriteScripts(IEnumerable<ScriptDefinition> scripts) => Write(w =>
-    {
-        w.WriteStartObject();
-        WriteScriptList(w, scripts);
-        w.WriteEndObject();
-    }, indented: false);
+    internal static byte[] WriteScripts(IEnumerable<ScriptDefinition> scripts) =>
+        JsonSerializer.SerializeToUtf8Bytes(new DocumentJson(null, scripts.Select(ToJson).ToList()), Compact.DocumentJson);
 
     /// <summary>
     /// Why <paramref name="script"/> would not read back equal after writing, or null when it does:
@@ -90,184 +87,104 @@ public static class ScriptJson
 
     private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static byte[] Write(Action<Utf8JsonWriter> write, bool indented)
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        // Relaxed escaping keeps operators (">") and non-ASCII names readable; the text is never embedded in HTML.
-        var options = new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        using (var writer = new Utf8JsonWriter(buffer, options))
-        {
-            write(writer);
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    private static Context Forms(bool indented) => indented ? Indented : Compact;
 
-    private static void WriteLimits(Utf8JsonWriter w, ScriptLimits limits)
-    {
-        w.WriteString("max-execution-time", FormatDuration(limits.MaxExecutionTime));
-        w.WriteNumber("max-actions-per-run", limits.MaxActionsPerRun);
-        w.WriteNumber("max-call-depth", limits.MaxCallDepth);
-        w.WriteString("max-delay", FormatDuration(limits.MaxDelay));
-        w.WriteNumber("max-runs-per-minute", limits.MaxRunsPerMinute);
-    }
+    private static DefinitionJson ToJson(ScriptDefinition s) => new(s.Id, s.Name,
+        Enum.IsDefined(s.Priority) ? s.Priority.ToString().ToLowerInvariant() : (byte)s.Priority, s.Enabled,
+        s.Triggers.Count > 0 ? s.Triggers.Select(ToJson).ToList() : null,
+        s.Conditions.Count > 0 ? s.Conditions.Select(ToJson).ToList() : null,
+        s.Actions.Select(ToJson).ToList());
 
-    private static void WriteScriptList(Utf8JsonWriter w, IEnumerable<ScriptDefinition> scripts)
+    private static TriggerJson ToJson(ScriptTrigger trigger) => trigger switch
     {
-        w.WriteStartArray("scripts");
-        foreach (var script in scripts) WriteScript(w, script);
-        w.WriteEndArray();
-    }
+        IntervalTrigger t => new IntervalJson(FormatDuration(t.Every)),
+        ThresholdTrigger t => new ThresholdJson(t.Reading, t.Operator.Symbol(), Finite("value", t.Value), Finite("hysteresis", t.Hysteresis)),
+        GpioEdgeTrigger t => new GpioEdgeJson(t.Line, t.Edge.ToString().ToLowerInvariant()),
+        AlertTrigger t => new AlertJson(t.Alert),
+        _ => throw new ArgumentException($"{trigger.GetType().Name} has no JSON form", nameof(trigger)),
+    };
 
-    private static void WriteScript(Utf8JsonWriter w, ScriptDefinition script)
+    private static ConditionJson ToJson(ScriptCondition condition) => condition switch
     {
-        w.WriteStartObject();
-        w.WriteString("id", script.Id);
-        w.WriteString("name", script.Name);
-        if (Enum.IsDefined(script.Priority)) w.WriteString("priority", script.Priority.ToString().ToLowerInvariant());
-        else w.WriteNumber("priority", (byte)script.Priority);
-        w.WriteBoolean("enabled", script.Enabled);
-        if (script.Triggers.Count > 0)
-        {
-            w.WriteStartArray("triggers");
-            foreach (var trigger in script.Triggers) WriteTrigger(w, trigger);
-            w.WriteEndArray();
-        }
-        if (script.Conditions.Count > 0)
-        {
-            w.WriteStartArray("conditions");
-            foreach (var condition in script.Conditions) WriteCondition(w, condition);
-            w.WriteEndArray();
-        }
-        w.WriteStartArray("actions");
-        foreach (var action in script.Actions) WriteAction(w, action);
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
+        CompareCondition { Right: ConstantOperand constant } c => new ConditionJson(c.Reading, c.Operator.Symbol(), Value: Finite("value", constant.Value)),
+        CompareCondition { Right: ReadingOperand other } c => new ConditionJson(c.Reading, c.Operator.Symbol(), Other: other.Reading),
+        AllCondition all => new ConditionJson(All: all.Conditions.Select(ToJson).ToList()),
+        AnyCondition any => new ConditionJson(Any: any.Conditions.Select(ToJson).ToList()),
+        NotCondition not => new ConditionJson(Not: ToJson(not.Condition)),
+        _ => throw new ArgumentException($"{condition.GetType().Name} has no JSON form", nameof(condition)),
+    };
 
-    private static void WriteTrigger(Utf8JsonWriter w, ScriptTrigger trigger)
+    private static ActionJson ToJson(ScriptAction action) => action switch
     {
-        w.WriteStartObject();
-        switch (trigger)
-        {
-            case IntervalTrigger t:
-                w.WriteString("type", "interval");
-                w.WriteString("every", FormatDuration(t.Every));
-                break;
-            case ThresholdTrigger t:
-                w.WriteString("type", "threshold");
-                w.WriteString("reading", t.Reading);
-                w.WriteString("op", t.Operator.Symbol());
-                WriteNumber(w, "value", t.Value);
-                WriteNumber(w, "hysteresis", t.Hysteresis);
-                break;
-            case GpioEdgeTrigger t:
-                w.WriteString("type", "gpio-edge");
-                w.WriteNumber("line", t.Line);
-                w.WriteString("edge", t.Edge.ToString().ToLowerInvariant());
-                break;
-            case AlertTrigger t:
-                w.WriteString("type", "alert");
-                w.WriteString("alert", t.Alert);
-                break;
-            default:
-                throw new ArgumentException($"{trigger.GetType().Name} has no JSON form", nameof(trigger));
-        }
-        w.WriteEndObject();
-    }
+        GpioWriteAction a => new GpioWriteJson(a.Line, a.Level),
+        ModbusWriteRegisterAction a => new ModbusWriteRegisterJson(a.Device, a.Address, a.Value),
+        ModbusWriteCoilAction a => new ModbusWriteCoilJson(a.Device, a.Address, a.Value),
+        DelayAction a => new DelayJson(FormatDuration(a.Duration)),
+        PublishAction a => new PublishJson(a.Topic, a.Payload),
+        RaiseAlertAction a => new RaiseAlertJson(a.Name, a.Severity.ToString().ToLowerInvariant()),
+        CallScriptAction a => new CallScriptJson(a.ScriptId),
+        _ => throw new ArgumentException($"{action.GetType().Name} has no JSON form", nameof(action)),
+    };
 
-    private static void WriteCondition(Utf8JsonWriter w, ScriptCondition condition)
-    {
-        w.WriteStartObject();
-        switch (condition)
-        {
-            case CompareCondition c:
-                w.WriteString("reading", c.Reading);
-                w.WriteString("op", c.Operator.Symbol());
-                switch (c.Right)
-                {
-                    case ConstantOperand constant:
-                        WriteNumber(w, "value", constant.Value);
-                        break;
-                    case ReadingOperand other:
-                        w.WriteString("other", other.Reading);
-                        break;
-                    default:
-                        throw new ArgumentException($"{c.Right.GetType().Name} has no JSON form", nameof(condition));
-                }
-                break;
-            case AllCondition all:
-                WriteConditionList(w, "all", all.Conditions);
-                break;
-            case AnyCondition any:
-                WriteConditionList(w, "any", any.Conditions);
-                break;
-            case NotCondition not:
-                w.WritePropertyName("not");
-                WriteCondition(w, not.Condition);
-                break;
-            default:
-                throw new ArgumentException($"{condition.GetType().Name} has no JSON form", nameof(condition));
-        }
-        w.WriteEndObject();
-    }
+    private static double Finite(string key, double value) => double.IsFinite(value) ? value
+        : throw new ArgumentException($"{key} must be a finite number (got {value.ToString(CultureInfo.InvariantCulture)})", nameof(value));
 
-    private static void WriteConditionList(Utf8JsonWriter w, string key, ValueArray<ScriptCondition> conditions)
-    {
-        w.WriteStartArray(key);
-        foreach (var inner in conditions) WriteCondition(w, inner);
-        w.WriteEndArray();
-    }
+    // The JSON forms: members in order, named in kebab case; null members are left out.
+    private sealed record DocumentJson(LimitsJson? Limits, IReadOnlyList<DefinitionJson> Scripts);
 
-    private static void WriteAction(Utf8JsonWriter w, ScriptAction action)
-    {
-        w.WriteStartObject();
-        switch (action)
-        {
-            case GpioWriteAction a:
-                w.WriteString("type", "gpio-write");
-                w.WriteNumber("line", a.Line);
-                w.WriteNumber("level", a.Level);
-                break;
-            case ModbusWriteRegisterAction a:
-                w.WriteString("type", "modbus-write-register");
-                w.WriteString("device", a.Device);
-                w.WriteNumber("address", a.Address);
-                w.WriteNumber("value", a.Value);
-                break;
-            case ModbusWriteCoilAction a:
-                w.WriteString("type", "modbus-write-coil");
-                w.WriteString("device", a.Device);
-                w.WriteNumber("address", a.Address);
-                w.WriteBoolean("value", a.Value);
-                break;
-            case DelayAction a:
-                w.WriteString("type", "delay");
-                w.WriteString("duration", FormatDuration(a.Duration));
-                break;
-            case PublishAction a:
-                w.WriteString("type", "publish");
-                w.WriteString("topic", a.Topic);
-                w.WriteString("payload", a.Payload);
-                break;
-            case RaiseAlertAction a:
-                w.WriteString("type", "raise-alert");
-                w.WriteString("name", a.Name);
-                w.WriteString("severity", a.Severity.ToString().ToLowerInvariant());
-                break;
-            case CallScriptAction a:
-                w.WriteString("type", "call-script");
-                w.WriteString("script", a.ScriptId);
-                break;
-            default:
-                throw new ArgumentException($"{action.GetType().Name} has no JSON form", nameof(action));
-        }
-        w.WriteEndObject();
-    }
+    private sealed record LimitsJson(string MaxExecutionTime, int MaxActionsPerRun, int MaxCallDepth, string MaxDelay, int MaxRunsPerMinute);
 
-    private static void WriteNumber(Utf8JsonWriter w, string key, double value)
-    {
-        if (!double.IsFinite(value)) throw new ArgumentException($"{key} must be a finite number (got {value.ToString(CultureInfo.InvariantCulture)})", nameof(value));
-        // Utf8JsonWriter writes the shortest text that parses back to the same double.
-        w.WriteNumber(key, value);
-    }
+    // Priority: its name, or the number when it has none.
+    private sealed record DefinitionJson(string Id, string Name, object Priority, bool Enabled, IReadOnlyList<TriggerJson>? Triggers,
+        IReadOnlyList<ConditionJson>? Conditions, IReadOnlyList<ActionJson> Actions);
+
+    [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+    [JsonDerivedType(typeof(IntervalJson), "interval")]
+    [JsonDerivedType(typeof(ThresholdJson), "threshold")]
+    [JsonDerivedType(typeof(GpioEdgeJson), "gpio-edge")]
+    [JsonDerivedType(typeof(AlertJson), "alert")]
+    private abstract record TriggerJson;
+
+    private sealed record IntervalJson(string Every) : TriggerJson;
+
+    private sealed record ThresholdJson(string Reading, string Op, double Value, double Hysteresis) : TriggerJson;
+
+    private sealed record GpioEdgeJson(int Line, string Edge) : TriggerJson;
+
+    private sealed record AlertJson(string Alert) : TriggerJson;
+
+    // A comparison (reading, op, and value or other) or one of all, any, not.
+    private sealed record ConditionJson(string? Reading = null, string? Op = null, double? Value = null, string? Other = null,
+        IReadOnlyList<ConditionJson>? All = null, IReadOnlyList<ConditionJson>? Any = null, ConditionJson? Not = null);
+
+    [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+    [JsonDerivedType(typeof(GpioWriteJson), "gpio-write")]
+    [JsonDerivedType(typeof(ModbusWriteRegisterJson), "modbus-write-register")]
+    [JsonDerivedType(typeof(ModbusWriteCoilJson), "modbus-write-coil")]
+    [JsonDerivedType(typeof(DelayJson), "delay")]
+    [JsonDerivedType(typeof(PublishJson), "publish")]
+    [JsonDerivedType(typeof(RaiseAlertJson), "raise-alert")]
+    [JsonDerivedType(typeof(CallScriptJson), "call-script")]
+    private abstract record ActionJson;
+
+    private sealed record GpioWriteJson(int Line, int Level) : ActionJson;
+
+    private sealed record ModbusWriteRegisterJson(string Device, int Address, int Value) : ActionJson;
+
+    private sealed record ModbusWriteCoilJson(string Device, int Address, bool Value) : ActionJson;
+
+    private sealed record DelayJson(string Duration) : ActionJson;
+
+    private sealed record PublishJson(string Topic, string Payload) : ActionJson;
+
+    private sealed record RaiseAlertJson(string Name, string Severity) : ActionJson;
+
+    private sealed record CallScriptJson(string Script) : ActionJson;
+
+    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.KebabCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSerializable(typeof(DocumentJson))]
+    [JsonSerializable(typeof(DefinitionJson))]
+    [JsonSerializable(typeof(string))]
+    [JsonSerializable(typeof(byte))]
+    private sealed partial class Context : JsonSerializerContext;
 }

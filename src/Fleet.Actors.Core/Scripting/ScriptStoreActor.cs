@@ -13,7 +13,10 @@ namespace Fleet.Actors.Core.Scripting;
 /// small on disk (two snapshots and at most twice <c>snapshotEvery</c> rows) and a corrupt latest
 /// snapshot can be repaired: the store deletes it, refuses commands and stops, and its next start
 /// (its <c>BackoffSupervisor</c> under the engine starts it again) recovers from the snapshot before
-/// it and the rows kept since.
+/// it and the rows kept since. A file that SQLite calls damaged, met in the recovery, a write, a
+/// snapshot or a deletion, is reported to <see cref="Wal.JournalQuarantine"/> (the log's quarantine:
+/// moved aside, replaced by a fresh one); when it was met in the recovery or a write the store
+/// stops, tells its subscribers <see cref="StoreDamaged"/>, and the next one starts on the fresh file.
 /// </summary>
 /// <remarks>
 /// Rows are written by <see cref="ScriptSerializer"/> (bind it with
@@ -72,15 +75,23 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
         });
         Command<Wal.JournalQuarantined>(_ => !Repairing, OnFileReplaced);
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        // A damaged file met by a snapshot or a deletion is quarantined; the store, whole in memory,
+        // goes on and saves a snapshot in the fresh file (OnFileReplaced).
         Command<SaveSnapshotFailure>(f =>
         {
             _snapshotInFlight = false;
-            _log.Warning(f.Cause, "Snapshot of {0} failed; the journal keeps every event until the next one", PersistenceId);
+            if (!ReportDamage(f.Cause, "saving a snapshot")) _log.Warning(f.Cause, "Snapshot of {0} failed; the journal keeps every event until the next one", PersistenceId);
         });
         Command<DeleteMessagesSuccess>(d => _log.Debug("Deleted script store rows up to {0}", d.ToSequenceNr));
-        Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Deleting script store rows up to {0} failed", f.ToSequenceNr));
+        Command<DeleteMessagesFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause, "deleting old rows")) _log.Warning(f.Cause, "Deleting script store rows up to {0} failed", f.ToSequenceNr);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old script store snapshots failed"));
+        Command<DeleteSnapshotsFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause, "deleting old snapshots")) _log.Warning(f.Cause, "Deleting old script store snapshots failed");
+        });
         Command<DeleteSnapshotSuccess>(d =>
         {
             _log.Warning("Deleted corrupt snapshot {0} of {1}; stopping so that the next start recovers from the one before", d.Metadata.SequenceNr, PersistenceId);
@@ -274,16 +285,42 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _log.Error(cause, "Journal write {0} of {1} failed; the store stops and its supervisor restarts it", sequenceNr, PersistenceId);
         _awaitingWrite?.Tell(new CommandRefused($"the journal write failed ({cause.Message}); the store restarts and recovers what was stored"));
         _awaitingWrite = null;
+        if (ReportLoss(cause, "a write")) return; // one line said it; the base class would log the stack trace
+        _log.Error(cause, "Journal write {0} of {1} failed; the store stops and its supervisor restarts it", sequenceNr, PersistenceId);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     /// <inheritdoc />
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
+        if (ReportLoss(reason, "recovery")) return; // one line said it; the base class would log the stack trace
         _log.Error(reason, "Recovery of {0} failed", PersistenceId);
         base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>
+    /// When SQLite called a file damaged, has it quarantined (one line in the log, the stack trace
+    /// at Debug). True when it did. The store goes on (<see cref="ReportLoss"/> for failures that stop it).
+    /// </summary>
+    private bool ReportDamage(Exception cause, string where)
+    {
+        var quarantine = Wal.JournalQuarantine.Get(Context.System);
+        var files = quarantine.PluginFiles;
+        return quarantine.ReportDamage(cause, _log, $"Script store {PersistenceId} ({where})", files?.Journal, files?.Snapshot);
+    }
+
+    /// <summary>
+    /// <see cref="ReportDamage"/> for a failure that stops the store (its recovery, a write): the next
+    /// store starts on the fresh file, holding what that still holds; the subscribers hear of it.
+    /// </summary>
+    private bool ReportLoss(Exception cause, string where)
+    {
+        if (!ReportDamage(cause, where)) return false;
+        var damaged = new StoreDamaged(PersistenceId, cause.GetBaseException().Message);
+        foreach (var subscriber in _subscribers) subscriber.Tell(damaged);
+        if (_subscriber is not null && !_subscribers.Contains(_subscriber)) _subscriber.Tell(damaged);
+        return true;
     }
 }

@@ -51,4 +51,13 @@ public static class ScriptStoreProtocol
     /// new subscriber receives at once).
     /// </summary>
     public sealed record ScriptsChanged(ImmutableDictionary<string, ScriptDefinition> Scripts, ScriptStoreEvent? Cause);
+
+    /// <summary>
+    /// To the subscribers: the store met a damaged journal or snapshot file in its recovery or a
+    /// write, and stopped. The file is quarantined and the next store starts on a fresh one with what
+    /// the files still hold: changes since the last snapshot that survived are lost.
+    /// </summary>
+    /// <param name="PersistenceId">The store's persistence id.</param>
+    /// <param name="Cause">What SQLite said.</param>
+    public sealed record StoreDamaged(string PersistenceId, string Cause);
 }

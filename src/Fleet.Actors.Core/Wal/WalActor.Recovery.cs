@@ -171,10 +171,28 @@ internal sealed partial class WalActor
         Timers.StartSingleTimer(ReservationRetryTimer, RetryReservation.Instance, TimeSpan.FromSeconds(1));
     }
 
-    /// <summary>Another actor had a file replaced; the snapshot file holds this log's state, so save it there again.</summary>
+    /// <summary>
+    /// A file was replaced after damage. The snapshot file holds this log's state: save it there
+    /// again. The journal holds the rows it would read back and recover from: when another actor
+    /// (the script store) had it replaced, the log stops, as after damage it found itself, and the
+    /// next one its supervisor starts recovers from the fresh journal, notices its new identity and
+    /// resumes above the mark, announcing what it cannot vouch for. Without a mark (tests) there is
+    /// nothing to resume above, and it goes on.
+    /// </summary>
     private void OnQuarantined(JournalQuarantined quarantined)
     {
-        if (quarantined.Journal || quarantined.File.Path != _settings.SnapshotPath || IsRecovering) return;
+        if (IsRecovering) return;
+        if (quarantined.Journal)
+        {
+            if (!SamePath(quarantined.File.Path, _settings.JournalPath) || _settings.SequenceFile is null) return;
+            // Already following the fresh file (its identity was checked after this recovery).
+            if (_sequenceKnown && _reservation.Files.Journal == quarantined.File.NewIdentity) return;
+            _log.Warning("The journal of {0} was replaced after damage while the log ran; it stops, and the next one resumes above its sequence mark", PersistenceId);
+            CountLostPending();
+            Context.Stop(Self);
+            return;
+        }
+        if (!SamePath(quarantined.File.Path, _settings.SnapshotPath)) return;
         if (!_snapshotInFlight)
         {
             _snapshotInFlight = true;
@@ -183,6 +201,9 @@ internal sealed partial class WalActor
         }
         if (_sequenceKnown) WriteMark(_reservation.FilesChanged((_reservation.Files.Journal, quarantined.File.NewIdentity), ConsumedSequence));
     }
+
+    private static bool SamePath(string path, string? other) =>
+        other is not null && string.Equals(Path.GetFullPath(path), Path.GetFullPath(other), StringComparison.Ordinal);
 
     private void ReportCorrupt(CorruptWalRecord corrupt, long journalSeq)
     {
@@ -234,12 +255,6 @@ internal sealed partial class WalActor
     /// When SQLite calls a file damaged, has the files checked and the damaged one quarantined
     /// (before the supervisor starts this log again, at least a second later). True when it did.
     /// </summary>
-    private bool ReportDamage(Exception cause)
-    {
-        if (!JournalFiles.IsDamage(cause) || _settings.JournalPath is not { } journal || _settings.SnapshotPath is not { } snapshot) return false;
-        _log.Error("The log {0} met a damaged file ({1}); checking and quarantining it", PersistenceId, cause.GetBaseException().Message);
-        _log.Debug("{0}", cause);
-        JournalQuarantine.Get(Context.System).CheckAsync(journal, snapshot);
-        return true;
-    }
+    private bool ReportDamage(Exception cause) =>
+        JournalQuarantine.Get(Context.System).ReportDamage(cause, _log, "The log " + PersistenceId, _settings.JournalPath, _settings.SnapshotPath);
 }

@@ -142,15 +142,23 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         Command<GetStatus>(_ => Sender.Tell(Status()));
         Command<ApplyLimits>(OnApplyLimits);
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        // A damaged file found by a snapshot or a deletion is quarantined like one found by a write;
+        // the log goes on (OnQuarantined saves the snapshot again in the fresh file).
         Command<SaveSnapshotFailure>(f =>
         {
             _snapshotInFlight = false;
-            _log.Warning(f.Cause, "Snapshot of the log failed; acknowledged rows stay until the next one");
+            if (!ReportDamage(f.Cause)) _log.Warning(f.Cause, "Snapshot of the log failed; acknowledged rows stay until the next one");
         });
         Command<DeleteMessagesSuccess>(d => _log.Debug("Deleted journal rows up to {0}", d.ToSequenceNr));
-        Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Deleting journal rows up to {0} failed", f.ToSequenceNr));
+        Command<DeleteMessagesFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause)) _log.Warning(f.Cause, "Deleting journal rows up to {0} failed", f.ToSequenceNr);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots failed"));
+        Command<DeleteSnapshotsFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause)) _log.Warning(f.Cause, "Deleting old snapshots failed");
+        });
     }
 
     /// <inheritdoc />

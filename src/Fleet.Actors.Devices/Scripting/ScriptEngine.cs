@@ -4,7 +4,9 @@ using Akka.Event;
 using Akka.Pattern;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Scripting;
+using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Sensors;
 
@@ -29,6 +31,9 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     /// <summary>Device id of the records the engine journals.</summary>
     public const string DeviceId = "scripts";
 
+    /// <summary>The alert raised when the store lost what it held to a damaged file (<see cref="ScriptStoreProtocol.StoreDamaged"/>).</summary>
+    public const string StoreDamagedAlert = "script-store-damaged";
+
     private const string CycleTimer = "cycle";
     private static readonly TimeSpan MinStoreBackoff = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxStoreBackoff = TimeSpan.FromSeconds(30);
@@ -47,6 +52,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private readonly TriggerEvaluator _triggers;
     private readonly RunEffects _effects;
     private readonly DeviceWrites _writes;
+    private readonly IActorRef? _alerts;
     private readonly Dictionary<Guid, Waiting> _waiting = new();
     private readonly Dictionary<WriteProposal, (IActorRef Requester, string Outcome)> _externalWrites = new();
     private IActorRef _storeSupervisor = ActorRefs.Nobody;
@@ -65,6 +71,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         _log = log;
         _metrics = new ScriptMetrics(metrics, vehicleId);
         _time = time;
+        _alerts = alerts;
         _runner = new ScriptRunner(settings.Document.Limits, time);
         _configuration = new ConfigurationInstall(settings.Document.Scripts, _metrics);
         _triggers = new TriggerEvaluator(gpioSettings);
@@ -75,6 +82,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         // While no store runs, its supervisor answers for it (see StartStore).
         Receive<ScriptStoreProtocol.Execute>(command => _storeSupervisor.Forward(command));
         Receive<StoreStopped>(OnStoreStopped);
+        Receive<ScriptStoreProtocol.StoreDamaged>(OnStoreDamaged);
         // Only the engine's own configuration commands are answered to it (others are forwarded).
         Receive<ScriptStoreProtocol.CommandAccepted>(_ => ConfigurationCommandDone());
         Receive<ScriptStoreProtocol.CommandRefused>(refused =>
@@ -149,6 +157,25 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         _configuration.Abandon();
         ReleaseHeldReadings();
         _logger.Error("Script store stopped; its supervisor starts it again after a backoff (scripts keep running as last known)");
+    }
+
+    /// <summary>
+    /// The store lost what it held to a damaged file (it logged the cause): the next one starts on a
+    /// fresh file and the configured scripts are installed again, but changes made by command since
+    /// its last snapshot that survived (a script disabled remotely among them) may be gone. The
+    /// vehicle's operator must hear of it.
+    /// </summary>
+    private void OnStoreDamaged(ScriptStoreProtocol.StoreDamaged damaged)
+    {
+        var message = $"the script store met a damaged file ({damaged.Cause}) and starts over on a fresh one: the configured scripts are installed again; "
+            + "scripts installed, replaced, enabled or disabled by command since its last snapshot may be lost";
+        if (_alerts is not null)
+        {
+            _alerts.Tell(new AlertsProtocol.Raise(StoreDamagedAlert, AlertSeverity.Critical, DeviceId, Message: message, OneShot: true));
+            return;
+        }
+        var alert = new AlertValue(StoreDamagedAlert, AlertSeverity.Critical, DeviceId, message);
+        _log.Tell(new WalProtocol.LogReadings([new Reading(DeviceId, _time.GetUtcNow().ToUnixTimeMilliseconds(), alert)]));
     }
 
     // ---------------------------------------------------------------- installed scripts

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Fleet.Actors.Core.Telemetry;
 
 namespace Fleet.Actors.Host.Cli;
@@ -10,7 +11,7 @@ namespace Fleet.Actors.Host.Cli;
 /// enumerations as the wire format spells them (<c>READY</c>, <c>WARNING</c>). Every kind of
 /// reading the agent records has its own form.
 /// </summary>
-public static class ReadingJson
+public static partial class ReadingJson
 {
     /// <summary>One reading, with optional context fields written first (line, timestamp...).</summary>
     public static string Format(ReadingValue value, Action<Utf8JsonWriter>? context = null)
@@ -20,176 +21,104 @@ public static class ReadingJson
         {
             json.WriteStartObject();
             context?.Invoke(json);
-            Write(json, value);
+            // The serializer writes a whole object; its members go after the context's.
+            if (ToBody(value) is { } known)
+            {
+                using var body = JsonSerializer.SerializeToDocument(known, Context.Default.Body);
+                foreach (var member in body.RootElement.EnumerateObject()) member.WriteTo(json);
+            }
+            else
+            {
+                json.WriteString("type", value.GetType().Name);
+                json.WriteString("value", value.ToString());
+            }
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static void Write(Utf8JsonWriter json, ReadingValue value)
-    {
-        switch (value)
-        {
-            case MeasurementValue m:
-                json.WriteString("type", "measurement");
-                json.WriteString("name", m.Name);
-                json.WriteNumber("value", m.Value);
-                json.WriteString("unit", m.Unit);
-                break;
-            case TyreValue t:
-                json.WriteString("type", "tyre");
-                json.WriteNumber("location", t.Location);
-                if (t.Pressure is { } kpa) json.WriteNumber("pressure_kpa", kpa);
-                if (t.Temperature is { } c) json.WriteNumber("temperature_c", c);
-                break;
-            case FaultCodesValue f:
-                json.WriteString("type", "fault_codes");
-                json.WriteString("source", f.Source);
-                if (f.Source == "j1939") json.WriteNumber("source_address", f.SourceAddress);
-                if (f.Mil is { } mil) json.WriteBoolean("mil", mil);
-                json.WriteStartArray("faults");
-                foreach (var fault in f.Faults)
-                {
-                    json.WriteStartObject();
-                    json.WriteString("code", fault.Code);
-                    if (fault.Spn is { } spn) json.WriteNumber("spn", spn);
-                    if (fault.Fmi is { } fmi) json.WriteNumber("fmi", fmi);
-                    if (fault.Occurrences is { } oc) json.WriteNumber("occurrences", oc);
-                    json.WriteEndObject();
-                }
-                json.WriteEndArray();
-                break;
-            case VehicleInfoValue v:
-                json.WriteString("type", "vehicle_info");
-                json.WriteString("vin", v.Vin);
-                if (v.Protocol.Length > 0) json.WriteString("protocol", v.Protocol);
-                break;
-            case PositionValue p:
-                json.WriteString("type", "position");
-                json.WriteNumber("lat", p.Latitude);
-                json.WriteNumber("lon", p.Longitude);
-                json.WriteNumber("heading", p.Heading);
-                if (p.Altitude is { } alt) json.WriteNumber("alt", alt);
-                if (p.Speed is { } speed) json.WriteNumber("speed", speed);
-                if (p.Accuracy is { } acc) json.WriteNumber("accuracy", acc);
-                break;
-            case MotionValue m:
-                json.WriteString("type", "motion");
-                json.WriteNumber("accel_x", m.AccelX);
-                json.WriteNumber("accel_y", m.AccelY);
-                json.WriteNumber("accel_z", m.AccelZ);
-                if (m.GyroX is { } gx) json.WriteNumber("gyro_x", gx);
-                if (m.GyroY is { } gy) json.WriteNumber("gyro_y", gy);
-                if (m.GyroZ is { } gz) json.WriteNumber("gyro_z", gz);
-                break;
-            case DrivingEventValue e:
-                json.WriteString("type", "driving_event");
-                json.WriteString("event", e.Type);
-                json.WriteNumber("magnitude", e.Magnitude);
-                json.WriteNumber("duration_ms", e.Duration.TotalMilliseconds);
-                break;
-            case StatusValue s:
-                json.WriteString("type", "status");
-                json.WriteString("operational_state", Devices.Commands.OperationalStates.Name(s.State));
-                if (s.EnergyLevel is { } energy) json.WriteNumber("energy_level", energy);
-                if (s.HealthScore is { } health) json.WriteNumber("health_score", health);
-                json.WriteString("assist_state", s.Assist.ToString().ToUpperInvariant());
-                break;
-            case DiagnosticsValue d:
-                json.WriteString("type", "diagnostics");
-                if (d.CpuUsage is { } cpu) json.WriteNumber("cpu_usage", cpu);
-                if (d.MemoryUsage is { } memory) json.WriteNumber("memory_usage", memory);
-                if (d.DiskUsage is { } disk) json.WriteNumber("disk_usage", disk);
-                if (d.Temperature is { } temperature) json.WriteNumber("temperature", temperature);
-                if (d.NetworkQuality is { } network) json.WriteNumber("network_quality", network);
-                if (d.Health is { } h) WriteHealth(json, h);
-                break;
-            case GapValue g:
-                json.WriteString("type", "gap");
-                json.WriteNumber("from_sequence", g.FromSequence);
-                json.WriteNumber("to_sequence", g.ToSequence);
-                json.WriteNumber("count", g.Count);
-                json.WriteString("reason", g.Reason);
-                break;
-            case AlertValue a:
-                json.WriteString("type", "alert");
-                json.WriteString("name", a.Name);
-                json.WriteString("severity", a.Severity.ToString().ToUpperInvariant());
-                json.WriteString("source", a.Source);
-                json.WriteString("message", a.Message);
-                json.WriteString("state", (a.State == AlertState.Unspecified ? AlertState.Event : a.State).ToString().ToUpperInvariant());
-                if (a.DeviceId is { } device) json.WriteString("device_id", device);
-                if (a.Suppressed > 0) json.WriteNumber("suppressed", a.Suppressed);
-                if (a.Causes.Count > 0)
-                {
-                    json.WriteStartArray("causes");
-                    foreach (var cause in a.Causes)
-                    {
-                        json.WriteStartObject();
-                        json.WriteString("device_id", cause.DeviceId);
-                        json.WriteString("name", cause.Name);
-                        if (cause.Value is { } v) json.WriteNumber("value", v);
-                        if (cause.Sequence is { } sequence) json.WriteNumber("sequence", sequence);
-                        if (cause.TimestampMs is { } at) json.WriteNumber("timestamp", at);
-                        if (cause.Detail is { } detail) json.WriteString("detail", detail);
-                        json.WriteEndObject();
-                    }
-                    json.WriteEndArray();
-                }
-                break;
-            case ScriptRunValue r:
-                json.WriteString("type", "script_run");
-                json.WriteString("script_id", r.ScriptId);
-                json.WriteString("trigger", r.Trigger);
-                json.WriteString("outcome", r.Outcome);
-                json.WriteString("reason", r.Reason);
-                json.WriteNumber("actions", r.Actions);
-                json.WriteNumber("duration_ms", r.DurationMs);
-                break;
-            case ScriptWriteValue w:
-                json.WriteString("type", "script_write");
-                json.WriteString("target", w.Target);
-                json.WriteNumber("value", w.Value);
-                json.WriteString("outcome", w.Outcome);
-                json.WriteString("script_id", w.ScriptId);
-                json.WriteNumber("priority", w.Priority);
-                if (w.OtherScriptId is { } other) json.WriteString("other_script_id", other);
-                if (w.OtherPriority is { } otherPriority) json.WriteNumber("other_priority", otherPriority);
-                if (w.OtherValue is { } otherValue) json.WriteNumber("other_value", otherValue);
-                if (w.Error is { } error) json.WriteString("error", error);
-                break;
-            case MessageValue m:
-                json.WriteString("type", "message");
-                json.WriteString("topic", m.Topic);
-                json.WriteString("payload", m.Payload);
-                break;
-            default:
-                json.WriteString("type", value.GetType().Name);
-                json.WriteString("value", value.ToString());
-                break;
-        }
-    }
+    private static string Upper(Enum value) => value.ToString().ToUpperInvariant();
 
-    private static void WriteHealth(Utf8JsonWriter json, AgentHealth h)
-    {
-        if (h.ProcessCpuUsage is { } cpu) json.WriteNumber("process_cpu_usage", cpu);
-        if (h.ProcessMemoryBytes is { } rss) json.WriteNumber("process_memory_bytes", rss);
-        if (h.GcHeapBytes is { } heap) json.WriteNumber("gc_heap_bytes", heap);
-        if (h.DiskFreeBytes is { } free) json.WriteNumber("disk_free_bytes", free);
-        if (h.UptimeSeconds is { } uptime) json.WriteNumber("uptime_seconds", uptime);
-        if (h.ProcessUptimeSeconds is { } processUptime) json.WriteNumber("process_uptime_seconds", processUptime);
-        if (h.LoadAverage is { } load) json.WriteNumber("load_average", load);
-        if (h.DevicesUp is { } up) json.WriteNumber("devices_up", up);
-        if (h.DevicesDown is { } down) json.WriteNumber("devices_down", down);
-        if (h.DownDevices.Count > 0) Strings(json, "down_devices", h.DownDevices);
-        if (h.ThreadPoolQueue is { } queue) json.WriteNumber("thread_pool_queue", queue);
-        if (h.Unavailable.Count > 0) Strings(json, "unavailable", h.Unavailable);
-    }
+    private static IReadOnlyList<T>? NonEmpty<T>(IReadOnlyList<T> list) => list.Count > 0 ? list : null;
 
-    private static void Strings(Utf8JsonWriter json, string name, IEnumerable<string> values)
+    private static Body? ToBody(ReadingValue value) => value switch
     {
-        json.WriteStartArray(name);
-        foreach (var value in values) json.WriteStringValue(value);
-        json.WriteEndArray();
-    }
+        MeasurementValue m => new Measurement(m.Name, m.Value, m.Unit),
+        TyreValue t => new Tyre(t.Location, t.Pressure, t.Temperature),
+        FaultCodesValue f => new FaultCodes(f.Source, f.Source == "j1939" ? f.SourceAddress : null, f.Mil,
+            f.Faults.Select(c => new Fault(c.Code, c.Spn, c.Fmi, c.Occurrences)).ToList()),
+        VehicleInfoValue v => new VehicleInfo(v.Vin, v.Protocol.Length > 0 ? v.Protocol : null),
+        PositionValue p => new Position(p.Latitude, p.Longitude, p.Heading, p.Altitude, p.Speed, p.Accuracy),
+        MotionValue m => new Motion(m.AccelX, m.AccelY, m.AccelZ, m.GyroX, m.GyroY, m.GyroZ),
+        DrivingEventValue e => new DrivingEvent(e.Type, e.Magnitude, e.Duration.TotalMilliseconds),
+        StatusValue s => new Status(Devices.Commands.OperationalStates.Name(s.State), s.EnergyLevel, s.HealthScore, Upper(s.Assist)),
+        DiagnosticsValue { Health: var h } d => new Diagnostics(d.CpuUsage, d.MemoryUsage, d.DiskUsage, d.Temperature, d.NetworkQuality,
+            h?.ProcessCpuUsage, h?.ProcessMemoryBytes, h?.GcHeapBytes, h?.DiskFreeBytes, h?.UptimeSeconds, h?.ProcessUptimeSeconds, h?.LoadAverage,
+            h?.DevicesUp, h?.DevicesDown, h is null ? null : NonEmpty(h.DownDevices), h?.ThreadPoolQueue, h is null ? null : NonEmpty(h.Unavailable)),
+        GapValue g => new Gap(g.FromSequence, g.ToSequence, g.Count, g.Reason),
+        AlertValue a => new Alert(a.Name, Upper(a.Severity), a.Source, a.Message, Upper(a.State == AlertState.Unspecified ? AlertState.Event : a.State),
+            a.DeviceId, a.Suppressed > 0 ? a.Suppressed : null, NonEmpty(a.Causes.Select(c => new Cause(c.DeviceId, c.Name, c.Value, c.Sequence, c.TimestampMs, c.Detail)).ToList())),
+        ScriptRunValue r => new ScriptRun(r.ScriptId, r.Trigger, r.Outcome, r.Reason, r.Actions, r.DurationMs),
+        ScriptWriteValue w => new ScriptWrite(w.Target, w.Value, w.Outcome, w.ScriptId, w.Priority, w.OtherScriptId, w.OtherPriority, w.OtherValue, w.Error),
+        MessageValue m => new Message(m.Topic, m.Payload),
+        _ => null,
+    };
+
+    // The JSON forms: members in order, named in snake case; null members are left out.
+    [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+    [JsonDerivedType(typeof(Measurement), "measurement")]
+    [JsonDerivedType(typeof(Tyre), "tyre")]
+    [JsonDerivedType(typeof(FaultCodes), "fault_codes")]
+    [JsonDerivedType(typeof(VehicleInfo), "vehicle_info")]
+    [JsonDerivedType(typeof(Position), "position")]
+    [JsonDerivedType(typeof(Motion), "motion")]
+    [JsonDerivedType(typeof(DrivingEvent), "driving_event")]
+    [JsonDerivedType(typeof(Status), "status")]
+    [JsonDerivedType(typeof(Diagnostics), "diagnostics")]
+    [JsonDerivedType(typeof(Gap), "gap")]
+    [JsonDerivedType(typeof(Alert), "alert")]
+    [JsonDerivedType(typeof(ScriptRun), "script_run")]
+    [JsonDerivedType(typeof(ScriptWrite), "script_write")]
+    [JsonDerivedType(typeof(Message), "message")]
+    private abstract record Body;
+
+    private sealed record Measurement(string Name, double Value, string Unit) : Body;
+
+    private sealed record Tyre(int Location, double? PressureKpa, double? TemperatureC) : Body;
+
+    private sealed record FaultCodes(string Source, int? SourceAddress, bool? Mil, IReadOnlyList<Fault> Faults) : Body;
+
+    private sealed record Fault(string Code, int? Spn, int? Fmi, int? Occurrences);
+
+    private sealed record VehicleInfo(string Vin, string? Protocol) : Body;
+
+    private sealed record Position(double Lat, double Lon, double Heading, double? Alt, double? Speed, double? Accuracy) : Body;
+
+    private sealed record Motion(double AccelX, double AccelY, double AccelZ, double? GyroX, double? GyroY, double? GyroZ) : Body;
+
+    private sealed record DrivingEvent(string Event, double Magnitude, double DurationMs) : Body;
+
+    private sealed record Status(string OperationalState, double? EnergyLevel, double? HealthScore, string AssistState) : Body;
+
+    private sealed record Diagnostics(double? CpuUsage, double? MemoryUsage, double? DiskUsage, double? Temperature, double? NetworkQuality,
+        double? ProcessCpuUsage, long? ProcessMemoryBytes, long? GcHeapBytes, long? DiskFreeBytes, long? UptimeSeconds, long? ProcessUptimeSeconds,
+        double? LoadAverage, int? DevicesUp, int? DevicesDown, IReadOnlyList<string>? DownDevices, int? ThreadPoolQueue, IReadOnlyList<string>? Unavailable) : Body;
+
+    private sealed record Gap(long FromSequence, long ToSequence, long Count, string Reason) : Body;
+
+    private sealed record Alert(string Name, string Severity, string Source, string Message, string State, string? DeviceId, int? Suppressed,
+        IReadOnlyList<Cause>? Causes) : Body;
+
+    private sealed record Cause(string DeviceId, string Name, double? Value, long? Sequence, long? Timestamp, string? Detail);
+
+    private sealed record ScriptRun(string ScriptId, string Trigger, string Outcome, string Reason, int Actions, long DurationMs) : Body;
+
+    private sealed record ScriptWrite(string Target, long Value, string Outcome, string ScriptId, int Priority, string? OtherScriptId, int? OtherPriority,
+        long? OtherValue, string? Error) : Body;
+
+    private sealed record Message(string Topic, string Payload) : Body;
+
+    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    [JsonSerializable(typeof(Body))]
+    private sealed partial class Context : JsonSerializerContext;
 }

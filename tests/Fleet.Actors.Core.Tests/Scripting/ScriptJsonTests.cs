@@ -22,24 +22,38 @@ public class ScriptJsonTests
             ScriptJson.Write(script));
     }
 
+    // Every trigger, condition and action kind, a numeric priority and limits (docs/scripting.md).
+    private const string DocumentedExample = """
+        limits { max-actions-per-run = 20, max-delay = 90s }
+        scripts = [
+          { id = cooling, name = "Cooling control", priority = 77, enabled = false
+            triggers = [ { type = gpio-edge, line = 4, edge = rising }, { type = alert, alert = oxygen-low } ]
+            conditions = [ { any = [ { reading = a, op = ">=", other = b }, { all = [ { reading = c, op = "!=", value = -1e-7 } ] } ] } ]
+            actions = [
+              { type = modbus-write-register, device = plc1, address = 40, value = 1200 }
+              { type = modbus-write-coil, device = plc1, address = 3, value = false }
+              { type = publish, topic = "fleet/x", payload = "" }
+              { type = call-script, script = shutdown }
+            ] }
+          { id = shutdown, actions = [ { type = delay, duration = 2.5ms } ] }
+        ]
+        """;
+
+    /// <summary>The exact text: the script store persists scripts in this form.</summary>
+    [Fact]
+    public void The_documented_example_should_be_written_exactly_and_the_store_snapshot_without_limits()
+    {
+        var document = ScriptParser.ParseHocon(DocumentedExample).Document!;
+        const string scripts = """[{"id":"cooling","name":"Cooling control","priority":77,"enabled":false,"triggers":[{"type":"gpio-edge","line":4,"edge":"rising"},{"type":"alert","alert":"oxygen-low"}],"conditions":[{"any":[{"reading":"a","op":">=","other":"b"},{"all":[{"reading":"c","op":"!=","value":-1E-07}]}]}],"actions":[{"type":"modbus-write-register","device":"plc1","address":40,"value":1200},{"type":"modbus-write-coil","device":"plc1","address":3,"value":false},{"type":"publish","topic":"fleet/x","payload":""},{"type":"call-script","script":"shutdown"}]},{"id":"shutdown","name":"shutdown","priority":"normal","enabled":true,"actions":[{"type":"delay","duration":"2.5ms"}]}]""";
+
+        Assert.Equal("""{"limits":{"max-execution-time":"30s","max-actions-per-run":20,"max-call-depth":5,"max-delay":"90s","max-runs-per-minute":60}""" + ",\"scripts\":" + scripts + "}", ScriptJson.Write(document));
+        Assert.Equal("{\"scripts\":" + scripts + "}", System.Text.Encoding.UTF8.GetString(ScriptJson.WriteScripts(document.Scripts)));
+    }
+
     [Fact]
     public void The_documented_example_should_survive_writing_and_parsing_again()
     {
-        var parsed = ScriptParser.ParseHocon("""
-            limits { max-actions-per-run = 20, max-delay = 90s }
-            scripts = [
-              { id = cooling, name = "Cooling control", priority = 77, enabled = false
-                triggers = [ { type = gpio-edge, line = 4, edge = rising }, { type = alert, alert = oxygen-low } ]
-                conditions = [ { any = [ { reading = a, op = ">=", other = b }, { all = [ { reading = c, op = "!=", value = -1e-7 } ] } ] } ]
-                actions = [
-                  { type = modbus-write-register, device = plc1, address = 40, value = 1200 }
-                  { type = modbus-write-coil, device = plc1, address = 3, value = false }
-                  { type = publish, topic = "fleet/x", payload = "" }
-                  { type = call-script, script = shutdown }
-                ] }
-              { id = shutdown, actions = [ { type = delay, duration = 2.5ms } ] }
-            ]
-            """);
+        var parsed = ScriptParser.ParseHocon(DocumentedExample);
         Assert.True(parsed.IsValid, string.Join("\n", parsed.Errors));
 
         var json = ScriptJson.Write(parsed.Document!, indented: true);

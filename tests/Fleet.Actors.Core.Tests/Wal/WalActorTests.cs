@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Fleet.Actors.Core.Configuration;
 using Fleet.Actors.Core.Observability;
+using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Telemetry.Verification;
 using Fleet.Actors.Testing;
@@ -415,6 +416,51 @@ public sealed class WalActorTests : TestKit
         Assert.Equal(0, verifier.Report().Missing);
     }
 
+    /// <summary>A log with its files and sequence mark, restarted by a backoff supervisor as the agent does.</summary>
+    private IActorRef Supervised(Props props, string child, string name) => Sys.ActorOf(Akka.Pattern.BackoffSupervisor.Props(Akka.Pattern.Backoff.OnStop(
+        props, child, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(2), 0.1, maxNrOfRetries: -1)), name);
+
+    private WalSettings MarkedSettings() => new()
+    {
+        JournalPath = _files.JournalPath,
+        SnapshotPath = _files.SnapshotPath,
+        SequenceFile = _files.SequencePath,
+        MaxEntryRecords = 20,
+    };
+
+    /// <summary>Logs 200 readings, of which about half reach <paramref name="fleet"/> and are acknowledged; returns the last sequence.</summary>
+    private long LogAndDeliverHalf(IActorRef log, FleetVerifier fleet)
+    {
+        using var codec = new BatchCodec();
+        for (var i = 0; i < 10; i++) log.Tell(Readings(i * 20, 20));
+        AwaitAccepted(log, 200);
+        var read = Read(log, maxBytes: 2_000);
+        fleet.Observe(new DecodedBatch(Vehicle, "t", 1, BatchCodec.Decode(codec.Encode(Vehicle, "t", read.Select(e => e.Entry.Records).ToList()).Payload, "zstd").Records));
+        log.Tell(new Delivered(read[^1].JournalSeq, read[^1].Entry.LastSequence));
+        log.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+        return Status(log).LastSequence;
+    }
+
+    /// <summary>
+    /// After the journal was replaced and 50 more readings were logged: everything the log holds
+    /// drained to <paramref name="fleet"/>, which must then have every sequence delivered or announced
+    /// (one corrupt-journal gap covering <paramref name="lastBefore"/>) and none with two contents.
+    /// </summary>
+    private (List<DecodedRecord> Records, GapValue Gap) AssertDeliveredOrAnnounced(IActorRef log, FleetVerifier fleet, long lastBefore)
+    {
+        AwaitCondition(() => Status(log).LastSequence > lastBefore + 50, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        var records = DrainAll(log);
+        fleet.Observe(new DecodedBatch(Vehicle, "t", 1, records));
+        var report = fleet.Report().Vehicles.Single();
+        Assert.True(report.Missing == 0, $"missing {string.Join(", ", report.MissingRanges.Select(r => $"{r.Start}..{r.End}"))}");
+        Assert.Equal(0, report.Conflicts);
+        var gap = Assert.IsType<GapValue>(records.Single(r => r.Value is GapValue).Value);
+        Assert.Equal("corrupt-journal", gap.Reason);
+        Assert.True(gap.ToSequence >= lastBefore, $"the gap {gap.FromSequence}..{gap.ToSequence} does not cover the last sequence {lastBefore} of the lost journal");
+        Assert.Single(Directory.GetDirectories(Path.Combine(_files.Directory, "quarantine")));
+        return (records, gap);
+    }
+
     /// <summary>
     /// The journal is damaged between two runs (bytes overwritten on its pages, as a power cut on a
     /// cheap SD card leaves it). The log must quarantine it, go on with a fresh journal at once, and
@@ -425,49 +471,59 @@ public sealed class WalActorTests : TestKit
     [Fact]
     public void A_damaged_journal_should_be_quarantined_and_sequences_should_go_on_above_the_mark()
     {
-        var settings = new WalSettings
-        {
-            JournalPath = _files.JournalPath,
-            SnapshotPath = _files.SnapshotPath,
-            SequenceFile = _files.SequencePath,
-            MaxEntryRecords = 20,
-        };
-        IActorRef Supervised(string name) => Sys.ActorOf(Akka.Pattern.BackoffSupervisor.Props(Akka.Pattern.Backoff.OnStop(
-            WalActor.Props(Vehicle, settings, Metrics), "log", TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(2), 0.1, maxNrOfRetries: -1)), name);
         var fleet = new FleetVerifier { CheckConflicts = true };
-        using var codec = new BatchCodec();
-
-        var first = Supervised("before-damage");
-        for (var i = 0; i < 10; i++) first.Tell(Readings(i * 20, 20));
-        AwaitAccepted(first, 200);
+        var first = Supervised(WalActor.Props(Vehicle, MarkedSettings(), Metrics), "log", "before-damage");
         // Half of it reaches the fleet; the rest is unsent when the power goes.
-        var read = Read(first, maxBytes: 2_000);
-        fleet.Observe(new DecodedBatch(Vehicle, "t", 1, BatchCodec.Decode(codec.Encode(Vehicle, "t", read.Select(e => e.Entry.Records).ToList()).Payload, "zstd").Records));
-        first.Tell(new Delivered(read[^1].JournalSeq, read[^1].Entry.LastSequence));
-        first.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
-        var lastBefore = Status(first).LastSequence;
+        var lastBefore = LogAndDeliverHalf(first, fleet);
         Watch(first);
         Sys.Stop(first);
         ExpectTerminated(first);
         WalFiles.DamagePages(_files.JournalPath);
 
-        var second = Supervised("after-damage");
+        var second = Supervised(WalActor.Props(Vehicle, MarkedSettings(), Metrics), "log", "after-damage");
         second.Tell(Readings(1_000, 50));
         AwaitCondition(() => Directory.Exists(Path.Combine(_files.Directory, "quarantine")), TimeSpan.FromSeconds(10));
-        AwaitCondition(() => Status(second).LastSequence > lastBefore + 50, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
-        var records = DrainAll(second);
-        fleet.Observe(new DecodedBatch(Vehicle, "t", 1, records));
-
-        var report = fleet.Report().Vehicles.Single();
-        Assert.True(report.Missing == 0, $"missing {string.Join(", ", report.MissingRanges.Select(r => $"{r.Start}..{r.End}"))}");
-        Assert.Equal(0, report.Conflicts);
-        var gap = Assert.IsType<GapValue>(records.Single(r => r.Value is GapValue).Value);
-        Assert.Equal("corrupt-journal", gap.Reason);
-        Assert.True(gap.ToSequence >= lastBefore, $"the gap {gap.FromSequence}..{gap.ToSequence} does not cover the last sequence {lastBefore} of the lost journal");
+        var (records, gap) = AssertDeliveredOrAnnounced(second, fleet, lastBefore);
         Assert.Contains(records, r => r.Value is AlertValue { Name: "journal-replaced" });
         Assert.All(records.Where(r => r.Value is MeasurementValue), r => Assert.True(r.Sequence > gap.ToSequence));
         Assert.Equal(1, Metrics.Quarantined.Value);
-        Assert.Single(Directory.GetDirectories(Path.Combine(_files.Directory, "quarantine")));
+    }
+
+    /// <summary>
+    /// The script store journals into the same file. When its recovery meets damage first (on the
+    /// pages of its own rows) and has the journal quarantined, the running log has lost the rows it
+    /// would read unsent entries back from: going on would skip them without a word. It must stop
+    /// like after damage it found itself, and the next log resume above its mark, announcing what it
+    /// cannot vouch for; the file is quarantined once, and nothing is missing at the fleet.
+    /// </summary>
+    [Fact]
+    public void A_journal_the_script_store_had_replaced_should_make_the_running_log_resume_above_its_mark()
+    {
+        // The store's rows first, so that the log's rows lie on pages of their own.
+        var store = Sys.ActorOf(ScriptStoreActor.Props(Vehicle), "first-store");
+        for (var i = 0; i < 30; i++)
+            Assert.IsType<ScriptStoreProtocol.CommandAccepted>(store.Ask<object>(new ScriptStoreProtocol.Execute(new InstallScript(
+                Scripting.TestScripts.Script("s" + i, new PublishAction("topic-" + i, new string('x', 100))))), TimeSpan.FromSeconds(5)).Result);
+        Watch(store);
+        Sys.Stop(store);
+        ExpectTerminated(store);
+
+        var listener = CreateTestProbe();
+        var log = Supervised(WalActor.Props(Vehicle, MarkedSettings(), Metrics, acceptedListener: listener.Ref), "log", "log-sharing");
+        var fleet = new FleetVerifier { CheckConflicts = true };
+        var lastBefore = LogAndDeliverHalf(log, fleet);
+
+        // The log idles on its pages; the store starts on its damaged ones.
+        Assert.True(WalFiles.DamagePagesHolding(_files.JournalPath, ScriptStoreActor.PersistenceIdFor(Vehicle)) > 0, "no page holds the store's rows");
+        var restarted = Supervised(ScriptStoreActor.Props(Vehicle), "scripts", "store-on-damage");
+        AwaitCondition(() => Directory.Exists(Path.Combine(_files.Directory, "quarantine")), TimeSpan.FromSeconds(10));
+        listener.FishForMessage<ReadingsAccepted>(a => a.Alerts.Any(r => r.Reading.Value is AlertValue { Name: "journal-replaced" }), TimeSpan.FromSeconds(10));
+        // The next store starts on the fresh journal (its scripts are gone with their rows).
+        AwaitAssert(() => Assert.Empty(restarted.Ask<ScriptStoreProtocol.Scripts>(ScriptStoreProtocol.GetScripts.Instance, TimeSpan.FromSeconds(2)).Result.Installed),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+
+        log.Tell(Readings(1_000, 50));
+        AssertDeliveredOrAnnounced(log, fleet, lastBefore);
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
 using Fleet.Actors.Core.Wal;
+using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Plc;
 using Fleet.Actors.Devices.Scripting;
@@ -398,6 +399,45 @@ public sealed class ScriptEngineTests : TestKit
         AwaitAssert(() => Assert.Equal((4, 3), Status(again) is var s ? (s.Installed, s.Enabled) : default), TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
         Assert.Equal(1, WalFiles.Scalar(_files.SnapshotPath, Snapshots("COUNT(*)")));
         Assert.Equal("failed", again.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("s1"), Wait).Result.Outcome);
+    }
+
+    /// <summary>
+    /// A power cut damaged the pages that hold the script store's rows (issue 7). The store meets
+    /// the damage in its own recovery: instead of failing it forever, it has the file quarantined
+    /// (moved aside, a fresh one in its place), the next store starts on the fresh file with the
+    /// configured scripts installed as at a first start (what was changed by command is gone with
+    /// the rows), and the operator gets an alert.
+    /// </summary>
+    [Fact]
+    public void A_store_whose_rows_are_damaged_should_start_over_on_a_fresh_journal_with_the_configured_scripts_and_raise_an_alert()
+    {
+        const string vehicle = "truck-damaged";
+        const string config = """scripts = [ { id = cfg, actions = [ { type = publish, topic = cfg } ] } ]""";
+        var engine = StartEngine(config, vehicle);
+        var remote = Parse("""scripts = [ { id = remote, actions = [ { type = publish, topic = remote } ] } ]""").Scripts[0];
+        Assert.IsType<ScriptStoreProtocol.CommandAccepted>(engine.Ask<object>(new ScriptStoreProtocol.Execute(new InstallScript(remote)), Wait).Result);
+        Assert.IsType<ScriptStoreProtocol.CommandAccepted>(engine.Ask<object>(new ScriptStoreProtocol.Execute(new DisableScript("cfg")), Wait).Result);
+        Watch(engine);
+        Sys.Stop(engine);
+        ExpectTerminated(engine);
+        Assert.True(WalFiles.DamagePagesHolding(_files.JournalPath, "scripts-" + vehicle) > 0, "no page holds the store's rows");
+
+        var alerts = CreateTestProbe("alerts");
+        var settings = new ScriptingSettings { Document = Parse(config) };
+        var again = EventFilter.Error(start: $"Script store scripts-{vehicle} (recovery) met a damaged file (SQLite Error 11").ExpectOne(Wait, () =>
+            Sys.ActorOf(ScriptEngine.Props(vehicle, settings, _log.Ref, _gpio, _gpioSettings, _plcs.Ref, _metrics, alerts: alerts.Ref), "scripts-damaged"));
+
+        var raised = alerts.ExpectMsg<AlertsProtocol.Raise>(Wait);
+        Assert.Equal(("script-store-damaged", AlertSeverity.Critical, true), (raised.Type, raised.Severity, raised.OneShot));
+        Assert.Contains("malformed", raised.Message);
+        var quarantined = Assert.Single(Directory.GetDirectories(Path.Combine(_files.Directory, "quarantine")));
+        Assert.True(File.Exists(Path.Combine(quarantined, "journal.db")), "the damaged journal was not kept");
+        // The configured script, enabled as configured; the one installed by command is gone.
+        AwaitAssert(() => Assert.Equal((1, 1), Status(again) is var s ? (s.Installed, s.Enabled) : default), TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
+        Assert.Equal("failed", again.Ask<ScriptProtocol.RunRequested>(new ScriptProtocol.RunNow("remote"), Wait).Result.Outcome);
+        // And the store goes on writing into the fresh journal.
+        Assert.IsType<ScriptStoreProtocol.CommandAccepted>(again.Ask<object>(new ScriptStoreProtocol.Execute(new DisableScript("cfg")), Wait).Result);
+        Assert.Equal(2, WalFiles.Scalar(_files.JournalPath, $"SELECT COUNT(*) FROM journal WHERE persistence_id = 'scripts-{vehicle}'"));
     }
 
     [Fact]

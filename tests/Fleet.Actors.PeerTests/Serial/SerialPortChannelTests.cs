@@ -59,11 +59,19 @@ public sealed class SerialPortChannelTests : IAsyncLifetime
         await channel.DisposeAsync().AsTask().WaitAsync(Generous);
     }
 
+    /// <summary>
+    /// System.IO.Ports reports a device that is not there as "Access to the port ... is denied"; the
+    /// operator must read what the OS said (issue 7).
+    /// </summary>
     [Fact]
-    public async Task Missing_port_should_fail_to_open_with_an_IOException()
+    public async Task Missing_port_should_fail_to_open_with_an_IOException_that_says_no_such_file()
     {
-        await using var channel = new SerialPortChannel(new SerialOptions { Port = _pty.DevicePath + "-missing" });
-        await Assert.ThrowsAnyAsync<IOException>(() => channel.OpenAsync(CancellationToken.None));
+        var path = _pty.DevicePath + "-missing";
+        await using var channel = new SerialPortChannel(new SerialOptions { Port = path });
+        var failed = await Assert.ThrowsAnyAsync<IOException>(() => channel.OpenAsync(CancellationToken.None));
+        Assert.StartsWith(path + " @ ", failed.Message);
+        Assert.Contains("No such file or directory", failed.Message);
+        Assert.DoesNotContain("denied", failed.Message);
     }
 
     [Fact]
