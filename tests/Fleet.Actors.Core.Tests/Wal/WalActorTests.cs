@@ -137,6 +137,42 @@ public sealed class WalActorTests : TestKit
     }
 
     /// <summary>
+    /// Commits begin at most every commit-interval: readings that arrive right after a commit wait
+    /// for the interval and go out in one commit, a reading after a quiet spell and an alert do not wait.
+    /// </summary>
+    [Fact]
+    public void Readings_within_the_commit_interval_should_share_one_commit_and_an_alert_should_not_wait()
+    {
+        var listener = CreateTestProbe();
+        var interval = TimeSpan.FromSeconds(3);
+        var settings = new WalSettings { JournalPath = _files.JournalPath, CommitInterval = interval };
+        var log = Sys.ActorOf(WalActor.Props(Vehicle, settings, Metrics, acceptedListener: listener.Ref), "log-paced");
+
+        // After a quiet spell (here: the start) a reading commits at once.
+        log.Tell(Readings(0, 1));
+        Assert.Single(listener.ExpectMsg<ReadingsAccepted>(TimeSpan.FromSeconds(2)).Readings);
+
+        // Right after that commit, three readings one by one: none is accepted before the interval is over, then all together.
+        var sent = DateTime.UtcNow;
+        for (var i = 1; i <= 3; i++)
+        {
+            log.Tell(Readings(i, 1));
+            Status(log);
+        }
+        listener.ExpectNoMsg(TimeSpan.FromSeconds(1));
+        var together = listener.ExpectMsg<ReadingsAccepted>(TimeSpan.FromSeconds(10));
+        Assert.Equal(Enumerable.Range(1, 3).Select(Reading), together.Readings);
+        Assert.True(DateTime.UtcNow - sent < interval + TimeSpan.FromSeconds(2), $"accepted {DateTime.UtcNow - sent} after sending");
+
+        // An alert right after a commit does not wait for the interval.
+        var alert = new Reading("alerts", 1_700_000_009_999, new AlertValue("engine-overheat", AlertSeverity.Critical, "rule:coolant", "hot", AlertState.Raised, "obd"));
+        log.Tell(new LogReadings([alert]));
+        var urgent = listener.ExpectMsg<ReadingsAccepted>(TimeSpan.FromSeconds(2));
+        Assert.Equal([alert], urgent.Readings);
+        Assert.Equal(5, Status(log).LastSequence);
+    }
+
+    /// <summary>
     /// The listener learns each reading's sequence (runs that skip the gap records the log writes in
     /// between) and the alerts among them with theirs; checked against what the log hands the uplink.
     /// </summary>
