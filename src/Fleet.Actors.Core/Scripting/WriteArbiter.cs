@@ -136,6 +136,15 @@ public sealed class WriteArbiter
         _seeded.Add(proposal.Target);
     }
 
+    /// <summary>Takes back a standing write placed by <see cref="Seed"/>, unless another write has taken its target over since.</summary>
+    public void Unseed(WriteProposal proposal)
+    {
+        ArgumentNullException.ThrowIfNull(proposal);
+        if (!_seeded.Contains(proposal.Target) || !_held.TryGetValue(proposal.Target, out var held) || held != proposal) return;
+        _held.Remove(proposal.Target);
+        _seeded.Remove(proposal.Target);
+    }
+
     /// <summary>Ends the cycle: the final write of each target, in the order targets were first written; the arbiter is empty again.</summary>
     public IReadOnlyList<WriteProposal> Close()
     {

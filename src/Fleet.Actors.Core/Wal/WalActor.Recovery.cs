@@ -188,7 +188,7 @@ internal sealed partial class WalActor
             // Already following the fresh file (its identity was checked after this recovery).
             if (_sequenceKnown && _reservation.Files.Journal == quarantined.File.NewIdentity) return;
             _log.Warning("The journal of {0} was replaced after damage while the log ran; it stops, and the next one resumes above its sequence mark", PersistenceId);
-            CountLostPending();
+            CountLostPending("waiting for the failed write");
             Context.Stop(Self);
             return;
         }
@@ -219,7 +219,7 @@ internal sealed partial class WalActor
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "Journal rejected event {0}; restarting the log to recover its sequence", sequenceNr);
-        CountLostPending();
+        CountLostPending("waiting for the failed write");
         // Sequences were handed out for the rejected entry: a restart recovers them from the journal.
         throw new WalWriteRejectedException($"Journal rejected event {sequenceNr} of {PersistenceId}", cause);
     }
@@ -227,20 +227,20 @@ internal sealed partial class WalActor
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        CountLostPending();
+        CountLostPending("waiting for the failed write");
         if (ReportDamage(cause)) return; // one line said it; the base class would log the stack trace
         _log.Error(cause, "Journal write {0} failed; the log stops and its supervisor restarts it", sequenceNr);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     /// <summary>The readings the failed write and the ones waiting behind it carried never reach the journal.</summary>
-    private void CountLostPending()
+    private void CountLostPending(string why)
     {
         var lost = _waitingRecords + _inFlightRecords;
         _waitingRecords = _inFlightRecords = 0;
         if (lost == 0) return;
         _metrics.Lost.Inc(lost);
-        _log.Warning("{0} readings waiting for the failed write are lost (counted in wal_readings_lost_total)", lost);
+        _log.Warning("{0} readings are lost, {1} (counted in wal_readings_lost_total)", lost, why);
     }
 
     /// <inheritdoc />

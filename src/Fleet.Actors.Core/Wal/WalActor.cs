@@ -197,6 +197,11 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        // Readings the log took in but had not committed (waiting for the commit interval, or in a
+        // commit it will not hear the end of) were never accepted here: count them, so that every
+        // reading is either accepted or counted. One in flight may still have reached the journal and
+        // be delivered after the restart: counted as lost, delivered all the same.
+        CountLostPending("the log stopped before committing them");
         Context.System.EventStream.Unsubscribe(Self);
         base.PostStop();
     }
@@ -232,7 +237,8 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
                 continue;
             }
             if (Notifies) Notify(reading);
-            urgent |= reading.Value is AlertValue;
+            // Alerts and the record of a write to the world (a script's or a command's) do not wait for the commit interval.
+            urgent |= reading.Value is AlertValue or ScriptWriteValue;
             _nextSequence++;
             _waitingRecords++;
             if (_writer.Count >= _settings.MaxEntryRecords || _writer.Bytes >= _settings.MaxEntryBytes) SealCurrent();

@@ -66,7 +66,13 @@ internal sealed class RunEffects(ScriptMetrics metrics, ILoggingAdapter logger, 
     }
 
     /// <summary>Ends a hold; returns false when there was none.</summary>
-    public bool Release(string holder) => _holds.Remove(holder);
+    public bool Release(string holder)
+    {
+        if (!_holds.Remove(holder, out var writes)) return false;
+        // Released at once, in this cycle too: a write right after a reset must not lose against the old hold.
+        foreach (var write in writes) _arbiter.Unseed(write);
+        return true;
+    }
 
     /// <summary>
     /// The records of <paramref name="step"/> of a run of <paramref name="scriptId"/> (started by

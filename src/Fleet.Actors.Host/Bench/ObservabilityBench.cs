@@ -68,24 +68,16 @@ public sealed class ObservabilityBench(BenchOptions options, MosquittoProcess br
     private async Task<Run> MeasureAsync(bool watched, int round, CancellationToken cancellationToken)
     {
         var vehicle = $"watch-{(watched ? "on" : "off")}-{round}";
-        var port = RecordingPort();
-        await using var agent = AgentProcess.Start(Overlay(vehicle, watched, port), Path.Combine(workDirectory, vehicle));
-        if (!await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(60)))
-            throw new InvalidOperationException($"the {vehicle} agent delivered nothing: {string.Join(" | ", agent.Output.TakeLast(5))}");
+        var port = AgentCost.FreePort();
+        await using var agent = await AgentCost.StartDeliveringAsync(Overlay(vehicle, watched, port), Path.Combine(workDirectory, vehicle), vehicle);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var scraping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var scraper = watched ? ScrapeAsync(http, port, scraping.Token) : Task.CompletedTask;
-        await Task.Delay(WarmUp, cancellationToken);
-        var before = agent.CpuTime() ?? throw new InvalidOperationException($"the {vehicle} agent has gone");
-        var clock = Stopwatch.StartNew();
-        await Task.Delay(Measured, cancellationToken);
-        var after = agent.CpuTime() ?? throw new InvalidOperationException($"the {vehicle} agent has gone");
-        var elapsed = clock.Elapsed;
-        var resident = agent.ResidentBytes() ?? 0;
+        var cost = await AgentCost.MeasureAsync(agent, vehicle, WarmUp, Measured, cancellationToken);
         await scraping.CancelAsync();
         await scraper;
         await agent.StopAsync(TimeSpan.FromSeconds(60));
-        return new Run(watched, 100 * (after - before) / elapsed, resident / 1048576.0);
+        return new Run(watched, cost.CpuPercent, cost.ResidentMiB);
     }
 
     private static async Task ScrapeAsync(HttpClient http, int port, CancellationToken cancellationToken)
@@ -106,10 +98,8 @@ public sealed class ObservabilityBench(BenchOptions options, MosquittoProcess br
 
     private async Task<IReadOnlyList<string>> LatencyAsync(CancellationToken cancellationToken)
     {
-        var port = RecordingPort();
-        await using var agent = AgentProcess.Start(Overlay("watch-latency", true, port), Path.Combine(workDirectory, "watch-latency"));
-        if (!await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(60)))
-            throw new InvalidOperationException("the latency agent delivered nothing");
+        var port = AgentCost.FreePort();
+        await using var agent = await AgentCost.StartDeliveringAsync(Overlay("watch-latency", true, port), Path.Combine(workDirectory, "watch-latency"), "latency");
         // Past the first health sample, so that /status carries everything.
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -143,11 +133,4 @@ public sealed class ObservabilityBench(BenchOptions options, MosquittoProcess br
     }
 
     private static string Ms(long micros) => (micros / 1000.0).ToString("F2", CultureInfo.InvariantCulture) + " ms";
-
-    private static int RecordingPort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-    }
 }

@@ -23,7 +23,7 @@ public static class BenchCommand
         var synchronous = new Option<string>("--synchronous") { Description = "Log durability: full or normal", DefaultValueFactory = _ => "full" };
         var phases = new Option<string>("--phases")
         {
-            Description = "Comma-separated phases: throughput, baseline, latency, wire, drain, replay, commands, process, observability",
+            Description = "Comma-separated phases: throughput, baseline, latency, wire, drain, replay, commands, process, observability, footprint",
             DefaultValueFactory = _ => string.Join(",", BenchOptions.AllPhases),
         };
         var commandRate = new Option<double>("--command-rate") { Description = "Signed commands per second in the commands phase", DefaultValueFactory = _ => new BenchOptions().CommandRate };

@@ -53,6 +53,29 @@ public class WriteArbiterTests
     }
 
     [Fact]
+    public void An_unseeded_standing_write_should_be_gone_at_once_unless_another_has_taken_its_target()
+    {
+        var arbiter = new WriteArbiter();
+        var hold = P("emergency-stop", ScriptPriority.Emergency, 0);
+        arbiter.Seed(hold);
+        Assert.False(arbiter.HasProposals);
+        arbiter.Unseed(hold);
+        var low = P("low", ScriptPriority.Low, 1);
+        Assert.Equal([new WriteDecision(WriteOutcome.Write, low, null)], arbiter.Propose(low));
+        Assert.True(arbiter.HasProposals);
+
+        // Taken over by its own holder's new write: unseeding the old one leaves the new one standing.
+        arbiter.Close();
+        arbiter.Seed(hold);
+        var changed = P("emergency-stop", ScriptPriority.Emergency, 1);
+        arbiter.Propose(changed);
+        arbiter.Unseed(hold);
+        Assert.Equal(WriteOutcome.Lost, arbiter.Propose(P("rival", ScriptPriority.Normal, 0))[0].Outcome);
+        arbiter.Close();
+        Assert.False(arbiter.HasProposals);
+    }
+
+    [Fact]
     public void A_standing_write_should_give_way_to_a_new_write_of_its_own_holder_only()
     {
         // An alert output blinking: its holder changes its own standing write every half second.

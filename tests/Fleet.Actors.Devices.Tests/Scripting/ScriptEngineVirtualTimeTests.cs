@@ -119,6 +119,22 @@ public sealed class ScriptEngineVirtualTimeTests : TestKit
     }
 
     [Fact]
+    public void A_released_hold_should_let_a_write_through_in_the_same_cycle()
+    {
+        var engine = StartEngine("""scripts = [ { id = weak, priority = low, actions = [ { type = gpio-write, line = 27, level = 1 } ] } ]""",
+            cycle: TimeSpan.FromSeconds(1));
+        engine.Tell(new ScriptProtocol.Hold("emergency-stop", [new ScriptProtocol.Write("emergency-stop", new GpioLineTarget(HornPin), 0, 255)]));
+        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+        Assert.Equal("completed", RunNow(engine, "weak"));
+        Assert.Equal("lost", WriteOutcome("weak"));
+
+        // Released: the clock stands still, so this is the same cycle, and the hold is gone from it.
+        engine.Tell(new ScriptProtocol.Release("emergency-stop"));
+        Assert.Equal("completed", RunNow(engine, "weak"));
+        Assert.Equal("write", WriteOutcome("weak"));
+    }
+
+    [Fact]
     public async Task A_failed_journal_write_should_stop_the_store_and_its_supervisor_should_start_it_again_after_the_backoff()
     {
         var engine = StartEngine("""scripts = [ { id = keep, actions = [ { type = publish, topic = t } ] } ]""", cycle: TimeSpan.FromSeconds(1));
