@@ -1,10 +1,5 @@
 using System.CommandLine;
-using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Host.Cli;
-
-// The agent's start-up waits on the log's first queries: let linq2db get ready on the idle core
-// while the host starts (docs/adr/0010-warm-up-of-the-journal-queries.md).
-if (args is ["run", ..]) _ = QueryWarmUp.Start();
 
 var root = new RootCommand("fleet-agent: the Fleet.Actors edge agent (see README.md)");
 root.Subcommands.Add(RunCommand.Create());

@@ -21,7 +21,7 @@ public sealed class WalFiles : IDisposable
 
     /// <summary>The production setup (plugins, PRAGMAs, serializer) on these files.</summary>
     public ActorSystemSetup Setup(string? extraHocon = null) => WalHosting.Setup(JournalPath, SnapshotPath, SqliteSynchronous.Normal,
-        ConfigurationFactory.ParseString((extraHocon ?? "") + "\nakka.loglevel = INFO\nakka.persistence.journal.sql.batch-size = 100"));
+        ConfigurationFactory.ParseString((extraHocon ?? "") + "\nakka.loglevel = INFO"));
 
     /// <summary>Runs one SQL statement on a file of the log (to damage rows on purpose); returns the rows it changed.</summary>
     public static int ExecuteSql(string path, string sql)

@@ -31,7 +31,7 @@ public sealed class JournalQuarantine : IExtension
     /// <summary>
     /// The SQLite files of the default journal and snapshot plugins, the ones a persistent actor
     /// uses unless it names others (the script store, the command ledger); null when those plugins
-    /// are not Akka.Persistence.Sql on SQLite (an in-memory journal in tests).
+    /// are not the SQLite plugins (an in-memory journal in tests).
     /// </summary>
     public (string Journal, string Snapshot)? PluginFiles { get; }
 
@@ -83,7 +83,7 @@ public sealed class JournalQuarantine : IExtension
         string? File(string pluginKey)
         {
             var plugin = config.GetString(pluginKey, null);
-            if (string.IsNullOrEmpty(plugin) || config.GetString(plugin + ".provider-name", null) != SqliteWal.ProviderName) return null;
+            if (string.IsNullOrEmpty(plugin) || config.GetString(plugin + ".class", "")?.StartsWith(typeof(Journal.SqliteJournal).Namespace + ".Sqlite", StringComparison.Ordinal) != true) return null;
             var source = new SqliteConnectionStringBuilder(config.GetString(plugin + ".connection-string", "")).DataSource;
             return string.IsNullOrEmpty(source) ? null : source;
         }

@@ -1,32 +1,25 @@
-using System.Data.Common;
-using Akka.Actor.Setup;
 using Akka.Configuration;
-using Akka.Persistence.Sql;
-using Akka.Persistence.Sql.Config;
-using LinqToDB;
-using LinqToDB.Interceptors;
 using Microsoft.Data.Sqlite;
 
 namespace Fleet.Actors.Core.Wal;
 
 /// <summary>
-/// Where the write-ahead log lives: Akka.Persistence.Sql with the SQLite provider
-/// (Microsoft.Data.Sqlite, <c>SQLite.MS</c>), journal and snapshots in separate files so they
-/// never lock each other (docs/adr/0001-wal-on-akka-persistence-sql-sqlite.md).
+/// Where the write-ahead log lives: our own Akka.Persistence plugins on Microsoft.Data.Sqlite
+/// (<see cref="Journal.SqliteJournal"/>, <see cref="Journal.SqliteSnapshotStore"/>,
+/// <see cref="Journal.SqliteReadJournal"/>), journal and snapshots in separate files so they never
+/// lock each other, in the table layout of Akka.Persistence.Sql (docs/adr/0001-wal-on-akka-persistence-sql-sqlite.md,
+/// docs/adr/0018-own-sqlite-journal.md).
 /// </summary>
 public static class SqliteWal
 {
     /// <summary>HOCON path of the journal plugin.</summary>
-    public const string JournalPluginId = "akka.persistence.journal.sql";
+    public const string JournalPluginId = "akka.persistence.journal.fleet-sqlite";
 
     /// <summary>HOCON path of the snapshot plugin.</summary>
-    public const string SnapshotPluginId = "akka.persistence.snapshot-store.sql";
+    public const string SnapshotPluginId = "akka.persistence.snapshot-store.fleet-sqlite";
 
     /// <summary>HOCON path of the query plugin used to read unsent entries back.</summary>
-    public const string ReadJournalPluginId = "akka.persistence.query.journal.sql";
-
-    /// <summary>linq2db provider name of Microsoft.Data.Sqlite.</summary>
-    public const string ProviderName = LinqToDB.ProviderName.SQLiteMS;
+    public const string ReadJournalPluginId = "akka.persistence.query.journal.fleet-sqlite";
 
     /// <summary>
     /// Creates the folder and prepares both files (<see cref="JournalFiles.Prepare"/>: <c>journal_mode=WAL</c>,
@@ -63,58 +56,38 @@ public static class SqliteWal
     }.ToString();
 
     /// <summary>Plugin configuration for the journal, snapshot and query plugins on these files.</summary>
-    public static Config Hocon(string journalPath, string snapshotPath)
+    public static Config Hocon(string journalPath, string snapshotPath, SqliteSynchronous synchronous)
     {
         var journal = Quote(ConnectionString(journalPath));
         var snapshots = Quote(ConnectionString(snapshotPath));
+        var sync = synchronous == SqliteSynchronous.Full ? "full" : "normal";
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
               journal {
                 plugin = "{{JournalPluginId}}"
-                sql {
+                fleet-sqlite {
+                  class = "{{typeof(Journal.SqliteJournal).FullName}}, {{typeof(Journal.SqliteJournal).Assembly.GetName().Name}}"
+                  plugin-dispatcher = "akka.actor.default-dispatcher"
                   connection-string = {{journal}}
-                  provider-name = "{{ProviderName}}"
-                  auto-initialize = on
-                  tag-write-mode = Csv
-                  # SQLite has one writer: more parallel writers only contend for its lock.
-                  parallelism = 1
-                  # Entries are blobs of encoded records: pass them as parameters rather than as
-                  # hex literals built into the SQL text.
-                  prefer-parameters-on-multirow-insert = true
+                  synchronous = {{sync}}
                 }
               }
               snapshot-store {
                 plugin = "{{SnapshotPluginId}}"
-                sql {
+                fleet-sqlite {
+                  class = "{{typeof(Journal.SqliteSnapshotStore).FullName}}, {{typeof(Journal.SqliteSnapshotStore).Assembly.GetName().Name}}"
+                  plugin-dispatcher = "akka.actor.default-dispatcher"
                   connection-string = {{snapshots}}
-                  provider-name = "{{ProviderName}}"
-                  auto-initialize = on
+                  synchronous = {{sync}}
                 }
               }
-              query.journal.sql {
+              query.journal.fleet-sqlite {
+                class = "{{typeof(Journal.SqliteReadJournalProvider).FullName}}, {{typeof(Journal.SqliteReadJournalProvider).Assembly.GetName().Name}}"
                 connection-string = {{journal}}
-                provider-name = "{{ProviderName}}"
-                write-plugin = "{{JournalPluginId}}"
-                tag-read-mode = Csv
+                max-buffer-size = 1000
               }
             }
-            """).WithFallback(SqlPersistence.DefaultConfiguration);
-    }
-
-    /// <summary>
-    /// linq2db options for each plugin, with an interceptor that sets <c>PRAGMA synchronous</c> and
-    /// a busy timeout on every connection the plugins open.
-    /// </summary>
-    public static Setup DataOptions(string journalPath, string snapshotPath, SqliteSynchronous synchronous)
-    {
-        var interceptor = new PragmaInterceptor(synchronous);
-        var setup = new MultiDataOptionsSetup();
-        var journal = new DataOptions().UseConnectionString(ProviderName, ConnectionString(journalPath)).UseInterceptor(interceptor);
-        setup.AddDataOptions(JournalPluginId, journal);
-        setup.AddDataOptions(ReadJournalPluginId, journal);
-        setup.AddDataOptions(SnapshotPluginId,
-            new DataOptions().UseConnectionString(ProviderName, ConnectionString(snapshotPath)).UseInterceptor(interceptor));
-        return setup;
+            """);
     }
 
     /// <summary>Bytes the journal takes on disk (main file plus the SQLite -wal file).</summary>
@@ -130,24 +103,4 @@ public static class SqliteWal
     }
 
     private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-
-    private sealed class PragmaInterceptor(SqliteSynchronous synchronous) : ConnectionInterceptor
-    {
-        private readonly string _sql =
-            $"PRAGMA synchronous={(synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")}; PRAGMA busy_timeout=30000;";
-
-        public override void ConnectionOpened(ConnectionEventData eventData, DbConnection connection)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = _sql;
-            command.ExecuteNonQuery();
-        }
-
-        public override async Task ConnectionOpenedAsync(ConnectionEventData eventData, DbConnection connection, CancellationToken cancellationToken)
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = _sql;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
 }

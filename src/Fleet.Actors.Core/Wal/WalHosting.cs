@@ -7,8 +7,7 @@ using Fleet.Actors.Core.Scripting;
 namespace Fleet.Actors.Core.Wal;
 
 /// <summary>
-/// The write-ahead log's Akka wiring in one place: the SQL persistence plugins on SQLite, the
-/// PRAGMA interceptor, and the binding of every persisted type to <see cref="WalSerializer"/> (and of
+/// The write-ahead log's Akka wiring in one place: the persistence plugins on SQLite and the binding of every persisted type to <see cref="WalSerializer"/> (and of
 /// the script store's, which journals into the same plugins, to <see cref="ScriptSerializer"/>).
 /// The agent uses it through Akka.Hosting; tests and benchmarks through <see cref="Setup"/>.
 /// </summary>
@@ -25,13 +24,12 @@ public static class WalHosting
         """);
 
     /// <summary>
-    /// Adds the log's plugins, PRAGMAs and serializer to an Akka.Hosting builder. Call
+    /// Adds the log's plugins and serializer to an Akka.Hosting builder. Call
     /// <see cref="SqliteWal.PrepareFiles"/> before the actor system starts.
     /// </summary>
     public static AkkaConfigurationBuilder AddSqliteWal(this AkkaConfigurationBuilder builder, string journalPath, string snapshotPath, SqliteSynchronous synchronous)
     {
-        builder.AddHocon(Hocon(journalPath, snapshotPath), HoconAddMode.Prepend);
-        builder.AddSetup(SqliteWal.DataOptions(journalPath, snapshotPath, synchronous));
+        builder.AddHocon(Hocon(journalPath, snapshotPath, synchronous), HoconAddMode.Prepend);
         return builder;
     }
 
@@ -39,11 +37,12 @@ public static class WalHosting
     public static ActorSystemSetup Setup(string journalPath, string snapshotPath, SqliteSynchronous synchronous, Config? extra = null)
     {
         SqliteWal.PrepareFiles(journalPath, snapshotPath);
-        var config = (extra ?? Config.Empty).WithFallback(Hocon(journalPath, snapshotPath));
-        return BootstrapSetup.Create().WithConfig(config).And(SqliteWal.DataOptions(journalPath, snapshotPath, synchronous));
+        var config = (extra ?? Config.Empty).WithFallback(Hocon(journalPath, snapshotPath, synchronous));
+        return ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config));
     }
 
     // The script store and the command journal use the same plugins, so their serializer bindings come along.
-    private static Config Hocon(string journalPath, string snapshotPath) =>
-        SerializationHocon.WithFallback(ScriptStoreHosting.SerializationHocon).WithFallback(Commands.CommandSerializer.SerializationHocon).WithFallback(SqliteWal.Hocon(journalPath, snapshotPath));
+    private static Config Hocon(string journalPath, string snapshotPath, SqliteSynchronous synchronous) =>
+        SerializationHocon.WithFallback(ScriptStoreHosting.SerializationHocon).WithFallback(Commands.CommandSerializer.SerializationHocon)
+            .WithFallback(SqliteWal.Hocon(journalPath, snapshotPath, synchronous));
 }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
-using Akka.Persistence.Sql;
 using Fleet.Actors.Core.Configuration;
 
 namespace Fleet.Actors.Host.Configuration;
@@ -12,7 +11,7 @@ namespace Fleet.Actors.Host.Configuration;
 /// <see cref="ConfigReader.ReportUnknownKeys"/> finds them under <c>fleet</c>: Akka reads its settings
 /// by path and silently ignores a misspelt one. The keys are checked against the reference
 /// configuration that the Akka assemblies of the agent embed (Akka, Akka.Streams, Akka.Persistence,
-/// Akka.Persistence.Sql). Sections whose children the user names are allowed where Akka allows
+/// the log's SQLite plugins). Sections whose children the user names are allowed where Akka allows
 /// them: serializers and their bindings, deployments (checked against <c>deployment.default</c>),
 /// persistence plugins (a known plugin is checked against its reference and the plugin fallback; a
 /// new one must name its <c>class</c>), dispatchers (checked against Akka's dispatchers), mailboxes
@@ -44,7 +43,7 @@ public static partial class AkkaSettingsCheck
         ConfigurationFactory.Default()
             .WithFallback(Akka.Streams.ActorMaterializer.DefaultConfig())
             .WithFallback(Akka.Persistence.Persistence.DefaultConfig())
-            .WithFallback(SqlPersistence.DefaultConfiguration);
+            .WithFallback(Fleet.Actors.Core.Wal.SqliteWal.Hocon("journal.db", "snapshots.db", Fleet.Actors.Core.Wal.SqliteSynchronous.Full));
 
     /// <summary>Checks the children of <paramref name="user"/> against those of <paramref name="reference"/>.</summary>
     private static void Walk(HoconValue user, HoconValue? reference, string path, List<SettingsProblem> problems)

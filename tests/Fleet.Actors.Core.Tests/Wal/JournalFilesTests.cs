@@ -24,48 +24,75 @@ public sealed class JournalFilesTests : TestKit
         _files = files;
     }
 
+    /// <summary>
+    /// The agent used Akka.Persistence.Sql (linq2db) on these files before it had its own plugins:
+    /// a data folder that plugin made, with unsent readings, acknowledged ones and a snapshot, must
+    /// read on with the agent's plugins after an upgrade (same tables, same rows), and the schema of
+    /// a fresh file must be the one that plugin makes.
+    /// </summary>
     [Fact]
-    public void The_schema_of_a_fresh_file_should_be_what_the_plugin_makes()
+    public void A_log_written_by_Akka_Persistence_Sql_should_read_on_with_our_plugins_and_fresh_files_should_have_its_schema()
     {
-        // Files the plugin initialized itself (auto-initialize), with a row each.
-        using var pluginMade = new WalFiles();
-        var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")
-            .WithFallback(WalHosting.SerializationHocon)
-            .WithFallback(SqliteWal.Hocon(pluginMade.JournalPath, pluginMade.SnapshotPath));
-        var system = ActorSystem.Create("plugin-made", BootstrapSetup.Create().WithConfig(config)
-            .And(SqliteWal.DataOptions(pluginMade.JournalPath, pluginMade.SnapshotPath, SqliteSynchronous.Normal)));
+        using var old = new WalFiles();
+        const int Written = 30;
+        var sqlPlugin = Akka.Configuration.ConfigurationFactory.ParseString($$"""
+            akka.loglevel = WARNING
+            akka.persistence {
+              journal { plugin = "akka.persistence.journal.sql", sql { connection-string = "Data Source={{old.JournalPath}}", provider-name = "{{LinqToDB.ProviderName.SQLiteMS}}", auto-initialize = on, tag-write-mode = Csv } }
+              snapshot-store { plugin = "akka.persistence.snapshot-store.sql", sql { connection-string = "Data Source={{old.SnapshotPath}}", provider-name = "{{LinqToDB.ProviderName.SQLiteMS}}", auto-initialize = on } }
+            }
+            """).WithFallback(WalHosting.SerializationHocon).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+        var before = ActorSystem.Create("sql-plugin-made", sqlPlugin);
         try
         {
-            var log = system.ActorOf(WalActor.Props("v", new WalSettings { SnapshotEvery = 10 }, new WalMetrics(new AgentMetrics(), "v")));
-            // One commit at a time: ten events make a snapshot, so both plugins make their tables.
-            for (var i = 1; i <= 12; i++)
+            // Acknowledged readings, a snapshot (every 10 events) and unsent readings.
+            var log = before.ActorOf(WalActor.Props("v", new WalSettings { SnapshotEvery = 10, ReadJournalPluginId = "akka.persistence.query.journal.sql" },
+                new WalMetrics(new AgentMetrics(), "v")));
+            for (var i = 1; i <= Written; i++)
             {
                 log.Tell(new LogReadings([new Reading("obd", 1_700_000_000_000 + i, new MeasurementValue("rpm", i, "rpm"))]));
                 var sequence = i;
                 AwaitCondition(() => log.Ask<WalStatus>(GetStatus.Instance, TimeSpan.FromSeconds(5)).Result.LastSequence >= sequence, TimeSpan.FromSeconds(10));
+                if (i == 20) log.Tell(new Delivered(20, 20));
             }
-            AwaitCondition(() =>
-            {
-                try
-                {
-                    return Count(pluginMade.SnapshotPath, "SELECT COUNT(*) FROM snapshot") > 0;
-                }
-                catch (SqliteException)
-                {
-                    return false; // the plugin has not made its table yet
-                }
-            }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+            AwaitCondition(() => Count(old.SnapshotPath, "SELECT COUNT(*) FROM snapshot") > 0, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
         }
         finally
         {
-            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            before.Terminate().Wait(TimeSpan.FromSeconds(10));
+            SqliteConnection.ClearAllPools();
+        }
+
+        // The same files under the agent's own plugins: everything unsent is read back in order.
+        var after = ActorSystem.Create("upgraded", WalHosting.Setup(old.JournalPath, old.SnapshotPath, SqliteSynchronous.Full,
+            Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING")));
+        try
+        {
+            var log = after.ActorOf(WalActor.Props("v", new WalSettings(), new WalMetrics(new AgentMetrics(), "v")));
+            var status = log.Ask<WalStatus>(GetStatus.Instance, TimeSpan.FromSeconds(10)).Result;
+            Assert.Equal(Written, status.LastSequence);
+            Assert.Equal(Written - 20, status.UnsentCount);
+            // Read back as the uplink does (the journal below the memory cache, then the cache).
+            var sequences = new List<int>();
+            long readUpTo = 0;
+            while (sequences.Count < Written - 20)
+            {
+                var read = log.Ask<EntriesRead>(new ReadEntries(sequences.Count, readUpTo, 1024 * 1024), TimeSpan.FromSeconds(10)).Result;
+                sequences.AddRange(read.Entries.SelectMany(e => Enumerable.Range((int)e.Entry.FirstSequence, e.Entry.Count)));
+                readUpTo = read.Entries[^1].JournalSeq;
+            }
+            Assert.Equal(Enumerable.Range(21, Written - 20), sequences);
+        }
+        finally
+        {
+            after.Terminate().Wait(TimeSpan.FromSeconds(10));
         }
 
         using var ours = new WalFiles();
         JournalFiles.Prepare(ours.JournalPath, journal: true);
         JournalFiles.Prepare(ours.SnapshotPath, journal: false);
-        Assert.Equal(Schema(pluginMade.JournalPath), Schema(ours.JournalPath));
-        Assert.Equal(Schema(pluginMade.SnapshotPath), Schema(ours.SnapshotPath));
+        Assert.Equal(Schema(old.JournalPath), Schema(ours.JournalPath));
+        Assert.Equal(Schema(old.SnapshotPath), Schema(ours.SnapshotPath));
     }
 
     [Fact]

@@ -164,7 +164,7 @@ public sealed class FleetAgentProcessTests : IDisposable
         var overlay = _folder.Overlay("""
             fleet.uplink.broker.url = "mqtt://agent:url-secret-1@10.9.8.7:1883"
             fleet.uplink.batch.max-records = 42
-            akka.persistence.journal.sql.connection-string = "Data Source=x.db;Password=cs-secret-2"
+            akka.persistence.journal.fleet-sqlite.connection-string = "Data Source=x.db;Password=cs-secret-2"
             """, "site.conf");
         // A file with a password in it must be private to its owner, or the agent refuses it.
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(overlay, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -238,7 +238,7 @@ public sealed class FleetAgentProcessTests : IDisposable
     {
         var overlay = _folder.Overlay("""
             fleet.uplink.batch.max-records = 0
-            akka.persistence.journal.sql.batch-sise = 50
+            akka.persistence.journal.fleet-sqlite.synchronus = full
             fleet.scripting.scripts = [
               { id = a, priority = urgent, actions = [ { type = publish, topic = t } ] }
               { id = b, actions = [ { type = gpio-write, line = 5, level = 1 } ] }
@@ -253,7 +253,7 @@ public sealed class FleetAgentProcessTests : IDisposable
         {
             "fleet-agent: invalid configuration",
             $"{overlay}: fleet.uplink.batch.max-records: must be at least 1 (got 0)",
-            $"{overlay}: akka.persistence.journal.sql.batch-sise: is not a known setting (misspelt?)",
+            $"{overlay}: akka.persistence.journal.fleet-sqlite.synchronus: is not a known setting (misspelt?)",
             $"{overlay}: fleet.scripting.scripts[0].priority: must be low, normal, high, critical, emergency or a number from 0 to 255 (got \"urgent\")",
             $"{overlay}: fleet.scripting.scripts[1].actions[0].line: no GPIO line on pin 5 is configured (fleet.gpio.lines)",
             $"environment variable FLEET_EMBEDDED_BROKER (fleet.embedded-broker.enabled, read in {_folder.AgentConf}): must be on, off or auto",

@@ -66,7 +66,7 @@ public sealed class AgentConfigurationTests : IDisposable
         Assert.Equal(new LoggingSettings("information", "logs/agent-.log", 7, 64L * 1024 * 1024, LogFormat.Text), settings.Logging);
         Assert.Empty(settings.EnvironmentKeys);
         Assert.Equal([_folder.AkkaConf, _folder.AgentConf], settings.Files);
-        Assert.Equal(100, settings.Hocon.GetInt("akka.persistence.journal.sql.batch-size"));
+        Assert.Equal(1000, settings.Hocon.GetInt("akka.persistence.query.journal.fleet-sqlite.max-buffer-size"));
     }
 
     [Fact]
@@ -225,8 +225,8 @@ public sealed class AgentConfigurationTests : IDisposable
     [Fact]
     public void Overlay_should_reach_akka_settings_in_the_merged_tree()
     {
-        var overlay = _folder.Overlay("akka.persistence.journal.sql.batch-size = 7\n");
-        Assert.Equal(7, _folder.Load(overlay).Hocon.GetInt("akka.persistence.journal.sql.batch-size"));
+        var overlay = _folder.Overlay("akka.persistence.query.journal.fleet-sqlite.max-buffer-size = 7\n");
+        Assert.Equal(7, _folder.Load(overlay).Hocon.GetInt("akka.persistence.query.journal.fleet-sqlite.max-buffer-size"));
     }
 
     /// <summary>
@@ -235,11 +235,11 @@ public sealed class AgentConfigurationTests : IDisposable
     /// and the agent ran with the default it was meant to change.
     /// </summary>
     [Theory]
-    [InlineData("akka.persistence.journal.sql.batch-sise = 50", "akka.persistence.journal.sql.batch-sise", "is not a known setting (misspelt?)")]
+    [InlineData("akka.persistence.journal.fleet-sqlite.synchronus = full", "akka.persistence.journal.fleet-sqlite.synchronus", "is not a known setting (misspelt?)")]
     [InlineData("akka.log-dead-leters = 3", "akka.log-dead-leters", "is not a known setting (misspelt?)")]
     [InlineData("akka { actor { ask-timout = 5s } }", "akka.actor.ask-timout", "is not a known setting (misspelt?)")]
-    [InlineData("akka.persistence.journal.sqll.batch-size = 4", "akka.persistence.journal.sqll", "is not a plugin Akka knows (sql, inmem, proxy) and names no class (misspelt?)")]
-    [InlineData("akka.persistence.query.journal.sql.max-bufer-size = 10", "akka.persistence.query.journal.sql.max-bufer-size", "is not a known setting")]
+    [InlineData("akka.persistence.journal.fleet-sqlit.synchronous = full", "akka.persistence.journal.fleet-sqlit", "is not a plugin Akka knows (fleet-sqlite, inmem, proxy) and names no class (misspelt?)")]
+    [InlineData("akka.persistence.query.journal.fleet-sqlite.max-bufer-size = 10", "akka.persistence.query.journal.fleet-sqlite.max-bufer-size", "is not a known setting")]
     [InlineData("akka.actor.deployment { \"/user/x\" { nr-of-instanses = 3 } }", "akka.actor.deployment.\"/user/x\".nr-of-instanses", "is not a known setting")]
     [InlineData("akka.actor.deployment { user-x { router = round-robin-pool } }", "akka.actor.deployment.user-x", "is not an actor path")]
     [InlineData("akka.actor.my-dispatcher { type = Dispatcher, trhoughput = 5 }", "akka.actor.my-dispatcher.trhoughput", "is not a known setting")]
@@ -257,8 +257,8 @@ public sealed class AgentConfigurationTests : IDisposable
     [Fact]
     public void Unknown_akka_key_in_akka_conf_should_name_akka_conf()
     {
-        File.WriteAllText(_folder.AkkaConf, File.ReadAllText(_folder.AkkaConf).Replace("replay-batch-size", "replay-bacth-size", StringComparison.Ordinal));
-        AssertOnlyProblem(_folder.LoadFails(), _folder.AkkaConf, "akka.persistence.journal.sql.replay-bacth-size", "is not a known setting");
+        File.WriteAllText(_folder.AkkaConf, File.ReadAllText(_folder.AkkaConf).Replace("max-buffer-size", "max-bufer-size", StringComparison.Ordinal));
+        AssertOnlyProblem(_folder.LoadFails(), _folder.AkkaConf, "akka.persistence.query.journal.fleet-sqlite.max-bufer-size", "is not a known setting");
     }
 
     /// <summary>Sections whose children the user names are accepted where Akka accepts them.</summary>
@@ -267,8 +267,8 @@ public sealed class AgentConfigurationTests : IDisposable
     {
         var overlay = _folder.Overlay("""
             akka.persistence.journal.custom { class = "My.Journal, My", anything = 1 }
-            akka.persistence.journal.sql { circuit-breaker.max-failures = 3, recovery-event-timeout = 60s, sqlite.journal.table-name = j }
-            akka.persistence.snapshot-store.sql.snapshot-is-optional = true
+            akka.persistence.journal.fleet-sqlite { circuit-breaker.max-failures = 3, recovery-event-timeout = 60s }
+            akka.persistence.snapshot-store.fleet-sqlite.snapshot-is-optional = true
             akka.actor.deployment { "/user/workers" { router = round-robin-pool, nr-of-instances = 3, resizer.enabled = on } }
             akka.actor.serializers { mine = "My.Serializer, My" }
             akka.actor.serialization-bindings { "My.Message, My" = mine }
@@ -278,7 +278,7 @@ public sealed class AgentConfigurationTests : IDisposable
             akka.coordinated-shutdown.phases.flush { depends-on = [service-stop], timeout = 3s }
             akka.loggers = ["Akka.Event.DefaultLogger"]
             """);
-        Assert.Equal(60, _folder.Load(overlay).Hocon.GetTimeSpan("akka.persistence.journal.sql.recovery-event-timeout").TotalSeconds);
+        Assert.Equal(60, _folder.Load(overlay).Hocon.GetTimeSpan("akka.persistence.journal.fleet-sqlite.recovery-event-timeout").TotalSeconds);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public sealed class AgentInfrastructureSanityTests : IDisposable
     {
         var dataDirectory = Path.Combine(_folder.Root, "data");
         var overlay = _folder.Overlay($"""
-            akka.persistence.journal.sql.batch-size = 7
+            akka.persistence.query.journal.fleet-sqlite.max-buffer-size = 7
             fleet.data-dir = {JsonSerializer.Serialize(dataDirectory)}
             """);
         var settings = _folder.Load(overlay);
@@ -44,19 +44,18 @@ public sealed class AgentInfrastructureSanityTests : IDisposable
             var system = host.Services.GetRequiredService<ActorSystem>();
             var config = system.Settings.Config;
 
-            // The overlay's Akka setting wins over the shipped akka.conf (100) and the plugin default.
-            Assert.Equal(7, config.GetInt("akka.persistence.journal.sql.batch-size"));
-            // The shipped akka.conf reaches the system too.
-            Assert.Equal(1000, config.GetInt("akka.persistence.journal.sql.replay-batch-size"));
-            Assert.Equal(1000, config.GetInt("akka.persistence.query.journal.sql.max-buffer-size"));
+            // The overlay's Akka setting wins over the shipped akka.conf (1000) and the plugin default.
+            Assert.Equal(7, config.GetInt("akka.persistence.query.journal.fleet-sqlite.max-buffer-size"));
+            // The agent's scheduler runs the system.
+            Assert.IsType<TimerScheduler>(system.Scheduler);
 
             Assert.Equal(SqliteWal.JournalPluginId, config.GetString("akka.persistence.journal.plugin"));
             Assert.Equal(SqliteWal.SnapshotPluginId, config.GetString("akka.persistence.snapshot-store.plugin"));
-            var journal = new SqliteConnectionStringBuilder(config.GetString("akka.persistence.journal.sql.connection-string"));
+            var journal = new SqliteConnectionStringBuilder(config.GetString(SqliteWal.JournalPluginId + ".connection-string"));
             Assert.Equal(Path.Combine(dataDirectory, "journal.db"), journal.DataSource);
-            var snapshots = new SqliteConnectionStringBuilder(config.GetString("akka.persistence.snapshot-store.sql.connection-string"));
+            var snapshots = new SqliteConnectionStringBuilder(config.GetString(SqliteWal.SnapshotPluginId + ".connection-string"));
             Assert.Equal(Path.Combine(dataDirectory, "snapshots.db"), snapshots.DataSource);
-            var query = new SqliteConnectionStringBuilder(config.GetString("akka.persistence.query.journal.sql.connection-string"));
+            var query = new SqliteConnectionStringBuilder(config.GetString(SqliteWal.ReadJournalPluginId + ".connection-string"));
             Assert.Equal(journal.DataSource, query.DataSource);
 
             // The check of akka.* keys accepts everything the running system's configuration holds:
