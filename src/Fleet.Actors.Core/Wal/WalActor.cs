@@ -65,6 +65,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private long _ackedSequence;
     private bool _deliveredPersistInFlight;
     private long _lastCommitAt;
+    private bool _urgentWaiting;
     private bool _evictionInFlight;
     private bool _snapshotInFlight;
     private int _eventsSinceSnapshot;
@@ -246,7 +247,8 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
 
         if (dropped > 0) CountDropped(dropped);
         if (_reservation.RunningLow(_nextSequence)) Reserve();
-        if (urgent || _sealed.Count > 0) TryFlush();
+        _urgentWaiting |= urgent;
+        if (_urgentWaiting || _sealed.Count > 0) TryFlush();
         else ScheduleCommit();
     }
 
@@ -315,6 +317,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         var entries = _sealed.ToArray();
         _sealed.Clear();
         _lastCommitAt = _time.GetTimestamp();
+        _urgentWaiting = false;
         Timers.Cancel(CommitTimer);
         _inFlightEvents = entries.Length;
         foreach (var entry in entries) _inFlightRecords += entry.Count;
@@ -369,7 +372,8 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
                 _runsInFlight = new List<SequenceRun>();
                 _alertsInFlight = new List<LoggedReading>();
             }
-            if (_sealed.Count > 0) TryFlush();
+            // An alert or a write record that arrived during this commit goes out next, without waiting for the interval.
+            if (_sealed.Count > 0 || _urgentWaiting) TryFlush();
             else ScheduleCommit();
             CheckFlushed();
         }

@@ -170,6 +170,13 @@ public sealed class WalActorTests : TestKit
         var urgent = listener.ExpectMsg<ReadingsAccepted>(TimeSpan.FromSeconds(2));
         Assert.Equal([alert], urgent.Readings);
         Assert.Equal(5, Status(log).LastSequence);
+
+        // Nor does one that arrives while a commit is under way (here: right behind the alert's own).
+        log.Tell(new LogReadings([alert with { TimestampMs = alert.TimestampMs + 1 }]));
+        log.Tell(new LogReadings([alert with { TimestampMs = alert.TimestampMs + 2 }]));
+        var behind = new List<Reading>();
+        while (behind.Count < 2) behind.AddRange(listener.ExpectMsg<ReadingsAccepted>(TimeSpan.FromSeconds(2)).Readings);
+        Assert.Equal(7, Status(log).LastSequence);
     }
 
     /// <summary>
