@@ -59,7 +59,7 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
             "",
             $"`fleet-agent run` as a child process on the shipped configuration against the same mosquitto (only identity, data folder, broker and HTTP port overridden; HTTP endpoint, health monitor and log file on as shipped). " +
             $"Each run warms up {WarmUp.TotalSeconds:0} s after its first acknowledged publish, then its CPU time (utime + stime) over {Measured.TotalSeconds:0} s is its share of one core and its resident memory (VmRSS) is read at the end. " +
-            $"The loads alternate, {options.Repeats} runs each; medians. Start-up: from process start to the first acknowledged publish (the agent's own log line), shipped configuration, fresh data folder.",
+            $"The loads alternate, {options.Repeats} runs each; medians (of two runs, the higher). Start-up: from process start to the first acknowledged publish (the agent's own log line), shipped configuration, fresh data folder.",
             "",
             "| what | load | measured (median) | runs | target | |",
             "|---|---|---:|---|---:|---|",
@@ -79,7 +79,9 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
     private static string Row(string what, string load, IReadOnlyList<double> runs, string format, string unit, double target)
     {
         var median = PipelineBench.Median(runs.ToList());
-        var targetText = double.IsNaN(target) ? "" : "≤ " + target.ToString(format, CultureInfo.InvariantCulture) + unit;
+        var targetText = double.IsNaN(target) ? "" : unit == " MiB"
+            ? string.Create(CultureInfo.InvariantCulture, $"≤ {target * 1048576 / 1e6:F0} MB ({target:F1} MiB)")
+            : "≤ " + target.ToString(format, CultureInfo.InvariantCulture) + unit;
         var verdict = double.IsNaN(target) ? "" : median <= target ? "met" : "**not met**";
         return string.Create(CultureInfo.InvariantCulture,
             $"| {what} | {load} | {median.ToString(format, CultureInfo.InvariantCulture)}{unit} | {string.Join(", ", runs.Select(r => r.ToString(format, CultureInfo.InvariantCulture)))} | {targetText} | {verdict} |");
