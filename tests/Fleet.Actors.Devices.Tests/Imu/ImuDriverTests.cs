@@ -147,7 +147,8 @@ public sealed class ImuDriverTests : IAsyncDisposable
         while (delivered + missed < 10)
         {
             var read = await driver.ReadAsync(CancellationToken.None).WaitAsync(Patience);
-            delivered += read.Values.Count;
+            // Samples only: a harsh-driving event the detector found rides along in the same read.
+            delivered += read.Values.Count(v => v.Value is MotionValue);
             missed += read.Missed;
         }
         // Every one of the ten periods is either a sample or a counted miss, and at least one was missed.
@@ -169,7 +170,8 @@ public sealed class ImuDriverTests : IAsyncDisposable
         while (window.Elapsed < TimeSpan.FromSeconds(1))
         {
             var read = await driver.ReadAsync(CancellationToken.None).WaitAsync(Patience);
-            delivered += read.Values.Count;
+            // Samples only: a harsh-driving event the detector found rides along in the same read.
+            delivered += read.Values.Count(v => v.Value is MotionValue);
             missed += read.Missed;
             Assert.Empty(read.Malformed);
         }
