@@ -104,8 +104,8 @@ public static class JournalFiles
     {
         lock (Gate)
         {
-            var problem = Check(path);
-            if (problem is null) return null;
+            if (Inspect(path, MaxFindingsKept) is not { } findings) return null;
+            var problem = OneLine(findings);
             // Pooled connections hold the damaged file open; writes through them would go to it.
             SqliteConnection.ClearAllPools();
             var name = Path.GetFileName(path);
@@ -114,15 +114,21 @@ public static class JournalFiles
             Directory.CreateDirectory(folder);
             foreach (var suffix in new[] { "", "-wal", "-shm" })
                 if (File.Exists(path + suffix)) File.Move(path + suffix, Path.Combine(folder, name + suffix));
-            File.WriteAllText(Path.Combine(folder, "reason.txt"), $"{DateTime.UtcNow:O} {path}: {problem}{Environment.NewLine}");
+            // The whole of what SQLite found, for forensics (the log line is shortened).
+            File.WriteAllText(Path.Combine(folder, "reason.txt"), $"{DateTime.UtcNow:O} {path}:{Environment.NewLine}{findings}{Environment.NewLine}");
             var identity = Prepare(path, journal);
             SqliteConnection.ClearAllPools();
             return new QuarantinedFile(path, folder, problem, identity);
         }
     }
 
-    /// <summary>Null when SQLite finds nothing wrong with the file; otherwise what it found.</summary>
-    public static string? Check(string path)
+    private const int MaxFindingsKept = 100;
+
+    /// <summary>Null when SQLite finds nothing wrong with the file; otherwise what it found, on one line.</summary>
+    public static string? Check(string path) => Inspect(path, 3) is { } findings ? OneLine(findings) : null;
+
+    /// <summary>Null when the file is sound; otherwise up to <paramref name="maxFindings"/> of SQLite's findings, one per line.</summary>
+    private static string? Inspect(string path, int maxFindings)
     {
         if (!File.Exists(path)) return null;
         try
@@ -133,8 +139,8 @@ public static class JournalFiles
             command.CommandText = "PRAGMA quick_check;";
             using var reader = command.ExecuteReader();
             var findings = new List<string>();
-            while (reader.Read() && findings.Count < 3) findings.Add(reader.GetString(0));
-            return findings is ["ok"] ? null : OneLine(string.Join("; ", findings));
+            while (reader.Read() && findings.Count < maxFindings) findings.Add(reader.GetString(0));
+            return findings is ["ok"] ? null : string.Join('\n', findings);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is 11 or 26)
         {

@@ -44,7 +44,7 @@ public sealed class HttpEndpoint : IAsyncDisposable
     }
 
     /// <summary>Where it listens, e.g. <c>http://127.0.0.1:9480/</c>.</summary>
-    public string Url => _listener.Prefixes.Single();
+    public string Url => _listener.Prefixes.First(p => !p.Contains("//localhost:", StringComparison.Ordinal));
 
     /// <summary>
     /// Starts listening; throws <see cref="HttpEndpointException"/> with one line naming the address
@@ -56,6 +56,9 @@ public sealed class HttpEndpoint : IAsyncDisposable
         var host = settings.Host is "0.0.0.0" or "::" ? "+" : settings.Host.Contains(':') ? $"[{settings.Host}]" : settings.Host;
         var listener = new HttpListener();
         listener.Prefixes.Add($"http://{host}:{settings.Port}/");
+        // HttpListener matches the Host header against its prefixes: on the loopback address, answer
+        // http://localhost:PORT/ too (a 404 for the name a newcomer types first).
+        if (settings.Host is "127.0.0.1") listener.Prefixes.Add($"http://localhost:{settings.Port}/");
         try
         {
             listener.Start();

@@ -113,7 +113,10 @@ public sealed class JournalFilesTests : TestKit
         var moved = JournalFiles.QuarantineIfDamaged(_files.JournalPath, journal: true);
         Assert.NotNull(moved);
         Assert.True(File.Exists(Path.Combine(moved.QuarantineFolder, "journal.db")), "the damaged file was not kept");
-        Assert.True(File.Exists(Path.Combine(moved.QuarantineFolder, "reason.txt")));
+        // reason.txt keeps all of what SQLite found (the problem in the log line is shortened to one line).
+        var reason = File.ReadAllText(Path.Combine(moved.QuarantineFolder, "reason.txt"));
+        Assert.DoesNotContain("...", reason);
+        Assert.True(reason.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length > 2, reason);
         Assert.Null(JournalFiles.Check(_files.JournalPath));
         Assert.Equal(moved.NewIdentity, JournalFiles.Identity(_files.JournalPath));
         Assert.NotEqual(before, moved.NewIdentity);

@@ -210,6 +210,14 @@ public sealed class HttpEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task On_the_loopback_address_it_should_answer_to_localhost_as_well()
+    {
+        using var response = await _http.GetAsync($"http://localhost:{_port}/healthz");
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal($"http://127.0.0.1:{_port}/", _endpoint.Url);
+    }
+
+    [Fact]
     public async Task A_request_that_fails_inside_should_be_a_500_and_the_endpoint_should_serve_the_next()
     {
         _probe.Broken = true;
