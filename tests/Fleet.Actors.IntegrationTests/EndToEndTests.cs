@@ -151,6 +151,30 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
     }
 
+    /// <summary>
+    /// An operator stops a verify that runs without a time limit: SIGTERM (or Ctrl-C) ends the
+    /// listening and prints the report of what arrived. Before, the process died without one.
+    /// </summary>
+    [Fact]
+    public async Task Verify_stopped_by_SIGTERM_should_print_its_report()
+    {
+        var overlay = ChaosScenarios.Overlay(_broker, "e2e-sigterm", Path.Combine(_work, "data"), obdRateHz: 20);
+        await using var agent = AgentProcess.Start(overlay, _work, output.WriteLine);
+        Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(30)), "no batch was acknowledged");
+        using var verify = VerifyProcess.Start(["--broker", _broker.Url, "--from-first-seen", "--duration", "0", "--idle-timeout", "10m", "--json"]);
+        Assert.True(await verify.WaitForErrorLineAsync("Listening on", TimeSpan.FromSeconds(20)), verify.ToString());
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        verify.Terminate();
+        var exitCode = await verify.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        output.WriteLine(verify.ToString());
+        Assert.True(exitCode is 0 or 2, $"exit code {exitCode}");
+        var vehicle = JsonDocument.Parse(verify.Output).RootElement.GetProperty("vehicles").EnumerateArray().Single();
+        Assert.Equal("e2e-sigterm", vehicle.GetProperty("vehicle_id").GetString());
+        Assert.True(vehicle.GetProperty("received").GetInt64() > 0, verify.Output);
+        Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
+    }
+
     /// <summary>A <c>fleet-agent verify</c> child process; its standard error is read line by line as it comes.</summary>
     private sealed class VerifyProcess : IDisposable
     {
@@ -170,6 +194,9 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         public IReadOnlyCollection<string> Errors => _errors;
+
+        /// <summary>SIGTERM, as an operator's <c>kill</c> or a service manager sends it.</summary>
+        public void Terminate() => Posix.Signal(_process.Id, Posix.SigTerm);
 
         public string Output => _output.Result;
 

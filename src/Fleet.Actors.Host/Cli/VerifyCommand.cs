@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -84,13 +85,24 @@ public static class VerifyCommand
 
         await using (verifier)
         {
+            // Ctrl-C or SIGTERM ends the listening and prints the report (the command line leaves
+            // signals to the commands; without this the process died without a word).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopListening);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopListening);
+            void StopListening(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+
             await Console.Error.WriteLineAsync($"Listening on {brokerUrl} for {topic} and {statusTopic}, checking {ModeText(from)}...");
             var started = DateTimeOffset.UtcNow;
             try
             {
-                while (!cancellationToken.IsCancellationRequested)
+                while (!stop.IsCancellationRequested)
                 {
-                    await Task.Delay(200, cancellationToken);
+                    await Task.Delay(200, stop.Token);
                     var now = DateTimeOffset.UtcNow;
                     if (duration > TimeSpan.Zero && now - started >= duration) break;
                     if (verifier.LastMessageAt is { } last && now - last >= idle) break;
@@ -99,7 +111,7 @@ public static class VerifyCommand
             }
             catch (OperationCanceledException)
             {
-                // Ctrl-C: report what we have.
+                // Ctrl-C or SIGTERM: report what we have.
             }
 
             // Stop receiving first: what arrives after the report would be acknowledged but never counted.
