@@ -483,17 +483,14 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        _gate?.Tell(new BackoffGateProtocol.Failing($"its recovery failed: {reason.GetBaseException().Message}"));
-        if (ReportDamage(reason, "recovery")) return; // one line said it; the base class would log the stack trace
-        base.OnRecoveryFailure(reason, message);
+        // Damage: one line said it; the base class would log the stack trace.
+        if (!BackoffGate.ReportStopping(Context, _gate, _log, $"Command ledger {PersistenceId}", reason, "recovery")) base.OnRecoveryFailure(reason, message);
     }
 
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _gate?.Tell(new BackoffGateProtocol.Failing($"a journal write failed: {cause.GetBaseException().Message}"));
-        if (ReportDamage(cause, "a write")) return;
-        base.OnPersistFailure(cause, @event, sequenceNr);
+        if (!BackoffGate.ReportStopping(Context, _gate, _log, $"Command ledger {PersistenceId}", cause, "a journal write")) base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     /// <summary>When SQLite called a file damaged, has it quarantined (one line in the log, the stack trace at Debug); true when it did.</summary>

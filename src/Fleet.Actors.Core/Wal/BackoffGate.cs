@@ -116,6 +116,18 @@ public sealed class BackoffGate : ReceiveActor
         Akka.Actor.Props.Create(() => new BackoffGate(component, childProps, childName, refuse, minBackoff ?? TimeSpan.FromSeconds(1),
             maxBackoff ?? TimeSpan.FromSeconds(30)));
 
+    /// <summary>
+    /// For a component behind a gate whose journal failed it (<paramref name="where"/>: its recovery,
+    /// a write), which therefore stops: tells <paramref name="gate"/> why, and has the damage, when
+    /// SQLite called a file damaged, quarantined (<see cref="JournalQuarantine.ReportDamage(Exception, ILoggingAdapter, string)"/>:
+    /// one line, the stack trace at Debug). True when it was damage, so that the caller does not log the stack trace again.
+    /// </summary>
+    public static bool ReportStopping(IUntypedActorContext context, IActorRef? gate, ILoggingAdapter log, string who, Exception cause, string where)
+    {
+        gate?.Tell(new BackoffGateProtocol.Failing($"{where} failed: {cause.GetBaseException().Message}"));
+        return JournalQuarantine.Get(context.System).ReportDamage(cause, log, $"{who} ({where})");
+    }
+
     private void OnMessage(object message)
     {
         if (_up) _child!.Forward(message);

@@ -22,7 +22,7 @@ public sealed class BackoffGateTests(ITestOutputHelper output) : TestKit(output:
                 if (message is not string text) return false;
                 sender.Tell($"refused {text}: {why}");
                 return true;
-            }, TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(300)), "gate");
+            }, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3)), "gate");
 
         // Sent at once: held until the component says it is up, then delivered.
         gate.Tell("first", probe.Ref);
@@ -35,7 +35,7 @@ public sealed class BackoffGateTests(ITestOutputHelper output) : TestKit(output:
         gate.Tell("second", probe.Ref);
         probe.ExpectMsg<string>(m => m.StartsWith("refused second: the echo stopped (boom)", StringComparison.Ordinal));
 
-        AwaitAssert(() => Assert.True(Availability(gate).Up), TimeSpan.FromSeconds(5));
+        AwaitAssert(() => Assert.True(Availability(gate).Up), TimeSpan.FromSeconds(10));
         gate.Tell("third", probe.Ref);
         probe.ExpectMsg("echo third");
     }
