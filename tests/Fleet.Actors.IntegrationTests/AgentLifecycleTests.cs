@@ -174,6 +174,41 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
         await AssertNothingLostAsync();
     }
 
+    /// <summary>
+    /// Found by a new user: a SIGHUP within about 0.3 s of the start ended the agent (exit code 129,
+    /// nothing logged): the handler came only after the configuration, the logger and the journal
+    /// files. It is now the first thing <c>run</c> does. The SIGHUP goes out at the first sign of
+    /// the agent, whichever comes first: the process catches SIGHUP (SigCgt in /proc), or it prints
+    /// a line (the old code printed the configuration line before it caught SIGHUP).
+    /// </summary>
+    [Fact]
+    public async Task SIGHUP_right_after_the_start_should_be_ignored_and_never_end_the_agent()
+    {
+        await using var agent = StartAgent();
+        // Polled every millisecond: the whole start takes under a second.
+        var patience = Stopwatch.StartNew();
+        while (!agent.HasExited && agent.Output.Count == 0 && !CatchesSigHup(agent.Id) && patience.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(1);
+        Posix.Signal(agent.Id, Posix.SigHup);
+        Assert.True(await agent.WaitForOutputAsync("First batch acknowledged", FirstBatchTimeout),
+            agent.HasExited ? $"the agent ended after SIGHUP (exit code {agent.ExitCode})" : "no batch acknowledged");
+        Assert.True(agent.Output.Any(line => line.Contains("SIGHUP received while starting: ignored", StringComparison.Ordinal)),
+            "no line says the SIGHUP was ignored:\n" + string.Join("\n", agent.Output.Take(12)));
+        Assert.Equal(0, await agent.StopAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    private static bool CatchesSigHup(int pid)
+    {
+        try
+        {
+            var caught = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
+            return caught is not null && (Convert.ToUInt64(caught["SigCgt:".Length..].Trim(), 16) & 1UL) != 0;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     [Fact]
     public async Task SIGHUP_and_an_edited_file_should_reload_the_configuration_and_a_bad_edit_should_change_nothing()
     {

@@ -304,6 +304,62 @@ public sealed class CommandTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     /// <summary>
+    /// Found by a new user: with the journal pages that hold the command ledger and the operational
+    /// state damaged (a power cut on an SD card), both failed their replay at the next start with a
+    /// stack trace and stayed dead until the process restarted: signed commands got no answer at all,
+    /// /readyz said ready and the operational state was unknown. Now the damage is quarantined, both
+    /// start again on the fresh files, a new command gets its final answer, the state is known and
+    /// /readyz says ready once they run.
+    /// </summary>
+    [Fact]
+    public async Task Damage_met_by_the_command_ledger_and_the_operational_state_in_their_replay_should_not_leave_them_dead()
+    {
+        const string vehicle = "cmd-replay-damage";
+        var identity = new VehicleIdentity(vehicle, "chaos");
+        var data = Path.Combine(_work, vehicle, "data");
+        var port = RecordingBroker.FreePort();
+        var http = $"http {{ enabled = on, host = \"127.0.0.1\", port = {port} }}";
+        await using var client = await CommandClient.ConnectAsync(Broker);
+        await using (var agent = StartAgent(vehicle, extra: http))
+        {
+            Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
+            var assign = Make(vehicle, CommandType.AssignMission);
+            assign.AssignMission = new AssignMission { MissionId = "m-1" };
+            await client.PublishAsync(identity, CommandClient.Sign(assign, _key));
+            Assert.Equal(ResponseStatus.Succeeded, (await Final(client, assign.CommandId))[^1].Status);
+            Assert.Equal(0, await agent.StopAsync(Wait));
+        }
+
+        // The ledger has no snapshot yet: it replays its rows. The state's newest row is also its snapshot: it loads that.
+        var damaged = WalFiles.DamageRowPagesHolding(Path.Combine(data, "journal.db"), "commands-" + vehicle)
+            + WalFiles.DamageRowPagesHolding(Path.Combine(data, "snapshots.db"), "operations-" + vehicle);
+        Assert.True(damaged > 0, "no page holds the ledger's rows or the state's snapshot");
+        using var httpClient = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await using (var agent = StartAgent(vehicle, extra: http))
+        {
+            Assert.True(await agent.WaitForOutputAsync("Uplink online", Wait));
+            // Both come back on fresh files (ADR 0011): the ledger has lost its history, and the state,
+            // lost from both files, comes up emergency-stopped, since nothing says it was not.
+            Assert.True(await agent.WaitForOutputAsync($"Command history of commands-{vehicle} lost", Wait), "the command ledger did not start again");
+            Assert.Equal("EMERGENCY_STOPPED", await RetainedOperationalStateAsync(identity, "EMERGENCY_STOPPED"));
+            await Poll.UntilAsync(async () => (await httpClient.GetAsync($"http://127.0.0.1:{port}/readyz")).IsSuccessStatusCode, "/readyz says ready", Wait);
+            Assert.Contains("\"operational_state\": \"EMERGENCY_STOPPED\"", await httpClient.GetStringAsync($"http://127.0.0.1:{port}/status"), StringComparison.Ordinal);
+
+            var diagnostics = Make(vehicle, CommandType.Diagnostics);
+            await client.PublishAsync(identity, CommandClient.Sign(diagnostics, _key));
+            Assert.Equal(ResponseStatus.Succeeded, (await Final(client, diagnostics.CommandId))[^1].Status);
+            var reset = Make(vehicle, CommandType.ResetEmergencyStop);
+            await client.PublishAsync(identity, CommandClient.Sign(reset, _key));
+            Assert.Equal(ResponseStatus.Succeeded, (await Final(client, reset.CommandId))[^1].Status);
+            Assert.Equal("SAFE_STOPPED", await RetainedOperationalStateAsync(identity, "SAFE_STOPPED"));
+            Assert.Equal(0, await agent.StopAsync(Wait));
+            Assert.Contains(agent.Output, line => line.Contains($"Command ledger commands-{vehicle} (recovery) met a damaged file", StringComparison.Ordinal));
+            // The state's recovery meets the damage too, unless the log's or the ledger's report had the files replaced before it read them.
+            Assert.DoesNotContain(agent.Output, line => line.Contains("Persistence failure when replaying", StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>
     /// Found by a new user: after a start, the retained online status had neither the operational
     /// state nor the configuration version until the next change (they reach the uplink while it
     /// connects). A backend reading the status topic must see both from the first moment online,

@@ -80,6 +80,18 @@ public sealed class WalFiles : IDisposable
         return Damage(path, page => page.IndexOf(needle) >= 0);
     }
 
+    /// <summary>
+    /// Damages, as <see cref="DamagePagesHolding"/> does, only the table leaf pages (the rows, page
+    /// type 13) that hold <paramref name="text"/>, not the index pages: an actor that looks only at
+    /// the index (another persistence id, or one whose snapshot is newer than every row) does not
+    /// meet the damage; one that reads those rows does. Returns how many pages it overwrote.
+    /// </summary>
+    public static int DamageRowPagesHolding(string path, string text)
+    {
+        var needle = System.Text.Encoding.UTF8.GetBytes(text);
+        return Damage(path, page => page[0] == 13 && page.IndexOf(needle) >= 0);
+    }
+
     private static int Damage(string path, Func<ReadOnlySpan<byte>, bool> wanted)
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

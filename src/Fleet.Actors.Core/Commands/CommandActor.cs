@@ -39,6 +39,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, Running> _running = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly RateLimitedLog _refusalLog;
+    private readonly IActorRef? _gate;
     private int _rowsSinceSnapshot;
     private long _lastSnapshotSequenceNr;
 
@@ -47,8 +48,9 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     private bool _rewriteMark;
 
     public CommandActor(VehicleIdentity vehicle, CommandSettings settings, IReadOnlyDictionary<CommandType, IActorRef> owners, IActorRef responses,
-        CommandMetrics metrics, TimeProvider time)
+        CommandMetrics metrics, TimeProvider time, IActorRef? gate)
     {
+        _gate = gate;
         _vehicle = vehicle;
         _settings = settings;
         _owners = owners;
@@ -118,11 +120,21 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
         Command<PruneTick>(_ => _ledger.Prune(_time.GetUtcNow().ToUnixTimeMilliseconds(), _settings.MaxClockSkew));
         Command<GetStatus>(_ => Sender.Tell(new CommandProtocol.Status(_ledger.Count, _running.Count)));
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
-        Command<SaveSnapshotFailure>(f => _log.Warning("Snapshot of {0} failed ({1}); the journal keeps its rows until the next one", PersistenceId, f.Cause.Message));
+        // A damaged file met by a snapshot or a deletion is quarantined; the ledger, whole in memory, goes on.
+        Command<SaveSnapshotFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause, "saving a snapshot")) _log.Warning("Snapshot of {0} failed ({1}); the journal keeps its rows until the next one", PersistenceId, f.Cause.Message);
+        });
         Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old rows of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteMessagesFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause, "deleting old rows")) _log.Warning("Deleting old rows of {0} failed: {1}", PersistenceId, f.Cause.Message);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting old snapshots of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteSnapshotsFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause, "deleting old snapshots")) _log.Warning("Deleting old snapshots of {0} failed: {1}", PersistenceId, f.Cause.Message);
+        });
     }
 
     /// <inheritdoc />
@@ -135,6 +147,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     protected override void PreStart()
     {
         Context.System.EventStream.Subscribe(Self, typeof(Wal.JournalQuarantined));
+        _gate?.Tell(BackoffGateProtocol.Starting.Instance);
         base.PreStart();
     }
 
@@ -150,8 +163,41 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>Props for the command actor of <paramref name="vehicle"/>; <paramref name="owners"/> says who executes each type.</summary>
     public static Props Props(VehicleIdentity vehicle, CommandSettings settings, IReadOnlyDictionary<CommandType, IActorRef> owners, IActorRef responses,
-        CommandMetrics metrics, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new CommandActor(vehicle, settings, owners, responses, metrics, time ?? TimeProvider.System));
+        CommandMetrics metrics, TimeProvider? time = null, IActorRef? gate = null) =>
+        Akka.Actor.Props.Create(() => new CommandActor(vehicle, settings, owners, responses, metrics, time ?? TimeProvider.System, gate));
+
+    /// <summary>
+    /// Props for the command actor of <paramref name="vehicle"/> behind a <see cref="BackoffGate"/>: a
+    /// ledger stopped by its journal (a damaged file, quarantined meanwhile) is started again after a
+    /// backoff, and a command that arrives while it is down is refused at once
+    /// (<see cref="CommandRefusals.Unavailable"/>), not left unanswered.
+    /// </summary>
+    public static Props GatedProps(VehicleIdentity vehicle, CommandSettings settings, IReadOnlyDictionary<CommandType, IActorRef> owners, IActorRef responses,
+        CommandMetrics metrics, TimeProvider? time = null)
+    {
+        var clock = time ?? TimeProvider.System;
+        return BackoffGate.Props("the command ledger", gate => Props(vehicle, settings, owners, responses, metrics, clock, gate), "ledger",
+            (message, _, why) => RefuseWhileDown(message, why, vehicle, settings, responses, metrics, clock));
+    }
+
+    /// <summary>
+    /// A command that arrives while no ledger runs: it cannot be journaled, so it is not run; it is
+    /// refused (NACK, <see cref="CommandRefusals.Unavailable"/>, or why it would be refused anyway)
+    /// and its PUBACK sent, so that the issuer has its answer at once and may send it again.
+    /// </summary>
+    private static bool RefuseWhileDown(object message, string why, VehicleIdentity vehicle, CommandSettings settings, IActorRef responses,
+        CommandMetrics metrics, TimeProvider time)
+    {
+        if (message is not Inbound inbound) return false;
+        metrics.Received.Inc();
+        var (verified, refusal) = new CommandVerifier(settings, vehicle).Verify(inbound.Payload, time.GetUtcNow());
+        var reason = refusal?.Reason ?? CommandRefusals.Unavailable;
+        metrics.Errors(reason).Inc();
+        responses.Tell(new Respond(Response(vehicle, time, verified?.Command ?? refusal?.Command, ResponseStatus.Nack, reason,
+            refusal?.Message ?? $"the command ledger cannot take commands now: {why}; nothing was run, send it again shortly")));
+        Acknowledge(inbound);
+        return true;
+    }
 
     private void OnRecovered()
     {
@@ -180,6 +226,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
         if (_settings.History is not { } files)
         {
             _historyKnown = true;
+            _gate?.Tell(BackoffGateProtocol.Up.Instance);
             return;
         }
         HistoryMark.CheckAndTell(files, Self);
@@ -216,6 +263,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
         _historyKnown = true;
         WriteMark();
         Stash.UnstashAll();
+        _gate?.Tell(BackoffGateProtocol.Up.Instance);
     }
 
     private void WriteMark()
@@ -381,21 +429,25 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
 
     // ---------------------------------------------------------------- answering and housekeeping
 
-    private CommandResponse Response(Wire.Command? command, ResponseStatus status, string reason, string message) => new()
+    private CommandResponse Response(Wire.Command? command, ResponseStatus status, string reason, string message) =>
+        Response(_vehicle, _time, command, status, reason, message);
+
+    private static CommandResponse Response(VehicleIdentity vehicle, TimeProvider time, Wire.Command? command, ResponseStatus status, string reason,
+        string message) => new()
     {
         CommandId = command?.CommandId ?? "",
-        VehicleId = _vehicle.VehicleId,
-        Tenant = _vehicle.Tenant,
+        VehicleId = vehicle.VehicleId,
+        Tenant = vehicle.Tenant,
         Status = status,
         Reason = reason,
         Message = message,
-        Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+        Timestamp = time.GetUtcNow().ToUnixTimeMilliseconds(),
         Type = command?.Type ?? CommandType.Unspecified,
     };
 
     private void Send(CommandResponse response) => _responses.Tell(new Respond(response));
 
-    private void Acknowledge(Inbound inbound)
+    private static void Acknowledge(Inbound inbound)
     {
         if (inbound.Acknowledge is not { } acknowledge) return;
         // The broker's PUBACK; a failure (the link dropped) means the broker sends it again: answered as a duplicate.
@@ -427,6 +479,23 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
         }
         _lastSnapshotSequenceNr = saved.Metadata.SequenceNr;
     }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        // Damage: one line said it; the base class would log the stack trace.
+        if (!BackoffGate.ReportStopping(Context, _gate, _log, $"Command ledger {PersistenceId}", reason, "recovery")) base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        if (!BackoffGate.ReportStopping(Context, _gate, _log, $"Command ledger {PersistenceId}", cause, "a journal write")) base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>When SQLite called a file damaged, has it quarantined (one line in the log, the stack trace at Debug); true when it did.</summary>
+    private bool ReportDamage(Exception cause, string where) =>
+        JournalQuarantine.Get(Context.System).ReportDamage(cause, _log, $"Command ledger {PersistenceId} ({where})");
 
     private static Wire.Command Decode(ByteString signed) => Wire.Command.Parser.ParseFrom(SignedCommand.Parser.ParseFrom(signed).Command);
 

@@ -45,6 +45,12 @@ public static class CommandRefusals
     /// </summary>
     public const string HistoryLost = "history-lost";
 
+    /// <summary>
+    /// The command ledger (or the operational state a command needs) is not running: it is being
+    /// started again after its journal failed (a damaged file, quarantined). Nothing was run; send it again shortly.
+    /// </summary>
+    public const string Unavailable = "unavailable";
+
     /// <summary>Too many commands remembered at once; try again later.</summary>
     public const string Busy = "busy";
 

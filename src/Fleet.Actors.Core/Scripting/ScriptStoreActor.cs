@@ -304,12 +304,8 @@ internal sealed class ScriptStoreActor : ReceivePersistentActor
     /// When SQLite called a file damaged, has it quarantined (one line in the log, the stack trace
     /// at Debug). True when it did. The store goes on (<see cref="ReportLoss"/> for failures that stop it).
     /// </summary>
-    private bool ReportDamage(Exception cause, string where)
-    {
-        var quarantine = Wal.JournalQuarantine.Get(Context.System);
-        var files = quarantine.PluginFiles;
-        return quarantine.ReportDamage(cause, _log, $"Script store {PersistenceId} ({where})", files?.Journal, files?.Snapshot);
-    }
+    private bool ReportDamage(Exception cause, string where) =>
+        Wal.JournalQuarantine.Get(Context.System).ReportDamage(cause, _log, $"Script store {PersistenceId} ({where})");
 
     /// <summary>
     /// <see cref="ReportDamage"/> for a failure that stops the store (its recovery, a write): the next

@@ -55,6 +55,13 @@ public sealed class JournalQuarantine : IExtension
         return true;
     }
 
+    /// <summary>
+    /// <see cref="ReportDamage(Exception, ILoggingAdapter, string, string?, string?)"/> for an actor
+    /// that persists through the default plugins (<see cref="PluginFiles"/>).
+    /// </summary>
+    public bool ReportDamage(Exception cause, ILoggingAdapter log, string who) =>
+        ReportDamage(cause, log, who, PluginFiles?.Journal, PluginFiles?.Snapshot);
+
     /// <summary>Checks both files and quarantines the damaged ones; completes with what was replaced.</summary>
     public Task<IReadOnlyList<JournalQuarantined>> CheckAsync(string journalPath, string snapshotPath) => Task.Run(async () =>
     {

@@ -58,6 +58,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     private readonly IActorRef _wal;
     private readonly IActorRef? _listener;
     private readonly IActorRef? _alerts;
+    private readonly IActorRef? _gate;
     private readonly TimeProvider _time;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private OperationalState _state = OperationalState.Ready;
@@ -70,9 +71,10 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     private bool _historyKnown;
 
     public OperationalStateActor(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
-        TimeProvider time, IActorRef? alerts)
+        TimeProvider time, IActorRef? alerts, IActorRef? gate)
     {
         _alerts = alerts;
+        _gate = gate;
         _wal = log;
         _settings = settings;
         _gpio = gpio;
@@ -101,9 +103,17 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         Command<HistoryChecked>(OnHistoryChecked);
         Command<HistoryMarkWritten>(written => written.LogProblem(_log, PersistenceId));
         Command<SaveSnapshotSuccess>(saved => DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning("Snapshot of {0} failed ({1}); the state is in the journal only until the next change", PersistenceId, f.Cause.Message));
+        // A damaged file met by a snapshot or a deletion is quarantined; the state, whole in memory, goes on.
+        Command<SaveSnapshotFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause, "saving a snapshot"))
+                _log.Warning("Snapshot of {0} failed ({1}); the state is in the journal only until the next change", PersistenceId, f.Cause.Message);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning("Deleting old snapshots of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteSnapshotsFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause, "deleting old snapshots")) _log.Warning("Deleting old snapshots of {0} failed: {1}", PersistenceId, f.Cause.Message);
+        });
         Command<OperationalStateProtocol.GetState>(_ => Sender.Tell(Current));
         Command<Settled>(_ => OnSettled());
         Command<ScriptProtocol.WriteDone>(done =>
@@ -117,7 +127,10 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
             Move(_state, _missionId, _routeId, "", "journal replaced", WriteMark);
         });
         Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning("Deleting old rows of {0} failed: {1}", PersistenceId, f.Cause.Message));
+        Command<DeleteMessagesFailure>(f =>
+        {
+            if (!ReportDamage(f.Cause, "deleting old rows")) _log.Warning("Deleting old rows of {0} failed: {1}", PersistenceId, f.Cause.Message);
+        });
     }
 
     /// <inheritdoc />
@@ -130,6 +143,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     protected override void PreStart()
     {
         Context.System.EventStream.Subscribe(Self, typeof(Core.Wal.JournalQuarantined));
+        _gate?.Tell(BackoffGateProtocol.Starting.Instance);
         base.PreStart();
     }
 
@@ -145,8 +159,25 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     /// hears of emergency stops as the critical alert <c>emergency-stop</c>, raised and cleared by the reset.
     /// </summary>
     public static Props Props(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
+        TimeProvider time, IActorRef? alerts = null, IActorRef? gate = null) =>
+        Akka.Actor.Props.Create(() => new OperationalStateActor(vehicleId, settings, gpio, scripts, log, listener, time, alerts, gate));
+
+    /// <summary>
+    /// <see cref="Props"/> behind a <see cref="BackoffGate"/>: a state machine stopped by its journal
+    /// (a damaged file, quarantined meanwhile) is started again after a backoff and recovers what the
+    /// files still hold (ADR 0011: a lost state comes up emergency-stopped); a command for it while it
+    /// is down is refused at once (<see cref="CommandRefusals.Unavailable"/>).
+    /// </summary>
+    public static Props GatedProps(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
         TimeProvider time, IActorRef? alerts = null) =>
-        Akka.Actor.Props.Create(() => new OperationalStateActor(vehicleId, settings, gpio, scripts, log, listener, time, alerts));
+        BackoffGate.Props("the operational state", gate => Props(vehicleId, settings, gpio, scripts, log, listener, time, alerts, gate), "state",
+            (message, sender, why) =>
+            {
+                if (message is not Execute execute) return false;
+                sender.Tell(new Refuse(execute.CommandId, CommandRefusals.Unavailable,
+                    $"the operational state is not available: {why}; nothing was changed, send it again shortly"));
+                return true;
+            });
 
     /// <summary>The alert type of an emergency stop (critical, source <c>operations</c>): raised when it begins, cleared by the reset.</summary>
     public const string EmergencyStopAlert = "emergency-stop";
@@ -186,6 +217,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         if (_settings.History is not { } files)
         {
             _historyKnown = true;
+            _gate?.Tell(BackoffGateProtocol.Up.Instance);
             return;
         }
         HistoryMark.CheckAndTell(files, Self);
@@ -218,6 +250,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         _historyKnown = true;
         WriteMark();
         Stash.UnstashAll();
+        _gate?.Tell(BackoffGateProtocol.Up.Instance);
     }
 
     private void WriteMark()
@@ -349,6 +382,23 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         }
         if (writes.Count > 0) _scripts.Tell(new ScriptProtocol.Hold(holder, writes));
     }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        // Damage: one line said it; the base class would log the stack trace.
+        if (!BackoffGate.ReportStopping(Context, _gate, _log, $"The operational state {PersistenceId}", reason, "recovery")) base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        if (!BackoffGate.ReportStopping(Context, _gate, _log, $"The operational state {PersistenceId}", cause, "a journal write")) base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>When SQLite called a file damaged, has it quarantined (one line in the log, the stack trace at Debug); true when it did.</summary>
+    private bool ReportDamage(Exception cause, string where) =>
+        JournalQuarantine.Get(Context.System).ReportDamage(cause, _log, $"The operational state {PersistenceId} ({where})");
 
     private static string Describe(IReadOnlyList<SafeOutput> outputs) =>
         outputs.Count == 0 ? "no outputs configured" : string.Join(", ", outputs.Select(o => $"{o.Line}={(o.Value ? 1 : 0)}"));

@@ -53,7 +53,8 @@ public static class VehicleProtocol
 /// host one (the agent on a truck) or thousands (the fleet simulation). Children: <c>wal</c> (the
 /// write-ahead log under a backoff supervisor), <c>uplink</c>, <c>sensors</c>, <c>gpio</c> (only when
 /// lines are configured), <c>plcs</c> (only when PLCs are configured), <c>alerts</c>, <c>scripts</c>,
-/// <c>operations</c> (the operational state machine), <c>device-commands</c>, <c>commands</c>, <c>health</c>
+/// <c>operations</c> (the operational state machine), <c>device-commands</c>, <c>commands</c> (these two behind a
+/// <c>BackoffGate</c> that starts them again after their journal failed them), <c>health</c>
 /// (the health monitor, unless turned off) and <c>summary</c>.
 /// The agent is the log's accepted-readings listener and passes them on to the script engine and
 /// the alert rules while they want them, and the accepted alerts to the uplink's high-priority lane;
@@ -95,7 +96,7 @@ internal sealed class VehicleAgent : ReceiveActor
         // The alerts' outputs write through the script engine's arbitration; this agent passes their writes on.
         var alerts = Context.ActorOf(AlertsActor.Props(settings.VehicleId, settings.Alerts, log, Self, metrics, time), "alerts");
         var scripts = Context.ActorOf(ScriptEngine.Props(settings.VehicleId, settings.Scripting, log, gpio, settings.Gpio, plcs, metrics, time, alerts), "scripts");
-        var operations = Context.ActorOf(OperationalStateActor.Props(settings.VehicleId, settings.Operations, settings.Gpio, scripts, log, Self, time, alerts), "operations");
+        var operations = Context.ActorOf(OperationalStateActor.GatedProps(settings.VehicleId, settings.Operations, settings.Gpio, scripts, log, Self, time, alerts), "operations");
         var commandMetrics = new CommandMetrics(metrics, settings.VehicleId);
         // The uplink is created after the command actor, which reaches it through this agent (Respond).
         var devices = new VehicleDevices(log, sensors, scripts, operations, settings.Gpio, settings.Plcs,
@@ -104,7 +105,7 @@ internal sealed class VehicleAgent : ReceiveActor
         var systemCommands = settings.SystemCommands.Types.Any() ? Context.ActorOf(SystemCommands.Props(settings.SystemCommands), "system-commands") : null;
         var configurationActor = configuration is null ? null
             : Context.ActorOf(ConfigurationActor.Props(settings.VehicleId, configuration.Source, configuration.Running, log, metrics, time), "configuration");
-        var commands = Context.ActorOf(CommandActor.Props(settings.Identity, settings.Commands,
+        var commands = Context.ActorOf(CommandActor.GatedProps(settings.Identity, settings.Commands,
             CommandOwners.Build(operations, deviceCommands, systemCommands, settings.SystemCommands, configurationActor), Self, commandMetrics, time), "commands");
         var uplink = Context.ActorOf(UplinkActor.Props(settings.Identity, settings.Uplink, log, uplinkMetrics, settings.Commands, commands, commandMetrics, time), "uplink");
         var health = !settings.Health.Enabled ? null

@@ -24,6 +24,8 @@ public static class RunCommand
     /// <summary>Loads the configuration (exit code 1 when invalid) and runs the agent.</summary>
     public static async Task<int> ExecuteAsync(string? configDirectory, IReadOnlyList<string> overlays, CancellationToken cancellationToken)
     {
+        // First of all: a SIGHUP (an SSH session closed right after the start) is ignored until the agent can reload.
+        using var signals = new AgentSignals();
         var settings = await LoadWithRemoteOverlayOrReportAsync(configDirectory, overlays);
         if (settings is null) return ConfigurationError;
         var source = new FileConfigurationSource(ResolveConfigDirectory(configDirectory), overlays, settings.DataDirectory);
@@ -51,7 +53,7 @@ public static class RunCommand
             settings.EnvironmentKeys.Count == 0 ? "nothing" : string.Join(", ", settings.EnvironmentKeys.Select(k => $"{k.Value} ({k.Key})")));
         try
         {
-            return await AgentHost.RunAsync(settings, logger, cancellationToken, source);
+            return await AgentHost.RunAsync(settings, logger, signals, cancellationToken, source);
         }
         finally
         {

@@ -20,7 +20,8 @@ public interface IAgentProbe
 
 /// <summary>
 /// A running agent's state for <c>/status</c> and <c>/readyz</c>. Ready: the log has recovered (it
-/// answers) and the uplink is online, or offline for no longer than the tolerance.
+/// answers), the command ledger and the operational state are running (not restarting after their
+/// journal failed), and the uplink is online, or offline for no longer than the tolerance.
 /// </summary>
 public sealed record AgentStatus(
     string VehicleId,
@@ -68,7 +69,11 @@ public sealed class VehicleAgentProbe(IActorRef agent, string vehicleId, string 
         var operations = AskOrNull<OperationalStateProtocol.Current>(components?.Operations, OperationalStateProtocol.GetState.Instance, cancellationToken);
         var configuration = AskOrNull<ConfigurationProtocol.Version>(components?.Configuration, ConfigurationProtocol.GetVersion.Instance, cancellationToken);
         var health = AskOrNull<HealthProtocol.HealthReport>(components?.Health, HealthProtocol.GetHealth.Instance, cancellationToken);
+        // The command ledger and the operational state run behind gates that say whether they are up.
+        var gated = new[] { components?.Commands, components?.Operations }.OfType<IActorRef>()
+            .Select(gate => AskOrNull<BackoffGateProtocol.Availability>(gate, BackoffGateProtocol.GetAvailability.Instance, cancellationToken)).ToList();
         await Task.WhenAll(log, link, operations, configuration, health).ConfigureAwait(false);
+        var availability = await Task.WhenAll(gated).ConfigureAwait(false);
 
         var notReady = new List<string>();
         if (components is null) notReady.Add("the vehicle agent does not answer");
@@ -77,6 +82,10 @@ public sealed class VehicleAgentProbe(IActorRef agent, string vehicleId, string 
             notReady.Add($"the uplink has been offline for {Format(now - since)} ({link.Result.State}), longer than fleet.http.ready-offline-tolerance ({Format(offlineTolerance)})");
         else if (components is not null && link.Result is null) notReady.Add("the uplink does not answer");
         if (components?.Health is not null && health.Result is null) notReady.Add("the health monitor does not answer");
+        foreach (var down in availability)
+        {
+            if (down is { Up: false }) notReady.Add($"{down.Component} is not running ({down.Why})");
+        }
         foreach (var (part, stall) in health.Result?.Stalls ?? new Dictionary<string, string>())
             notReady.Add($"{part} is stalled ({stall}); restarted, waiting for it to deliver again");
         return new AgentStatus(vehicleId, tenant, now - _started, log.Result, link.Result, operations.Result, configuration.Result, notReady, health.Result);

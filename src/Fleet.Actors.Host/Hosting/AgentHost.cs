@@ -50,8 +50,16 @@ public static class AgentHost
     }
 
     /// <summary>Runs the agent until it is stopped; returns the process exit code.</summary>
-    public static async Task<int> RunAsync(AgentSettings settings, Serilog.ILogger logger, CancellationToken cancellationToken = default,
-        FileConfigurationSource? configuration = null)
+    public static Task<int> RunAsync(AgentSettings settings, Serilog.ILogger logger, CancellationToken cancellationToken = default,
+        FileConfigurationSource? configuration = null) =>
+        RunAsync(settings, logger, earlySignals: null, cancellationToken, configuration);
+
+    /// <summary>
+    /// Runs the agent until it is stopped, with the signal handling <paramref name="earlySignals"/> that
+    /// <c>run</c> installed before anything else (null: installed here); returns the process exit code.
+    /// </summary>
+    internal static async Task<int> RunAsync(AgentSettings settings, Serilog.ILogger logger, AgentSignals? earlySignals,
+        CancellationToken cancellationToken, FileConfigurationSource? configuration)
     {
         try
         {
@@ -68,7 +76,9 @@ public static class AgentHost
         await using var broker = await StartEmbeddedBrokerAsync(settings.EmbeddedBroker, logger);
         if (settings.EmbeddedBroker.Enabled && broker is null) return 1;
 
-        using var signals = new AgentSignals(logger);
+        // run installs the signal handling first of all (a SIGHUP at once must not end the process).
+        using var signals = earlySignals ?? new AgentSignals();
+        signals.LogTo(logger);
         var exitCode = 0;
         var metrics = new AgentMetrics();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings

@@ -14,17 +14,19 @@ namespace Fleet.Actors.Host.Hosting;
 /// It replaces the host's console lifetime, whose handler stops the host on the signal-handling
 /// thread and so holds that thread for the whole shutdown: no later signal would be seen until the
 /// shutdown was over. Here the stop runs on the thread pool and the signal thread stays free.
+/// <c>run</c> creates it as its very first step, before the configuration is read, so that a SIGHUP
+/// right after the start (an SSH session closed at once) never ends the process.
 /// </remarks>
 internal sealed class AgentSignals : IHostLifetime, IDisposable
 {
-    private readonly Serilog.ILogger _logger;
+    private Serilog.ILogger? _logger;
     private readonly CancellationTokenSource _stopDraining = new();
     private readonly PosixSignalRegistration[] _registrations;
     private int _stopSignals;
     private Action? _stop;
     private Action? _reload;
 
-    public AgentSignals(Serilog.ILogger logger)
+    public AgentSignals(Serilog.ILogger? logger = null)
     {
         _logger = logger;
         _registrations =
@@ -34,6 +36,9 @@ internal sealed class AgentSignals : IHostLifetime, IDisposable
             PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnHangUp),
         ];
     }
+
+    /// <summary>Where signals are logged from now on; until it is set, the SIGHUP line goes to stderr.</summary>
+    public void LogTo(Serilog.ILogger logger) => _logger = logger;
 
     /// <summary>Cancelled by the second SIGINT or SIGTERM.</summary>
     public CancellationToken StopDraining => _stopDraining.Token;
@@ -51,13 +56,13 @@ internal sealed class AgentSignals : IHostLifetime, IDisposable
         {
             if (_stop is not { } stop) return;
             context.Cancel = true;
-            _logger.Information("{Signal} received: shutting down (a second SIGINT or SIGTERM ends the drain at once)", name);
+            _logger?.Information("{Signal} received: shutting down (a second SIGINT or SIGTERM ends the drain at once)", name);
             ThreadPool.QueueUserWorkItem(_ => stop());
             return;
         }
         context.Cancel = true;
         if (_stopDraining.IsCancellationRequested) return;
-        _logger.Warning("Second {Signal}: ending the drain now; what the broker has not acknowledged stays in the log for the next start", name);
+        _logger?.Warning("Second {Signal}: ending the drain now; what the broker has not acknowledged stays in the log for the next start", name);
         _stopDraining.Cancel();
     }
 
@@ -69,10 +74,11 @@ internal sealed class AgentSignals : IHostLifetime, IDisposable
         context.Cancel = true;
         if (_reload is { } reload)
         {
-            _logger.Information("SIGHUP received: reloading the configuration");
+            _logger?.Information("SIGHUP received: reloading the configuration");
             ThreadPool.QueueUserWorkItem(_ => reload());
         }
-        else _logger.Warning("SIGHUP received while starting: ignored");
+        else if (_logger is { } logger) logger.Warning("SIGHUP received while starting: ignored");
+        else Console.Error.WriteLine("fleet-agent: SIGHUP received while starting: ignored");
     }
 
     /// <inheritdoc />
