@@ -117,7 +117,11 @@ public class ScriptEngineActorBenchmarks
     private sealed class LogCounter : ReceiveActor
     {
         public LogCounter(RunCounter counter) =>
-            Receive<WalProtocol.LogReadings>(m => counter.Count(m.Readings.Count(r => r.Value is ScriptRunValue)));
+            Receive<WalProtocol.LogReadings>(m =>
+            {
+                counter.Count(m.Readings.Count(r => r.Value is ScriptRunValue));
+                if (m.ConfirmId != 0) Sender.Tell(new WalProtocol.Logged(m.ConfirmId));
+            });
     }
 
     /// <summary>Stands in for the GPIO supervisor: every write succeeds at once.</summary>

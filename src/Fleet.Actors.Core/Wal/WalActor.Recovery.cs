@@ -238,6 +238,9 @@ internal sealed partial class WalActor
     {
         var lost = _waitingRecords + _inFlightRecords;
         _waitingRecords = _inFlightRecords = 0;
+        foreach (var (requester, id) in _confirmsInFlight.Concat(_confirmsToSend)) requester.Tell(new WalProtocol.NotLogged(id, why));
+        _confirmsInFlight.Clear();
+        _confirmsToSend.Clear();
         if (lost == 0) return;
         _metrics.Lost.Inc(lost);
         _log.Warning("{0} readings are lost, {1} (counted in wal_readings_lost_total)", lost, why);

@@ -52,6 +52,9 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private List<SequenceRun> _runsInFlight = new();
     private List<LoggedReading> _alertsToNotify = new();
     private List<LoggedReading> _alertsInFlight = new();
+    // Senders waiting for LogReadings.ConfirmId: of readings not yet in a commit, and of the commit in flight.
+    private List<(IActorRef Requester, long Id)> _confirmsToSend = new();
+    private List<(IActorRef Requester, long Id)> _confirmsInFlight = new();
     private long _lastNotifiedSequence;
     private readonly long _recoveryStarted;
 
@@ -220,6 +223,14 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     {
         long dropped = 0;
         var urgent = false;
+        var refused = false;
+        if (message.ConfirmId != 0 && _waitingRecords + _inFlightRecords + message.Readings.Count > _settings.MaxPendingReadings)
+        {
+            // All or nothing: a record whose write is then not made must not be in the log either.
+            CountDropped(message.Readings.Count);
+            Sender.Tell(new NotLogged(message.ConfirmId, $"the log is behind ({_waitingRecords + _inFlightRecords} readings waiting for the disk)"));
+            return;
+        }
         foreach (var reading in message.Readings)
         {
             if (_waitingRecords + _inFlightRecords >= _settings.MaxPendingReadings)
@@ -235,6 +246,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
             {
                 _metrics.EncodeErrors.Inc();
                 _log.Warning("Refusing a reading of {0} that cannot be encoded: {1}", reading.DeviceId, ex.Message);
+                refused = true;
                 continue;
             }
             if (Notifies) Notify(reading);
@@ -246,6 +258,13 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         }
 
         if (dropped > 0) CountDropped(dropped);
+        if (message.ConfirmId != 0)
+        {
+            if (refused) Sender.Tell(new NotLogged(message.ConfirmId, "a record could not be encoded"));
+            else _confirmsToSend.Add((Sender, message.ConfirmId));
+            // Somebody waits for these (a write to the world): they do not wait for the commit interval either.
+            urgent = true;
+        }
         if (_reservation.RunningLow(_nextSequence)) Reserve();
         _urgentWaiting |= urgent;
         if (_urgentWaiting || _sealed.Count > 0) TryFlush();
@@ -326,6 +345,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         (_notifyInFlight, _toNotify) = (_toNotify, _notifyInFlight);
         (_runsInFlight, _runsToNotify) = (_runsToNotify, _runsInFlight);
         (_alertsInFlight, _alertsToNotify) = (_alertsToNotify, _alertsInFlight);
+        (_confirmsInFlight, _confirmsToSend) = (_confirmsToSend, _confirmsInFlight);
         PersistAllAsync(entries, OnEntryPersisted);
     }
 
@@ -372,6 +392,8 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
                 _runsInFlight = new List<SequenceRun>();
                 _alertsInFlight = new List<LoggedReading>();
             }
+            foreach (var (requester, id) in _confirmsInFlight) requester.Tell(new Logged(id));
+            _confirmsInFlight.Clear();
             // An alert or a write record that arrived during this commit goes out next, without waiting for the interval.
             if (_sealed.Count > 0 || _urgentWaiting) TryFlush();
             else ScheduleCommit();

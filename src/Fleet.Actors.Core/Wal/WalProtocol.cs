@@ -11,7 +11,22 @@ public static class WalProtocol
     /// reading is accepted (given a sequence and persisted) or, when the log is overwhelmed,
     /// dropped and counted in <c>wal_intake_dropped_total</c>.
     /// </summary>
-    public sealed record LogReadings(IReadOnlyList<Reading> Readings) : IDeadLetterSuppression;
+    public sealed record LogReadings(IReadOnlyList<Reading> Readings) : IDeadLetterSuppression
+    {
+        /// <summary>
+        /// Not 0: the sender hears <see cref="Logged"/> with this id once the commit that made all
+        /// of them durable is done, or <see cref="NotLogged"/> when the log could not take all of them
+        /// (then none is taken when it was full) or stopped before committing them. For records that
+        /// must be durable before something is done in the world (a write to an output or a PLC).
+        /// </summary>
+        public long ConfirmId { get; init; }
+    }
+
+    /// <summary>Answer to <see cref="LogReadings"/> with a <see cref="LogReadings.ConfirmId"/>: all of them are durable.</summary>
+    public sealed record Logged(long ConfirmId);
+
+    /// <summary>Answer to <see cref="LogReadings"/> with a <see cref="LogReadings.ConfirmId"/>: they are not (all) durable, and why.</summary>
+    public sealed record NotLogged(long ConfirmId, string Reason);
 
     /// <summary>
     /// New values for the limits a running log takes (<see cref="WalSettings.LiveLimits"/>; the other

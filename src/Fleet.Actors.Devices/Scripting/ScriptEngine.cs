@@ -23,8 +23,10 @@ namespace Fleet.Actors.Devices.Scripting;
 /// </summary>
 /// <remarks>
 /// Never blocks: device writes are asked with a timeout and their answers come back through
-/// <c>PipeTo</c>; delays are timers. Records about a write are told to the log before the write is
-/// sent, so the log always has them first.
+/// <c>PipeTo</c>; delays are timers. A write is sent only once the log has confirmed that its record
+/// is durable (write-ahead: after a kill -9 or a power cut, no output has changed without a record
+/// saying so); writes are sent in the order their records were logged. Only a hold (the emergency
+/// stop's safe outputs) is applied at once, with its records told to the log: safety does not wait for the disk.
 /// </remarks>
 internal sealed class ScriptEngine : ReceiveActor, IWithTimers
 {
@@ -35,6 +37,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     public const string StoreDamagedAlert = "script-store-damaged";
 
     private const string CycleTimer = "cycle";
+    private const string LogTimer = "log-confirm";
     private static readonly TimeSpan MinStoreBackoff = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxStoreBackoff = TimeSpan.FromSeconds(30);
 
@@ -55,6 +58,9 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private readonly IActorRef? _alerts;
     private readonly Dictionary<Guid, Waiting> _waiting = new();
     private readonly Dictionary<WriteProposal, (IActorRef Requester, string Outcome)> _externalWrites = new();
+    // Writes whose records the log has not yet confirmed, in the order they were told to it.
+    private readonly Queue<AwaitingLog> _awaitingLog = new();
+    private long _lastConfirmId;
     private IActorRef _storeSupervisor = ActorRefs.Nobody;
 
     // The running store, from its first notice until it stops (null while it starts or restarts).
@@ -96,7 +102,10 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         Receive<ResumeRun>(resume => OnResume(resume.RunId));
         Receive<CycleTick>(_ => _effects.CloseCycle());
         Receive<DeviceWrites.Done>(OnWriteDone);
-        Receive<ScriptProtocol.Write>(write => ExternalWrite(write, Sender));
+        Receive<WalProtocol.Logged>(logged => OnLogAnswered(logged.ConfirmId, null));
+        Receive<WalProtocol.NotLogged>(notLogged => OnLogAnswered(notLogged.ConfirmId, notLogged.Reason));
+        Receive<LogTimeout>(_ => OnLogTimeout());
+        Receive<ScriptProtocol.Write>(write => ExternalWrite(write, Sender, writeAhead: true));
         Receive<ScriptProtocol.Hold>(OnHold);
         Receive<ScriptProtocol.Release>(release => _effects.Release(release.Holder));
         Receive<ScriptProtocol.RunNow>(run => Sender.Tell(StartRequested(run.ScriptId)));
@@ -289,34 +298,104 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
             Timers.StartSingleTimer(RunTimer(run.RunId), new ResumeRun(run.RunId), until > now ? until - now : TimeSpan.Zero);
         }
 
-        // The log hears of a write before the write is sent.
-        if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
-        foreach (var write in writes) _writes.Perform(write, Self);
+        LogThenPerform(records, writes);
         KeepCycle();
     }
 
-    /// <summary>Arbitrates and performs a write asked for from outside the scripts; <paramref name="requester"/> hears how it went.</summary>
-    private WriteProposal ExternalWrite(ScriptProtocol.Write write, IActorRef requester)
+    /// <summary>
+    /// Arbitrates and performs a write asked for from outside the scripts; <paramref name="requester"/>
+    /// hears how it went. Without <paramref name="writeAhead"/> it is performed at once, its records told to the log alongside.
+    /// </summary>
+    private WriteProposal ExternalWrite(ScriptProtocol.Write write, IActorRef requester, bool writeAhead)
     {
         var proposal = new WriteProposal(write.Target, write.Value, write.RequestedBy, write.RequestedBy, (ScriptPriority)Math.Clamp(write.Priority, 0, 255));
         var (records, perform, outcome, winner) = _effects.Propose(proposal, _time.GetUtcNow());
         KeepCycle();
-        if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
         if (!perform)
         {
+            if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
             requester.Tell(new ScriptProtocol.WriteDone(outcome, winner is null ? null
                 : $"{winner.ScriptName} holds {winner.Target} at {winner.Value}, priority {(int)winner.Priority} ({winner.Priority}), this cycle"));
             return proposal;
         }
         _externalWrites[proposal] = (requester, outcome);
-        _writes.Perform(proposal, Self);
+        if (writeAhead) LogThenPerform(records, [proposal]);
+        else
+        {
+            if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
+            _writes.Perform(proposal, Self);
+        }
         return proposal;
     }
 
     private void OnHold(ScriptProtocol.Hold hold)
     {
-        var proposals = hold.Writes.Select(write => ExternalWrite(write, Sender)).ToList();
+        var proposals = hold.Writes.Select(write => ExternalWrite(write, Sender, writeAhead: false)).ToList();
         _effects.Hold(hold.Holder, proposals);
+    }
+
+    // ---------------------------------------------------------------- write-ahead
+
+    /// <summary>
+    /// Tells the log <paramref name="records"/> and sends <paramref name="writes"/> to their devices
+    /// once it has confirmed them durable (<see cref="WalProtocol.LogReadings.ConfirmId"/>). A write
+    /// whose records the log refused, or did not confirm within the write timeout, is not sent; it
+    /// fails with the reason like a write the device did not do.
+    /// </summary>
+    private void LogThenPerform(List<Reading> records, List<WriteProposal> writes)
+    {
+        if (writes.Count == 0)
+        {
+            if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
+            return;
+        }
+        var id = ++_lastConfirmId;
+        _log.Tell(new WalProtocol.LogReadings(records) { ConfirmId = id });
+        _awaitingLog.Enqueue(new AwaitingLog(id, writes, _time.GetTimestamp()));
+        if (!Timers.IsTimerActive(LogTimer)) Timers.StartSingleTimer(LogTimer, LogTimeout.Instance, _settings.WriteTimeout);
+    }
+
+    private void OnLogAnswered(long confirmId, string? failure)
+    {
+        foreach (var awaiting in _awaitingLog)
+        {
+            if (awaiting.Id != confirmId || awaiting.Answered) continue;
+            awaiting.Answered = true;
+            awaiting.Failure = failure;
+        }
+        PerformLogged();
+    }
+
+    /// <summary>Writes whose records the log has not confirmed within the write timeout are given up.</summary>
+    private void OnLogTimeout()
+    {
+        foreach (var awaiting in _awaitingLog)
+        {
+            if (awaiting.Answered || _time.GetElapsedTime(awaiting.AskedAt) < _settings.WriteTimeout) continue;
+            awaiting.Answered = true;
+            awaiting.Failure = $"no confirmation within {_settings.WriteTimeout.TotalSeconds:0.#} s";
+        }
+        PerformLogged();
+    }
+
+    /// <summary>Sends (or fails) the answered writes at the head of the queue, in order.</summary>
+    private void PerformLogged()
+    {
+        while (_awaitingLog.TryPeek(out var head) && head.Answered)
+        {
+            _awaitingLog.Dequeue();
+            foreach (var write in head.Writes)
+            {
+                if (head.Failure is null) _writes.Perform(write, Self);
+                else OnWriteDone(new DeviceWrites.Done(write, "failed", $"not sent: the log did not record it ({head.Failure})"));
+            }
+        }
+        Timers.Cancel(LogTimer);
+        if (_awaitingLog.TryPeek(out var next))
+        {
+            var left = _settings.WriteTimeout - _time.GetElapsedTime(next.AskedAt);
+            Timers.StartSingleTimer(LogTimer, LogTimeout.Instance, left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        }
     }
 
     private void OnWriteDone(DeviceWrites.Done done)
@@ -349,6 +428,23 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
     private static string RunTimer(Guid runId) => "run-" + runId.ToString("N");
 
     private sealed record Waiting(ScriptRun Run, string Trigger);
+
+    /// <summary>Writes waiting for the log to confirm their records (<see cref="WalProtocol.LogReadings.ConfirmId"/> <paramref name="Id"/>).</summary>
+    private sealed record AwaitingLog(long Id, List<WriteProposal> Writes, long AskedAt)
+    {
+        public bool Answered { get; set; }
+
+        public string? Failure { get; set; }
+    }
+
+    private sealed class LogTimeout
+    {
+        public static readonly LogTimeout Instance = new();
+
+        private LogTimeout()
+        {
+        }
+    }
 
     private sealed record ResumeRun(Guid RunId);
 

@@ -180,6 +180,48 @@ public sealed class WalActorTests : TestKit
     }
 
     /// <summary>
+    /// Write-ahead for writes to the world: records sent with a confirmation id are confirmed only
+    /// after the commit that made them durable (without waiting for the commit interval), and a batch
+    /// that does not fit in what the log may hold pending is refused whole (counted as dropped, none
+    /// of it in the log): a write whose record is not in the log must not be made.
+    /// </summary>
+    [Fact]
+    public void Records_asking_for_confirmation_should_be_confirmed_once_durable_and_refused_whole_when_they_do_not_fit()
+    {
+        var settings = new WalSettings { JournalPath = _files.JournalPath, CommitInterval = TimeSpan.FromSeconds(30), MaxPendingReadings = 50 };
+        var log = StartLog(settings, "log-confirm");
+        log.Tell(Readings(0, 1));
+        AwaitAccepted(log, 1);
+        // Right after a commit: these wait for the 30 s interval.
+        log.Tell(Readings(1, 45));
+        Reading Write(int i) => new("scripts", 1_700_000_100_000 + i,
+            new ScriptWriteValue("gpio:27", 1, "write", "command:c" + i, 200));
+
+        log.Tell(new LogReadings([Write(0), Write(1), Write(2), Write(3), Write(4), Write(5)]) { ConfirmId = 7 });
+        var refused = ExpectMsg<NotLogged>(TimeSpan.FromSeconds(5));
+        Assert.Equal(7, refused.ConfirmId);
+        Assert.Contains("behind", refused.Reason);
+        Assert.Equal(6, Metrics.IntakeDropped.Value);
+
+        log.Tell(new LogReadings([Write(10), Write(11)]) { ConfirmId = 8 });
+        Assert.Equal(8, ExpectMsg<Logged>(TimeSpan.FromSeconds(5)).ConfirmId);
+        // Confirmed means in the journal file, with everything told to the log before it.
+        Assert.Equal(48, Status(log).LastSequence);
+        using (var connection = new SqliteConnection($"Data Source={_files.JournalPath};Mode=ReadOnly;Pooling=False"))
+        {
+            connection.Open();
+            using var count = connection.CreateCommand();
+            count.CommandText = "SELECT COUNT(*) FROM journal";
+            Assert.True((long)count.ExecuteScalar()! >= 2);
+        }
+
+        var logged = DrainAll(log);
+        Assert.Equal(Enumerable.Range(1, 48).Select(i => (long)i), logged.Select(r => r.Sequence));
+        var writes = logged.Select(r => r.Value).OfType<ScriptWriteValue>().Select(w => w.ScriptId).ToList();
+        Assert.Equal(["command:c10", "command:c11"], writes);
+    }
+
+    /// <summary>
     /// The listener learns each reading's sequence (runs that skip the gap records the log writes in
     /// between) and the alerts among them with theirs; checked against what the log hands the uplink.
     /// </summary>

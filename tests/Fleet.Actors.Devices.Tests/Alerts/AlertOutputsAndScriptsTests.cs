@@ -50,6 +50,7 @@ public sealed class AlertOutputsAndScriptsTests : TestKit
     {
         _files = files;
         _scriptLog = CreateTestProbe("script-log");
+        Scripting.EngineRecords.ConfirmWrites(_scriptLog);
         _alertLog = CreateTestProbe("alert-log");
         _gpio = Sys.ActorOf(GpioSupervisor.Props(VehicleId, _gpioSettings, CreateTestProbe("gpio-log").Ref, _metrics, _ => _driver), "gpio");
         AwaitCondition(() => _driver.IsOpen(BuzzerPin) && _driver.IsOpen(HornPin), Wait);

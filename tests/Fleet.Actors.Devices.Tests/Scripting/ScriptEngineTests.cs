@@ -95,6 +95,65 @@ public sealed class ScriptEngineTests : TestKit
     /// <summary>The next record of type <typeparamref name="T"/> that satisfies <paramref name="wanted"/> (see <see cref="EngineRecords"/>).</summary>
     private T NextRecord<T>(Func<T, bool>? wanted = null) where T : ReadingValue => _records.Next(wanted);
 
+    /// <summary>
+    /// Write-ahead: a command's write reaches the device only after the log confirmed its record
+    /// durable, in the order the records were logged whatever the order of the confirmations; a
+    /// write whose record the log refused, or did not confirm within the write timeout, is never sent
+    /// and fails with the reason. (Found by the kill -9 loop: a command answered SUCCEEDED whose write
+    /// record had not reached the journal when the agent died.)
+    /// </summary>
+    [Fact]
+    public void A_write_should_reach_the_device_only_after_the_log_confirmed_its_record()
+    {
+        var log = CreateTestProbe("unconfirmed-log");
+        var gpio = CreateTestProbe("gpio-lines");
+        var settings = new ScriptingSettings { Document = Parse("scripts = []"), WriteTimeout = TimeSpan.FromSeconds(1) };
+        var engine = Sys.ActorOf(ScriptEngine.Props(VehicleId, settings, log.Ref, gpio.Ref, _gpioSettings, _plcs.Ref, _metrics), "scripts-write-ahead");
+        long Logged(string requestedBy)
+        {
+            var told = log.FishForMessage<WalProtocol.LogReadings>(m => m.Readings.Any(r => r.Value is ScriptWriteValue w && w.ScriptId == requestedBy), Wait);
+            Assert.NotEqual(0, told.ConfirmId);
+            return told.ConfirmId;
+        }
+        void NothingSent()
+        {
+            Status(engine); // the engine sends a write while it handles a message, before it answers the next one
+            gpio.ExpectNoMsg(TimeSpan.Zero);
+        }
+
+        engine.Tell(new ScriptProtocol.Write("command:a", new GpioLineTarget(HornPin), 1, 200));
+        var first = Logged("command:a");
+        engine.Tell(new ScriptProtocol.Write("command:b", new GpioLineTarget(LedPin), 1, 200));
+        var second = Logged("command:b");
+        NothingSent();
+
+        // The second is confirmed first: it still waits for the first.
+        engine.Tell(new WalProtocol.Logged(second), log.Ref);
+        NothingSent();
+        engine.Tell(new WalProtocol.Logged(first), log.Ref);
+        Assert.Equal("horn", gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
+        gpio.Reply(new GpioProtocol.Written("horn", true));
+        Assert.Equal("led", gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
+        gpio.Reply(new GpioProtocol.Written("led", true));
+        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+
+        // Refused by the log: never sent.
+        engine.Tell(new ScriptProtocol.Write("command:c", new GpioLineTarget(HornPin), 0, 200));
+        engine.Tell(new WalProtocol.NotLogged(Logged("command:c"), "the log is behind (5000 readings waiting for the disk)"), log.Ref);
+        var refused = ExpectMsg<ScriptProtocol.WriteDone>(Wait);
+        Assert.Equal("failed", refused.Outcome);
+        Assert.Equal("not sent: the log did not record it (the log is behind (5000 readings waiting for the disk))", refused.Error);
+        NothingSent();
+
+        // Not confirmed at all (the log died with it): given up after the write timeout, never sent.
+        engine.Tell(new ScriptProtocol.Write("command:d", new GpioLineTarget(LedPin), 0, 200));
+        Logged("command:d");
+        var unconfirmed = ExpectMsg<ScriptProtocol.WriteDone>(Wait);
+        Assert.Equal("not sent: the log did not record it (no confirmation within 1 s)", unconfirmed.Error);
+        NothingSent();
+    }
+
     [Fact]
     public void Threshold_trigger_should_write_the_output_once_per_crossing_with_hysteresis()
     {
