@@ -24,9 +24,17 @@ internal sealed partial class WalActor
 
     private void OnEntryRecovered(LogEntry entry)
     {
-        // A hole, unless the entry announces it itself (the log resumed above its mark after a lost journal).
-        if (entry.FirstSequence > _state.NextSequence && !entry.Gaps.Any(g => g.FromSequence <= _state.NextSequence && g.ToSequence >= entry.FirstSequence - 1))
+        // Sequences between the state and this entry were lost to the corrupt rows met since the last
+        // one, unless the entry announces them itself. Without corrupt rows they are not a loss: rows
+        // deleted after delivery whose snapshot is gone, or the first entry of a journal that replaced
+        // a lost one (it announced then what it could not vouch for, from the sequence mark).
+        var corruptRows = _corruptRowsSinceEntry;
+        _corruptRowsSinceEntry = 0;
+        if (corruptRows > 0 && entry.FirstSequence > _state.NextSequence
+            && !entry.Gaps.Any(g => g.FromSequence <= _state.NextSequence && g.ToSequence >= entry.FirstSequence - 1))
             _recoveredHoles.Add((_state.NextSequence, entry.FirstSequence - 1));
+        // What later entries announce (a hole found at an earlier start and announced then) is not announced again.
+        if (_recoveredHoles.Count > 0) _replayedGaps.AddRange(entry.Gaps);
         _state = _state.Apply(entry, LastSequenceNr, _settings.SegmentBytes);
         if (LastSequenceNr > _state.ConsumedJournalSeq)
         {
@@ -81,6 +89,12 @@ internal sealed partial class WalActor
             var snapshotReplaced = mark.SnapshotId != check.SnapshotId;
             if ((journalReplaced || snapshotReplaced) && mark.Reserved >= _nextSequence)
                 ResumeAboveMark(mark, journalReplaced);
+            else if (_corruptRowsSinceEntry > 0 && mark.Reserved >= _nextSequence)
+            {
+                // The last rows were corrupt: their sequences are unknown but below the mark.
+                _recoveredHoles.Add((_nextSequence, mark.Reserved));
+                _nextSequence = mark.Reserved + 1;
+            }
         }
         _sequenceKnown = true;
         _reservation.StartAt(_nextSequence);
@@ -89,14 +103,35 @@ internal sealed partial class WalActor
         Stash.UnstashAll();
     }
 
-    /// <summary>Gap records for sequences lost to corrupt journal rows found during recovery.</summary>
+    /// <summary>
+    /// Gap records for sequences lost to corrupt journal rows found during recovery, but for those
+    /// delivered before (at or below what the fleet acknowledged) and those a gap record already
+    /// announces (the rows stay corrupt until deleted; every start meets them again).
+    /// </summary>
     private void AnnounceRecoveredHoles()
     {
+        var lost = new List<GapValue>();
         foreach (var (from, to) in _recoveredHoles)
-            _log.Error("Sequences {0}..{1} were lost to a corrupt journal row; recording a gap", from, to);
-        if (_recoveredHoles.Count > 0)
-            AppendGaps(WalState.MergeAnnouncements(_recoveredHoles.Select(h => new GapValue(h.From, h.To, h.To - h.From + 1, "corrupt-record")), int.MaxValue), eviction: null);
+        foreach (var (start, end) in Uncovered(Math.Max(from, ConsumedSequence + 1), to, _replayedGaps))
+        {
+            _log.Error("Sequences {0}..{1} were lost to a corrupt journal row; recording a gap", start, end);
+            lost.Add(new GapValue(start, end, end - start + 1, "corrupt-record"));
+        }
+        if (lost.Count > 0) AppendGaps(WalState.MergeAnnouncements(lost, int.MaxValue), eviction: null);
         _recoveredHoles.Clear();
+        _replayedGaps.Clear();
+    }
+
+    /// <summary>The parts of <paramref name="from"/>..<paramref name="to"/> that none of <paramref name="gaps"/> covers.</summary>
+    private static IEnumerable<(long From, long To)> Uncovered(long from, long to, List<GapValue> gaps)
+    {
+        foreach (var gap in gaps.Where(g => g.ToSequence >= from && g.FromSequence <= to).OrderBy(g => g.FromSequence))
+        {
+            if (gap.FromSequence > from) yield return (from, gap.FromSequence - 1);
+            from = Math.Max(from, gap.ToSequence + 1);
+            if (from > to) yield break;
+        }
+        if (from <= to) yield return (from, to);
     }
 
     private void ResumeAboveMark(SequenceMark mark, bool journalReplaced)
@@ -111,6 +146,9 @@ internal sealed partial class WalActor
             _state = WalState.Empty with { EvictedTotal = _state.EvictedTotal, GapRecords = _state.GapRecords, ConsumedJournalSeq = LastSequenceNr };
             _ackedJournalSeq = LastSequenceNr;
             _cache = new EntryCache(_settings.CacheBytes, LastSequenceNr);
+            // A snapshot of the lost journal's state may still be in place: the next commit saves one
+            // of this state, so that later starts do not begin from the old one.
+            _eventsSinceSnapshot = _settings.SnapshotEvery;
         }
         var from = journalReplaced ? known + 1 : Math.Max(known, _state.LastSequence) + 1;
         _nextSequence = mark.Reserved + 1;

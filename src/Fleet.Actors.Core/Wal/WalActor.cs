@@ -44,6 +44,9 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private readonly Queue<LogEntry> _sealed = new();
     private readonly List<IActorRef> _flushWaiters = new();
     private readonly List<(long From, long To)> _recoveredHoles = new();
+    // Corrupt journal rows met in the replay since the last entry: the next entry's distance from the state is a hole.
+    private int _corruptRowsSinceEntry;
+    private readonly List<GapValue> _replayedGaps = new();
     private readonly IActorRef _acceptedListener;
     private List<Reading> _toNotify = new();
     private List<Reading> _notifyInFlight = new();
@@ -105,7 +108,11 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
             _state = _state.Apply(d);
             _cache.RemoveUpTo(d.JournalSeq);
         });
-        Recover<CorruptWalRecord>(c => ReportCorrupt(c, LastSequenceNr));
+        Recover<CorruptWalRecord>(c =>
+        {
+            ReportCorrupt(c, LastSequenceNr);
+            _corruptRowsSinceEntry++;
+        });
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         Command<LogReadings>(readings =>

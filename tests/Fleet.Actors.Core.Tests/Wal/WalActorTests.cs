@@ -499,6 +499,19 @@ public sealed class WalActorTests : TestKit
         var verifier = new FleetVerifier();
         verifier.Observe(new DecodedBatch(Vehicle, "t", 1, records));
         Assert.Equal(0, verifier.Report().Missing);
+
+        // The row stays corrupt; the next start meets it again but announces nothing more.
+        recovered.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+        Watch(recovered);
+        Sys.Stop(recovered);
+        ExpectTerminated(recovered);
+        var again = StartLog(name: "log-c3");
+        again.Tell(Readings(100, 5));
+        AwaitAccepted(again, 21);
+        var later = DrainAll(again);
+        Assert.Equal(Enumerable.Range(17, 5).Select(i => (long)i), later.Select(r => r.Sequence));
+        Assert.Equal(1, Status(again).GapRecords);
+        Assert.Equal(2, Metrics.CorruptRecords.Value);
     }
 
     /// <summary>A log with its files and sequence mark, restarted by a backoff supervisor as the agent does.</summary>
@@ -531,7 +544,7 @@ public sealed class WalActorTests : TestKit
     /// drained to <paramref name="fleet"/>, which must then have every sequence delivered or announced
     /// (one corrupt-journal gap covering <paramref name="lastBefore"/>) and none with two contents.
     /// </summary>
-    private (List<DecodedRecord> Records, GapValue Gap) AssertDeliveredOrAnnounced(IActorRef log, FleetVerifier fleet, long lastBefore)
+    private (List<DecodedRecord> Records, GapValue Gap) AssertDeliveredOrAnnounced(IActorRef log, FleetVerifier fleet, long lastBefore, int quarantined = 1)
     {
         AwaitCondition(() => Status(log).LastSequence > lastBefore + 50, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
         var records = DrainAll(log);
@@ -539,10 +552,12 @@ public sealed class WalActorTests : TestKit
         var report = fleet.Report().Vehicles.Single();
         Assert.True(report.Missing == 0, $"missing {string.Join(", ", report.MissingRanges.Select(r => $"{r.Start}..{r.End}"))}");
         Assert.Equal(0, report.Conflicts);
-        var gap = Assert.IsType<GapValue>(records.Single(r => r.Value is GapValue).Value);
+        var gaps = records.Where(r => r.Value is GapValue).Select(r => (r.Sequence, Gap: (GapValue)r.Value!)).ToList();
+        Assert.True(gaps.Count == 1, "gap records: " + string.Join("; ", gaps.Select(g => $"{g.Sequence}: {g.Gap}")));
+        var gap = gaps[0].Gap;
         Assert.Equal("corrupt-journal", gap.Reason);
         Assert.True(gap.ToSequence >= lastBefore, $"the gap {gap.FromSequence}..{gap.ToSequence} does not cover the last sequence {lastBefore} of the lost journal");
-        Assert.Single(Directory.GetDirectories(Path.Combine(_files.Directory, "quarantine")));
+        Assert.Equal(quarantined, Directory.GetDirectories(Path.Combine(_files.Directory, "quarantine")).Length);
         return (records, gap);
     }
 
@@ -572,6 +587,68 @@ public sealed class WalActorTests : TestKit
         Assert.Contains(records, r => r.Value is AlertValue { Name: "journal-replaced" });
         Assert.All(records.Where(r => r.Value is MeasurementValue), r => Assert.True(r.Sequence > gap.ToSequence));
         Assert.Equal(1, Metrics.Quarantined.Value);
+    }
+
+    /// <summary>
+    /// A lost journal is announced once, and the fresh one is read back whole. Found by a newcomer's
+    /// retry: after the journal and the snapshot file were both replaced, every later start announced
+    /// a false corrupt-record gap over the sequences the lost journal had delivered (the first entry
+    /// of the fresh journal begins far above 1 and recovery took that for rows lost to corruption).
+    /// And with the old snapshot kept, the next start replayed the fresh journal only after the old
+    /// snapshot's position, skipping its unsent rows without a word. Later starts must serve every
+    /// unsent reading, announce nothing, alert nothing, and leave the fleet with nothing missing.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void After_a_lost_journal_later_starts_should_announce_nothing_more(bool snapshotsLostToo)
+    {
+        var settings = MarkedSettings() with { SnapshotEvery = 10 };
+        var fleet = new FleetVerifier { CheckConflicts = true };
+        var first = Supervised(WalActor.Props(Vehicle, settings, Metrics), "log", "before-loss");
+        var lastBefore = LogAndDeliverHalf(first, fleet);
+        Watch(first);
+        Sys.Stop(first);
+        ExpectTerminated(first);
+        WalFiles.DamagePages(_files.JournalPath);
+        if (snapshotsLostToo) WalFiles.DamagePages(_files.SnapshotPath);
+
+        var second = Supervised(WalActor.Props(Vehicle, settings, Metrics), "log", "after-loss");
+        second.Tell(Readings(1_000, 50));
+        AwaitCondition(() => Directory.Exists(Path.Combine(_files.Directory, "quarantine")), TimeSpan.FromSeconds(10));
+        AssertDeliveredOrAnnounced(second, fleet, lastBefore, quarantined: snapshotsLostToo ? 2 : 1);
+        var announced = Status(second).GapRecords;
+        // These stay unsent: the next start must read them back from the fresh journal.
+        var delivered = Status(second).LastSequence;
+        second.Tell(Readings(1_500, 30));
+        AwaitAccepted(second, delivered + 30);
+        second.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+        var last = delivered;
+        Watch(second);
+        Sys.Stop(second);
+        ExpectTerminated(second);
+
+        for (var start = 0; start < 2; start++)
+        {
+            var again = Supervised(WalActor.Props(Vehicle, settings, Metrics), "log", $"later-start-{start}");
+            again.Tell(Readings(2_000 + start * 50, 50));
+            var expected = start == 0 ? 80 : 50;
+            AwaitCondition(() => Status(again).LastSequence >= last + expected, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+            var records = DrainAll(again);
+            fleet.Observe(new DecodedBatch(Vehicle, "t", 1, records));
+            Assert.DoesNotContain(records, r => r.Value is GapValue or AlertValue);
+            Assert.Equal(Enumerable.Range(1, expected).Select(i => last + i), records.Select(r => r.Sequence));
+            Assert.Equal(announced, Status(again).GapRecords);
+            again.Ask<Flushed>(Flush.Instance, TimeSpan.FromSeconds(5)).Wait();
+            last = Status(again).LastSequence;
+            Watch(again);
+            Sys.Stop(again);
+            ExpectTerminated(again);
+        }
+        var report = fleet.Report().Vehicles.Single();
+        Assert.True(report.Missing == 0, $"missing {string.Join(", ", report.MissingRanges.Select(r => $"{r.Start}..{r.End}"))}");
+        Assert.Equal(0, report.Conflicts);
+        Assert.Equal(0, Metrics.CorruptRecords.Value);
     }
 
     /// <summary>
