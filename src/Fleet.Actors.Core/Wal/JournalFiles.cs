@@ -112,17 +112,41 @@ public static class JournalFiles
             var folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "quarantine",
                 DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", System.Globalization.CultureInfo.InvariantCulture) + "-" + Path.GetFileNameWithoutExtension(name));
             Directory.CreateDirectory(folder);
+            // The fresh file is made whole beside the damaged one and renamed into its place: other
+            // parts of the agent retrying their recovery meanwhile never open a file without its
+            // tables, nor create one of their own that the fresh file would have to share a -wal with.
+            var fresh = path + ".fresh";
+            var identity = PrepareAside(fresh, journal);
             foreach (var suffix in new[] { "", "-wal", "-shm" })
                 if (File.Exists(path + suffix)) File.Move(path + suffix, Path.Combine(folder, name + suffix));
+            File.Move(fresh, path, overwrite: true);
             // The whole of what SQLite found, for forensics (the log line is shortened).
             File.WriteAllText(Path.Combine(folder, "reason.txt"), $"{DateTime.UtcNow:O} {path}:{Environment.NewLine}{findings}{Environment.NewLine}");
-            var identity = Prepare(path, journal);
             SqliteConnection.ClearAllPools();
             return new QuarantinedFile(path, folder, problem, identity);
         }
     }
 
     private const int MaxFindingsKept = 100;
+
+    /// <summary>
+    /// <see cref="Prepare"/> on a file of its own, left complete in the one file (its -wal checkpointed
+    /// into it and removed), so that it can be renamed into place. Returns its identity.
+    /// </summary>
+    private static string PrepareAside(string path, bool journal)
+    {
+        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(path + suffix);
+        var identity = Prepare(path, journal);
+        SqliteConnection.ClearAllPools();
+        using (var connection = new SqliteConnection(SqliteWal.ConnectionString(path) + ";Pooling=False"))
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        // The last connection closed: SQLite removed the -wal and -shm files (a -wal left would hold nothing the file lacks).
+        foreach (var suffix in new[] { "-wal", "-shm" }) File.Delete(path + suffix);
+        return identity;
+    }
 
     /// <summary>Null when SQLite finds nothing wrong with the file; otherwise what it found, on one line.</summary>
     public static string? Check(string path) => Inspect(path, 3) is { } findings ? OneLine(findings) : null;

@@ -14,7 +14,9 @@ namespace Fleet.Actors.Core.Wal;
 /// <remarks>
 /// The file holds two slots written in turn, each with a counter and a checksum, and is fsynced on
 /// every write: a write torn by a power cut damages only the slot being written, and the other
-/// still holds the previous mark.
+/// still holds the previous mark. Every write goes to a copy beside it too (<see cref="CopyOf"/>),
+/// and a read takes the newest valid slot of both: a mark file deleted or overwritten along with a
+/// damaged journal still lets the log resume above what it used.
 /// </remarks>
 /// <param name="Reserved">Highest sequence the log may have used.</param>
 /// <param name="Delivered">Highest sequence known to be delivered or announced (may lag).</param>
@@ -26,10 +28,25 @@ public sealed record SequenceMark(long Reserved, long Delivered, string JournalI
     private const int ChecksumOffset = 64;
     private static ReadOnlySpan<byte> Magic => "FSM1"u8;
 
-    /// <summary>The newest valid mark in <paramref name="path"/>, or null when there is none.</summary>
+    /// <summary>The copy of the mark in <paramref name="path"/>, written with it.</summary>
+    public static string CopyOf(string path) => path + ".copy";
+
+    /// <summary>The newest valid mark in <paramref name="path"/> or its copy, or null when there is none.</summary>
     public static SequenceMark? Read(string path) => ReadSlot(path)?.Mark;
 
-    /// <summary>Writes <paramref name="mark"/> over the older slot and fsyncs the file.</summary>
+    /// <summary>
+    /// Describes what is wrong with the mark at <paramref name="path"/> (a file missing, or holding no
+    /// valid slot), or null when both files hold a valid mark.
+    /// </summary>
+    public static string? Problem(string path)
+    {
+        var problems = new[] { path, CopyOf(path) }
+            .Select(file => !File.Exists(file) ? $"{file} is missing" : ReadFile(file) is null ? $"{file} holds no valid mark" : null)
+            .OfType<string>().ToList();
+        return problems.Count == 0 ? null : string.Join("; ", problems);
+    }
+
+    /// <summary>Writes <paramref name="mark"/> over the older slot of the file and of its copy, and fsyncs each.</summary>
     public static void Write(string path, SequenceMark mark)
     {
         var current = ReadSlot(path);
@@ -42,10 +59,13 @@ public sealed record SequenceMark(long Reserved, long Delivered, string JournalI
         ToGuid(mark.JournalId).TryWriteBytes(slot.AsSpan(28, 16));
         ToGuid(mark.SnapshotId).TryWriteBytes(slot.AsSpan(44, 16));
         SHA256.HashData(slot.AsSpan(0, ChecksumOffset))[..8].CopyTo(slot.AsSpan(ChecksumOffset));
-        using var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
-        file.Position = (counter % 2) * SlotBytes;
-        file.Write(slot);
-        file.Flush(flushToDisk: true);
+        foreach (var target in new[] { path, CopyOf(path) })
+        {
+            using var file = new FileStream(target, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+            file.Position = (counter % 2) * SlotBytes;
+            file.Write(slot);
+            file.Flush(flushToDisk: true);
+        }
     }
 
     // File identities are GUIDs in "N" form; "" (no file) is the empty GUID.
@@ -54,6 +74,12 @@ public sealed record SequenceMark(long Reserved, long Delivered, string JournalI
     private static string FromGuid(Guid id) => id == Guid.Empty ? "" : id.ToString("N");
 
     private static (long Counter, SequenceMark Mark)? ReadSlot(string path)
+    {
+        var slots = new[] { ReadFile(path), ReadFile(CopyOf(path)) }.OfType<(long Counter, SequenceMark Mark)>().ToList();
+        return slots.Count == 0 ? null : slots.MaxBy(slot => slot.Counter);
+    }
+
+    private static (long Counter, SequenceMark Mark)? ReadFile(string path)
     {
         if (!File.Exists(path)) return null;
         var bytes = File.ReadAllBytes(path);

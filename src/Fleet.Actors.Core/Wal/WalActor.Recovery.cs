@@ -69,7 +69,8 @@ internal sealed partial class WalActor
         Task.Run(() => new IdentityChecked(
                 SequenceMark.Read(file),
                 journal is null ? "" : JournalFiles.Identity(journal) ?? "",
-                snapshot is null ? "" : JournalFiles.Identity(snapshot) ?? ""))
+                snapshot is null ? "" : JournalFiles.Identity(snapshot) ?? "",
+                SequenceMark.Problem(file)))
             .PipeTo(Self);
     }
 
@@ -83,6 +84,12 @@ internal sealed partial class WalActor
     private void OnIdentityChecked(IdentityChecked check)
     {
         _reservation.Files = (check.JournalId, check.SnapshotId);
+        // A first start has neither file; after it, both are written at every reservation.
+        if (check.MarkProblem is { } problem && check.Mark is not null)
+            _log.Info("The sequence mark of {0} is read from one of its two files ({1}); the next reservation writes both", PersistenceId, problem);
+        else if (check.MarkProblem is { } lost && _nextSequence > 1)
+            _log.Warning("The sequence mark of {0} is lost ({1}) although the log has used sequences up to {2}: they go on from what the journal holds; if the journal was replaced too, sequences may repeat",
+                PersistenceId, lost, _nextSequence - 1);
         if (check.Mark is { } mark)
         {
             var journalReplaced = mark.JournalId != check.JournalId;

@@ -550,7 +550,7 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
 
     private sealed record JournalReadFailed(IActorRef Requester, ReadEntries Request, Exception Cause);
 
-    private sealed record IdentityChecked(SequenceMark? Mark, string JournalId, string SnapshotId);
+    private sealed record IdentityChecked(SequenceMark? Mark, string JournalId, string SnapshotId, string? MarkProblem);
 
     private sealed record SequencesReserved(long UpTo);
 

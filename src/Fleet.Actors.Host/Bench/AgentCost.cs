@@ -25,9 +25,9 @@ internal static class AgentCost
     }
 
     /// <summary>Starts an agent and waits for its first acknowledged batch; throws with its last lines when none comes.</summary>
-    public static async Task<AgentProcess> StartDeliveringAsync(string overlay, string workDirectory, string name)
+    public static async Task<AgentProcess> StartDeliveringAsync(string overlay, string workDirectory, string name, string? program = null)
     {
-        var agent = AgentProcess.Start(overlay, workDirectory);
+        var agent = AgentProcess.Start(overlay, workDirectory, program: program);
         if (await agent.WaitForOutputAsync("First batch acknowledged", TimeSpan.FromSeconds(60))) return agent;
         var last = string.Join(" | ", agent.Output.TakeLast(5));
         await agent.DisposeAsync();

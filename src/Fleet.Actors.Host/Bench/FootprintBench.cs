@@ -43,7 +43,7 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
             foreach (var load in Loads)
             {
                 var name = $"footprint-{load.Name}-{round}";
-                await using var agent = await AgentCost.StartDeliveringAsync(Overlay(name, load.Sensors), Path.Combine(workDirectory, name), name);
+                await using var agent = await AgentCost.StartDeliveringAsync(Overlay(name, load.Sensors), Path.Combine(workDirectory, name), name, options.AgentProgram);
                 if (load.Name == "default") startups.Add(AgentCost.FirstAcknowledgedMs(agent));
                 var cost = await AgentCost.MeasureAsync(agent, name, WarmUp, Measured, cancellationToken);
                 samples[load.Name].Add(cost);
@@ -57,7 +57,7 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
             "",
             "### Footprint: what the agent costs at its ordinary rate (issue 10)",
             "",
-            $"`fleet-agent run` as a child process on the shipped configuration against the same mosquitto (only identity, data folder, broker and HTTP port overridden; HTTP endpoint, health monitor and log file on as shipped). " +
+            $"`{(options.AgentProgram is { } program ? program + " run" : "dotnet fleet-agent.dll run")}` as a child process on the shipped configuration against the same mosquitto (only identity, data folder, broker and HTTP port overridden; HTTP endpoint, health monitor and log file on as shipped). " +
             $"Each run warms up {WarmUp.TotalSeconds:0} s after its first acknowledged publish, then its CPU time (utime + stime) over {Measured.TotalSeconds:0} s is its share of one core and its resident memory (VmRSS) is read at the end. " +
             $"The loads alternate, {options.Repeats} runs each; medians (of two runs, the higher). Start-up: from process start to the first acknowledged publish (the agent's own log line), shipped configuration, fresh data folder.",
             "",

@@ -47,6 +47,9 @@ public sealed record BenchOptions
     /// <summary>Outage and drain rounds of the commands phase.</summary>
     public int CommandRounds { get; init; } = 40;
 
+    /// <summary>The agent program the footprint phase runs (a published build); null: this program's dll under dotnet.</summary>
+    public string? AgentProgram { get; init; }
+
     /// <summary>Progress lines.</summary>
     public Action<string> Log { get; init; } = Console.WriteLine;
 }

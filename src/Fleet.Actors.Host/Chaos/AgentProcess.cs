@@ -41,20 +41,25 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>
     /// Starts the agent with the shipped configuration folder and an overlay file containing
     /// <paramref name="overlayHocon"/>. <paramref name="echo"/> receives every output line.
+    /// <paramref name="program"/>: another build of the agent (a published executable, or a dll run
+    /// under dotnet) with its own shipped configuration folder; null: this one.
     /// </summary>
     public static AgentProcess Start(string overlayHocon, string workDirectory, Action<string>? echo = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string? program = null)
     {
         Directory.CreateDirectory(workDirectory);
         var overlay = Path.Combine(workDirectory, $"overlay-{Guid.NewGuid():N}.conf");
         File.WriteAllText(overlay, overlayHocon);
-        var info = new ProcessStartInfo("dotnet", [AgentDll, "run", "--config-dir", ConfigDirectory, "--config", overlay])
-        {
-            WorkingDirectory = workDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        program ??= AgentDll;
+        var configDirectory = Path.Combine(Path.GetDirectoryName(program)!, "hocon");
+        string[] arguments = ["run", "--config-dir", configDirectory, "--config", overlay];
+        var info = program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+            ? new ProcessStartInfo("dotnet", [program, .. arguments])
+            : new ProcessStartInfo(program, arguments);
+        info.WorkingDirectory = workDirectory;
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var started = DateTime.UtcNow;
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start fleet-agent");

@@ -30,8 +30,12 @@ public static class BenchCommand
         var commandDuration = CliDurations.Option("--command-duration", "Measured time of the commands phase when idle and online", new BenchOptions().CommandDuration);
         var noDelay = new Option<bool>("--broker-tcp-nodelay") { Description = "Start mosquitto with set_tcp_nodelay true (Nagle's algorithm off on its sockets)" };
         var commandRounds = new Option<int>("--command-rounds") { Description = "Outage and drain rounds of the commands phase", DefaultValueFactory = _ => new BenchOptions().CommandRounds };
+        var agent = new Option<string?>("--agent")
+        {
+            Description = "The agent program the footprint phase runs: a published build (e.g. artifacts/publish/linux-x64/fleet-agent) to measure what a vehicle runs; default: this program's dll under dotnet",
+        };
         var command = new Command("bench", "Measure the pipeline against a mosquitto it starts itself, next to a raw MQTTnet baseline");
-        foreach (var option in new Option[] { output, step, rates, repeats, synchronous, phases, commandRate, commandDuration, commandRounds, noDelay }) command.Options.Add(option);
+        foreach (var option in new Option[] { output, step, rates, repeats, synchronous, phases, commandRate, commandDuration, commandRounds, noDelay, agent }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = new BenchOptions
@@ -44,7 +48,13 @@ public static class BenchCommand
                 CommandRate = Math.Max(0.1, parse.GetValue(commandRate)),
                 CommandDuration = parse.GetValue(commandDuration),
                 CommandRounds = Math.Max(1, parse.GetValue(commandRounds)),
+                AgentProgram = parse.GetValue(agent) is { } program ? Path.GetFullPath(program) : null,
             };
+            if (options.AgentProgram is { } given && !File.Exists(given))
+            {
+                Console.Error.WriteLine($"--agent: no such program {given}");
+                return 1;
+            }
             var work = Path.Combine(Path.GetTempPath(), "fleet-bench-" + Guid.NewGuid().ToString("N")[..8]);
             await using var broker = new MosquittoProcess(Path.Combine(work, "mosquitto"), tcpNoDelay: parse.GetValue(noDelay));
             await broker.StartAsync(cancellationToken);

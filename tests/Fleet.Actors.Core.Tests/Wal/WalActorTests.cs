@@ -568,8 +568,14 @@ public sealed class WalActorTests : TestKit
     /// vouch for. The fleet ends up with every sequence delivered or announced, and no sequence
     /// with two contents.
     /// </summary>
-    [Fact]
-    public void A_damaged_journal_should_be_quarantined_and_sequences_should_go_on_above_the_mark()
+    /// <remarks>
+    /// With <paramref name="markFileLost"/>, the mark's file is overwritten as well (found by a
+    /// newcomer's tryout: sequences repeated); its copy must keep the log above what it used.
+    /// </remarks>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_damaged_journal_should_be_quarantined_and_sequences_should_go_on_above_the_mark(bool markFileLost)
     {
         var fleet = new FleetVerifier { CheckConflicts = true };
         var first = Supervised(WalActor.Props(Vehicle, MarkedSettings(), Metrics), "log", "before-damage");
@@ -579,6 +585,7 @@ public sealed class WalActorTests : TestKit
         Sys.Stop(first);
         ExpectTerminated(first);
         WalFiles.DamagePages(_files.JournalPath);
+        if (markFileLost) File.WriteAllBytes(_files.SequencePath, System.Security.Cryptography.RandomNumberGenerator.GetBytes(144));
 
         var second = Supervised(WalActor.Props(Vehicle, MarkedSettings(), Metrics), "log", "after-damage");
         second.Tell(Readings(1_000, 50));
