@@ -26,7 +26,7 @@ public sealed class SystemdServiceTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
-    /// READY=1 after start, WATCHDOG=1 every half of WATCHDOG_USEC (never a gap as long as the timeout)
+    /// READY=1 after start, WATCHDOG=1 every third of WATCHDOG_USEC (never a gap as long as the timeout)
     /// while the broker is unreachable and a sensor is down (a truck in a tunnel must not be restarted),
     /// and STOPPING=1 on SIGTERM, with exit code 0.
     /// </summary>
@@ -44,7 +44,7 @@ public sealed class SystemdServiceTests(ITestOutputHelper output) : IDisposable
         await using var agent = AgentProcess.Start(Overlay(), _work, output.WriteLine, environment);
 
         await systemd.WaitForAsync("READY=1");
-        Assert.True(await agent.WaitForOutputAsync("systemd watchdog on: 2s, petted every 1s while the actor system and the log answer", TimeSpan.FromSeconds(5)));
+        Assert.True(await agent.WaitForOutputAsync("systemd watchdog on: 2s, petted every 0.667s while the actor system and the log answer", TimeSpan.FromSeconds(5)));
         Assert.True(await agent.WaitForOutputAsync("Sensor gps down", TimeSpan.FromSeconds(20)), "the missing serial port was not reported down");
         Assert.True(await agent.WaitForOutputAsync("Cannot reach broker 127.0.0.1:", TimeSpan.FromSeconds(20)), "the unreachable broker was not reported");
         var petted = systemd.With("WATCHDOG=1").Count;

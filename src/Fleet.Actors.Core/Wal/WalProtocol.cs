@@ -39,7 +39,8 @@ public static class WalProtocol
     /// The log answers with <see cref="EntriesRead"/> as soon as it has at least one entry; until
     /// then it holds the request (the latest one per requester replaces an earlier one).
     /// </summary>
-    public sealed record ReadEntries(long RequestId, long AfterJournalSeq, int MaxBytes);
+    /// <remarks>While the log restarts (after damage, say) the uplink's requests end in dead letters; it asks again, so they are not logged.</remarks>
+    public sealed record ReadEntries(long RequestId, long AfterJournalSeq, int MaxBytes) : IDeadLetterSuppression;
 
     /// <summary>Answer to <see cref="ReadEntries"/>: consecutive unsent entries in journal order.</summary>
     public sealed record EntriesRead(long RequestId, IReadOnlyList<StoredEntry> Entries);

@@ -177,8 +177,12 @@ internal sealed class VehicleAgent : ReceiveActor
         _walMetrics.Lost.Inc(readings);
         if (_lostWarnings.ShouldLog(out var suppressed))
             _logger.Warning("{0} readings from {1} did not reach the log (it is restarting; {2} more such messages since the last warning); counted in wal_readings_lost_total",
-                readings, dead.Sender.Path.Parent.Name, suppressed);
+                readings, Component(dead.Sender), suppressed);
     }
+
+    /// <summary>Where below this vehicle <paramref name="actor"/> is, without the supervisors' own steps (<c>operations/state</c>, <c>sensors/obd/device</c>).</summary>
+    private string Component(IActorRef actor) =>
+        !IsOwn(actor) ? actor.Path.Name : string.Join("/", actor.Path.Elements.Skip(Self.Path.Elements.Count).Where(e => e != "backoff"));
 
     private bool IsOwn(IActorRef? actor) =>
         actor is not null && !actor.IsNobody() && actor.Path.Elements.Count > Self.Path.Elements.Count && actor.Path.ToStringWithoutAddress().StartsWith(Self.Path.ToStringWithoutAddress() + "/", StringComparison.Ordinal);

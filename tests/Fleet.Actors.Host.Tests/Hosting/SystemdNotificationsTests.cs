@@ -15,7 +15,7 @@ namespace Fleet.Actors.Host.Tests.Hosting;
 /// </summary>
 public sealed class SystemdNotificationsTests : IDisposable
 {
-    /// <summary>Small, so that the test runs fast: petted every 200 ms, a check may take 100 ms.</summary>
+    /// <summary>Small, so that the test runs fast: petted every 133 ms, a check may take 100 ms.</summary>
     private static readonly TimeSpan Watchdog = TimeSpan.FromMilliseconds(400);
 
     private static readonly Lock EnvironmentLock = new();
@@ -74,7 +74,7 @@ public sealed class SystemdNotificationsTests : IDisposable
     {
         _probe.LogAnswers = false; // still recovering
         await using var notifications = Start(Watchdog);
-        Assert.Equal(TimeSpan.FromMilliseconds(200), notifications.PetInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(400) / 3, notifications.PetInterval);
 
         await ChecksAsync(3);
         Assert.Empty(await _systemd.ReceivedBeforeMarkAsync());
