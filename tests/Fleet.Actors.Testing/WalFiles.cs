@@ -92,6 +92,12 @@ public sealed class WalFiles : IDisposable
         return Damage(path, page => page[0] == 13 && page.IndexOf(needle) >= 0);
     }
 
+    /// <summary>
+    /// Damages, as <see cref="DamagePages"/> does, only the index leaf pages (page type 10): no read
+    /// of the rows meets it, <c>PRAGMA quick_check</c> does. Returns how many pages it overwrote.
+    /// </summary>
+    public static int DamageIndexPages(string path) => Damage(path, page => page[0] == 10);
+
     private static int Damage(string path, Func<ReadOnlySpan<byte>, bool> wanted)
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

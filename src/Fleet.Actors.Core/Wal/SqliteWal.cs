@@ -25,7 +25,8 @@ public static class SqliteWal
     /// Creates the folder and prepares both files (<see cref="JournalFiles.Prepare"/>: <c>journal_mode=WAL</c>,
     /// the plugins' tables, the file's identity). This must run before the actor system starts: the
     /// mode is stored in the file, and switching it needs an exclusive lock. A file SQLite reports as
-    /// damaged is quarantined and replaced by a fresh one; the list says which.
+    /// damaged is quarantined and replaced by a fresh one, and so is a snapshot file that
+    /// <c>PRAGMA quick_check</c> finds damaged; the list says which.
     /// </summary>
     public static IReadOnlyList<QuarantinedFile> PrepareFiles(string journalPath, string snapshotPath)
     {
@@ -35,6 +36,10 @@ public static class SqliteWal
             try
             {
                 JournalFiles.Prepare(path, journal);
+                // The snapshot file is small: a full check at every start finds damage that no read
+                // would report yet (an index page, found by a new user's tryout). The journal can be
+                // large; its damage is found when it is read.
+                if (!journal && JournalFiles.QuarantineIfDamaged(path, journal: false) is { } damaged) quarantined.Add(damaged);
             }
             catch (SqliteException ex) when (JournalFiles.IsDamage(ex))
             {

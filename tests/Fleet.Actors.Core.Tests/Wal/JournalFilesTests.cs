@@ -141,6 +141,28 @@ public sealed class JournalFilesTests : TestKit
         Assert.Equal(0, Count(_files.SnapshotPath, "SELECT COUNT(*) FROM snapshot"));
     }
 
+    /// <summary>
+    /// Found by a new user's tryout: damage on an index page of snapshots.db went unnoticed (the
+    /// agent said ready, and the damage waited for the read that would meet it). The start checks
+    /// the small snapshot file whole and quarantines it.
+    /// </summary>
+    [Fact]
+    public void A_snapshot_file_damaged_where_no_read_looks_yet_should_be_quarantined_at_start()
+    {
+        WalFiles.ExecuteSql(_files.SnapshotPath,
+            "INSERT INTO snapshot (persistence_id, sequence_number, created, snapshot) " +
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT 'persistence-' || i, i, 0, randomblob(100) FROM n");
+        Assert.True(WalFiles.DamageIndexPages(_files.SnapshotPath) > 0, "no index page");
+        // Preparing reads no index: on its own it does not see the damage.
+        JournalFiles.Prepare(_files.SnapshotPath, journal: false);
+        Assert.NotNull(JournalFiles.Check(_files.SnapshotPath));
+
+        var quarantined = SqliteWal.PrepareFiles(_files.JournalPath, _files.SnapshotPath);
+
+        Assert.Equal(_files.SnapshotPath, Assert.Single(quarantined).Path);
+        Assert.Null(JournalFiles.Check(_files.SnapshotPath));
+    }
+
     private static long Count(string path, string sql) => WalFiles.Scalar(path, sql);
 
     private static List<string> Schema(string path)
