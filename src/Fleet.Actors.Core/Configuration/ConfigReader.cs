@@ -293,5 +293,13 @@ public sealed class ConfigReader
         return fallback;
     }
 
-    private static string Describe(TimeSpan? span) => span is { } s ? s.ToString() : "unbounded";
+    /// <summary>A bound as the configuration writes durations (<c>500ms</c>, <c>10s</c>, <c>2m</c>, <c>1h</c>), not as <c>00:00:10</c>.</summary>
+    private static string Describe(TimeSpan? span) => span switch
+    {
+        null => "unbounded",
+        { } s when s.Ticks % TimeSpan.TicksPerSecond != 0 => s.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + "ms",
+        { } s when s.Ticks % TimeSpan.TicksPerMinute != 0 || s == TimeSpan.Zero => s.TotalSeconds.ToString("0", CultureInfo.InvariantCulture) + "s",
+        { } s when s.Ticks % TimeSpan.TicksPerHour != 0 => s.TotalMinutes.ToString("0", CultureInfo.InvariantCulture) + "m",
+        { } s => s.TotalHours.ToString("0", CultureInfo.InvariantCulture) + "h",
+    };
 }

@@ -59,7 +59,7 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
             "",
             $"`{(options.AgentProgram is { } program ? program + " run" : "dotnet fleet-agent.dll run")}` as a child process on the shipped configuration against the same mosquitto (only identity, data folder, broker and HTTP port overridden; HTTP endpoint, health monitor and log file on as shipped). " +
             $"Each run warms up {WarmUp.TotalSeconds:0} s after its first acknowledged publish, then its CPU time (utime + stime) over {Measured.TotalSeconds:0} s is its share of one core and its resident memory (VmRSS) is read at the end. " +
-            $"The loads alternate, {options.Repeats} runs each; medians (of two runs, the higher). Start-up: from process start to the first acknowledged publish (the agent's own log line), shipped configuration, fresh data folder.",
+            $"The loads alternate, {options.Repeats} run{(options.Repeats == 1 ? "" : "s")} each; the median of each (of an even number of runs, the higher of the middle two). Start-up: from process start to the first acknowledged publish (the agent's own log line), shipped configuration, fresh data folder.",
             "",
             "| what | load | measured (median) | runs | target | |",
             "|---|---|---:|---|---:|---|",
@@ -72,7 +72,7 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
             report.Add(Row("resident memory (MiB)", load.Description, runs.Select(r => r.ResidentMiB).ToList(), "F0", " MiB", load.MemoryTargetMb * 1e6 / 1048576));
         }
         report.Add(Row("start to first acknowledged publish", Loads[0].Description, startups, "F0", " ms", 500));
-        foreach (var line in report.Skip(6)) options.Log("  " + line);
+        foreach (var line in report.Skip(5)) options.Log("  " + line);
         return report;
     }
 

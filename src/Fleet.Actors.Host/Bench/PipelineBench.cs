@@ -557,7 +557,23 @@ public sealed class PipelineBench(BenchOptions options, MosquittoProcess broker,
         _report.Add("## Pipeline benchmark");
         _report.Add("");
         _report.Add(string.Create(CultureInfo.InvariantCulture,
-            $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuModel()}), .NET {Environment.Version}, mosquitto on 127.0.0.1, log `synchronous = {options.Synchronous.ToString().ToLowerInvariant()}`. Reproduce: `./build.sh --target=Bench`."));
+            $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuModel()}), .NET {Environment.Version}, mosquitto on 127.0.0.1, log `synchronous = {options.Synchronous.ToString().ToLowerInvariant()}`. Reproduce: `{ReproduceCommand()}`."));
+    }
+
+    /// <summary>The command that runs this bench again with the options that differ from the defaults.</summary>
+    private string ReproduceCommand()
+    {
+        var defaults = new BenchOptions();
+        if (options.Phases.SetEquals(BenchOptions.AllPhases) && options.Repeats == defaults.Repeats && options.AgentProgram is null
+            && options.Synchronous == defaults.Synchronous)
+            return "./build.sh --target=Bench";
+        var command = new StringBuilder("fleet-agent bench");
+        if (!options.Phases.SetEquals(BenchOptions.AllPhases))
+            command.Append(" --phases ").Append(string.Join(',', BenchOptions.AllPhases.Where(options.Phases.Contains)));
+        if (options.Repeats != defaults.Repeats) command.Append(" --repeats ").Append(options.Repeats.ToString(CultureInfo.InvariantCulture));
+        if (options.Synchronous != defaults.Synchronous) command.Append(" --synchronous normal");
+        if (options.AgentProgram is { } program) command.Append(" --agent ").Append(program);
+        return command.ToString();
     }
 
     private void Section(string title, string description)

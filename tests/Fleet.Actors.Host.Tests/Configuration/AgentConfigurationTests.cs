@@ -428,6 +428,14 @@ public sealed class AgentConfigurationTests : IDisposable
     }
 
     /// <summary>
+    /// A duration out of range names its bounds the way the configuration writes durations (found
+    /// by a new user: "must be between 00:00:00 and 00:00:10 (got 20s)").
+    /// </summary>
+    [Fact]
+    public void Duration_out_of_range_should_name_its_bounds_as_durations_are_written() =>
+        AssertOverlayRefused("fleet.wal.commit-interval = 20s", "fleet.wal.commit-interval", "must be between 0s and 10s (got 20s)");
+
+    /// <summary>
     /// Enum settings take their names only. Fails today: <c>Enum.TryParse</c> also accepts numbers, so
     /// <c>synchronous = 0</c> (SQLite's "off") silently means full, <c>1</c> means normal, and the flags
     /// syntax <c>"full, normal"</c> means normal (see the report).
