@@ -14,6 +14,9 @@ public sealed class AgentMetrics
     {
         Registry = Metrics.NewCustomRegistry();
         Factory = Metrics.WithCustomRegistry(Registry);
+        // The endpoint writes the Prometheus text format, which has no exemplars; without this every
+        // counter increment looked for a trace context to attach one (docs/benchmarks.md, issue 10).
+        Factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
     }
 
     /// <summary>Where every collector of this agent lives; the metrics endpoint exports it.</summary>

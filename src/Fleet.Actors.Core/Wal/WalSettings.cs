@@ -41,6 +41,14 @@ public sealed record WalSettings
     /// </summary>
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// A commit begins without waiting for the rest of <see cref="CommitInterval"/> once this many
+    /// readings wait: the uplink sends a batch of its <c>min-records</c> (32) at once, so waiting
+    /// longer would only delay it. At a steady 1,000 readings/s a commit every 32 ms instead of
+    /// every 250 ms keeps the reading-to-PUBACK latency where it was with back-to-back commits.
+    /// </summary>
+    public int CommitRecords { get; init; } = 32;
+
     /// <summary>How long acknowledgements may gather before the delivered offset is journaled.</summary>
     public TimeSpan DeliveredFlushInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
@@ -72,7 +80,7 @@ public sealed record WalSettings
     public static readonly IReadOnlyList<string> LiveLimits =
     [
         "max-pending-readings", "max-entry-records", "max-entry-bytes", "max-unsent-bytes", "snapshot-every",
-        "delivered-flush-interval", "metrics-interval", "commit-interval",
+        "delivered-flush-interval", "metrics-interval", "commit-interval", "commit-records",
     ];
 
     /// <summary>These settings with the <see cref="LiveLimits"/> of <paramref name="other"/>.</summary>
@@ -86,6 +94,7 @@ public sealed record WalSettings
         DeliveredFlushInterval = other.DeliveredFlushInterval,
         MetricsInterval = other.MetricsInterval,
         CommitInterval = other.CommitInterval,
+        CommitRecords = other.CommitRecords,
     };
 
     /// <summary>The live limits that differ, for a log line: <c>max-unsent-bytes 268435456 -> 1048576, ...</c>; empty when none.</summary>
@@ -104,6 +113,7 @@ public sealed record WalSettings
         Compare(LiveLimits[5], before.DeliveredFlushInterval, after.DeliveredFlushInterval);
         Compare(LiveLimits[6], before.MetricsInterval, after.MetricsInterval);
         Compare(LiveLimits[7], before.CommitInterval, after.CommitInterval);
+        Compare(LiveLimits[8], before.CommitRecords, after.CommitRecords);
         return string.Join(", ", changes);
     }
 
@@ -120,5 +130,6 @@ public sealed record WalSettings
         if (DeliveredFlushInterval <= TimeSpan.Zero) yield return ("delivered-flush-interval", "must be positive");
         if (MetricsInterval <= TimeSpan.Zero) yield return ("metrics-interval", "must be positive");
         if (CommitInterval < TimeSpan.Zero || CommitInterval > TimeSpan.FromSeconds(10)) yield return ("commit-interval", "must be between 0s and 10s");
+        if (CommitRecords < 1) yield return ("commit-records", "must be at least 1");
     }
 }

@@ -392,6 +392,7 @@ public static partial class AgentConfiguration
             DeliveredFlushInterval = r.Duration("delivered-flush-interval", TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(1)),
             MetricsInterval = r.Duration("metrics-interval", TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(10)),
             CommitInterval = r.Duration("commit-interval", TimeSpan.FromMilliseconds(250), TimeSpan.Zero, TimeSpan.FromSeconds(10)),
+            CommitRecords = r.Int("commit-records", 32, 1),
         };
         foreach (var (key, problem) in wal.Validate()) r.Problem(key, problem);
         return wal;

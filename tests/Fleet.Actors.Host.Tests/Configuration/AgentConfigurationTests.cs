@@ -435,6 +435,14 @@ public sealed class AgentConfigurationTests : IDisposable
     public void Duration_out_of_range_should_name_its_bounds_as_durations_are_written() =>
         AssertOverlayRefused("fleet.wal.commit-interval = 20s", "fleet.wal.commit-interval", "must be between 0s and 10s (got 20s)");
 
+    /// <summary>The early-commit threshold of the log is read and checked like its other bounds.</summary>
+    [Fact]
+    public void Commit_records_should_be_read_and_refused_below_one()
+    {
+        Assert.Equal(32, new WalSettings().CommitRecords);
+        AssertOverlayRefused("fleet.wal.commit-records = 0", "fleet.wal.commit-records", "must be at least 1");
+    }
+
     /// <summary>
     /// Enum settings take their names only. Fails today: <c>Enum.TryParse</c> also accepts numbers, so
     /// <c>synchronous = 0</c> (SQLite's "off") silently means full, <c>1</c> means normal, and the flags
