@@ -71,7 +71,6 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
     private long _ackedSequence;
     private bool _deliveredPersistInFlight;
     private long _lastCommitAt;
-    private bool _commitTimerIsShort;
     private bool _urgentWaiting;
     private bool _evictionInFlight;
     private bool _snapshotInFlight;
@@ -281,27 +280,19 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// Group commit paced by <c>commit-interval</c>: readings commit at once when the last commit
-    /// began at least that long ago, otherwise when it has passed. Once <c>commit-records</c> of them
-    /// wait (a batch's worth for the uplink, which sends it at once: waiting longer would only delay
-    /// it) a tenth of the interval is enough. A trickle commits each reading at once; a steady rate
-    /// commits a few times a second instead of once per reading (each commit is a journal write, an
-    /// fsync and a round of notifications); 1,000 readings/s commit every <c>commit-records</c>
-    /// readings (about 32 ms), and higher rates at most every tenth of the interval (25 ms), not
-    /// back to back. Full entries and alerts do not wait.
+    /// began at least that long ago, otherwise when it has passed, or as soon as <c>commit-records</c>
+    /// of them wait (a batch's worth for the uplink, which sends it at once: waiting longer would
+    /// only delay it). A trickle commits each reading at once; a steady rate commits a few times a
+    /// second instead of once per reading (each commit is a journal write, an fsync and a round of
+    /// notifications); 1,000 readings/s commit every <c>commit-records</c> readings (about 32 ms).
+    /// Full entries and alerts do not wait.
     /// </summary>
     private void ScheduleCommit()
     {
         if (_writer.Count == 0 && _sealed.Count == 0) return;
-        var batchWaits = _waitingRecords >= _settings.CommitRecords;
-        var interval = batchWaits ? _settings.CommitInterval / 10 : _settings.CommitInterval;
-        var wait = interval - _time.GetElapsedTime(_lastCommitAt);
-        if (_lastCommitAt == 0 || wait <= TimeSpan.Zero) TryFlush();
-        else if (!Timers.IsTimerActive(CommitTimer) || (batchWaits && !_commitTimerIsShort))
-        {
-            // A timer armed for the whole interval is replaced by the shorter one once a batch's worth waits.
-            Timers.StartSingleTimer(CommitTimer, CommitTick.Instance, wait);
-            _commitTimerIsShort = batchWaits;
-        }
+        var wait = _settings.CommitInterval - _time.GetElapsedTime(_lastCommitAt);
+        if (_lastCommitAt == 0 || wait <= TimeSpan.Zero || _waitingRecords >= _settings.CommitRecords) TryFlush();
+        else if (!Timers.IsTimerActive(CommitTimer)) Timers.StartSingleTimer(CommitTimer, CommitTick.Instance, wait);
     }
 
     /// <summary>Keeps <paramref name="reading"/> (sequence <c>_nextSequence</c>) for the listener, with where its sequence run starts and whether it is an alert.</summary>
