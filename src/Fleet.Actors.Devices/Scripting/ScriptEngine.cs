@@ -313,9 +313,17 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         KeepCycle();
         if (!perform)
         {
-            if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
-            requester.Tell(new ScriptProtocol.WriteDone(outcome, winner is null ? null
-                : $"{winner.ScriptName} holds {winner.Target} at {winner.Value}, priority {(int)winner.Priority} ({winner.Priority}), this cycle"));
+            var done = new ScriptProtocol.WriteDone(outcome, winner is null ? null
+                : $"{winner.ScriptName} holds {winner.Target} at {winner.Value}, priority {(int)winner.Priority} ({winner.Priority}), this cycle");
+            // Nothing to send (the value is already there, or another writer won), but the answer
+            // still waits for the record: a command answered before its record is durable would,
+            // after a kill -9, have succeeded without a trace in the log.
+            if (writeAhead && records.Count > 0) AwaitLog(records, [], (requester, done));
+            else
+            {
+                if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
+                requester.Tell(done);
+            }
             return proposal;
         }
         _externalWrites[proposal] = (requester, outcome);
@@ -349,9 +357,14 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
             if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
             return;
         }
+        AwaitLog(records, writes, null);
+    }
+
+    private void AwaitLog(List<Reading> records, List<WriteProposal> writes, (IActorRef Requester, ScriptProtocol.WriteDone Done)? answer)
+    {
         var id = ++_lastConfirmId;
         _log.Tell(new WalProtocol.LogReadings(records) { ConfirmId = id });
-        _awaitingLog.Enqueue(new AwaitingLog(id, writes, _time.GetTimestamp()));
+        _awaitingLog.Enqueue(new AwaitingLog(id, writes, _time.GetTimestamp()) { Answer = answer });
         if (!Timers.IsTimerActive(LogTimer)) Timers.StartSingleTimer(LogTimer, LogTimeout.Instance, _settings.WriteTimeout);
     }
 
@@ -384,6 +397,8 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         while (_awaitingLog.TryPeek(out var head) && head.Answered)
         {
             _awaitingLog.Dequeue();
+            if (head.Answer is var (requester, done))
+                requester.Tell(head.Failure is null ? done : new ScriptProtocol.WriteDone("failed", $"the log did not record it ({head.Failure})"));
             foreach (var write in head.Writes)
             {
                 if (head.Failure is null) _writes.Perform(write, Self);
@@ -435,6 +450,9 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
         public bool Answered { get; set; }
 
         public string? Failure { get; set; }
+
+        /// <summary>For a write with nothing to send: who hears <c>Done</c> once its records are durable.</summary>
+        public (IActorRef Requester, ScriptProtocol.WriteDone Done)? Answer { get; init; }
     }
 
     private sealed class LogTimeout

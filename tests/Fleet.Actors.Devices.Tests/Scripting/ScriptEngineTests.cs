@@ -138,6 +138,15 @@ public sealed class ScriptEngineTests : TestKit
         Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
         Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
 
+        // Already there, nothing to send: the answer still waits for the record (found by the kill -9
+        // loop: a command answered SUCCEEDED with "duplicate" had no record after the kill).
+        engine.Tell(new ScriptProtocol.Write("command:e", new GpioLineTarget(HornPin), 1, 200));
+        var duplicate = Logged("command:e");
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        engine.Tell(new WalProtocol.Logged(duplicate), log.Ref);
+        Assert.Equal(new ScriptProtocol.WriteDone("duplicate", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+        NothingSent();
+
         // Refused by the log: never sent.
         engine.Tell(new ScriptProtocol.Write("command:c", new GpioLineTarget(HornPin), 0, 200));
         engine.Tell(new WalProtocol.NotLogged(Logged("command:c"), "the log is behind (5000 readings waiting for the disk)"), log.Ref);
