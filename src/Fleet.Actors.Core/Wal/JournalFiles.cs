@@ -68,11 +68,17 @@ public static class JournalFiles
         var mode = Scalar(connection, "PRAGMA journal_mode=WAL;") as string;
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"SQLite refused journal_mode=WAL for {path} (mode is '{mode}')");
-        Execute(connection, journal ? JournalSchema : SnapshotSchema);
-        Execute(connection, $"CREATE TABLE IF NOT EXISTS {IdentityTable} (id TEXT NOT NULL);");
-        if (Scalar(connection, $"SELECT id FROM {IdentityTable} LIMIT 1;") is string id) return id;
-        id = Guid.NewGuid().ToString("N");
-        Execute(connection, $"INSERT INTO {IdentityTable} (id) VALUES ('{id}');");
+        // One transaction for the schema and the identity: a fresh file costs one commit (one fsync)
+        // instead of one per statement; on a file that has them nothing is written.
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, journal ? JournalSchema : SnapshotSchema, transaction);
+        Execute(connection, $"CREATE TABLE IF NOT EXISTS {IdentityTable} (id TEXT NOT NULL);", transaction);
+        if (Scalar(connection, $"SELECT id FROM {IdentityTable} LIMIT 1;", transaction) is not string id)
+        {
+            id = Guid.NewGuid().ToString("N");
+            Execute(connection, $"INSERT INTO {IdentityTable} (id) VALUES ('{id}');", transaction);
+        }
+        transaction.Commit();
         return id;
     }
 
@@ -178,17 +184,19 @@ public static class JournalFiles
         return line.Length <= 200 ? line : line[..200] + "...";
     }
 
-    private static object? Scalar(SqliteConnection connection, string sql)
+    private static object? Scalar(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
+        command.Transaction = transaction;
         return command.ExecuteScalar();
     }
 
-    private static void Execute(SqliteConnection connection, string sql)
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
+        command.Transaction = transaction;
         command.ExecuteNonQuery();
     }
 }

@@ -26,6 +26,8 @@ public static class RunCommand
     {
         // First of all: a SIGHUP (an SSH session closed right after the start) is ignored until the agent can reload.
         using var signals = new AgentSignals();
+        // The start's one-time costs on the other core while this one reads the configuration (ADR 0020).
+        _ = StartupWarmUp.Start();
         var settings = await LoadWithRemoteOverlayOrReportAsync(configDirectory, overlays);
         if (settings is null) return ConfigurationError;
         var source = new FileConfigurationSource(ResolveConfigDirectory(configDirectory), overlays, settings.DataDirectory);

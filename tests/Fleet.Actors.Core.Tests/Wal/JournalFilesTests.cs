@@ -95,6 +95,24 @@ public sealed class JournalFilesTests : TestKit
         Assert.Equal(Schema(old.SnapshotPath), Schema(ours.SnapshotPath));
     }
 
+    /// <summary>
+    /// A fresh file's schema and identity are written in one transaction (one fsync instead of one a
+    /// statement): the identity must be committed with it and stay what later starts find.
+    /// </summary>
+    [Fact]
+    public void Preparing_a_fresh_file_should_commit_its_identity_and_keep_it_on_later_starts()
+    {
+        using var fresh = new WalFiles();
+        var identity = JournalFiles.Prepare(fresh.JournalPath, journal: true);
+        SqliteConnection.ClearAllPools();
+
+        Assert.Matches("^[0-9a-f]{32}$", identity);
+        Assert.Equal(identity, JournalFiles.Identity(fresh.JournalPath));
+        Assert.Equal(identity, JournalFiles.Prepare(fresh.JournalPath, journal: true));
+        Assert.Equal(1, Count(fresh.JournalPath, $"SELECT COUNT(*) FROM {JournalFiles.IdentityTable}"));
+        Assert.Equal(0, Count(fresh.JournalPath, "SELECT COUNT(*) FROM journal"));
+    }
+
     [Fact]
     public void A_damaged_file_should_be_moved_aside_and_replaced_by_a_fresh_one_with_a_new_identity()
     {
