@@ -362,9 +362,21 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
 
     private void AwaitLog(List<Reading> records, List<WriteProposal> writes, (IActorRef Requester, ScriptProtocol.WriteDone Done)? answer)
     {
+        if (_awaitingLog.Count >= _settings.MaxWritesAwaitingLog)
+        {
+            // The log is far behind: the queue is bounded, so this write fails unsent at once (its
+            // decision still goes to the log, unconfirmed, like the failure record after it).
+            _metrics.AwaitingLogFull.Inc();
+            if (records.Count > 0) _log.Tell(new WalProtocol.LogReadings(records));
+            var reason = $"{_awaitingLog.Count} writes already wait for the log to record theirs (fleet.scripting.max-writes-awaiting-log)";
+            if (answer is var (requester, _)) requester.Tell(new ScriptProtocol.WriteDone("failed", $"not confirmed by the log: {reason}"));
+            foreach (var write in writes) OnWriteDone(new DeviceWrites.Done(write, "failed", $"not sent: {reason}"));
+            return;
+        }
         var id = ++_lastConfirmId;
         _log.Tell(new WalProtocol.LogReadings(records) { ConfirmId = id });
         _awaitingLog.Enqueue(new AwaitingLog(id, writes, _time.GetTimestamp()) { Answer = answer });
+        _metrics.AwaitingLog.Set(_awaitingLog.Count);
         if (!Timers.IsTimerActive(LogTimer)) Timers.StartSingleTimer(LogTimer, LogTimeout.Instance, _settings.WriteTimeout);
     }
 
@@ -405,6 +417,7 @@ internal sealed class ScriptEngine : ReceiveActor, IWithTimers
                 else OnWriteDone(new DeviceWrites.Done(write, "failed", $"not sent: the log did not record it ({head.Failure})"));
             }
         }
+        _metrics.AwaitingLog.Set(_awaitingLog.Count);
         Timers.Cancel(LogTimer);
         if (_awaitingLog.TryPeek(out var next))
         {

@@ -17,9 +17,18 @@ public sealed class ScriptMetrics
         _vehicleId = vehicleId;
         Installed = metrics.Gauge("scripts_installed", "Scripts in the store.", vehicleId);
         Waiting = metrics.Gauge("script_runs_waiting", "Script runs waiting on a delay.", vehicleId);
+        AwaitingLog = metrics.Gauge("script_writes_awaiting_log", "Writes waiting for the log to confirm their records before they are sent.", vehicleId);
+        AwaitingLogFull = metrics.Counter("script_writes_not_awaited_total",
+            "Writes failed unsent because fleet.scripting.max-writes-awaiting-log writes already waited for the log.", vehicleId);
         HeldDropped = metrics.Counter("script_readings_dropped_total",
             "Accepted readings the engine did not look at: more arrived while the configured scripts were being installed than it holds.", vehicleId);
     }
+
+    /// <summary>Writes waiting for the log to confirm their records.</summary>
+    public Gauge.Child AwaitingLog { get; }
+
+    /// <summary>Writes failed unsent because the queue of writes awaiting the log was full.</summary>
+    public Counter.Child AwaitingLogFull { get; }
 
     /// <summary>Accepted readings dropped while the configuration was being installed.</summary>
     public Counter.Child HeldDropped { get; }

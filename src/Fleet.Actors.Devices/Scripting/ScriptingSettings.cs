@@ -17,6 +17,12 @@ public sealed record ScriptingSettings
     /// <summary>How long a GPIO or Modbus write may take before it counts as failed.</summary>
     public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(6);
 
+    /// <summary>
+    /// Writes that may wait at once for the log to confirm their records (write-ahead); one more fails
+    /// at once, not sent, with the reason (the log is far behind).
+    /// </summary>
+    public int MaxWritesAwaitingLog { get; init; } = 1_000;
+
     /// <summary>Journaled store events between snapshots of the installed scripts.</summary>
     public int SnapshotEvery { get; init; } = 100;
 
@@ -40,11 +46,12 @@ public static class ScriptingConfig
         var section = fleet.Section("scripting");
         var cycle = section.Duration("cycle", TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(10));
         var writeTimeout = section.Duration("write-timeout", TimeSpan.FromSeconds(6), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+        var maxAwaitingLog = section.Int("max-writes-awaiting-log", 1_000, 1, 100_000);
         var snapshotEvery = section.Int("snapshot-every", 100, 1, 100_000);
         // References are checked on every trigger and action that parsed, also when others did not: one pass, every problem.
         var parsed = ScriptParser.FromReader(section, references: new HardwareReferences(gpio, plcs));
         var document = parsed.Document ?? new ScriptDocument(ScriptLimits.Default, ValueArray<ScriptDefinition>.Empty);
-        return new ScriptingSettings { Cycle = cycle, WriteTimeout = writeTimeout, SnapshotEvery = snapshotEvery, Document = document };
+        return new ScriptingSettings { Cycle = cycle, WriteTimeout = writeTimeout, MaxWritesAwaitingLog = maxAwaitingLog, SnapshotEvery = snapshotEvery, Document = document };
     }
 
     /// <summary>A GPIO trigger needs a configured input line; a GPIO write an output line; a Modbus write a configured PLC.</summary>

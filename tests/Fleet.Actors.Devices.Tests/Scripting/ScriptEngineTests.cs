@@ -163,6 +163,48 @@ public sealed class ScriptEngineTests : TestKit
         NothingSent();
     }
 
+    /// <summary>
+    /// The writes waiting for the log's confirmation are bounded: with the log far behind, one more
+    /// fails at once, unsent and counted, while those already waiting still go out once confirmed.
+    /// </summary>
+    [Fact]
+    public void Writes_awaiting_the_log_should_be_bounded_and_one_more_should_fail_unsent()
+    {
+        var log = CreateTestProbe("slow-log");
+        var gpio = CreateTestProbe("bounded-gpio");
+        var settings = new ScriptingSettings { Document = Parse("scripts = []"), WriteTimeout = TimeSpan.FromSeconds(30), MaxWritesAwaitingLog = 2 };
+        var engine = Sys.ActorOf(ScriptEngine.Props("bounded", settings, log.Ref, gpio.Ref, _gpioSettings, _plcs.Ref, _metrics), "scripts-bounded");
+        var metrics = new ScriptMetrics(_metrics, "bounded");
+        long Logged(string requestedBy) =>
+            log.FishForMessage<WalProtocol.LogReadings>(m => m.Readings.Any(r => r.Value is ScriptWriteValue w && w.ScriptId == requestedBy), Wait).ConfirmId;
+
+        engine.Tell(new ScriptProtocol.Write("command:a", new GpioLineTarget(HornPin), 1, 200));
+        var first = Logged("command:a");
+        engine.Tell(new ScriptProtocol.Write("command:b", new GpioLineTarget(LedPin), 1, 200));
+        var second = Logged("command:b");
+        Assert.Equal(2, metrics.AwaitingLog.Value);
+
+        // A new arbitration cycle (100 ms), so that the third write is one to send, not a conflict of this cycle.
+        ExpectNoMsg(TimeSpan.FromMilliseconds(250));
+        engine.Tell(new ScriptProtocol.Write("command:c", new GpioLineTarget(LedPin), 1, 200));
+        var refused = ExpectMsg<ScriptProtocol.WriteDone>(Wait);
+        Assert.Equal("failed", refused.Outcome);
+        Assert.Equal("not sent: 2 writes already wait for the log to record theirs (fleet.scripting.max-writes-awaiting-log)", refused.Error);
+        Assert.Equal(1, metrics.AwaitingLogFull.Value);
+        Status(engine);
+        gpio.ExpectNoMsg(TimeSpan.Zero);
+
+        engine.Tell(new WalProtocol.Logged(first), log.Ref);
+        engine.Tell(new WalProtocol.Logged(second), log.Ref);
+        Assert.Equal("horn", gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
+        gpio.Reply(new GpioProtocol.Written("horn", true));
+        Assert.Equal("led", gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
+        gpio.Reply(new GpioProtocol.Written("led", true));
+        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+        AwaitAssert(() => Assert.Equal(0, metrics.AwaitingLog.Value), Wait);
+    }
+
     [Fact]
     public void Threshold_trigger_should_write_the_output_once_per_crossing_with_hysteresis()
     {

@@ -394,6 +394,7 @@ public sealed class AgentConfigurationTests : IDisposable
         { "fleet.uplink.compression.level = 30", "fleet.uplink.compression.level", "must be between 1 and 19" },
         { "fleet.uplink.reconnect.max-backoff = 100ms", "fleet.uplink.reconnect.max-backoff", "must not be less than min-backoff" },
         { "fleet.wal.snapshot-every = 5", "fleet.wal.snapshot-every", "must be at least 10" },
+        { "fleet.scripting.max-writes-awaiting-log = 0", "fleet.scripting.max-writes-awaiting-log", "must be between 1 and 100000" },
         // A constraint between two keys (docs/configuration.md): a journal row must fit in a segment.
         { "fleet.wal { segment-bytes = 64KiB, max-entry-bytes = 128KiB }", "fleet.wal.segment-bytes", "must be at least max-entry-bytes" },
         { "fleet.data-dir = \"  \"", "fleet.data-dir", "must not be empty" },
