@@ -131,12 +131,7 @@ public sealed class ScriptEngineTests : TestKit
         engine.Tell(new WalProtocol.Logged(second), log.Ref);
         NothingSent();
         engine.Tell(new WalProtocol.Logged(first), log.Ref);
-        Assert.Equal("horn", gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
-        gpio.Reply(new GpioProtocol.Written("horn", true));
-        Assert.Equal("led", gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
-        gpio.Reply(new GpioProtocol.Written("led", true));
-        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
-        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+        HornThenLedWritten(gpio);
 
         // Already there, nothing to send: the answer still waits for the record (found by the kill -9
         // loop: a command answered SUCCEEDED with "duplicate" had no record after the kill).
@@ -196,13 +191,20 @@ public sealed class ScriptEngineTests : TestKit
 
         engine.Tell(new WalProtocol.Logged(first), log.Ref);
         engine.Tell(new WalProtocol.Logged(second), log.Ref);
-        Assert.Equal("horn", gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
-        gpio.Reply(new GpioProtocol.Written("horn", true));
-        Assert.Equal("led", gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
-        gpio.Reply(new GpioProtocol.Written("led", true));
-        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
-        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+        HornThenLedWritten(gpio);
         AwaitAssert(() => Assert.Equal(0, metrics.AwaitingLog.Value), Wait);
+    }
+
+    /// <summary>The horn's write, then the led's, reach the lines (answered done), and both requesters hear "write".</summary>
+    private void HornThenLedWritten(Akka.TestKit.TestProbe gpio)
+    {
+        foreach (var line in new[] { "horn", "led" })
+        {
+            Assert.Equal(line, gpio.ExpectMsg<GpioProtocol.Write>(Wait).LineId);
+            gpio.Reply(new GpioProtocol.Written(line, true));
+        }
+        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
+        Assert.Equal(new ScriptProtocol.WriteDone("write", null), ExpectMsg<ScriptProtocol.WriteDone>(Wait));
     }
 
     [Fact]
