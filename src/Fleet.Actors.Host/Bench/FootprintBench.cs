@@ -16,6 +16,10 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(40);
     private static readonly TimeSpan Measured = TimeSpan.FromSeconds(60);
 
+    // Start-ups measured in each round besides the CPU runs' own: a start varies by ±100 ms from run
+    // to run, so the median of a few per round, not one, stands for it.
+    private const int StartupsPerRound = 5;
+
     // 10 adapters of 7.2 readings a sample (the simulated OBD adapter's PIDs) at 13.9 Hz: 1,000 readings/s.
     private const string ThousandPerSecond = "fleet.sensors = [" +
         "{ id = obd-1, type = sim-obd, rate-hz = 13.9 }, { id = obd-2, type = sim-obd, rate-hz = 13.9 }, { id = obd-3, type = sim-obd, rate-hz = 13.9 }, " +
@@ -50,6 +54,13 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
                 options.Log(string.Create(CultureInfo.InvariantCulture, $"  {name}: {cost.CpuPercent:F2} % of a core, {cost.ResidentMiB:F0} MiB"));
                 await agent.StopAsync(TimeSpan.FromSeconds(60));
             }
+            for (var start = 0; start < StartupsPerRound; start++)
+            {
+                var name = $"footprint-start-{round}-{start}";
+                await using var agent = await AgentCost.StartDeliveringAsync(Overlay(name, ""), Path.Combine(workDirectory, name), name, options.AgentProgram);
+                startups.Add(AgentCost.FirstAcknowledgedMs(agent));
+                await agent.StopAsync(TimeSpan.FromSeconds(60));
+            }
         }
 
         var report = new List<string>
@@ -59,7 +70,7 @@ public sealed class FootprintBench(BenchOptions options, MosquittoProcess broker
             "",
             $"`{(options.AgentProgram is { } program ? program + " run" : "dotnet fleet-agent.dll run")}` as a child process on the shipped configuration against the same mosquitto (only identity, data folder, broker and HTTP port overridden; HTTP endpoint, health monitor and log file on as shipped). " +
             $"Each run warms up {WarmUp.TotalSeconds:0} s after its first acknowledged publish, then its CPU time (utime + stime) over {Measured.TotalSeconds:0} s is its share of one core and its resident memory (VmRSS) is read at the end. " +
-            $"The loads alternate, {options.Repeats} run{(options.Repeats == 1 ? "" : "s")} each; the median of each (of an even number of runs, the higher of the middle two). Start-up: from process start to the first acknowledged publish (the agent's own log line), shipped configuration, fresh data folder.",
+            $"The loads alternate, {options.Repeats} run{(options.Repeats == 1 ? "" : "s")} each; the median of each (of an even number of runs, the higher of the middle two). Start-up: from process start to the first acknowledged publish (the agent's own log line), shipped configuration, fresh data folder: the shipped configuration's CPU runs and {StartupsPerRound} more starts a round (each stopped once it has published).",
             "",
             "| what | load | measured (median) | runs | target | |",
             "|---|---|---:|---|---:|---|",
