@@ -73,7 +73,7 @@ internal sealed class ConfigurationActor : ReceiveActor
         _time = time;
         _reloads = metrics.Counter("config_reload_count", "Configuration changes applied while running (commands, file changes, SIGHUP).", vehicleId);
         _errors = metrics.Counter("config_errors_total", "Configuration changes refused (problems, or parts that apply only at start).", vehicleId);
-        _version = metrics.Factory.CreateGauge("config_version", "The running configuration's version (label version: a digest of its files); 1 for the running one.",
+        _version = metrics.Factory.CreateGauge("config_version", "The running configuration's version (label version: a digest of the effective settings, the same however the files are laid out); 1 for the running one.",
             [AgentMetrics.VehicleLabel, "version"]);
         _version.WithLabels(vehicleId, running.Version).Set(1);
 

@@ -50,7 +50,7 @@ public sealed record VehicleSettings
     /// <summary>The operational state machine's safe outputs (HOCON <c>fleet.operations</c>).</summary>
     public OperationsSettings Operations { get; init; } = new();
 
-    /// <summary>The version of the configuration this agent runs (a digest of its files), reported in diagnostics.</summary>
+    /// <summary>The version of the configuration this agent runs (a digest of the effective settings, the same however the files are laid out), reported in diagnostics.</summary>
     public string ConfigVersion { get; init; } = "";
 
     /// <summary>The health monitor: sampling, heartbeat, stall detection (HOCON <c>fleet.health</c>).</summary>
