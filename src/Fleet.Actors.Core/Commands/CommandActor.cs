@@ -46,6 +46,7 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     // Commands wait (stashed) until the history mark says whether the ledger is whole.
     private bool _historyKnown;
     private bool _rewriteMark;
+    private string? _replacedWhileChecking;
 
     public CommandActor(VehicleIdentity vehicle, CommandSettings settings, IReadOnlyDictionary<CommandType, IActorRef> owners, IActorRef responses,
         CommandMetrics metrics, TimeProvider time, IActorRef? gate)
@@ -114,7 +115,11 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
             _log.Warning("Command journal {0}: {1} was replaced after damage; saving a snapshot of the {2} remembered command ids at once",
                 PersistenceId, replaced.File.Path, _ledger.Count);
             _rowsSinceSnapshot = 0;
-            _rewriteMark = true;
+            // While the history check runs, the mark must keep the files it compares with (rewritten
+            // now, a check that reads it late would find nothing replaced), and the ledger cannot tell
+            // whether it recovered from the file before or after the replacement: the history counts as lost.
+            if (_historyKnown) _rewriteMark = true;
+            else _replacedWhileChecking = replaced.File.Path;
             SaveSnapshot(_ledger.Snapshot());
         });
         Command<PruneTick>(_ => _ledger.Prune(_time.GetUtcNow().ToUnixTimeMilliseconds(), _settings.MaxClockSkew));
@@ -240,12 +245,14 @@ internal sealed class CommandActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void OnHistoryChecked(HistoryChecked checkedHistory)
     {
-        if (!checkedHistory.MayBeLost)
+        var replacedWhileChecking = _replacedWhileChecking;
+        _replacedWhileChecking = null;
+        if (!checkedHistory.MayBeLost && replacedWhileChecking is null)
         {
             HistoryKnown();
             return;
         }
-        var why = checkedHistory.Why;
+        var why = checkedHistory.MayBeLost ? checkedHistory.Why : $"{replacedWhileChecking} was replaced after damage while its start checked the history";
         var lost = new HistoryLost { Before = _time.GetUtcNow().ToUnixTimeMilliseconds(), Reason = why };
         Persist(lost, row =>
         {

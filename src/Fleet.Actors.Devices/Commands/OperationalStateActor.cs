@@ -69,6 +69,7 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
 
     // Commands wait (stashed) until the history mark says whether the state was recovered whole.
     private bool _historyKnown;
+    private bool _replacedWhileChecking;
 
     public OperationalStateActor(string vehicleId, OperationsSettings settings, GpioSettings gpio, IActorRef scripts, IActorRef log, IActorRef? listener,
         TimeProvider time, IActorRef? alerts, IActorRef? gate)
@@ -122,6 +123,14 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
         });
         Command<Core.Wal.JournalQuarantined>(replaced =>
         {
+            if (!_historyKnown)
+            {
+                // The start's history check decides: journaled now, a state recovered from nothing
+                // (the file replaced before the recovery read it) would pass for a known one, and the
+                // mark rewritten now would hide the replacement from the check.
+                _replacedWhileChecking = true;
+                return;
+            }
             // The journal that held the state was replaced after damage: write the state again (an emergency stop must outlive it).
             _log.Warning("{0} was replaced after damage; journaling the operational state {1} again", replaced.File.Path, Current.StateName);
             Move(_state, _missionId, _routeId, "", "journal replaced", WriteMark);
@@ -228,13 +237,16 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
     /// after damage): the state is unknown, and it may have been an emergency stop, which only a
     /// signed reset may end. So the vehicle comes up emergency-stopped, with its outputs held.
     /// Otherwise the state as recovered is journaled and snapshotted once if it never was (so that a
-    /// later loss of one file is survived and a loss of both is noticed) and the mark is written.
+    /// later loss of one file is survived and a loss of both is noticed) and the mark is written. A
+    /// file replaced while the check ran counts as replaced, whatever the check read.
     /// </summary>
     private void OnHistoryChecked(HistoryChecked checkedHistory)
     {
-        if (!_recovered && checkedHistory.MayBeLost)
+        var replacedWhileChecking = _replacedWhileChecking;
+        _replacedWhileChecking = false;
+        if (!_recovered && (checkedHistory.MayBeLost || replacedWhileChecking))
         {
-            var why = checkedHistory.Why;
+            var why = checkedHistory.MayBeLost ? checkedHistory.Why : "the journal was replaced after damage while the start checked it";
             _log.Error("The operational state of {0} was lost ({1}); it may have been an emergency stop, so the vehicle is emergency-stopped until a signed RESET_EMERGENCY_STOP",
                 PersistenceId, why);
             HoldOutputs(EmergencyHold, _settings.EmergencyStopOutputs, 255);
@@ -242,6 +254,12 @@ internal sealed class OperationalStateActor : ReceivePersistentActor, IWithTimer
             Move(OperationalState.EmergencyStopped, "", "", "", "state lost: " + why, HistoryKnown);
         }
         else if (!_recovered) Move(_state, _missionId, _routeId, "", "first start", HistoryKnown, announce: false);
+        else if (replacedWhileChecking)
+        {
+            // Recovered before the file went: the state is known; it goes into the fresh file before the mark names it.
+            _log.Warning("The journal of {0} was replaced after damage; journaling the operational state {1} again", PersistenceId, Current.StateName);
+            Move(_state, _missionId, _routeId, "", "journal replaced", HistoryKnown);
+        }
         else HistoryKnown();
     }
 

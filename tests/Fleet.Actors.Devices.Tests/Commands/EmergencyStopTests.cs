@@ -6,12 +6,14 @@ using Fleet.Actors.Core.Commands.Wire;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Scripting;
 using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Alerts;
 using Fleet.Actors.Devices.Commands;
 using Fleet.Actors.Devices.Gpio;
 using Fleet.Actors.Devices.Scripting;
 using Fleet.Actors.Devices.Tests.Scripting;
 using Fleet.Actors.Testing;
+using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 using static Fleet.Actors.Core.Commands.CommandProtocol;
 
@@ -44,6 +46,7 @@ public sealed class EmergencyStopTests : TestKit
     };
     private readonly OperationsSettings _operations = new() { EmergencyStopOutputs = [new SafeOutput("pump", false)] };
     private readonly IActorRef _lines;
+    private readonly WalFiles _files;
     private int _started;
 
     public EmergencyStopTests(ITestOutputHelper output) : this(new WalFiles(), output)
@@ -52,6 +55,7 @@ public sealed class EmergencyStopTests : TestKit
 
     private EmergencyStopTests(WalFiles files, ITestOutputHelper output) : base(files.Setup(), "estop-tests", output)
     {
+        _files = files;
         _log = CreateTestProbe("log");
         _statusLog = CreateTestProbe("status-log");
         _records = new EngineRecords(_log, Wait);
@@ -108,6 +112,39 @@ public sealed class EmergencyStopTests : TestKit
 
         Assert.IsType<Succeed>(Send(operations, CommandType.ResetEmergencyStop));
         AwaitCondition(() => _driver.LevelOf(PumpPin) == PinValue.High, Wait);
+    }
+
+    /// <summary>
+    /// Found by CI (CommandTests, one run in four): with both files replaced after damage before the
+    /// state's recovery read them, the announcement of the replacement reached the state before its
+    /// history check answered; it journaled the default state "again", which then passed for a
+    /// recovered one, and the vehicle came up READY instead of emergency-stopped. Now a replacement
+    /// during the check is left to the check, which finds the state lost.
+    /// </summary>
+    [Fact]
+    public void A_state_lost_with_its_files_should_come_up_emergency_stopped_when_the_replacement_is_announced_during_the_start()
+    {
+        var mark = Path.Combine(_files.Directory, "operations.mark");
+        var settings = _operations with { History = new HistoryFiles(_files.JournalPath, _files.SnapshotPath, mark) };
+        IActorRef Start() => Sys.ActorOf(OperationalStateActor.Props(VehicleId, settings, _gpio, CreateTestProbe().Ref, _statusLog.Ref, null, TimeProvider.System),
+            "operations-" + ++_started);
+        var first = Start();
+        AwaitCondition(() => File.Exists(mark), Wait);
+        Stop(first);
+
+        // Both files replaced by fresh ones (new identities), as a quarantine leaves them.
+        SqliteConnection.ClearAllPools();
+        foreach (var path in new[] { _files.JournalPath, _files.SnapshotPath })
+            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(path + suffix);
+        JournalFiles.Prepare(_files.JournalPath, journal: true);
+        JournalFiles.Prepare(_files.SnapshotPath, journal: false);
+        SqliteConnection.ClearAllPools();
+
+        var restarted = Start();
+        // Told at once, it waits out the recovery and arrives before the history check has answered.
+        restarted.Tell(new JournalQuarantined(new QuarantinedFile(_files.JournalPath, Path.Combine(_files.Directory, "quarantine"), "damaged in a test", "fresh"), Journal: true));
+        AwaitAssert(() => Assert.Equal(OperationalState.EmergencyStopped,
+            restarted.Ask<OperationalStateProtocol.Current>(OperationalStateProtocol.GetState.Instance, Wait).Result.State), Wait);
     }
 
     [Fact]
