@@ -17,9 +17,10 @@ namespace Fleet.Actors.Host.Hosting;
 /// use), the reference configuration the Akka settings check compares against, the crypto library
 /// (the configuration's version hash), SQLite's native library (the log's files), the app.config
 /// lookup of <c>ActorSystem.Create</c>, the expression compiler behind every <c>ReceiveActor</c>,
-/// the fusing of a stream like the uplink's, and the zstd compressor of the first batch. Each step touches no file and shares nothing with the agent but
-/// what the runtime caches; whatever the start reaches first it simply waits for or does itself. A
-/// failing step is skipped: the start then pays that cost where it used to.
+/// the fusing of a stream like the uplink's, and the zstd compressor of the first batch. Each step
+/// touches no file and shares nothing with the agent but what the runtime caches; whatever the start
+/// reaches first it simply waits for or does itself. A failing step is skipped: the start then pays
+/// that cost where it used to.
 /// </summary>
 internal static class StartupWarmUp
 {
