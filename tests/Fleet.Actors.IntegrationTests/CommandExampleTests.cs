@@ -204,7 +204,8 @@ public sealed class CommandExampleTests(ITestOutputHelper output) : IAsyncLifeti
 
     private async Task GenerateKeyAsync(string name, string folder)
     {
-        var generated = await RunAsync("dotnet", AgentProcess.AgentDll, "keys", "generate", "--name", name, "--out", Path.Combine(_work, folder));
+        var (program, arguments) = AgentProcess.Command(AgentProcess.Program, "keys", "generate", "--name", name, "--out", Path.Combine(_work, folder));
+        var generated = await RunAsync(program, arguments);
         Assert.Equal(0, generated.ExitCode);
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Key(folder, name + ".key")));
         Assert.StartsWith("-----BEGIN PRIVATE KEY-----", await File.ReadAllTextAsync(Key(folder, name + ".key")), StringComparison.Ordinal);

@@ -34,7 +34,9 @@ public sealed partial class DeployFilesTests(ITestOutputHelper output) : IDispos
         Directory.CreateDirectory(Path.Combine(_root, "usr/bin"));
         File.Copy("/usr/bin/kill", Path.Combine(_root, "usr/bin/kill"));
         Directory.CreateDirectory(Path.Combine(_root, "opt/fleet-agent"));
-        File.Copy(Path.Combine(Path.GetDirectoryName(AgentProcess.AgentDll)!, "fleet-agent"), Path.Combine(_root, "opt/fleet-agent/fleet-agent"));
+        var program = AgentProcess.Program;
+        var executable = program.EndsWith(".dll", StringComparison.Ordinal) ? Path.Combine(Path.GetDirectoryName(program)!, "fleet-agent") : program;
+        File.Copy(executable, Path.Combine(_root, "opt/fleet-agent/fleet-agent"));
         var units = Path.Combine(_root, "etc/systemd/system");
         Directory.CreateDirectory(Path.Combine(units, "fleet-agent.service.d"));
         File.Copy(Deploy("fleet-agent.service"), Path.Combine(units, "fleet-agent.service"));

@@ -202,12 +202,10 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
 
         public static VerifyProcess Start(string[] args)
         {
-            var info = new ProcessStartInfo("dotnet", [AgentProcess.AgentDll, "verify", .. args])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
+            var info = AgentProcess.StartInfo(AgentProcess.Program, ["verify", .. args]);
+            info.RedirectStandardOutput = true;
+            info.RedirectStandardError = true;
+            info.UseShellExecute = false;
             return new VerifyProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start fleet-agent verify"));
         }
 

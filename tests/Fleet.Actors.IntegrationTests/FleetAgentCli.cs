@@ -14,9 +14,10 @@ internal static class FleetAgentCli
 {
     public static async Task<CliResult> RunAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(AgentProcess.AgentDll);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        var start = AgentProcess.StartInfo(AgentProcess.Program, arguments);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();

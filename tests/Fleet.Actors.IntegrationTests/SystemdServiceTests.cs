@@ -75,7 +75,8 @@ public sealed class SystemdServiceTests(ITestOutputHelper output) : IDisposable
         var overlay = Path.Combine(_work, "overlay.conf");
         Directory.CreateDirectory(_work);
         await File.WriteAllTextAsync(overlay, Overlay());
-        var command = $"JOURNAL_STREAM=$(stat -L -c %d:%i /proc/$$/fd/1) exec dotnet {AgentProcess.AgentDll} run --config-dir {AgentProcess.ConfigDirectory} --config {overlay}";
+        var (program, arguments) = AgentProcess.Command(AgentProcess.Program, "run", "--config-dir", AgentProcess.ConfigDirectory, "--config", overlay);
+        var command = $"JOURNAL_STREAM=$(stat -L -c %d:%i /proc/$$/fd/1) exec {program} {string.Join(' ', arguments)}";
         var start = new System.Diagnostics.ProcessStartInfo("socat", ["-u", "SYSTEM:" + command, "STDOUT"])
         {
             RedirectStandardOutput = true,

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Fleet.Actors.Host.Chaos;
 
@@ -50,12 +51,9 @@ public sealed class AgentProcess : IAsyncDisposable
         Directory.CreateDirectory(workDirectory);
         var overlay = Path.Combine(workDirectory, $"overlay-{Guid.NewGuid():N}.conf");
         File.WriteAllText(overlay, overlayHocon);
-        program ??= AgentDll;
+        program ??= Program;
         var configDirectory = Path.Combine(Path.GetDirectoryName(program)!, "hocon");
-        string[] arguments = ["run", "--config-dir", configDirectory, "--config", overlay];
-        var info = program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
-            ? new ProcessStartInfo("dotnet", [program, .. arguments])
-            : new ProcessStartInfo(program, arguments);
+        var info = StartInfo(program, "run", "--config-dir", configDirectory, "--config", overlay);
         info.WorkingDirectory = workDirectory;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
@@ -69,11 +67,32 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>The overlay file the agent was started with (tests edit it to reload the configuration).</summary>
     public string OverlayPath { get; private init; } = "";
 
-    /// <summary>The program's own dll (this process is fleet-agent, or references it).</summary>
-    public static string AgentDll => typeof(AgentProcess).Assembly.Location;
+    /// <summary>
+    /// The agent program started when none is given: <c>FLEET_AGENT_PROGRAM</c> if set (a published
+    /// build; CI runs the integration tests against the native one), else this build: its dll under
+    /// dotnet, or this executable when it is the published agent (which has no dll).
+    /// </summary>
+    public static string Program
+    {
+        [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "An empty location is the native agent's case, handled: its own path.")]
+        get => Environment.GetEnvironmentVariable("FLEET_AGENT_PROGRAM") is { Length: > 0 } given ? Path.GetFullPath(given)
+            : typeof(AgentProcess).Assembly.Location is { Length: > 0 } dll ? dll
+            : Environment.ProcessPath ?? throw new InvalidOperationException("the path of this program is unknown");
+    }
 
-    /// <summary>The shipped configuration folder next to the program.</summary>
-    public static string ConfigDirectory => Path.Combine(AppContext.BaseDirectory, "hocon");
+    /// <summary>The command line that runs <paramref name="program"/> with <paramref name="arguments"/>: a dll under dotnet, anything else directly.</summary>
+    public static (string FileName, string[] Arguments) Command(string program, params string[] arguments) =>
+        program.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? ("dotnet", [program, .. arguments]) : (program, arguments);
+
+    /// <summary>How to start <paramref name="program"/> with <paramref name="arguments"/> (<see cref="Command"/>).</summary>
+    public static ProcessStartInfo StartInfo(string program, params string[] arguments)
+    {
+        var (fileName, all) = Command(program, arguments);
+        return new ProcessStartInfo(fileName, all);
+    }
+
+    /// <summary>The shipped configuration folder next to <see cref="Program"/>.</summary>
+    public static string ConfigDirectory => Path.Combine(Path.GetDirectoryName(Program)!, "hocon");
 
     /// <summary>kill -9: no shutdown at all.</summary>
     public void KillHard()

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Fleet.Actors.Core.Telemetry.Verification;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Host.Verification;
@@ -152,30 +153,33 @@ public static class VerifyCommand
     }
 
     /// <summary>The report as JSON (its fields: docs/wire-format.md, "Checking a fleet: fleet-agent verify").</summary>
-    public static string ToJson(VerificationReport report) => JsonSerializer.Serialize(new
+    public static string ToJson(VerificationReport report) => new JsonObject
     {
-        mode = ModeName(report.From),
-        complete = report.Complete,
-        received = report.Received,
-        duplicates = report.Duplicates,
-        missing = report.Missing,
-        gap_records = report.GapRecords,
-        decode_errors = report.DecodeErrors,
-        batches = report.Batches,
-        vehicles = report.Vehicles.Select(v => new
+        ["mode"] = ModeName(report.From),
+        ["complete"] = report.Complete,
+        ["received"] = report.Received,
+        ["duplicates"] = report.Duplicates,
+        ["missing"] = report.Missing,
+        ["gap_records"] = report.GapRecords,
+        ["decode_errors"] = report.DecodeErrors,
+        ["batches"] = report.Batches,
+        ["vehicles"] = new JsonArray([.. report.Vehicles.Select(v => new JsonObject
         {
-            vehicle_id = v.VehicleId,
-            checked_from = v.CheckedFrom,
-            received = v.Received,
-            duplicates = v.Duplicates,
-            missing = v.Missing,
-            missing_ranges = v.MissingRanges.Select(r => new[] { r.Start, r.End }),
-            gap_records = v.GapRecords,
-            gap_sequences = v.GapSequences,
-            highest_received = v.HighestReceived,
-            expected_last = v.ExpectedLast,
-            status = v.Status,
-            status_last_sequence = v.StatusLastSequence,
-        }),
-    }, new JsonSerializerOptions { WriteIndented = true });
+            ["vehicle_id"] = v.VehicleId,
+            ["checked_from"] = v.CheckedFrom,
+            ["received"] = v.Received,
+            ["duplicates"] = v.Duplicates,
+            ["missing"] = v.Missing,
+            ["missing_ranges"] = new JsonArray([.. v.MissingRanges.Select(r => new JsonArray(r.Start, r.End))]),
+            ["gap_records"] = v.GapRecords,
+            ["gap_sequences"] = v.GapSequences,
+            ["highest_received"] = v.HighestReceived,
+            ["expected_last"] = v.ExpectedLast,
+            ["status"] = v.Status,
+            ["status_last_sequence"] = v.StatusLastSequence,
+        })]),
+    }.ToJsonString(Indented);
+
+    // Written without the serializer's reflection, which the native agent does not have.
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }

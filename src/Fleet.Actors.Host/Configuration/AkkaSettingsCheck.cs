@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
@@ -174,7 +173,7 @@ public static partial class AkkaSettingsCheck
     });
 
     /// <summary>A key as HOCON writes it: quoted when it holds anything but letters, digits, '-' and '_'.</summary>
-    internal static string Quote(string name) => PlainKey().IsMatch(name) ? name : JsonSerializer.Serialize(name);
+    internal static string Quote(string name) => PlainKey().IsMatch(name) ? name : JsonQuoted.Of(name);
 
     [GeneratedRegex("^[A-Za-z0-9_-]+$")]
     private static partial Regex PlainKey();

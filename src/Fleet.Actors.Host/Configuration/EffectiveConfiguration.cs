@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
@@ -106,7 +105,7 @@ public static partial class EffectiveConfiguration
         var literal = value.GetString() ?? "";
         if (secret && literal.Length > 0) literal = Mask;
         else literal = MaskEmbeddedSecrets(literal);
-        text.Append(PlainValue().IsMatch(literal) ? literal : JsonSerializer.Serialize(literal));
+        text.Append(PlainValue().IsMatch(literal) ? literal : JsonQuoted.Of(literal));
     }
 
     private static StringBuilder Indent(StringBuilder text, int depth) => text.Append(' ', depth * 2);

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace Fleet.Actors.Host.Configuration;
@@ -142,7 +141,7 @@ public static partial class HoconText
                     return match.Value;
                 }
                 var value = environment(name);
-                if (value is not null) return JsonSerializer.Serialize(value);
+                if (value is not null) return JsonQuoted.Of(value);
                 if (optional) return "\"\"";
                 if (IsEnvironmentName(name))
                     problems.Add(new HoconProblem(l + 1, match.Index + 1, $"environment variable {name} is not set"));

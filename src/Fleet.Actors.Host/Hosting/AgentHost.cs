@@ -80,6 +80,7 @@ public static class AgentHost
         using var signals = earlySignals ?? new AgentSignals();
         signals.LogTo(logger);
         var exitCode = 0;
+        var drainFinished = false;
         var metrics = new AgentMetrics();
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -100,6 +101,7 @@ public static class AgentHost
             .AddVehicleAgent(settings.Vehicle, metrics, onShutdown: (_, error) =>
             {
                 if (error is not null) exitCode = 1;
+                else Volatile.Write(ref drainFinished, true);
             }, stopDraining: signals.StopDraining,
                 configuration: configuration is null ? null : new LiveConfigurationSource(configuration, FileConfigurationSource.Describe(settings))));
 
@@ -143,6 +145,13 @@ public static class AgentHost
         {
             if (endpoint is not null) await endpoint.DisposeAsync();
             if (systemd is not null) await systemd.DisposeAsync();
+        }
+        // Akka gives up on the drain at the same budget as the watchdog and ends the actor system; a
+        // fast process can get here first. The shutdown did not finish all the same.
+        if (exitCode == 0 && !Volatile.Read(ref drainFinished))
+        {
+            watchdog.Expired();
+            exitCode = 1;
         }
         logger.Information("Fleet agent {VehicleId} stopped (exit code {ExitCode})", settings.Vehicle.VehicleId, exitCode);
         return exitCode;

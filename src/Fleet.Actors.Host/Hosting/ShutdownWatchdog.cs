@@ -19,7 +19,7 @@ internal sealed class ShutdownWatchdog(TimeSpan budget, Serilog.ILogger logger)
         var thread = new Thread(() =>
         {
             Thread.Sleep(budget);
-            logger.Fatal("Shutdown did not finish within {Budget:0.#}s (fleet.shutdown.timeout); ending the process, exit code 1", budget.TotalSeconds);
+            Expired();
             Log.CloseAndFlush();
             Posix.ExitNow(1);
         })
@@ -29,4 +29,8 @@ internal sealed class ShutdownWatchdog(TimeSpan budget, Serilog.ILogger logger)
         };
         thread.Start();
     }
+
+    /// <summary>Says that shutdown ran out of its budget (the process then ends with exit code 1).</summary>
+    public void Expired() =>
+        logger.Fatal("Shutdown did not finish within {Budget:0.#}s (fleet.shutdown.timeout); ending the process, exit code 1", budget.TotalSeconds);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Akka.Actor;
 using Akka.Configuration;
@@ -46,6 +47,8 @@ public sealed class TimerScheduler : SchedulerBase, IDisposable
     private static readonly Func<TimeSpan> Elapsed = AkkaClock("Elapsed");
     private static readonly Func<TimeSpan> ElapsedHighRes = AkkaClock("ElapsedHighRes");
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Akka is kept whole in the published agent (ADR 0021); without the type, the fallback clock.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "As above: the property is public and static, and Akka is not trimmed.")]
     private static Func<TimeSpan> AkkaClock(string property) =>
         typeof(ActorSystem).Assembly.GetType("Akka.Util.MonotonicClock")
             ?.GetProperty(property, BindingFlags.Public | BindingFlags.Static)?.GetMethod?.CreateDelegate<Func<TimeSpan>>()

@@ -82,9 +82,10 @@ public sealed class FleetToolsTlsTests(ITestOutputHelper output) : SecureLinkTes
     /// <summary>Runs the real <c>fleet-agent</c> with <paramref name="arguments"/>, collecting its lines (the MQTT_* defaults cleared).</summary>
     private static Tool StartTool(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(AgentProcess.AgentDll);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        var start = AgentProcess.StartInfo(AgentProcess.Program, arguments);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         foreach (var variable in new[] { "MQTT_BROKER", "MQTT_CA_FILE", "MQTT_CLIENT_CERT_FILE", "MQTT_CLIENT_KEY_FILE", "MQTT_PASSWORD_FILE" })
             start.Environment.Remove(variable);
         var tool = new Tool(Process.Start(start)!);

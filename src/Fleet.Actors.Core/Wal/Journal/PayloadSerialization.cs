@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Akka.Serialization;
 
@@ -27,6 +28,8 @@ internal sealed class PayloadSerialization(ActorSystem system)
     }
 
     /// <summary>The payload stored with <paramref name="serializerId"/> and <paramref name="manifest"/>; without an id, by the manifest's type.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2057",
+        Justification = "A manifest names a type of ours or Akka's, assemblies the published agent keeps whole (TrimMode partial, ADR 0021).")]
     public object Deserialize(byte[] bytes, int? serializerId, string manifest) =>
         serializerId is { } id
             ? _serialization.Deserialize(bytes, id, manifest)
