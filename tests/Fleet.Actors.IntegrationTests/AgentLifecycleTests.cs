@@ -302,7 +302,17 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
             Assert.Equal("online", retained.GetProperty("state").GetString());
             Assert.Equal(3, retained.GetProperty("health").GetProperty("devices_up").GetInt32());
 
-            using (var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/status")))
+            // A device's rate needs two of the monitor's samples (null after its first): a fast start
+            // (the native agent's) can bring the first heartbeat with all three up before that.
+            string statusJson = "";
+            await Testing.Poll.UntilAsync(async () =>
+            {
+                statusJson = await http.GetStringAsync($"http://127.0.0.1:{port}/status");
+                using var document = System.Text.Json.JsonDocument.Parse(statusJson);
+                return document.RootElement.GetProperty("devices").EnumerateArray()
+                    .All(d => d.GetProperty("rate_per_second").ValueKind == System.Text.Json.JsonValueKind.Number);
+            }, "every device's rate in /status", TimeSpan.FromSeconds(10));
+            using (var status = System.Text.Json.JsonDocument.Parse(statusJson))
             {
                 var root = status.RootElement;
                 var devices = root.GetProperty("devices").EnumerateArray().ToList();
