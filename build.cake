@@ -1,4 +1,4 @@
-// Fleet.Actors build: ./build.sh --target=<Build|Test|Bench|Microbench|Publish|Peers|Clean>
+// Fleet.Actors build: ./build.sh --target=<Build|Test|Bench|Microbench|Publish|PublishNative|Peers|Clean>
 using System.Xml.Linq;
 
 var target = Argument("target", "Build");

@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Wal;
+using Akka;
 using Akka.Actor;
 using Fleet.Actors.Devices.Configuration;
 using Fleet.Actors.Devices.Vehicle;
@@ -46,7 +47,28 @@ public static class AgentHost
             loggers.ClearLoggers();
             loggers.AddLoggerFactory();
         });
-        return builder;
+        return builder.WithActors((system, _) => CoordinatedShutdown.Get(system).AddTask(
+            CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "flush-akka-log", () => FlushAkkaLogAsync(system)));
+    }
+
+    /// <summary>
+    /// Waits until Akka's logger actor has written every line logged so far. Akka's lines reach
+    /// Serilog through that actor; what it still holds when the actor system ends, Akka prints in its
+    /// own format (its logger mailbox's clean-up), outside the configured one (JSON lines, journald
+    /// priorities). A fast shutdown, the native agent's, left the drain's last line there. Identify
+    /// is answered in mailbox order, so the answer comes after everything queued before it.
+    /// </summary>
+    private static async Task<Done> FlushAkkaLogAsync(ActorSystem system)
+    {
+        try
+        {
+            await system.ActorSelection("/system/log*").Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(2));
+        }
+        catch (AskTimeoutException)
+        {
+            // A logger that slow: Akka prints what it holds in its own format, but nothing is lost.
+        }
+        return Done.Instance;
     }
 
     /// <summary>Runs the agent until it is stopped; returns the process exit code.</summary>
