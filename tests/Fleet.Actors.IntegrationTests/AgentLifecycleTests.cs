@@ -435,6 +435,9 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output) : IAsyncLifeti
             // The broker goes away: the drain cannot finish and would wait its whole timeout.
             await _broker.StopAsync();
             Assert.True(await agent.WaitForOutputAsync("Broker link lost", TimeSpan.FromSeconds(20)));
+            // A backlog to drain: a fast (native) agent may have had everything acknowledged when the
+            // link went; a second of readings (OBD at 50 Hz, IMU at 100 Hz) is then left unsent.
+            await Task.Delay(TimeSpan.FromSeconds(1));
             var stopping = Stopwatch.StartNew();
             Posix.Signal(agent.Id, Posix.SigTerm);
             Assert.True(await agent.WaitForOutputAsync("draining the uplink", TimeSpan.FromSeconds(10)));
