@@ -76,4 +76,16 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, report.Missing);
         Assert.True(report.GapRecords > 0);
     }
+
+    [Fact]
+    public async Task A_passed_chaos_run_from_the_command_line_should_leave_no_work_folder_behind()
+    {
+        var result = await FleetAgentCli.RunAsync("chaos", "kill", "--rounds", "1", "--seed", "7");
+        output.WriteLine(result.ToString());
+
+        Assert.Equal(0, result.Exit);
+        var folder = System.Text.RegularExpressions.Regex.Match(result.Out, @"work folder (\S+)").Groups[1].Value;
+        Assert.StartsWith(Path.GetTempPath(), folder);
+        Assert.False(Directory.Exists(folder), $"{folder} is still there");
+    }
 }

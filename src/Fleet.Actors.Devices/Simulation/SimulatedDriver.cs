@@ -1,4 +1,5 @@
 using Fleet.Actors.Core.Telemetry;
+using Fleet.Actors.Core.Timing;
 using Fleet.Actors.Devices.Sensors;
 
 namespace Fleet.Actors.Devices.Simulation;
@@ -12,6 +13,9 @@ namespace Fleet.Actors.Devices.Simulation;
 public abstract class SimulatedDriver : ISensorDriver
 {
     private readonly TimeProvider _time;
+    // The waits for the next sample: on the agent's timer thread, which also runs what follows a wait
+    // (sampling the model, telling the sensor actor) without waking a thread-pool worker first.
+    private readonly TimeProvider _waits;
     private readonly Random _random;
     private readonly double _intervalMs;
     private readonly int _maxPerRead;
@@ -23,6 +27,7 @@ public abstract class SimulatedDriver : ISensorDriver
         Model = context.Simulation.Model;
         Knobs = context.Simulation.Knobs(settings.Id, settings.Faults);
         _time = context.Time;
+        _waits = TimerThread.InlineFor(context.Time);
         _random = new Random(context.Simulation.Seed ^ SimulationContext.StableHash(settings.Id));
         _intervalMs = 1000.0 / settings.RateHz;
         _maxPerRead = (int)Math.Max(1, settings.RateHz * 5);
@@ -62,7 +67,7 @@ public abstract class SimulatedDriver : ISensorDriver
         if (_nextDueMs > now)
         {
             // The clock is read in whole milliseconds: wait until it shows the (fractional) due time.
-            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(_nextDueMs - now)), _time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(_nextDueMs - now)), _waits, cancellationToken).ConfigureAwait(false);
             now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         }
 

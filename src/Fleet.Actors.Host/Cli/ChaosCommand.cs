@@ -48,12 +48,34 @@ public static class ChaosCommand
                 Log = line => Console.WriteLine(line),
             };
             Console.WriteLine($"{name}: {options.Rounds} rounds, seed {options.Seed}, work folder {options.WorkDirectory}");
-            await using var broker = new MosquittoProcess(Path.Combine(options.WorkDirectory, "mosquitto"));
-            await broker.StartAsync(cancellationToken);
-            var report = await run(broker, options, cancellationToken);
+            ChaosReport report;
+            await using (var broker = new MosquittoProcess(Path.Combine(options.WorkDirectory, "mosquitto")))
+            {
+                await broker.StartAsync(cancellationToken);
+                report = await run(broker, options, cancellationToken);
+            }
             Console.WriteLine(report);
-            return report.Passed ? 0 : VerifyCommand.Incomplete;
+            if (!report.Passed)
+            {
+                Console.WriteLine($"Kept the work folder (the agents' logs and journals): {options.WorkDirectory}");
+                return VerifyCommand.Incomplete;
+            }
+            RemoveWorkFolder(options.WorkDirectory);
+            return 0;
         });
         return command;
+    }
+
+    // A passed run leaves nothing behind (a long run's journals are large); a failed one is kept for a look.
+    private static void RemoveWorkFolder(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.WriteLine($"Could not remove the work folder {folder}: {ex.Message}");
+        }
     }
 }

@@ -6,17 +6,19 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Dispatch;
 using Akka.Event;
+using Fleet.Actors.Core.Timing;
 
 namespace Fleet.Actors.Host.Hosting;
 
 /// <summary>
-/// Akka's scheduler on the runtime's timer queue: every scheduled message or action is one
-/// <see cref="Timer"/>, so nothing wakes the process while nothing is due. Akka's default
+/// Akka's scheduler on the agent's timer thread (<see cref="TimerThread"/>): every scheduled message
+/// or action is one timer, so nothing wakes the process while nothing is due. Akka's default
 /// (<c>HashedWheelTimerScheduler</c>) ticks every <c>akka.scheduler.tick-duration</c> (10 ms) whether
 /// or not anything is scheduled: a hundred wake-ups a second, about 1.3 % of a core on an idle agent
-/// (docs/adr/0017-lean-idle-agent.md). Timers fire on thread-pool threads with the timer queue's
-/// resolution (about 1 ms) instead of the wheel's tick. A cancelled schedule removes its timer at
-/// once; disposing the scheduler (the actor system's termination) removes all of them.
+/// (docs/adr/0017-lean-idle-agent.md). As on Akka's own scheduler thread, a due message is told (an
+/// action run) on the timer thread itself, to the millisecond instead of the wheel's tick
+/// (docs/adr/0022-one-timer-thread-one-worker-at-rest.md). A cancelled schedule removes its timer
+/// at once; disposing the scheduler (the actor system's termination) removes all of them.
 /// Selected with <c>akka.scheduler.implementation</c>.
 /// </summary>
 public sealed class TimerScheduler : SchedulerBase, IDisposable
@@ -104,14 +106,14 @@ public sealed class TimerScheduler : SchedulerBase, IDisposable
 
     private sealed class Entry(TimerScheduler scheduler, Action action, ICancelable? cancelable, bool repeats)
     {
-        private Timer? _timer;
+        private ITimer? _timer;
         private CancellationTokenRegistration _registration;
         private int _stopped;
 
         public void Arm(TimeSpan delay, TimeSpan interval)
         {
             // Created stopped, then armed, so that a callback never sees _timer unset.
-            _timer = new Timer(static state => ((Entry)state!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer = TimerThread.Shared.Create(static state => ((Entry)state!).Fire(), this, inline: true);
             if (cancelable is not null)
                 _registration = cancelable.Token.UnsafeRegister(static state => ((Entry)state!).Stop(), this);
             if (Volatile.Read(ref _stopped) == 0) _timer.Change(delay, interval);
