@@ -14,7 +14,7 @@ namespace Fleet.Actors.Core.Timing;
 /// a coarse clock that advances once per kernel tick (4 ms here), while it waits with the precise
 /// one: a timer due between two ticks wakes that thread two or three times before it counts as due,
 /// and each firing then wakes a thread-pool worker to run the callback
-/// (docs/adr/0022-one-timer-thread-one-worker-at-rest.md). Here a timer costs one wake-up of this
+/// (docs/adr/0022-the-agents-own-timer-thread.md). Here a timer costs one wake-up of this
 /// thread, and an inline callback none more.
 /// An inline callback must be short and must not block (a <c>Tell</c>, completing a task whose
 /// continuation does the same): while it runs, no other timer fires. A timer found more than

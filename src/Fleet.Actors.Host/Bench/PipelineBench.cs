@@ -24,7 +24,7 @@ public sealed record BenchOptions
     public TimeSpan StepDuration { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Offered rates (readings/s) tried in turn until one is not sustained.</summary>
-    public IReadOnlyList<int> Rates { get; init; } = [50_000, 100_000, 200_000, 400_000, 600_000, 800_000, 1_000_000];
+    public IReadOnlyList<int> Rates { get; init; } = [50_000, 100_000, 200_000, 400_000, 600_000, 800_000, 1_000_000, 1_100_000, 1_200_000];
 
     /// <summary>How many times the raw baseline and start-up runs repeat (median reported).</summary>
     public int Repeats { get; init; } = 3;

@@ -17,7 +17,7 @@ namespace Fleet.Actors.Host.Hosting;
 /// or not anything is scheduled: a hundred wake-ups a second, about 1.3 % of a core on an idle agent
 /// (docs/adr/0017-lean-idle-agent.md). As on Akka's own scheduler thread, a due message is told (an
 /// action run) on the timer thread itself, to the millisecond instead of the wheel's tick
-/// (docs/adr/0022-one-timer-thread-one-worker-at-rest.md). A cancelled schedule removes its timer
+/// (docs/adr/0022-the-agents-own-timer-thread.md). A cancelled schedule removes its timer
 /// at once; disposing the scheduler (the actor system's termination) removes all of them.
 /// Selected with <c>akka.scheduler.implementation</c>.
 /// </summary>
