@@ -82,11 +82,13 @@ public sealed class TimerThread
     /// <summary>A stopped timer that runs <paramref name="callback"/>; arm it with <see cref="ITimer.Change"/>.</summary>
     public ITimer Create(TimerCallback callback, object? state, bool inline) => new Entry(this, callback, state, inline);
 
-    private void Arm(Entry entry, TimeSpan dueTime, TimeSpan period)
+    private void Arm(Entry entry, TimeSpan dueTime, TimeSpan period, bool dispose = false)
     {
         var now = Stopwatch.GetTimestamp();
         lock (_gate)
         {
+            // Under the lock, so that the thread and a compaction see a disposed timer's slot as stale only once it is counted.
+            if (dispose) entry.Disposed = true;
             if (entry.Queued) _stale++;
             entry.Version++;
             entry.Queued = false;
@@ -98,6 +100,8 @@ public sealed class TimerThread
             }
             var due = now + ToTicks(dueTime < TimeSpan.Zero ? TimeSpan.Zero : dueTime);
             Enqueue(entry, due);
+            // A timer re-armed again and again leaves a stale slot each time: compacted here too, not only on dispose.
+            CompactIfStale();
             if (_thread is null) Start();
             else if (_waiting && due < _wakeAt)
             {
@@ -233,8 +237,7 @@ public sealed class TimerThread
         public void Dispose()
         {
             if (Disposed) return;
-            Disposed = true;
-            owner.Arm(this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            owner.Arm(this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan, dispose: true);
         }
 
         public ValueTask DisposeAsync()
