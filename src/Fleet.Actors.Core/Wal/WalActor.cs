@@ -28,7 +28,7 @@ namespace Fleet.Actors.Core.Wal;
 /// <c>WalActor.ReadBack.cs</c> (serving the uplink from memory or the journal); they share the
 /// actor's state, which is why they are not separate actors.
 /// </remarks>
-internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
+internal sealed partial class WalActor : UntypedPersistentActor, IWithTimers
 {
     private const string FlushDeliveredTimer = "flush-delivered";
     private const string CommitTimer = "commit";
@@ -100,76 +100,127 @@ internal sealed partial class WalActor : ReceivePersistentActor, IWithTimers
         _cache = new EntryCache(settings.CacheBytes);
         _recoveryStarted = time.GetTimestamp();
         _reservation = new SequenceReservation(time);
+    }
 
-        Recover<SnapshotOffer>(OnSnapshotOffer);
-        Recover<LogEntry>(OnEntryRecovered);
-        Recover<DeliveredUpTo>(d =>
+    // Commands and recovery by a switch on the message's type, not ReceivePersistentActor's
+    // Command<T>/Recover<T>: their expression trees run in an interpreter with reflection calls in
+    // the native agent (docs/adr/0024-busy-actors-match-messages-with-a-switch.md).
+    protected override void OnRecover(object message)
+    {
+        switch (message)
         {
-            _state = _state.Apply(d);
-            _cache.RemoveUpTo(d.JournalSeq);
-        });
-        Recover<CorruptWalRecord>(c =>
-        {
-            ReportCorrupt(c, LastSequenceNr);
-            _corruptRowsSinceEntry++;
-        });
-        Recover<RecoveryCompleted>(_ => OnRecovered());
+            case SnapshotOffer offer:
+                OnSnapshotOffer(offer);
+                break;
+            case LogEntry entry:
+                OnEntryRecovered(entry);
+                break;
+            case DeliveredUpTo delivered:
+                _state = _state.Apply(delivered);
+                _cache.RemoveUpTo(delivered.JournalSeq);
+                break;
+            case CorruptWalRecord corrupt:
+                ReportCorrupt(corrupt, LastSequenceNr);
+                _corruptRowsSinceEntry++;
+                break;
+            case RecoveryCompleted:
+                OnRecovered();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
 
-        Command<LogReadings>(readings =>
+    protected override void OnCommand(object message)
+    {
+        switch (message)
         {
-            if (_sequenceKnown) HandleReadings(readings);
-            else Stash.Stash();
-        });
-        Command<IdentityChecked>(OnIdentityChecked);
-        Command<Status.Failure>(failure =>
-        {
-            // Only the sequence-mark check pipes without a failure message of its own.
-            ReportDamage(failure.Cause);
-            throw new WalWriteRejectedException($"Checking the sequence mark of {PersistenceId} failed", failure.Cause);
-        });
-        Command<SequencesReserved>(OnReserved);
-        Command<ReservationFailed>(OnReservationFailed);
-        Command<RetryReservation>(_ => Reserve());
-        Command<JournalQuarantined>(OnQuarantined);
-        Command<ReadEntries>(r => HandleRead(Sender, r));
-        Command<Delivered>(HandleDelivered);
-        Command<JournalReadCompleted>(OnJournalRead);
-        Command<JournalReadFailed>(OnJournalReadFailed);
-        Command<FlushDeliveredTick>(_ => PersistDelivered());
-        Command<CommitTick>(_ => TryFlush());
-        Command<RefreshMetrics>(_ => UpdateMetrics(refreshFileSize: true));
-        Command<Flush>(_ =>
-        {
-            if (!_sequenceKnown)
-            {
-                Stash.Stash();
-                return;
-            }
-            _flushWaiters.Add(Sender);
-            TryFlush();
-            PersistDelivered();
-            CheckFlushed();
-        });
-        Command<GetStatus>(_ => Sender.Tell(Status()));
-        Command<ApplyLimits>(OnApplyLimits);
-        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
-        // A damaged file found by a snapshot or a deletion is quarantined like one found by a write;
-        // the log goes on (OnQuarantined saves the snapshot again in the fresh file).
-        Command<SaveSnapshotFailure>(f =>
-        {
-            _snapshotInFlight = false;
-            if (!ReportDamage(f.Cause)) _log.Warning(f.Cause, "Snapshot of the log failed; acknowledged rows stay until the next one");
-        });
-        Command<DeleteMessagesSuccess>(d => _log.Debug("Deleted journal rows up to {0}", d.ToSequenceNr));
-        Command<DeleteMessagesFailure>(f =>
-        {
-            if (!ReportDamage(f.Cause)) _log.Warning(f.Cause, "Deleting journal rows up to {0} failed", f.ToSequenceNr);
-        });
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f =>
-        {
-            if (!ReportDamage(f.Cause)) _log.Warning(f.Cause, "Deleting old snapshots failed");
-        });
+            case LogReadings readings:
+                if (_sequenceKnown) HandleReadings(readings);
+                else Stash.Stash();
+                break;
+            case IdentityChecked checkedIdentity:
+                OnIdentityChecked(checkedIdentity);
+                break;
+            case Status.Failure failure:
+                // Only the sequence-mark check pipes without a failure message of its own.
+                ReportDamage(failure.Cause);
+                throw new WalWriteRejectedException($"Checking the sequence mark of {PersistenceId} failed", failure.Cause);
+            case SequencesReserved reserved:
+                OnReserved(reserved);
+                break;
+            case ReservationFailed reservationFailed:
+                OnReservationFailed(reservationFailed);
+                break;
+            case RetryReservation:
+                Reserve();
+                break;
+            case JournalQuarantined quarantined:
+                OnQuarantined(quarantined);
+                break;
+            case ReadEntries read:
+                HandleRead(Sender, read);
+                break;
+            case Delivered delivered:
+                HandleDelivered(delivered);
+                break;
+            case JournalReadCompleted readCompleted:
+                OnJournalRead(readCompleted);
+                break;
+            case JournalReadFailed readFailed:
+                OnJournalReadFailed(readFailed);
+                break;
+            case FlushDeliveredTick:
+                PersistDelivered();
+                break;
+            case CommitTick:
+                TryFlush();
+                break;
+            case RefreshMetrics:
+                UpdateMetrics(refreshFileSize: true);
+                break;
+            case Flush:
+                if (!_sequenceKnown)
+                {
+                    Stash.Stash();
+                    break;
+                }
+                _flushWaiters.Add(Sender);
+                TryFlush();
+                PersistDelivered();
+                CheckFlushed();
+                break;
+            case GetStatus:
+                Sender.Tell(Status());
+                break;
+            case ApplyLimits limits:
+                OnApplyLimits(limits);
+                break;
+            case SaveSnapshotSuccess saved:
+                OnSnapshotSaved(saved);
+                break;
+            // A damaged file found by a snapshot or a deletion is quarantined like one found by a write;
+            // the log goes on (OnQuarantined saves the snapshot again in the fresh file).
+            case SaveSnapshotFailure snapshotFailure:
+                _snapshotInFlight = false;
+                if (!ReportDamage(snapshotFailure.Cause)) _log.Warning(snapshotFailure.Cause, "Snapshot of the log failed; acknowledged rows stay until the next one");
+                break;
+            case DeleteMessagesSuccess deleted:
+                _log.Debug("Deleted journal rows up to {0}", deleted.ToSequenceNr);
+                break;
+            case DeleteMessagesFailure deleteFailure:
+                if (!ReportDamage(deleteFailure.Cause)) _log.Warning(deleteFailure.Cause, "Deleting journal rows up to {0} failed", deleteFailure.ToSequenceNr);
+                break;
+            case DeleteSnapshotsSuccess:
+                break;
+            case DeleteSnapshotsFailure snapshotsFailure:
+                if (!ReportDamage(snapshotsFailure.Cause)) _log.Warning(snapshotsFailure.Cause, "Deleting old snapshots failed");
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     /// <inheritdoc />

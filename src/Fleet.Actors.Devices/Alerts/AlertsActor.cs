@@ -18,7 +18,7 @@ namespace Fleet.Actors.Devices.Alerts;
 /// high-priority lane), counts them, and has its child <c>outputs</c> (<see cref="ActuationActor"/>)
 /// drive the configured GPIO outputs.
 /// </summary>
-internal sealed class AlertsActor : ReceiveActor, IWithTimers
+internal sealed class AlertsActor : UntypedActor, IWithTimers
 {
     /// <summary>Device id of the alert records this actor journals.</summary>
     public const string DeviceId = "alerts";
@@ -48,26 +48,52 @@ internal sealed class AlertsActor : ReceiveActor, IWithTimers
         _book = new AlertBook(settings.Debounce);
         _rules = new RuleEvaluator(settings.Rules);
         _outputs = Context.ActorOf(ActuationActor.Props(settings.Actuation, writes, _metrics, time), "outputs");
+    }
 
-        Receive<WalProtocol.ReadingsAccepted>(accepted => Evaluate(() => _rules.Observe(accepted, _signals)));
-        Receive<HarshDrivingDetected>(e => e.VehicleId == _vehicleId, e => Evaluate(() => _rules.Observe(e, _signals)));
-        Receive<HealthSampled>(h => h.VehicleId == _vehicleId, h => Evaluate(() => _rules.Observe(h.Sample, _signals)));
-        Receive<DeviceStatusChanged>(d => d.VehicleId == _vehicleId, OnDeviceStatus);
-        Receive<DownFor>(OnDownFor);
-        Receive<AlertsProtocol.Raise>(raise => Signal(raise));
-        Receive<AlertsProtocol.Clear>(clear => Signal(clear));
-        Receive<DebounceDue>(_ => ReleaseDue());
-        Receive<AlertsProtocol.Apply>(OnApply);
-        Receive<AlertsProtocol.GetStatus>(_ =>
+    // Messages by a switch on their type, not ReceiveActor's Receive<T>: its expression trees run in
+    // an interpreter with reflection calls in the native agent (docs/adr/0024-busy-actors-match-messages-with-a-switch.md).
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            var actuating = _outputs.Ask<List<string>>(AlertsProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5));
-            var status = (_settings.Rules.Count, _book.ActiveAlerts.Select(a => a.ToString()).Order(StringComparer.Ordinal).ToList(), _book.HeldCount);
-            actuating.PipeTo(Sender, success: lines => new AlertsProtocol.Status(status.Item1, status.Item2, status.Item3, lines));
-        });
-        // Events of a kind no rule watches any more (between Unsubscribe and the last published one).
-        Receive<HarshDrivingDetected>(_ => { });
-        Receive<HealthSampled>(_ => { });
-        Receive<DeviceStatusChanged>(_ => { });
+            case WalProtocol.ReadingsAccepted accepted:
+                Evaluate(() => _rules.Observe(accepted, _signals));
+                break;
+            case HarshDrivingDetected drivingEvent:
+                // Another vehicle's (a fleet node's event stream), or of a kind no rule watches any
+                // more (between Unsubscribe and the last published one): nothing to do.
+                if (drivingEvent.VehicleId == _vehicleId) Evaluate(() => _rules.Observe(drivingEvent, _signals));
+                break;
+            case HealthSampled health:
+                if (health.VehicleId == _vehicleId) Evaluate(() => _rules.Observe(health.Sample, _signals));
+                break;
+            case DeviceStatusChanged device:
+                if (device.VehicleId == _vehicleId) OnDeviceStatus(device);
+                break;
+            case DownFor down:
+                OnDownFor(down);
+                break;
+            case AlertsProtocol.Raise raise:
+                Signal(raise);
+                break;
+            case AlertsProtocol.Clear clear:
+                Signal(clear);
+                break;
+            case DebounceDue:
+                ReleaseDue();
+                break;
+            case AlertsProtocol.Apply apply:
+                OnApply(apply);
+                break;
+            case AlertsProtocol.GetStatus:
+                var actuating = _outputs.Ask<List<string>>(AlertsProtocol.GetStatus.Instance, TimeSpan.FromSeconds(5));
+                var status = (_settings.Rules.Count, _book.ActiveAlerts.Select(a => a.ToString()).Order(StringComparer.Ordinal).ToList(), _book.HeldCount);
+                actuating.PipeTo(Sender, success: lines => new AlertsProtocol.Status(status.Item1, status.Item2, status.Item3, lines));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     /// <inheritdoc />

@@ -16,7 +16,7 @@ namespace Fleet.Actors.Devices.Sensors;
 /// after the backoff (first retry after 5 s by default). Stopping rather than throwing keeps Akka
 /// from logging the failure again at Error with its stack trace on every retry.
 /// </summary>
-internal sealed class SensorActor : ReceiveActor, IWithTimers
+internal sealed class SensorActor : UntypedActor, IWithTimers
 {
     private const string StallTimer = "stall-check";
 
@@ -44,7 +44,6 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
         _metrics = metrics;
         _time = time;
         _invalidLog = new RateLimitedLog(settings.InvalidLogInterval, time);
-        Opening();
     }
 
     /// <inheritdoc />
@@ -86,33 +85,64 @@ internal sealed class SensorActor : ReceiveActor, IWithTimers
         _cancellation.Dispose();
     }
 
-    private void Opening()
+    // Messages by a switch on their type, not ReceiveActor's Receive<T>: its expression trees run in
+    // an interpreter with reflection calls in the native agent (docs/adr/0024-busy-actors-match-messages-with-a-switch.md).
+    protected override void OnReceive(object message) => Opening(message);
+
+    private void Opening(object message)
     {
-        Receive<Opened>(_ =>
+        switch (message)
         {
-            _up = true;
-            _metrics.Active.Inc();
-            _metrics.Down.Set(0);
-            _logger.Info("Sensor {0} ({1}) up", _settings.Id, _settings.Type);
-            DeviceStatus.Publish(Context, _vehicleId, "sensors", _settings.Id, true, "", _time);
-            Become(Reading);
-            NextRead();
-        });
-        Receive<DriverFailed>(Fail);
-        Receive<StallCheck>(_ => CheckStall("opening"));
-        Receive<SensorProtocol.Execute>(_ => Sender.Tell(new SensorCommandResult(false, $"sensor {_settings.Id} is still opening its device")));
+            case Opened:
+                _up = true;
+                _metrics.Active.Inc();
+                _metrics.Down.Set(0);
+                _logger.Info("Sensor {0} ({1}) up", _settings.Id, _settings.Type);
+                DeviceStatus.Publish(Context, _vehicleId, "sensors", _settings.Id, true, "", _time);
+                Become(Reading);
+                NextRead();
+                break;
+            case SensorProtocol.Execute:
+                Sender.Tell(new SensorCommandResult(false, $"sensor {_settings.Id} is still opening its device"));
+                break;
+            default:
+                Failures(message, "opening");
+                break;
+        }
     }
 
-    private void Reading()
+    private void Reading(object message)
     {
-        Receive<ReadCompleted>(completed =>
+        switch (message)
         {
-            Deliver(completed.Read);
-            NextRead();
-        });
-        Receive<DriverFailed>(Fail);
-        Receive<StallCheck>(_ => CheckStall("reading"));
-        Receive<SensorProtocol.Execute>(Execute);
+            case ReadCompleted completed:
+                Deliver(completed.Read);
+                NextRead();
+                break;
+            case SensorProtocol.Execute execute:
+                Execute(execute);
+                break;
+            default:
+                Failures(message, "reading");
+                break;
+        }
+    }
+
+    /// <summary>What both behaviours handle alike: a failed driver call, the stall check (<paramref name="phase"/> names the wait).</summary>
+    private void Failures(object message, string phase)
+    {
+        switch (message)
+        {
+            case DriverFailed failed:
+                Fail(failed);
+                break;
+            case StallCheck:
+                CheckStall(phase);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     private void Execute(SensorProtocol.Execute execute)

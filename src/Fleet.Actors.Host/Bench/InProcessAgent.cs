@@ -4,6 +4,7 @@ using Fleet.Actors.Core.Observability;
 using Fleet.Actors.Core.Uplink;
 using Fleet.Actors.Core.Wal;
 using Fleet.Actors.Devices.Vehicle;
+using Fleet.Actors.Host.Hosting;
 
 namespace Fleet.Actors.Host.Bench;
 
@@ -13,8 +14,12 @@ namespace Fleet.Actors.Host.Bench;
 /// </summary>
 internal sealed class InProcessAgent : IAsyncDisposable
 {
-    private InProcessAgent(ActorSystem system, IActorRef agent, VehicleProtocol.Components components, AgentMetrics metrics, VehicleSettings settings)
+    private readonly WorkerGovernor? _governor;
+
+    private InProcessAgent(ActorSystem system, IActorRef agent, VehicleProtocol.Components components, AgentMetrics metrics, VehicleSettings settings,
+        WorkerGovernor? governor)
     {
+        _governor = governor;
         System = system;
         Agent = agent;
         Components = components;
@@ -39,6 +44,9 @@ internal sealed class InProcessAgent : IAsyncDisposable
     /// <summary>Starts an actor system on <paramref name="dataDirectory"/> and the agent in it.</summary>
     public static async Task<InProcessAgent> StartAsync(VehicleSettings settings, string dataDirectory, SqliteSynchronous synchronous)
     {
+        // As the agent runs: one thread-pool worker at rest, every core when busy (ADR 0023). From one
+        // worker, so that a load step also proves the load raises it (an agent that had been at rest).
+        var governor = WorkerGovernor.StartForProcess(quiet: true);
         var journal = Path.Combine(dataDirectory, "journal.db");
         var snapshots = Path.Combine(dataDirectory, "snapshots.db");
         var shipped = Path.Combine(AppContext.BaseDirectory, "hocon", "akka.conf");
@@ -52,7 +60,7 @@ internal sealed class InProcessAgent : IAsyncDisposable
         };
         var agent = system.ActorOf(VehicleAgent.Props(withJournal, metrics), VehicleAgent.ActorName(settings.VehicleId));
         var components = await agent.Ask<VehicleProtocol.Components>(VehicleProtocol.GetComponents.Instance, TimeSpan.FromSeconds(10));
-        return new InProcessAgent(system, agent, components, metrics, withJournal);
+        return new InProcessAgent(system, agent, components, metrics, withJournal, governor);
     }
 
     public Task<WalProtocol.WalStatus> StatusAsync() =>
@@ -63,6 +71,7 @@ internal sealed class InProcessAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await System.Terminate();
+        _governor?.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 }

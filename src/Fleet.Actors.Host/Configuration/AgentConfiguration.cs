@@ -261,6 +261,7 @@ public static partial class AgentConfiguration
             EmbeddedBroker = embedded,
             Logging = logging,
             Http = http,
+            OneWorkerAtRest = fleet.Section("thread-pool").Bool("one-worker-at-rest", true),
             Hocon = merged,
             Files = files,
         };

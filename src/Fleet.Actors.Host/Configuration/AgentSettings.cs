@@ -66,6 +66,9 @@ public sealed record AgentSettings
     /// <summary>The HTTP endpoint (metrics, health).</summary>
     public Health.HttpEndpointSettings Http { get; init; } = new(true, "127.0.0.1", Health.HttpEndpointSettings.DefaultPort, TimeSpan.FromMinutes(5));
 
+    /// <summary>The thread pool runs one worker while the agent is at rest (<see cref="Hosting.WorkerGovernor"/>).</summary>
+    public bool OneWorkerAtRest { get; init; } = true;
+
     /// <summary>The whole merged configuration (Akka reads its own part).</summary>
     public required Config Hocon { get; init; }
 

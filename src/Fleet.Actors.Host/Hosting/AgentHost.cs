@@ -98,6 +98,9 @@ public static class AgentHost
         await using var broker = await StartEmbeddedBrokerAsync(settings.EmbeddedBroker, logger);
         if (settings.EmbeddedBroker.Enabled && broker is null) return 1;
 
+        // One thread-pool worker while the agent is at rest, every core when it is busy (ADR 0023).
+        using var governor = WorkerGovernor.StartForProcess(settings.OneWorkerAtRest, log: message => logger.Debug("{ThreadPool}", message));
+
         // run installs the signal handling first of all (a SIGHUP at once must not end the process).
         using var signals = earlySignals ?? new AgentSignals();
         signals.LogTo(logger);
