@@ -407,7 +407,23 @@ internal sealed partial class WalActor : UntypedPersistentActor, IWithTimers
         (_runsInFlight, _runsToNotify) = (_runsToNotify, _runsInFlight);
         (_alertsInFlight, _alertsToNotify) = (_alertsToNotify, _alertsInFlight);
         (_confirmsInFlight, _confirmsToSend) = (_confirmsToSend, _confirmsInFlight);
-        PersistAllAsync(entries, OnEntryPersisted);
+        // What the uplink has had acknowledged since the last offset was journaled goes in the same
+        // commit (one transaction, one fsync) instead of a commit of its own.
+        if (_deliveredPersistInFlight || _ackedJournalSeq <= _state.ConsumedJournalSeq)
+        {
+            PersistAllAsync(entries, OnEntryPersisted);
+            return;
+        }
+        _deliveredPersistInFlight = true;
+        Timers.Cancel(FlushDeliveredTimer);
+        var events = new object[entries.Length + 1];
+        events[0] = new DeliveredUpTo(_ackedJournalSeq, _ackedSequence);
+        entries.CopyTo(events, 1);
+        PersistAllAsync(events, persisted =>
+        {
+            if (persisted is DeliveredUpTo delivered) OnDeliveredPersisted(delivered);
+            else OnEntryPersisted((LogEntry)persisted);
+        });
     }
 
     private void OnEntryPersisted(LogEntry entry)
@@ -536,18 +552,22 @@ internal sealed partial class WalActor : UntypedPersistentActor, IWithTimers
     private void PersistDelivered()
     {
         if (_deliveredPersistInFlight || _ackedJournalSeq <= _state.ConsumedJournalSeq) return;
+        // Readings wait for the next commit (due within commit-interval): the offset goes with it.
+        if (_writer.Count > 0 || _sealed.Count > 0) return;
         _deliveredPersistInFlight = true;
-        PersistAsync(new DeliveredUpTo(_ackedJournalSeq, _ackedSequence), delivered =>
-        {
-            _state = _state.Apply(delivered);
-            if (_sequenceKnown && _settings.SequenceFile is not null) WriteMark(_reservation.Refresh(ConsumedSequence));
-            _deliveredPersistInFlight = false;
-            _eventsSinceSnapshot++;
-            MaybeSnapshot();
-            if (_ackedJournalSeq > _state.ConsumedJournalSeq && !Timers.IsTimerActive(FlushDeliveredTimer))
-                Timers.StartSingleTimer(FlushDeliveredTimer, FlushDeliveredTick.Instance, _settings.DeliveredFlushInterval);
-            CheckFlushed();
-        });
+        PersistAsync(new DeliveredUpTo(_ackedJournalSeq, _ackedSequence), OnDeliveredPersisted);
+    }
+
+    private void OnDeliveredPersisted(DeliveredUpTo delivered)
+    {
+        _state = _state.Apply(delivered);
+        if (_sequenceKnown && _settings.SequenceFile is not null) WriteMark(_reservation.Refresh(ConsumedSequence));
+        _deliveredPersistInFlight = false;
+        _eventsSinceSnapshot++;
+        MaybeSnapshot();
+        if (_ackedJournalSeq > _state.ConsumedJournalSeq && !Timers.IsTimerActive(FlushDeliveredTimer))
+            Timers.StartSingleTimer(FlushDeliveredTimer, FlushDeliveredTick.Instance, _settings.DeliveredFlushInterval);
+        CheckFlushed();
     }
 
     private void CheckFlushed()

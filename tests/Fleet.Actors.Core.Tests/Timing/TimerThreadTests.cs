@@ -67,10 +67,13 @@ public sealed class TimerThreadTests
         Assert.Equal(300, order.Select(f => f.Id).Distinct().Count());
         Assert.All(order, f => Assert.True(f.At >= due[f.Id].Earliest, $"{f.Id} due at {due[f.Id]} fired at {f.At}"));
         // In due order: none fired after one that was certainly due later (a millisecond's leeway: the
-        // test reads the clock just before the timer does).
-        for (var i = 1; i < order.Count; i++)
-            Assert.True(due[order[i].Id].Latest >= due[order[i - 1].Id].Earliest - TimeSpan.FromMilliseconds(1),
-                $"{order[i - 1]} due {due[order[i - 1].Id]} before {order[i]} due {due[order[i].Id]}");
+        // test reads the clock just before the timer does). A timer found more than OverdueLimit late
+        // (the thread was descheduled on a busy machine) runs on the thread pool, outside that order.
+        var inline = order.Where(f => f.At - due[f.Id].Latest <= TimerThread.OverdueLimit).ToList();
+        Assert.True(inline.Count >= order.Count / 2, $"only {inline.Count} of {order.Count} fired on time");
+        for (var i = 1; i < inline.Count; i++)
+            Assert.True(due[inline[i].Id].Latest >= due[inline[i - 1].Id].Earliest - TimeSpan.FromMilliseconds(1),
+                $"{inline[i - 1]} due {due[inline[i - 1].Id]} before {inline[i]} due {due[inline[i].Id]}");
         Assert.Equal(0, timers.Armed);
         created.ForEach(t => t.Dispose());
     }
