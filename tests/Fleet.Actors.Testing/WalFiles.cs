@@ -100,10 +100,10 @@ public sealed class WalFiles : IDisposable
 
     private static int Damage(string path, Func<ReadOnlySpan<byte>, bool> wanted)
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Fleet.Actors.Core.Wal.SqliteWal.ReleaseConnections();
         // Under a running agent the checkpoint waits for its writers (busy timeout) rather than stop short.
         ExecuteSql(path, "PRAGMA busy_timeout=10000; PRAGMA wal_checkpoint(TRUNCATE);");
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Fleet.Actors.Core.Wal.SqliteWal.ReleaseConnections();
         var bytes = File.ReadAllBytes(path);
         // The page size is at offset 16 of the header, big-endian (1 means 65536).
         var pageSize = bytes[16] << 8 | bytes[17];
@@ -125,7 +125,7 @@ public sealed class WalFiles : IDisposable
 
     public void Dispose()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Fleet.Actors.Core.Wal.SqliteWal.ReleaseConnections();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

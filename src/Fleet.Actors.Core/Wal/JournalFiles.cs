@@ -17,7 +17,10 @@ public static class JournalFiles
 
     // The tables Akka.Persistence.Sql creates on SQLite (auto-initialize), so that a fresh file made
     // here is ready for the plugins, which initialize their tables only once, at start.
-    // JournalFilesTests checks that this is exactly what the plugin makes.
+    // JournalFilesTests checks that this is exactly what the plugin makes, less the journal's two
+    // indexes on created and on sequence_number alone: no query of the agent reads through them
+    // (replay, the highest sequence number and deletes use journal_uq), and each kept two more
+    // b-trees to write in every group commit. Prepare drops them from a file that has them.
     private const string JournalSchema = """
         CREATE TABLE IF NOT EXISTS [journal]
         (
@@ -33,8 +36,8 @@ public static class JournalFiles
         	[writer_uuid]     NVarChar(128)      NULL
         );
         CREATE UNIQUE INDEX IF NOT EXISTS journal_uq ON journal (persistence_id, sequence_number);
-        CREATE INDEX IF NOT EXISTS journal_created_idx ON journal (created);
-        CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON journal (sequence_number);
+        DROP INDEX IF EXISTS journal_created_idx;
+        DROP INDEX IF EXISTS journal_sequence_number_idx;
         """;
 
     private const string SnapshotSchema = """
@@ -113,7 +116,7 @@ public static class JournalFiles
             if (Inspect(path, MaxFindingsKept) is not { } findings) return null;
             var problem = OneLine(findings);
             // Pooled connections hold the damaged file open; writes through them would go to it.
-            SqliteConnection.ClearAllPools();
+            SqliteWal.ReleaseConnections();
             var name = Path.GetFileName(path);
             var folder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "quarantine",
                 DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", System.Globalization.CultureInfo.InvariantCulture) + "-" + Path.GetFileNameWithoutExtension(name));
@@ -128,7 +131,7 @@ public static class JournalFiles
             File.Move(fresh, path, overwrite: true);
             // The whole of what SQLite found, for forensics (the log line is shortened).
             File.WriteAllText(Path.Combine(folder, "reason.txt"), $"{DateTime.UtcNow:O} {path}:{Environment.NewLine}{findings}{Environment.NewLine}");
-            SqliteConnection.ClearAllPools();
+            SqliteWal.ReleaseConnections();
             return new QuarantinedFile(path, folder, problem, identity);
         }
     }
@@ -143,7 +146,7 @@ public static class JournalFiles
     {
         foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(path + suffix);
         var identity = Prepare(path, journal);
-        SqliteConnection.ClearAllPools();
+        SqliteWal.ReleaseConnections();
         using (var connection = new SqliteConnection(SqliteWal.ConnectionString(path) + ";Pooling=False"))
         {
             connection.Open();

@@ -48,8 +48,27 @@ public static class SqliteWal
             }
         }
         // Pooled connections would keep the files open; release them so the plugins start clean.
-        SqliteConnection.ClearAllPools();
+        ReleaseConnections();
         return quarantined;
+    }
+
+    private static int _connectionGeneration;
+
+    /// <summary>
+    /// How many times <see cref="ReleaseConnections"/> ran: a connection opened under an older
+    /// generation may point at a file that was moved away since and must be opened afresh.
+    /// </summary>
+    internal static int ConnectionGeneration => Volatile.Read(ref _connectionGeneration);
+
+    /// <summary>
+    /// Releases every connection the agent holds to the log's files: the pooled ones at once, the
+    /// journal's kept writer connection before its next write. Called whenever a file is about to be
+    /// or has been replaced.
+    /// </summary>
+    public static void ReleaseConnections()
+    {
+        Interlocked.Increment(ref _connectionGeneration);
+        SqliteConnection.ClearAllPools();
     }
 
     /// <summary>The connection string for one SQLite file.</summary>

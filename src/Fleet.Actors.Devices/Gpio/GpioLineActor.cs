@@ -86,9 +86,6 @@ internal sealed class GpioLineActor : ReceiveActor, IWithTimers
                 var raw = _controller.Read(_line.Pin) == PinValue.High;
                 Volatile.Write(ref _latestRaw, raw ? 1 : 0);
                 _published = raw ^ _line.Invert;
-                // The state at start, so that the log knows the level before the first change.
-                if (_line.Publish != GpioPublish.Edges)
-                    Tell([Level(_published, _time.GetUtcNow().ToUnixTimeMilliseconds())]);
             }
             else
             {
@@ -104,6 +101,10 @@ internal sealed class GpioLineActor : ReceiveActor, IWithTimers
             throw new GpioLineFaultException($"GPIO line {_line.Id}: open failed", ex);
         }
         _metrics.Down.Set(0);
+        // The state at start, so that the log knows the level before the first change (after the
+        // gauge says up: whoever sees the reading sees the line up).
+        if (IsInput && _line.Publish != GpioPublish.Edges)
+            Tell([Level(_published, _time.GetUtcNow().ToUnixTimeMilliseconds())]);
         _supervisor.Tell(new GpioSupervisor.LineUp(_line.Id));
         _logger.Info("GPIO line {0} (pin {1}, {2}) open", _line.Id, _line.Pin, _line.Direction.ToString().ToLowerInvariant());
     }

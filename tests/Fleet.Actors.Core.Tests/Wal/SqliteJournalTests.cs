@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
 using Akka.Persistence.Query;
@@ -149,6 +150,50 @@ public sealed class SqliteJournalTests : TestKit
         var some = await query.CurrentEventsByPersistenceId("a", 4, 5).RunWith(Sink.Seq<EventEnvelope>(), Sys.Materializer());
         Assert.Equal(Events(4, 5), some.Select(e => e.Event));
         Assert.Empty(await query.CurrentEventsByPersistenceId("other", 0, long.MaxValue).RunWith(Sink.Seq<EventEnvelope>(), Sys.Materializer()));
+    }
+
+    /// <summary>
+    /// The store keeps its writer connection and its prepared statements between writes: a write that
+    /// fails (here a sequence number already taken, after a good row in the same transaction) must
+    /// leave nothing of itself and must not leave the connection inside a transaction.
+    /// </summary>
+    [Fact]
+    public void A_failed_write_should_leave_nothing_behind_and_the_journal_writable()
+    {
+        Write("a", 1, 3);
+        var failing = new AtomicWrite(new[] { 4, 2 }
+            .Select(i => (IPersistentRepresentation)new Persistent($"event-{i}", i, "a", "", false, ActorRefs.NoSender, "writer-1"))
+            .ToImmutableList());
+        Journal.Tell(new WriteMessages([failing], TestActor, 1));
+        ExpectMsg<WriteMessagesFailed>(Wait);
+        Assert.Equal([4L, 2L], new[] { ExpectMsg<WriteMessageFailure>(Wait), ExpectMsg<WriteMessageFailure>(Wait) }.Select(f => f.Persistent.SequenceNr));
+        AssertReplay("a", 1, long.MaxValue, long.MaxValue, Events(1, 3), 3);
+
+        Write("a", 4, 5);
+        AssertReplay("a", 1, long.MaxValue, long.MaxValue, Events(1, 5), 5);
+    }
+
+    /// <summary>
+    /// When the files are replaced (a quarantine does this under the running agent) and the agent's
+    /// connections released, the next write goes to the file now at the path, not to the one moved
+    /// away that the kept writer connection still had open.
+    /// </summary>
+    [Fact]
+    public void After_the_files_were_replaced_writes_should_go_to_the_file_in_place()
+    {
+        Write("a", 1, 2);
+        SqliteWal.ReleaseConnections();
+        var moved = Path.Combine(_files.Directory, "moved");
+        System.IO.Directory.CreateDirectory(moved);
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            if (File.Exists(_files.JournalPath + suffix)) File.Move(_files.JournalPath + suffix, Path.Combine(moved, "journal.db" + suffix));
+        JournalFiles.Prepare(_files.JournalPath, journal: true);
+        SqliteWal.ReleaseConnections();
+
+        Write("b", 1, 2);
+        Assert.Equal(2L, WalFiles.Scalar(_files.JournalPath, "SELECT COUNT(*) FROM journal WHERE persistence_id = 'b'"));
+        Assert.Equal(0L, WalFiles.Scalar(_files.JournalPath, "SELECT COUNT(*) FROM journal WHERE persistence_id = 'a'"));
+        Assert.Equal(0L, WalFiles.Scalar(Path.Combine(moved, "journal.db"), "SELECT COUNT(*) FROM journal WHERE persistence_id = 'b'"));
     }
 
     protected override void AfterAll()

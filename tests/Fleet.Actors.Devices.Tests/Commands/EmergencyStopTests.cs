@@ -133,12 +133,12 @@ public sealed class EmergencyStopTests : TestKit
         Stop(first);
 
         // Both files replaced by fresh ones (new identities), as a quarantine leaves them.
-        SqliteConnection.ClearAllPools();
+        SqliteWal.ReleaseConnections();
         foreach (var path in new[] { _files.JournalPath, _files.SnapshotPath })
             foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(path + suffix);
         JournalFiles.Prepare(_files.JournalPath, journal: true);
         JournalFiles.Prepare(_files.SnapshotPath, journal: false);
-        SqliteConnection.ClearAllPools();
+        SqliteWal.ReleaseConnections();
 
         var restarted = Start();
         // Told at once, it waits out the recovery and arrives before the history check has answered.

@@ -76,7 +76,7 @@ public sealed class AgentInfrastructureSanityTests : IDisposable
             using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await host.StopAsync(stopTimeout.Token);
             // Pooled connections would keep the SQLite files open and the folder undeletable.
-            SqliteConnection.ClearAllPools();
+            SqliteWal.ReleaseConnections();
         }
     }
 }

@@ -11,8 +11,8 @@ namespace Fleet.Actors.Core.Wal.Journal;
 /// Akka.Persistence journal on one SQLite file through Microsoft.Data.Sqlite, with the table layout
 /// of Akka.Persistence.Sql (so that a data folder written by that plugin reads on, and back):
 /// <c>journal(ordering, created, deleted, persistence_id, sequence_number, message, tags, manifest,
-/// identifier, writer_uuid)</c>. A write is one transaction of plain prepared INSERTs (one fsync at
-/// <c>synchronous = full</c>); no query compiler, no expression trees (docs/adr/0018-own-sqlite-journal.md).
+/// identifier, writer_uuid)</c>. A write is one transaction of plain INSERTs, prepared once on the store's
+/// kept writer connection (one fsync at <c>synchronous = full</c>); no query compiler, no expression trees (docs/adr/0018-own-sqlite-journal.md).
 /// Deleting keeps the highest row, marked deleted, so that the highest sequence number survives.
 /// </summary>
 public sealed class SqliteJournal : AsyncWriteJournal
@@ -36,21 +36,12 @@ public sealed class SqliteJournal : AsyncWriteJournal
     {
         // Serialized here, on the journal's thread; a payload that cannot be serialized rejects its AtomicWrite only.
         var writes = messages.Select(write => Rows(write)).ToList();
-        return _store.WriteAsync<IImmutableList<Exception?>>(connection =>
+        return _store.WriteAsync<IImmutableList<Exception?>>(writer => writer.InTransaction(() =>
         {
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = Insert;
-            var created = command.Parameters.Add("$created", SqliteType.Integer);
-            var pid = command.Parameters.Add("$pid", SqliteType.Text);
-            var seq = command.Parameters.Add("$seq", SqliteType.Integer);
-            var message = command.Parameters.Add("$message", SqliteType.Blob);
-            var tags = command.Parameters.Add("$tags", SqliteType.Text);
-            var manifest = command.Parameters.Add("$manifest", SqliteType.Text);
-            var identifier = command.Parameters.Add("$identifier", SqliteType.Integer);
-            var writer = command.Parameters.Add("$writer", SqliteType.Text);
-            command.Prepare();
+            var command = writer.Command(Insert, "$created", "$pid", "$seq", "$message", "$tags", "$manifest", "$identifier", "$writer");
+            var parameters = command.Parameters;
+            var (created, pid, seq, message, tags, manifest, identifier, writerUuid) =
+                (parameters[0], parameters[1], parameters[2], parameters[3], parameters[4], parameters[5], parameters[6], parameters[7]);
             foreach (var (rows, _) in writes)
                 foreach (var row in rows)
                 {
@@ -61,12 +52,11 @@ public sealed class SqliteJournal : AsyncWriteJournal
                     tags.Value = row.Tags;
                     manifest.Value = row.Manifest;
                     identifier.Value = row.SerializerId;
-                    writer.Value = (object?)row.WriterUuid ?? DBNull.Value;
+                    writerUuid.Value = (object?)row.WriterUuid ?? DBNull.Value;
                     command.ExecuteNonQuery();
                 }
-            transaction.Commit();
             return writes.Select(w => w.Rejected).ToImmutableList();
-        }, cancellationToken);
+        }), cancellationToken);
     }
 
     private (IReadOnlyList<Row> Rows, Exception? Rejected) Rows(AtomicWrite write)
@@ -94,23 +84,18 @@ public sealed class SqliteJournal : AsyncWriteJournal
 
     /// <inheritdoc />
     protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) =>
-        _store.WriteAsync(connection =>
+        _store.WriteAsync(writer => writer.InTransaction(() =>
         {
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
             // The highest row stays (marked deleted when it is in the range): it carries the highest sequence number.
-            command.CommandText = """
+            var command = writer.Command("""
                 DELETE FROM journal WHERE persistence_id = $pid AND sequence_number <= $to
                   AND sequence_number < (SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $pid);
                 UPDATE journal SET deleted = 1 WHERE persistence_id = $pid AND sequence_number <= $to;
-                """;
-            command.Parameters.AddWithValue("$pid", persistenceId);
-            command.Parameters.AddWithValue("$to", toSequenceNr);
-            command.ExecuteNonQuery();
-            transaction.Commit();
-            return 0;
-        }, cancellationToken);
+                """, "$pid", "$to");
+            command.Parameters[0].Value = persistenceId;
+            command.Parameters[1].Value = toSequenceNr;
+            return command.ExecuteNonQuery();
+        }), cancellationToken);
 
     /// <inheritdoc />
     public override Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr, long max,

@@ -43,52 +43,51 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     protected override Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
     {
         var (bytes, serializerId, manifest) = _serialization.Serialize(snapshot);
-        return _store.WriteAsync(connection =>
+        return _store.WriteAsync(writer =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = """
+            var command = writer.Command("""
                 INSERT OR REPLACE INTO snapshot (persistence_id, sequence_number, created, snapshot, manifest, serializer_id)
                 VALUES ($pid, $seq, $created, $snapshot, $manifest, $serializer)
-                """;
-            command.Parameters.AddWithValue("$pid", metadata.PersistenceId);
-            command.Parameters.AddWithValue("$seq", metadata.SequenceNr);
-            command.Parameters.AddWithValue("$created", metadata.Timestamp.Ticks);
-            command.Parameters.AddWithValue("$snapshot", bytes);
-            command.Parameters.AddWithValue("$manifest", manifest);
-            command.Parameters.AddWithValue("$serializer", serializerId);
+                """, "$pid", "$seq", "$created", "$snapshot", "$manifest", "$serializer");
+            SetValues(command, metadata.PersistenceId, metadata.SequenceNr, metadata.Timestamp.Ticks, bytes, manifest, serializerId);
             return command.ExecuteNonQuery();
         }, cancellationToken);
     }
 
     /// <inheritdoc />
     protected override Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken) =>
-        _store.WriteAsync(connection =>
+        _store.WriteAsync(writer =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM snapshot WHERE persistence_id = $pid AND sequence_number = $seq";
-            command.Parameters.AddWithValue("$pid", metadata.PersistenceId);
-            command.Parameters.AddWithValue("$seq", metadata.SequenceNr);
+            var command = writer.Command("DELETE FROM snapshot WHERE persistence_id = $pid AND sequence_number = $seq", "$pid", "$seq");
+            SetValues(command, metadata.PersistenceId, metadata.SequenceNr);
             return command.ExecuteNonQuery();
         }, cancellationToken);
 
     /// <inheritdoc />
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken) =>
-        _store.WriteAsync(connection =>
+        _store.WriteAsync(writer =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"DELETE FROM snapshot WHERE {Criteria}";
-            Bind(command, persistenceId, criteria);
+            var command = writer.Command($"DELETE FROM snapshot WHERE {Criteria}", CriteriaParameters);
+            SetValues(command, CriteriaValues(persistenceId, criteria));
             return command.ExecuteNonQuery();
         }, cancellationToken);
 
+    private static readonly string[] CriteriaParameters = ["$pid", "$maxSeq", "$minSeq", "$maxTs", "$minTs"];
+
+    private static void SetValues(SqliteCommand command, params ReadOnlySpan<object> values)
+    {
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
+    }
+
     private static void Bind(SqliteCommand command, string persistenceId, SnapshotSelectionCriteria criteria)
     {
-        command.Parameters.AddWithValue("$pid", persistenceId);
-        command.Parameters.AddWithValue("$maxSeq", criteria.MaxSequenceNr);
-        command.Parameters.AddWithValue("$minSeq", criteria.MinSequenceNr);
-        command.Parameters.AddWithValue("$maxTs", criteria.MaxTimeStamp.Ticks);
-        command.Parameters.AddWithValue("$minTs", criteria.MinTimestamp?.Ticks ?? 0L);
+        var values = CriteriaValues(persistenceId, criteria);
+        for (var i = 0; i < values.Length; i++) command.Parameters.AddWithValue(CriteriaParameters[i], values[i]);
     }
+
+    /// <summary>The values of <see cref="CriteriaParameters"/>, in their order.</summary>
+    private static object[] CriteriaValues(string persistenceId, SnapshotSelectionCriteria criteria) =>
+        [persistenceId, criteria.MaxSequenceNr, criteria.MinSequenceNr, criteria.MaxTimeStamp.Ticks, criteria.MinTimestamp?.Ticks ?? 0L];
 
     /// <inheritdoc />
     protected override void PostStop()
