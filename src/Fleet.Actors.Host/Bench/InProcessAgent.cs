@@ -72,6 +72,6 @@ internal sealed class InProcessAgent : IAsyncDisposable
     {
         await System.Terminate();
         _governor?.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Fleet.Actors.Core.Wal.SqliteWal.ReleaseConnections();
     }
 }
